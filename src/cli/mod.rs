@@ -1,0 +1,54 @@
+//! Command-line definitions (clap derive) and their validation into configs that do no I/O.
+
+pub mod call;
+pub mod generate;
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit;
+
+/// The exit-code table as help text (shown by `--help` and in the man pages).
+pub fn exit_codes_help() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for (code, what) in exit::TABLE {
+        s.push_str(&format!("  {code:>3}  {what}\n"));
+    }
+    s
+}
+
+/// WebRTC calls and diagnostics from the terminal.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rtccall",
+    version,
+    about = "WebRTC calls and diagnostics from the terminal",
+    long_about = "WebRTC calls and diagnostics from the terminal.\n\n\
+        Two peers meet in a named room on a WebSocket signaling server and hold a real WebRTC \
+        call (Opus audio, VP8 video). `rtccall answer demo` in one terminal and `rtccall dial \
+        demo` in another work with nothing else running: the first peer hosts the signaling \
+        server itself.",
+    after_long_help = exit_codes_help(),
+    propagate_version = true
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the signaling server (rooms of two peers, WebSocket, JSON messages).
+    Serve(serve::ServeArgs),
+    /// Call the peer waiting in ROOM: join, send the offer, hold the call.
+    Dial(call::DialArgs),
+    /// Wait in ROOM for a call and take it (or reject it).
+    Answer(call::AnswerArgs),
+    /// Write shell completions and man pages generated from these definitions.
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
+}

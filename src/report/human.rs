@@ -1,0 +1,230 @@
+//! The human reporter: indicatif spinners through the phases on stderr, then a live status line
+//! each interval, and a summary table on stdout at the end. Without a terminal on stderr it
+//! prints the same progress as plain lines.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::schema::{Candidate, Record, SelectedPair, Stats, Summary};
+
+/// Render records until the channel closes.
+pub async fn run(mut human: Human, mut rx: tokio::sync::mpsc::Receiver<Record>) {
+    while let Some(r) = rx.recv().await {
+        human.record(&r);
+    }
+    human.finish();
+}
+
+/// Renders records for people.
+pub struct Human {
+    bar: Option<ProgressBar>,
+}
+
+fn pair_text(p: &SelectedPair) -> String {
+    let c = |c: &Candidate| format!("{} {} {}:{}", c.candidate_type, c.protocol, c.address, c.port);
+    format!("{} <-> {}", c(&p.local), c(&p.remote))
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |v| format!("{v:.1} ms"))
+}
+
+impl Default for Human {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Human {
+    pub fn new() -> Human {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.cyan} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar.set_message("signaling: connecting to the server");
+            bar
+        });
+        Human { bar }
+    }
+
+    /// A bar that a terminal prompt can suspend.
+    pub fn bar(&self) -> Option<ProgressBar> {
+        self.bar.clone()
+    }
+
+    fn status(&self, text: String) {
+        match &self.bar {
+            Some(b) => b.set_message(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn note(&self, text: String) {
+        match &self.bar {
+            Some(b) => b.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    pub fn record(&mut self, r: &Record) {
+        match r {
+            Record::Listening { url } => println!("{url}"),
+            Record::Signaling { event, detail, .. } => {
+                let text = match (event.as_str(), detail) {
+                    ("embedded-server", Some(d)) => d.clone(),
+                    ("connected", Some(url)) => format!("signaling: connected to {url}"),
+                    ("joined", Some(d)) => format!("signaling: joined {d}, waiting for the other peer"),
+                    ("peer-joined", d) => format!(
+                        "signaling: the other peer joined ({})",
+                        d.as_deref().unwrap_or("unknown role")
+                    ),
+                    ("offer-sent", _) => "signaling: offer sent, waiting for the answer".into(),
+                    ("offer-received", _) => "signaling: incoming call".into(),
+                    ("answer-sent", _) | ("answer-received", _) => {
+                        "connecting: gathering candidates and checking pairs".into()
+                    }
+                    ("rejected", Some(d)) => format!("signaling: call rejected ({d})"),
+                    ("bye-received", _) => "the other side hung up".into(),
+                    ("bye-sent", _) => "hung up".into(),
+                    ("peer-left", _) => "signaling: the other peer left the room".into(),
+                    (e, Some(d)) => format!("signaling: {e} ({d})"),
+                    (e, None) => format!("signaling: {e}"),
+                };
+                if event == "embedded-server" || event.starts_with("bye") || event == "rejected" {
+                    self.note(text);
+                } else {
+                    self.status(text);
+                }
+            }
+            Record::Candidate {
+                side, candidate, ..
+            } => {
+                self.status(format!(
+                    "gathering: {side} candidate {} {} {}:{}",
+                    candidate.candidate_type, candidate.protocol, candidate.address, candidate.port
+                ));
+            }
+            Record::IceGathering { .. } => {}
+            Record::IceState { state, .. } => self.status(format!("connecting: ICE {state}")),
+            Record::ConnectionState { state, ms } => {
+                if state == "connected" {
+                    self.note(format!("connected after {:.0} ms", ms));
+                } else {
+                    self.status(format!("connecting: peer connection {state}"));
+                }
+            }
+            Record::Track {
+                direction,
+                kind,
+                codec,
+                ..
+            } => self.note(format!("{direction} {kind} ({codec})")),
+            Record::Stats { stats, ms } => self.status(stats_line(*ms, stats)),
+            Record::Error { message, .. } => {
+                if let Some(b) = &self.bar {
+                    b.finish_and_clear();
+                }
+                self.bar = None;
+                eprintln!("rtccall: error: {message}");
+            }
+            Record::Summary(s) => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                }
+                print_summary(s);
+            }
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn stats_line(ms: f64, s: &Stats) -> String {
+    let pair = s
+        .selected_pair
+        .as_ref()
+        .map(|p| format!("{}/{}", p.local.candidate_type, p.local.protocol))
+        .unwrap_or_else(|| "-".into());
+    let rtt = s
+        .selected_pair
+        .as_ref()
+        .and_then(|p| p.rtt_ms)
+        .map_or("-".into(), |r| format!("{r:.1} ms"));
+    format!(
+        "{:>5.0} s  {}  pair {}  rtt {}  out {:.0} kbps  in {:.0} kbps  {:.0} fps  loss {:.1} %  jitter {} / {}",
+        ms / 1000.0,
+        s.state,
+        pair,
+        rtt,
+        s.bitrate_out_kbps,
+        s.bitrate_in_kbps,
+        s.video.fps_received,
+        s.loss_pct,
+        s.audio.jitter_ms.map_or("-".into(), |j| format!("{j:.1} ms")),
+        s.video.jitter_ms.map_or("-".into(), |j| format!("{j:.1} ms")),
+    )
+}
+
+/// Print the end-of-call table on stdout.
+pub fn print_summary(s: &Summary) {
+    let mut out = std::io::stdout().lock();
+    let t = &s.timings_ms;
+    let rows: Vec<(&str, String)> = vec![
+        ("role", format!("{} in room {}", s.role, s.room)),
+        (
+            "result",
+            match &s.error {
+                None => format!("ok ({})", s.end_reason),
+                Some(e) => format!("{} — {e}", s.end_reason),
+            },
+        ),
+        ("connected", if s.connected { format!("yes, {:.1} s", s.duration_s) } else { "no".into() }),
+        (
+            "selected pair",
+            s.selected_pair.as_ref().map_or("-".into(), pair_text),
+        ),
+        (
+            "rtt",
+            opt_ms(s.selected_pair.as_ref().and_then(|p| p.rtt_ms)),
+        ),
+        ("ice connected", opt_ms(t.ice_connected)),
+        ("dtls connected", opt_ms(t.dtls_connected)),
+        ("first audio", opt_ms(t.first_audio)),
+        ("first video frame", opt_ms(t.first_video_frame)),
+        (
+            "audio",
+            format!(
+                "{} packets sent, {} received, {} lost, {} ms decoded",
+                s.audio.packets_sent, s.audio.packets_received, s.audio.packets_lost, s.audio.decoded_ms
+            ),
+        ),
+        (
+            "video",
+            format!(
+                "{} frames sent ({} key), {} decoded at {}x{}, {} lost packets, {} PLI sent / {} received",
+                s.video.frames_sent,
+                s.video.keyframes_sent,
+                s.video.frames_decoded,
+                s.video.width,
+                s.video.height,
+                s.video.packets_lost,
+                s.video.plis_sent,
+                s.video.plis_received
+            ),
+        ),
+        ("exit code", s.exit_code.to_string()),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(out, "{k:>18}  {v}");
+    }
+    let _ = out.flush();
+}

@@ -1,0 +1,209 @@
+//! The machine-readable output contract: every NDJSON record `--json` prints. The call driver
+//! emits these as events; the JSON reporter serialises them unchanged and the human reporter
+//! renders them. Tests parse them back with unknown fields denied, so drift fails a test.
+
+use serde::{Deserialize, Serialize};
+
+/// One candidate as seen in a pair or trickled over signaling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    /// `host`, `srflx`, `prflx` or `relay`.
+    #[serde(rename = "type")]
+    pub candidate_type: String,
+    /// `udp` or `tcp`.
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+}
+
+/// The candidate pair ICE selected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectedPair {
+    pub local: Candidate,
+    pub remote: Candidate,
+    /// STUN round-trip time on the pair (W3C `currentRoundTripTime`), in ms.
+    pub rtt_ms: Option<f64>,
+}
+
+/// Per-interval audio figures in a `stats` record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioInterval {
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Cumulative packets lost as the receiver counts them (W3C `packetsLost`).
+    pub packets_lost: i64,
+    /// Interarrival jitter in ms (W3C `jitter`, converted from RTP clock units).
+    pub jitter_ms: Option<f64>,
+    /// Milliseconds of audio decoded so far.
+    pub decoded_ms: u64,
+}
+
+/// Per-interval video figures in a `stats` record.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoInterval {
+    pub frames_sent: u64,
+    pub frames_decoded: u64,
+    /// Frames decoded per second over the last interval.
+    pub fps_received: f64,
+    pub packets_lost: i64,
+    pub jitter_ms: Option<f64>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Milestones of a call, in ms from the moment this peer starts negotiating (the dialer creates
+/// the offer; the answerer receives it). `null` when the milestone was never reached.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timings {
+    /// ICE connection state reached `connected`.
+    pub ice_connected: Option<f64>,
+    /// DTLS handshake done: the peer connection state reached `connected`.
+    pub dtls_connected: Option<f64>,
+    /// First audio frame decoded.
+    pub first_audio: Option<f64>,
+    /// First video frame decoded.
+    pub first_video_frame: Option<f64>,
+}
+
+/// Audio totals in the `summary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioSummary {
+    /// What was sent: `tone`, or `none`.
+    pub source: String,
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    pub packets_lost: i64,
+    /// Milliseconds of audio decoded.
+    pub decoded_ms: u64,
+    /// Captured frames dropped because the encoder or the network fell behind.
+    pub frames_dropped: u64,
+    /// Received packets the decoder rejected.
+    pub decode_errors: u64,
+}
+
+/// Video totals in the `summary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoSummary {
+    /// What was sent: `testsrc`, or `none`.
+    pub source: String,
+    pub frames_sent: u64,
+    pub keyframes_sent: u64,
+    pub frames_decoded: u64,
+    /// Size of the last decoded frame (0 when none was decoded).
+    pub width: u32,
+    pub height: u32,
+    pub packets_lost: i64,
+    /// Captured or encoded frames dropped because a queue was full.
+    pub frames_dropped: u64,
+    /// Frames that failed to decode or arrived incomplete.
+    pub decode_errors: u64,
+    /// Keyframe requests (PLI) this side sent.
+    pub plis_sent: u64,
+    /// Keyframe requests (PLI/FIR) the other side sent us and we honoured.
+    pub plis_received: u64,
+}
+
+/// The last record of a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub role: String,
+    pub room: String,
+    /// The peer connection reached `connected`.
+    pub connected: bool,
+    /// Seconds spent connected.
+    pub duration_s: f64,
+    pub timings_ms: Timings,
+    pub selected_pair: Option<SelectedPair>,
+    pub audio: AudioSummary,
+    pub video: VideoSummary,
+    /// How the call ended: `duration`, `remote-bye`, `interrupted`, `rejected`, `error`.
+    pub end_reason: String,
+    /// The error that ended the call, if any.
+    pub error: Option<String>,
+    pub exit_code: i32,
+}
+
+/// A `stats` record, emitted once per interval while connected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stats {
+    /// Peer connection state.
+    pub state: String,
+    pub selected_pair: Option<SelectedPair>,
+    /// Bitrate of everything sent/received on the transport over the last interval, kbit/s.
+    pub bitrate_out_kbps: f64,
+    pub bitrate_in_kbps: f64,
+    /// Receiver-side loss over the whole call: lost / (received + lost), in percent.
+    pub loss_pct: f64,
+    pub audio: AudioInterval,
+    pub video: VideoInterval,
+}
+
+/// Every NDJSON record. `ms` is milliseconds since the command started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Record {
+    /// The signaling server `rtccall serve` listens on (first line of `serve --json`).
+    Listening { url: String },
+    /// A signaling step: `connected`, `embedded-server`, `joined`, `peer-joined`, `peer-left`,
+    /// `offer-sent`, `offer-received`, `answer-sent`, `answer-received`, `rejected`,
+    /// `bye-sent`, `bye-received`.
+    Signaling {
+        ms: f64,
+        event: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A local candidate gathered, or a remote one received.
+    Candidate {
+        ms: f64,
+        /// `local` or `remote`.
+        side: String,
+        #[serde(flatten)]
+        candidate: Candidate,
+    },
+    /// ICE gathering state: `gathering`, `complete`.
+    IceGathering { ms: f64, state: String },
+    /// ICE connection state: `checking`, `connected`, `disconnected`, `failed`, ...
+    IceState { ms: f64, state: String },
+    /// Peer connection state: `connecting`, `connected`, `failed`, `closed`, ...
+    ConnectionState { ms: f64, state: String },
+    /// A media track: `direction` is `send` or `receive`.
+    Track {
+        ms: f64,
+        direction: String,
+        kind: String,
+        codec: String,
+    },
+    /// Live figures for one interval.
+    Stats {
+        ms: f64,
+        #[serde(flatten)]
+        stats: Stats,
+    },
+    /// The error that ends the call (also summarised in `summary`).
+    Error {
+        ms: f64,
+        /// `usage`, `signaling`, `connection`, `media`, `interrupted`.
+        kind: String,
+        message: String,
+        exit_code: i32,
+    },
+    /// Last record of a call.
+    Summary(Summary),
+}
+
+impl Record {
+    /// The serialised NDJSON line (no newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("records always serialise")
+    }
+}

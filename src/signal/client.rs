@@ -1,0 +1,232 @@
+//! The WebSocket side of a peer: connects to a signaling server (or hosts one in-process when
+//! none runs on a loopback URL) and turns the socket into a [`Channel`] of protocol messages.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::{self, Message as Frame};
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+use super::protocol::Message;
+use super::server::Server;
+use crate::exit::{Error, Result};
+
+/// What arrives from the signaling side.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A protocol message.
+    Message(Message),
+    /// The connection is gone; the text says why.
+    Closed(String),
+}
+
+/// A bidirectional stream of protocol messages: the seam between the call driver and the
+/// transport (WebSocket here, in memory in tests).
+pub struct Channel {
+    /// Messages to send.
+    pub tx: mpsc::Sender<Message>,
+    /// Messages received, then one `Closed`.
+    pub rx: mpsc::Receiver<Incoming>,
+    writer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Channel {
+    /// Two channels wired to each other in memory (no server, no room logic).
+    pub fn pair() -> (Channel, Channel) {
+        let (a_tx, a_rx) = mpsc::channel::<Message>(64);
+        let (b_tx, b_rx) = mpsc::channel::<Message>(64);
+        let (a_in_tx, a_in) = mpsc::channel(64);
+        let (b_in_tx, b_in) = mpsc::channel(64);
+        tokio::spawn(forward(a_rx, b_in_tx));
+        tokio::spawn(forward(b_rx, a_in_tx));
+        (
+            Channel { tx: a_tx, rx: a_in, writer: None },
+            Channel { tx: b_tx, rx: b_in, writer: None },
+        )
+    }
+
+    /// Send what is queued, close the connection and wait (at most a second) until it is done.
+    pub async fn finish(self) {
+        let Channel { tx, rx, writer } = self;
+        drop(tx);
+        drop(rx);
+        if let Some(w) = writer {
+            let _ = tokio::time::timeout(Duration::from_secs(1), w).await;
+        }
+    }
+}
+
+async fn forward(mut from: mpsc::Receiver<Message>, to: mpsc::Sender<Incoming>) {
+    while let Some(m) = from.recv().await {
+        if to.send(Incoming::Message(m)).await.is_err() {
+            return;
+        }
+    }
+    let _ = to.send(Incoming::Closed("peer closed".into())).await;
+}
+
+/// A signaling server this process started for itself.
+pub struct Embedded {
+    /// The URL it serves.
+    pub url: String,
+    stop: CancellationToken,
+    clients: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Embedded {
+    /// Give the other peer up to a second to read what was relayed to it and leave, then stop.
+    pub async fn finish(self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+        while self.clients.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// The loopback socket address a `ws://` URL names, if it names one.
+pub fn loopback_addr(url: &str) -> Option<SocketAddr> {
+    let parsed = url::Url::parse(url).ok()?;
+    if parsed.scheme() != "ws" {
+        return None;
+    }
+    let port = parsed.port_or_known_default()?;
+    let ip: IpAddr = match parsed.host()? {
+        url::Host::Ipv4(ip) => ip.into(),
+        url::Host::Ipv6(ip) => ip.into(),
+        url::Host::Domain("localhost") => IpAddr::from([127, 0, 0, 1]),
+        url::Host::Domain(_) => return None,
+    };
+    ip.is_loopback().then_some(SocketAddr::new(ip, port))
+}
+
+/// Check that a server URL is usable: `ws://` or `wss://` with a host.
+pub fn validate_url(url: &str) -> std::result::Result<(), String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("server URL {url:?} is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "ws" | "wss") {
+        return Err(format!(
+            "server URL {url:?} must start with ws:// or wss://"
+        ));
+    }
+    if parsed.host().is_none() {
+        return Err(format!("server URL {url:?} has no host"));
+    }
+    Ok(())
+}
+
+enum ConnectFailure {
+    Refused(String),
+    Other(String),
+}
+
+/// Connect to `url`. When nothing listens there, the URL is on loopback and `embed` allows it,
+/// start a server in this process on that address and connect to it.
+pub async fn connect_or_host(
+    url: &str,
+    embed: bool,
+    timeout: Duration,
+) -> Result<(Channel, Option<Embedded>)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    match connect(url, deadline).await {
+        Ok(ch) => return Ok((ch, None)),
+        Err(ConnectFailure::Other(m)) => return Err(Error::Signaling(m)),
+        Err(ConnectFailure::Refused(m)) => {
+            let addr = match loopback_addr(url) {
+                Some(addr) if embed => addr,
+                _ => return Err(Error::Signaling(m)),
+            };
+            match Server::bind(addr).await {
+                Ok(server) => {
+                    let stop = CancellationToken::new();
+                    let embedded = Embedded {
+                        url: server.url(),
+                        stop: stop.clone(),
+                        clients: server.clients(),
+                    };
+                    tokio::spawn(server.run(stop));
+                    let ch = connect(url, deadline).await.map_err(|e| match e {
+                        ConnectFailure::Refused(m) | ConnectFailure::Other(m) => Error::Signaling(m),
+                    })?;
+                    Ok((ch, Some(embedded)))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                    // Another peer started its server between our attempt and now.
+                    debug!("embedded server lost the race for {addr}; connecting to the winner");
+                    let ch = connect(url, deadline).await.map_err(|e| match e {
+                        ConnectFailure::Refused(m) | ConnectFailure::Other(m) => Error::Signaling(m),
+                    })?;
+                    Ok((ch, None))
+                }
+                Err(e) => Err(Error::Signaling(format!(
+                    "{m}; starting a signaling server on {addr} failed too: {e}"
+                ))),
+            }
+        }
+    }
+}
+
+async fn connect(url: &str, deadline: tokio::time::Instant) -> std::result::Result<Channel, ConnectFailure> {
+    let attempt = tokio_tungstenite::connect_async_with_config(url, None, true);
+    let (ws, _) = match tokio::time::timeout_at(deadline, attempt).await {
+        Err(_) => {
+            return Err(ConnectFailure::Other(format!(
+                "signaling server {url} did not answer before the timeout"
+            )));
+        }
+        Ok(Err(tungstenite::Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(ConnectFailure::Refused(format!(
+                "cannot reach signaling server {url}: connection refused (is `rtccall serve` running?)"
+            )));
+        }
+        Ok(Err(e)) => {
+            return Err(ConnectFailure::Other(format!(
+                "cannot reach signaling server {url}: {e}"
+            )));
+        }
+        Ok(Ok(ok)) => ok,
+    };
+    let (mut sink, mut source) = ws.split();
+    let (tx, mut out) = mpsc::channel::<Message>(256);
+    let (in_tx, rx) = mpsc::channel::<Incoming>(256);
+    let writer = tokio::spawn(async move {
+        while let Some(m) = out.recv().await {
+            if sink.send(Frame::text(m.to_text())).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    tokio::spawn(async move {
+        let why = loop {
+            match source.next().await {
+                Some(Ok(Frame::Text(t))) => match serde_json::from_str::<Message>(t.as_str()) {
+                    Ok(m) => {
+                        if in_tx.send(Incoming::Message(m)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => debug!("ignoring a signaling message we do not understand: {e}"),
+                },
+                Some(Ok(Frame::Close(_))) | None => break "the signaling server closed the connection".to_string(),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break format!("signaling connection lost: {e}"),
+            }
+        };
+        let _ = in_tx.send(Incoming::Closed(why)).await;
+    });
+    Ok(Channel {
+        tx,
+        rx,
+        writer: Some(writer),
+    })
+}

@@ -1,0 +1,259 @@
+//! The room server behind `rtccall serve` (and the embedded server a peer starts for itself):
+//! accepts WebSocket clients, admits at most two per room, relays messages to the other peer of
+//! the same room, and answers bad input with an `error` message without ever dropping others.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::protocol::{Message, code, parse_client, validate_room};
+
+/// Frames larger than this are refused by the WebSocket layer itself (the connection closes).
+/// Between [`super::protocol::MAX_MESSAGE_BYTES`] and this, the server replies `too-large` and
+/// keeps the connection.
+const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+/// Frames queued towards one client before it is considered stuck and disconnected.
+const CLIENT_QUEUE: usize = 256;
+
+type Outbox = mpsc::Sender<Frame>;
+
+struct Member {
+    id: u64,
+    role: Option<String>,
+    outbox: Outbox,
+}
+
+#[derive(Default)]
+struct Rooms {
+    rooms: HashMap<String, Vec<Member>>,
+}
+
+/// A bound signaling server; call [`Server::run`] to serve.
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    clients: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// Bind the listening socket (port 0 picks a free port).
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<Server> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            addr,
+            clients: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// A live count of connected clients.
+    pub fn clients(&self) -> Arc<AtomicUsize> {
+        self.clients.clone()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The `ws://` URL clients connect to.
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.addr)
+    }
+
+    /// Serve until `shutdown` is cancelled. Never returns an error for a client's fault.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let rooms = Arc::new(Mutex::new(Rooms::default()));
+        let ids = Arc::new(AtomicU64::new(1));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let rooms = rooms.clone();
+                        let id = ids.fetch_add(1, Ordering::Relaxed);
+                        let shutdown = shutdown.clone();
+                        let clients = self.clients.clone();
+                        clients.fetch_add(1, Ordering::SeqCst);
+                        tokio::spawn(async move {
+                            tokio::select! {
+                                _ = shutdown.cancelled() => {}
+                                _ = serve_client(stream, peer, id, rooms) => {}
+                            }
+                            clients.fetch_sub(1, Ordering::SeqCst);
+                        });
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a moment, keep serving.
+                        warn!("accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        info!("signaling server on {} stopped", self.addr);
+    }
+}
+
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(HARD_FRAME_LIMIT))
+        .max_frame_size(Some(HARD_FRAME_LIMIT))
+}
+
+async fn serve_client(stream: TcpStream, peer: SocketAddr, id: u64, rooms: Arc<Mutex<Rooms>>) {
+    let _ = stream.set_nodelay(true);
+    let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(ws_config())).await {
+        Ok(ws) => ws,
+        Err(e) => {
+            debug!("client {peer}: handshake failed: {e}");
+            return;
+        }
+    };
+    debug!("client {id} connected from {peer}");
+    let (mut sink, mut source) = ws.split();
+    let (outbox, mut queue) = mpsc::channel::<Frame>(CLIENT_QUEUE);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = queue.recv().await {
+            let close = matches!(frame, Frame::Close(_));
+            if sink.send(frame).await.is_err() || close {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut room: Option<String> = None;
+    while let Some(frame) = source.next().await {
+        let text = match frame {
+            Ok(Frame::Text(t)) => t,
+            Ok(Frame::Binary(_)) => {
+                reply(&outbox, Message::error(code::BAD_MESSAGE, "binary frames are not part of the protocol; send JSON text"));
+                continue;
+            }
+            Ok(Frame::Close(_)) => break,
+            Ok(_) => continue, // ping/pong are answered by tungstenite
+            Err(e) => {
+                debug!("client {id}: {e}");
+                break;
+            }
+        };
+        let msg = match parse_client(text.as_str()) {
+            Ok(m) => m,
+            Err((code, message)) => {
+                debug!("client {id}: refused: {message}");
+                reply(&outbox, Message::error(code, message));
+                continue;
+            }
+        };
+        match msg {
+            Message::Join { room: name, role } => {
+                if room.is_some() {
+                    reply(&outbox, Message::error(code::ALREADY_JOINED, "this connection already joined a room"));
+                    continue;
+                }
+                if let Err(why) = validate_room(&name) {
+                    reply(&outbox, Message::error(code::BAD_ROOM, why));
+                    continue;
+                }
+                let role = role.map(|r| r.as_str().to_string());
+                if join(&rooms, &name, id, role, &outbox) {
+                    room = Some(name);
+                }
+            }
+            other => {
+                let Some(name) = room.as_deref() else {
+                    reply(&outbox, Message::error(code::NOT_JOINED, "send a \"join\" message first"));
+                    continue;
+                };
+                let is_bye = matches!(other, Message::Bye { .. });
+                if !relay(&rooms, name, id, Frame::text(text.as_str())) && !is_bye {
+                    reply(&outbox, Message::error(code::NO_PEER, "nobody else is in the room"));
+                }
+            }
+        }
+    }
+    if let Some(name) = room {
+        leave(&rooms, &name, id);
+    }
+    drop(outbox);
+    let _ = writer.await;
+    debug!("client {id} gone");
+}
+
+fn reply(outbox: &Outbox, msg: Message) {
+    let _ = outbox.try_send(Frame::text(msg.to_text()));
+}
+
+/// Admit `id` to `name`; tells it and the other peer. Returns false when the room is full.
+fn join(rooms: &Mutex<Rooms>, name: &str, id: u64, role: Option<String>, outbox: &Outbox) -> bool {
+    let mut rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
+    let members = rooms.rooms.entry(name.to_string()).or_default();
+    if members.len() >= 2 {
+        reply(
+            outbox,
+            Message::error(code::ROOM_FULL, format!("room {name:?} already has two peers")),
+        );
+        return false;
+    }
+    let peer = members
+        .first()
+        .map(|m| m.role.clone().unwrap_or_else(|| "unknown".into()));
+    for m in members.iter() {
+        reply(&m.outbox, Message::PeerJoined { role: role.clone() });
+    }
+    reply(
+        outbox,
+        Message::Joined {
+            room: name.to_string(),
+            peer,
+        },
+    );
+    info!("room {name}: client {id} joined ({} now)", members.len() + 1);
+    members.push(Member {
+        id,
+        role,
+        outbox: outbox.clone(),
+    });
+    true
+}
+
+/// Pass a frame to the other member of the room. False when there is none.
+fn relay(rooms: &Mutex<Rooms>, name: &str, from: u64, frame: Frame) -> bool {
+    let rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(members) = rooms.rooms.get(name) else {
+        return false;
+    };
+    let mut sent = false;
+    for m in members.iter().filter(|m| m.id != from) {
+        if m.outbox.try_send(frame.clone()).is_err() {
+            warn!("room {name}: client {} is not reading; message dropped", m.id);
+        }
+        sent = true;
+    }
+    sent
+}
+
+fn leave(rooms: &Mutex<Rooms>, name: &str, id: u64) {
+    let mut rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(members) = rooms.rooms.get_mut(name) {
+        members.retain(|m| m.id != id);
+        for m in members.iter() {
+            reply(&m.outbox, Message::PeerLeft {});
+        }
+        info!("room {name}: client {id} left ({} now)", members.len());
+        if members.is_empty() {
+            rooms.rooms.remove(name);
+        }
+    }
+}
