@@ -215,6 +215,7 @@ impl PeerConnectionEventHandler for Handler {
             RTCPeerConnectionState::Connecting => ConnState::Connecting,
             RTCPeerConnectionState::Connected => {
                 self.connected.store(true, Ordering::SeqCst);
+                self.counters.live.store(true, Ordering::SeqCst);
                 // The first frame the other side sees must be decodable.
                 self.force_keyframe.store(true, Ordering::SeqCst);
                 ConnState::Connected
@@ -226,6 +227,7 @@ impl PeerConnectionEventHandler for Handler {
         };
         if s != ConnState::Connected {
             self.connected.store(false, Ordering::SeqCst);
+            self.counters.live.store(false, Ordering::SeqCst);
         }
         let _ = self.events.send(PeerEvent::ConnectionState(s));
     }
@@ -618,9 +620,11 @@ impl Peer {
             let track = Arc::new(
                 TrackLocalStaticSample::new(
                     Instant::now(),
+                    // Track ids must differ from the other peer's: webrtc-rs routes inbound RTCP
+                    // (PLI for our sender) by track id and looks at remote tracks first.
                     MediaStreamTrack::new(
-                        "rtccall".to_string(),
-                        format!("rtccall-{}", kind.as_str()),
+                        format!("rtccall-{ssrc:08x}"),
+                        format!("rtccall-{}-{ssrc:08x}", kind.as_str()),
                         format!("rtccall {}", kind.as_str()),
                         rtp_kind,
                         vec![RTCRtpEncodingParameters {

@@ -62,7 +62,7 @@ pub fn start_tone(
                             if enc_tx.is_closed() {
                                 break;
                             }
-                            enc_counters.audio.encode_dropped.fetch_add(1, Ordering::Relaxed);
+                            enc_counters.dropped(&enc_counters.audio.encode_dropped);
                         }
                     }
                     Err(e) => tracing::warn!("Opus encode failed: {e}"),
@@ -93,7 +93,7 @@ pub fn start_tone(
                 match raw_tx.try_send(raw) {
                     Ok(()) => {}
                     Err(std::sync::mpsc::TrySendError::Full(_)) => {
-                        counters.audio.capture_dropped.fetch_add(1, Ordering::Relaxed);
+                        counters.dropped(&counters.audio.capture_dropped);
                     }
                     Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
                 }

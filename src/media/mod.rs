@@ -92,9 +92,19 @@ impl KindCounters {
 pub struct Counters {
     pub audio: KindCounters,
     pub video: KindCounters,
+    /// Media flows to the other peer. Frames that queue up before then (or after) are not
+    /// counted as drops: nothing is behind, there is just nowhere to send them yet.
+    pub live: AtomicBool,
 }
 
 impl Counters {
+    /// Count a drop, if media is live.
+    pub fn dropped(&self, counter: &AtomicU64) {
+        if self.live.load(Ordering::Relaxed) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     pub fn of(&self, kind: MediaKind) -> &KindCounters {
         match kind {
             MediaKind::Audio => &self.audio,

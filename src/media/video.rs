@@ -143,7 +143,7 @@ pub fn start_testsrc(
                         if enc_tx.is_closed() {
                             return;
                         }
-                        enc_counters.video.encode_dropped.fetch_add(1, Ordering::Relaxed);
+                        enc_counters.dropped(&enc_counters.video.encode_dropped);
                         // The receiver now misses a reference: start again from a keyframe.
                         force_keyframe.store(true, Ordering::SeqCst);
                     }
@@ -177,7 +177,7 @@ pub fn start_testsrc(
                 }) {
                     Ok(()) => {}
                     Err(std::sync::mpsc::TrySendError::Full(_)) => {
-                        counters.video.capture_dropped.fetch_add(1, Ordering::Relaxed);
+                        counters.dropped(&counters.video.capture_dropped);
                     }
                     Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
                 }
