@@ -43,12 +43,18 @@ pub fn run(cli: Cli) -> i32 {
         return match cli::generate::generate(&args.dir) {
             Ok(()) => exit::OK,
             Err(e) => {
-                eprintln!("rtccall: error: cannot write to {}: {e}", args.dir.display());
+                eprintln!(
+                    "rtccall: error: cannot write to {}: {e}",
+                    args.dir.display()
+                );
                 exit::USAGE
             }
         };
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("rtccall: error: cannot start the async runtime: {e}");
@@ -163,7 +169,12 @@ impl Prompter for TerminalPrompter {
     }
 }
 
-async fn call(args: cli::call::CallArgs, role: Role, accept: AcceptPolicy, cancel: CancellationToken) -> i32 {
+async fn call(
+    args: cli::call::CallArgs,
+    role: Role,
+    accept: AcceptPolicy,
+    cancel: CancellationToken,
+) -> i32 {
     let start = Instant::now();
     let json = args.output.json;
     let config = match args.to_config(role, accept) {

@@ -1,8 +1,24 @@
 //! The `rtccall` binary: parse the command line, run it, exit with its code.
 
 use clap::Parser;
+use clap::error::ErrorKind;
 
 fn main() {
-    let cli = rtccall::cli::Cli::parse();
+    let cli = match rtccall::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => {
+                // One line, naming what was wrong; `--help` has the rest.
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("invalid arguments");
+                let first = first.strip_prefix("error: ").unwrap_or(first);
+                eprintln!("rtccall: error: {first} (see --help)");
+                std::process::exit(rtccall::exit::USAGE);
+            }
+        },
+    };
     std::process::exit(rtccall::run(cli));
 }

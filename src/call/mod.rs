@@ -137,6 +137,17 @@ pub fn parse_candidate(line: &str) -> Option<Candidate> {
     })
 }
 
+fn candidate_record(ms: f64, side: &str, c: Candidate) -> Record {
+    Record::Candidate {
+        ms,
+        side: side.to_string(),
+        candidate_type: c.candidate_type,
+        protocol: c.protocol,
+        address: c.address,
+        port: c.port,
+    }
+}
+
 struct Driver<'a> {
     config: &'a CallConfig,
     events: &'a Events,
@@ -221,7 +232,10 @@ impl Driver<'_> {
             self.events
                 .signaling(
                     "embedded-server",
-                    Some(format!("no signaling server was running; serving {} from this process", e.url)),
+                    Some(format!(
+                        "no signaling server was running; serving {} from this process",
+                        e.url
+                    )),
                 )
                 .await;
         }
@@ -259,7 +273,9 @@ impl Driver<'_> {
                     reason: Some(ending.reason.to_string()),
                 })
                 .await;
-            self.events.signaling("bye-sent", Some(ending.reason.to_string())).await;
+            self.events
+                .signaling("bye-sent", Some(ending.reason.to_string()))
+                .await;
         }
         if let Some(m) = media_slot.as_mut() {
             m.stop();
@@ -325,7 +341,7 @@ impl Driver<'_> {
                     match ev {
                         PeerEvent::LocalCandidate(line, info) => {
                             let ms = self.events.ms();
-                            self.events.send(Record::Candidate { ms, side: "local".into(), candidate: info }).await;
+                            self.events.send(candidate_record(ms, "local", info)).await;
                             let _ = channel.tx.send(Message::Candidate {
                                 candidate: Some(line.candidate),
                                 sdp_mid: line.sdp_mid,
@@ -475,7 +491,7 @@ impl Driver<'_> {
                                 Some(c) => {
                                     if let Some(info) = parse_candidate(&c) {
                                         let ms = self.events.ms();
-                                        self.events.send(Record::Candidate { ms, side: "remote".into(), candidate: info }).await;
+                                        self.events.send(candidate_record(ms, "remote", info)).await;
                                     }
                                     peer.add_remote_candidate(CandidateLine {
                                         candidate: c, sdp_mid, sdp_mline_index, username_fragment,
@@ -537,7 +553,12 @@ impl Driver<'_> {
         Ok(())
     }
 
-    async fn answer(&mut self, channel: &mut Channel, peer: &mut Peer, offer: &str) -> Result<(), Error> {
+    async fn answer(
+        &mut self,
+        channel: &mut Channel,
+        peer: &mut Peer,
+        offer: &str,
+    ) -> Result<(), Error> {
         peer.apply_offer(offer).await?;
         peer.attach_media(false).await?;
         let sdp = peer.create_answer().await?;
@@ -629,7 +650,10 @@ impl Driver<'_> {
         if let Some(neg) = self.negotiation_start {
             for (slot, first) in [
                 (&mut self.timings.first_audio, c.audio.first_decoded.get()),
-                (&mut self.timings.first_video_frame, c.video.first_decoded.get()),
+                (
+                    &mut self.timings.first_video_frame,
+                    c.video.first_decoded.get(),
+                ),
             ] {
                 if let Some(t) = first {
                     *slot = Some(ms_between(neg, *t));
@@ -696,7 +720,11 @@ impl Driver<'_> {
                 plis_sent: KindCounters::get(&c.video.plis_sent),
                 plis_received: KindCounters::get(&c.video.plis_received),
             },
-            end_reason: if ending.error.is_some() && ending.reason != "rejected" && ending.reason != "interrupted" && ending.reason != "remote-bye" {
+            end_reason: if ending.error.is_some()
+                && ending.reason != "rejected"
+                && ending.reason != "interrupted"
+                && ending.reason != "remote-bye"
+            {
                 "error".into()
             } else {
                 ending.reason.into()

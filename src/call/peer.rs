@@ -13,7 +13,9 @@ use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::RTCIceTransportPolicy;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
-use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine};
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -277,14 +279,20 @@ async fn read_audio(
     while let Some(ev) = track.poll().await {
         match ev {
             TrackRemoteEvent::OnRtpPacket(pkt) => {
-                counters.audio.packets_received.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .audio
+                    .packets_received
+                    .fetch_add(1, Ordering::Relaxed);
                 let frame = ReceivedFrame {
                     data: pkt.payload.clone(),
                     rtp_timestamp: pkt.header.timestamp,
                     arrived: Instant::now(),
                 };
                 if sink.try_send(frame).is_err() {
-                    counters.audio.receive_dropped.fetch_add(1, Ordering::Relaxed);
+                    counters
+                        .audio
+                        .receive_dropped
+                        .fetch_add(1, Ordering::Relaxed);
                 }
             }
             TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
@@ -330,7 +338,11 @@ impl Vp8Assembler {
             Err(_) => self.broken = true,
         }
         if !marker {
-            return if dropped { Assembled::Dropped } else { Assembled::Nothing };
+            return if dropped {
+                Assembled::Dropped
+            } else {
+                Assembled::Nothing
+            };
         }
         let parts = std::mem::take(&mut self.parts);
         if self.broken || dropped {
@@ -377,7 +389,10 @@ async fn read_video(
         let Some(ev) = track.poll().await else { break };
         match ev {
             TrackRemoteEvent::OnRtpPacket(pkt) => {
-                counters.video.packets_received.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .video
+                    .packets_received
+                    .fetch_add(1, Ordering::Relaxed);
                 let h = &pkt.header;
                 match assembler.push(h.sequence_number, h.timestamp, h.marker, &pkt.payload) {
                     Assembled::Nothing => {}
@@ -392,7 +407,10 @@ async fn read_video(
                             arrived: Instant::now(),
                         };
                         if sink.try_send(frame).is_err() {
-                            counters.video.receive_dropped.fetch_add(1, Ordering::Relaxed);
+                            counters
+                                .video
+                                .receive_dropped
+                                .fetch_add(1, Ordering::Relaxed);
                             need_pli = true;
                         }
                     }
@@ -843,7 +861,11 @@ impl Peer {
         for s in report.inbound_rtp_streams() {
             let r = &s.received_rtp_stream_stats;
             let kind = r.rtp_stream_stats.kind;
-            let clock = if kind == RtpCodecKind::Audio { 48_000.0 } else { 90_000.0 };
+            let clock = if kind == RtpCodecKind::Audio {
+                48_000.0
+            } else {
+                90_000.0
+            };
             let jitter = Some(r.jitter / clock * 1000.0);
             if kind == RtpCodecKind::Audio {
                 out.audio_packets_received += r.packets_received;
@@ -933,10 +955,13 @@ mod tests {
     #[test]
     fn assembles_frames_at_the_marker() {
         let mut a = Vp8Assembler::default();
-        assert!(matches!(a.push(1, 100, false, &vp8_payload(true, b"ab")), Assembled::Nothing));
-        match a.push(2, 100, true, &vp8_payload(false, b"cd")) {
+        assert!(matches!(
+            a.push(1, 100, false, &vp8_payload(true, b"abcd")),
+            Assembled::Nothing
+        ));
+        match a.push(2, 100, true, &vp8_payload(false, b"efgh")) {
             Assembled::Frame(data, ts) => {
-                assert_eq!(&data[..], b"abcd");
+                assert_eq!(&data[..], b"abcdefgh");
                 assert_eq!(ts, 100);
             }
             _ => panic!("expected a frame"),
@@ -946,12 +971,21 @@ mod tests {
     #[test]
     fn drops_frames_with_a_gap() {
         let mut a = Vp8Assembler::default();
-        a.push(1, 100, false, &vp8_payload(true, b"ab"));
+        a.push(1, 100, false, &vp8_payload(true, b"abcd"));
         // packet 2 lost
-        assert!(matches!(a.push(3, 100, true, &vp8_payload(false, b"ef")), Assembled::Dropped));
+        assert!(matches!(
+            a.push(3, 100, true, &vp8_payload(false, b"ijkl")),
+            Assembled::Dropped
+        ));
         // the next frame is whole again
-        assert!(matches!(a.push(4, 200, true, &vp8_payload(true, b"gh")), Assembled::Frame(..)));
+        assert!(matches!(
+            a.push(4, 200, true, &vp8_payload(true, b"mnop")),
+            Assembled::Frame(..)
+        ));
         // a frame whose first packet is lost
-        assert!(matches!(a.push(6, 300, true, &vp8_payload(false, b"ij")), Assembled::Dropped));
+        assert!(matches!(
+            a.push(6, 300, true, &vp8_payload(false, b"qrst")),
+            Assembled::Dropped
+        ));
     }
 }

@@ -22,7 +22,12 @@ pub struct SignalingArgs {
     pub room: String,
 
     /// Signaling server URL.
-    #[arg(long, value_name = "URL", env = "RTCCALL_SERVER", default_value = "ws://127.0.0.1:8787/")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "RTCCALL_SERVER",
+        default_value = "ws://127.0.0.1:8787/"
+    )]
     pub server: String,
 
     /// Never start a signaling server in this process, even when none runs on a loopback URL.
@@ -143,7 +148,7 @@ pub struct CallArgs {
 
 /// Options of `rtccall dial`.
 #[derive(Debug, Args)]
-#[command(after_long_help = super::exit_codes_help())]
+#[command(after_long_help = super::exit_codes_help(), args_override_self = true)]
 pub struct DialArgs {
     #[command(flatten)]
     pub call: CallArgs,
@@ -151,7 +156,7 @@ pub struct DialArgs {
 
 /// Options of `rtccall answer`.
 #[derive(Debug, Args)]
-#[command(after_long_help = super::exit_codes_help())]
+#[command(after_long_help = super::exit_codes_help(), args_override_self = true)]
 pub struct AnswerArgs {
     #[command(flatten)]
     pub call: CallArgs,
@@ -171,16 +176,25 @@ fn usage(msg: impl Into<String>) -> Error {
 
 fn secs(name: &str, v: f64, min: f64) -> Result<Duration, Error> {
     if !v.is_finite() || v < min || v > 86_400.0 * 7.0 {
-        return Err(usage(format!("{name} must be a number of seconds between {min} and 604800, not {v}")));
+        return Err(usage(format!(
+            "{name} must be a number of seconds between {min} and 604800, not {v}"
+        )));
     }
     Ok(Duration::from_secs_f64(v))
 }
 
 /// Parse `640x480`.
 pub fn parse_size(s: &str) -> Result<(u32, u32), Error> {
-    let bad = || usage(format!("--video-size {s:?} is not WIDTHxHEIGHT with even numbers from 16x16 to 3840x2160"));
+    let bad = || {
+        usage(format!(
+            "--video-size {s:?} is not WIDTHxHEIGHT with even numbers from 16x16 to 3840x2160"
+        ))
+    };
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    let (w, h): (u32, u32) = (w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?);
+    let (w, h): (u32, u32) = (
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    );
     if !(16..=3840).contains(&w) || !(16..=2160).contains(&h) || w % 2 != 0 || h % 2 != 0 {
         return Err(bad());
     }
@@ -189,7 +203,11 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), Error> {
 
 /// Parse `800k`, `1.5M`, `64000`.
 pub fn parse_bitrate(s: &str) -> Result<u64, Error> {
-    let bad = || usage(format!("--video-bitrate {s:?} is not a bitrate between 50k and 50M (e.g. 800k, 1.5M)"));
+    let bad = || {
+        usage(format!(
+            "--video-bitrate {s:?} is not a bitrate between 50k and 50M (e.g. 800k, 1.5M)"
+        ))
+    };
     let t = s.trim();
     let (num, mult) = match t.chars().last() {
         Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
@@ -206,12 +224,16 @@ pub fn parse_bitrate(s: &str) -> Result<u64, Error> {
 
 /// Split `turn:user:pass@host:port?x` into the URL without credentials and the credentials.
 pub fn parse_ice_url(url: &str) -> Result<(String, Option<(String, String)>), Error> {
-    let (scheme, rest) = url
-        .split_once(':')
-        .ok_or_else(|| usage(format!("--ice-server {url:?} must start with stun:, stuns:, turn: or turns:")))?;
+    let (scheme, rest) = url.split_once(':').ok_or_else(|| {
+        usage(format!(
+            "--ice-server {url:?} must start with stun:, stuns:, turn: or turns:"
+        ))
+    })?;
     let scheme_l = scheme.to_ascii_lowercase();
     if !matches!(scheme_l.as_str(), "stun" | "stuns" | "turn" | "turns") {
-        return Err(usage(format!("--ice-server {url:?} must start with stun:, stuns:, turn: or turns:")));
+        return Err(usage(format!(
+            "--ice-server {url:?} must start with stun:, stuns:, turn: or turns:"
+        )));
     }
     let rest = rest.trim_start_matches("//");
     let (creds, hostpart) = match rest.rsplit_once('@') {
@@ -225,7 +247,9 @@ pub fn parse_ice_url(url: &str) -> Result<(String, Option<(String, String)>), Er
         None => None,
         Some(c) => {
             let (u, p) = c.split_once(':').ok_or_else(|| {
-                usage(format!("--ice-server {url:?}: credentials must be USER:PASS before the @"))
+                usage(format!(
+                    "--ice-server {url:?}: credentials must be USER:PASS before the @"
+                ))
             })?;
             Some((u.to_string(), p.to_string()))
         }
@@ -246,12 +270,17 @@ impl CallArgs {
         let m = &self.media;
         let (width, height) = parse_size(&m.video_size)?;
         if !(1..=60).contains(&m.fps) {
-            return Err(usage(format!("--fps must be between 1 and 60, not {}", m.fps)));
+            return Err(usage(format!(
+                "--fps must be between 1 and 60, not {}",
+                m.fps
+            )));
         }
         let bitrate_bps = parse_bitrate(&m.video_bitrate)?;
         let media = MediaConfig {
             audio: match m.audio {
-                AudioArg::Tone => AudioSource::Tone { frequency_hz: 440.0 },
+                AudioArg::Tone => AudioSource::Tone {
+                    frequency_hz: 440.0,
+                },
                 AudioArg::None => AudioSource::None,
             },
             video: match m.video {
@@ -289,7 +318,9 @@ impl CallArgs {
             });
         }
         if i.relay_only && !ice_servers.iter().any(|s| s.urls[0].starts_with("turn")) {
-            return Err(usage("--relay-only needs at least one TURN server (--ice-server turn:...)"));
+            return Err(usage(
+                "--relay-only needs at least one TURN server (--ice-server turn:...)",
+            ));
         }
         if i.bind.is_empty() && i.bind_tcp.is_empty() {
             return Err(usage("--bind must name at least one local address"));

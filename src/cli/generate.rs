@@ -22,7 +22,13 @@ pub fn generate(dir: &Path) -> std::io::Result<()> {
     let man = dir.join("man");
     std::fs::create_dir_all(&completions)?;
     std::fs::create_dir_all(&man)?;
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::PowerShell,
+        Shell::Elvish,
+    ] {
         let mut cmd = Cli::command();
         clap_complete::generate_to(shell, &mut cmd, "rtccall", &completions)?;
     }
@@ -30,7 +36,11 @@ pub fn generate(dir: &Path) -> std::io::Result<()> {
     write_man(&cmd, "rtccall", &man)?;
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("rtccall-{}", sub.get_name());
-        let page = sub.clone().name(name.clone()).display_name(name.clone()).bin_name(name.clone());
+        let page = sub
+            .clone()
+            .name(name.clone())
+            .display_name(name.clone())
+            .bin_name(name.clone());
         write_man(&page, &name, &man)?;
     }
     Ok(())

@@ -137,10 +137,10 @@ pub fn start_decoder(
                     Ok(samples) => {
                         let _ = counters.audio.first_decoded.set(Instant::now());
                         counters.audio.decoded.fetch_add(1, Ordering::Relaxed);
-                        counters
-                            .audio
-                            .decoded_ms
-                            .fetch_add(samples as u64 * 1000 / SAMPLE_RATE as u64, Ordering::Relaxed);
+                        counters.audio.decoded_ms.fetch_add(
+                            samples as u64 * 1000 / SAMPLE_RATE as u64,
+                            Ordering::Relaxed,
+                        );
                         // The sink: counting today; the speaker plugs in here.
                     }
                     Err(e) => {

@@ -117,7 +117,9 @@ impl Counters {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AudioSource {
     /// A sine tone, Opus-encoded at 48 kHz in 20 ms frames.
-    Tone { frequency_hz: f64 },
+    Tone {
+        frequency_hz: f64,
+    },
     None,
 }
 
@@ -255,7 +257,9 @@ pub(crate) fn spawn_checked<S>(
             let _ = handle.join();
             Err(Error::Media(e))
         }
-        Err(_) => Err(Error::Media(format!("the {name} thread died while starting"))),
+        Err(_) => Err(Error::Media(format!(
+            "the {name} thread died while starting"
+        ))),
     }
 }
 

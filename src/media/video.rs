@@ -92,8 +92,12 @@ fn open_vp8_encoder(format: &VideoFormat) -> std::result::Result<ffmpeg::encoder
     opts.set("error-resilient", "1");
     opts.set("static-thresh", "0");
     opts.set("max-intra-rate", "300");
-    enc.open_with(opts)
-        .map_err(|e| format!("cannot open the VP8 encoder at {}x{}: {e}", format.width, format.height))
+    enc.open_with(opts).map_err(|e| {
+        format!(
+            "cannot open the VP8 encoder at {}x{}: {e}",
+            format.width, format.height
+        )
+    })
 }
 
 /// Start the test pattern source and its VP8 encoder.
@@ -202,8 +206,8 @@ pub fn start_decoder(
         "vp8-decode",
         || {
             init_ffmpeg()?;
-            let codec = ffmpeg::decoder::find(ffmpeg::codec::Id::VP8)
-                .ok_or("FFmpeg has no VP8 decoder")?;
+            let codec =
+                ffmpeg::decoder::find(ffmpeg::codec::Id::VP8).ok_or("FFmpeg has no VP8 decoder")?;
             ffmpeg::codec::context::Context::new_with_codec(codec)
                 .decoder()
                 .video()
@@ -233,7 +237,10 @@ pub fn start_decoder(
                     let _ = counters.video.first_decoded.set(Instant::now());
                     counters.video.decoded.fetch_add(1, Ordering::Relaxed);
                     counters.video.width.store(frame.width(), Ordering::Relaxed);
-                    counters.video.height.store(frame.height(), Ordering::Relaxed);
+                    counters
+                        .video
+                        .height
+                        .store(frame.height(), Ordering::Relaxed);
                     // The sink: counting today; a window or recorder plugs in here.
                 }
             }

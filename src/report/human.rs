@@ -23,7 +23,12 @@ pub struct Human {
 }
 
 fn pair_text(p: &SelectedPair) -> String {
-    let c = |c: &Candidate| format!("{} {} {}:{}", c.candidate_type, c.protocol, c.address, c.port);
+    let c = |c: &Candidate| {
+        format!(
+            "{} {} {}:{}",
+            c.candidate_type, c.protocol, c.address, c.port
+        )
+    };
     format!("{} <-> {}", c(&p.local), c(&p.remote))
 }
 
@@ -78,7 +83,9 @@ impl Human {
                 let text = match (event.as_str(), detail) {
                     ("embedded-server", Some(d)) => d.clone(),
                     ("connected", Some(url)) => format!("signaling: connected to {url}"),
-                    ("joined", Some(d)) => format!("signaling: joined {d}, waiting for the other peer"),
+                    ("joined", Some(d)) => {
+                        format!("signaling: joined {d}, waiting for the other peer")
+                    }
                     ("peer-joined", d) => format!(
                         "signaling: the other peer joined ({})",
                         d.as_deref().unwrap_or("unknown role")
@@ -102,11 +109,15 @@ impl Human {
                 }
             }
             Record::Candidate {
-                side, candidate, ..
+                side,
+                candidate_type,
+                protocol,
+                address,
+                port,
+                ..
             } => {
                 self.status(format!(
-                    "gathering: {side} candidate {} {} {}:{}",
-                    candidate.candidate_type, candidate.protocol, candidate.address, candidate.port
+                    "gathering: {side} candidate {candidate_type} {protocol} {address}:{port}"
                 ));
             }
             Record::IceGathering { .. } => {}
@@ -169,8 +180,12 @@ fn stats_line(ms: f64, s: &Stats) -> String {
         s.bitrate_in_kbps,
         s.video.fps_received,
         s.loss_pct,
-        s.audio.jitter_ms.map_or("-".into(), |j| format!("{j:.1} ms")),
-        s.video.jitter_ms.map_or("-".into(), |j| format!("{j:.1} ms")),
+        s.audio
+            .jitter_ms
+            .map_or("-".into(), |j| format!("{j:.1} ms")),
+        s.video
+            .jitter_ms
+            .map_or("-".into(), |j| format!("{j:.1} ms")),
     )
 }
 
@@ -187,7 +202,14 @@ pub fn print_summary(s: &Summary) {
                 Some(e) => format!("{} — {e}", s.end_reason),
             },
         ),
-        ("connected", if s.connected { format!("yes, {:.1} s", s.duration_s) } else { "no".into() }),
+        (
+            "connected",
+            if s.connected {
+                format!("yes, {:.1} s", s.duration_s)
+            } else {
+                "no".into()
+            },
+        ),
         (
             "selected pair",
             s.selected_pair.as_ref().map_or("-".into(), pair_text),
@@ -204,7 +226,10 @@ pub fn print_summary(s: &Summary) {
             "audio",
             format!(
                 "{} packets sent, {} received, {} lost, {} ms decoded",
-                s.audio.packets_sent, s.audio.packets_received, s.audio.packets_lost, s.audio.decoded_ms
+                s.audio.packets_sent,
+                s.audio.packets_received,
+                s.audio.packets_lost,
+                s.audio.decoded_ms
             ),
         ),
         (

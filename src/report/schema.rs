@@ -167,8 +167,12 @@ pub enum Record {
         ms: f64,
         /// `local` or `remote`.
         side: String,
-        #[serde(flatten)]
-        candidate: Candidate,
+        /// `host`, `srflx`, `prflx` or `relay`.
+        candidate_type: String,
+        /// `udp` or `tcp`.
+        protocol: String,
+        address: String,
+        port: u16,
     },
     /// ICE gathering state: `gathering`, `complete`.
     IceGathering { ms: f64, state: String },

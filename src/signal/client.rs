@@ -43,8 +43,16 @@ impl Channel {
         tokio::spawn(forward(a_rx, b_in_tx));
         tokio::spawn(forward(b_rx, a_in_tx));
         (
-            Channel { tx: a_tx, rx: a_in, writer: None },
-            Channel { tx: b_tx, rx: b_in, writer: None },
+            Channel {
+                tx: a_tx,
+                rx: a_in,
+                writer: None,
+            },
+            Channel {
+                tx: b_tx,
+                rx: b_in,
+                writer: None,
+            },
         )
     }
 
@@ -112,7 +120,8 @@ pub fn loopback_addr(url: &str) -> Option<SocketAddr> {
 
 /// Check that a server URL is usable: `ws://` or `wss://` with a host.
 pub fn validate_url(url: &str) -> std::result::Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|e| format!("server URL {url:?} is not a URL: {e}"))?;
+    let parsed =
+        url::Url::parse(url).map_err(|e| format!("server URL {url:?} is not a URL: {e}"))?;
     if !matches!(parsed.scheme(), "ws" | "wss") {
         return Err(format!(
             "server URL {url:?} must start with ws:// or wss://"
@@ -155,7 +164,9 @@ pub async fn connect_or_host(
                     };
                     tokio::spawn(server.run(stop));
                     let ch = connect(url, deadline).await.map_err(|e| match e {
-                        ConnectFailure::Refused(m) | ConnectFailure::Other(m) => Error::Signaling(m),
+                        ConnectFailure::Refused(m) | ConnectFailure::Other(m) => {
+                            Error::Signaling(m)
+                        }
                     })?;
                     Ok((ch, Some(embedded)))
                 }
@@ -163,7 +174,9 @@ pub async fn connect_or_host(
                     // Another peer started its server between our attempt and now.
                     debug!("embedded server lost the race for {addr}; connecting to the winner");
                     let ch = connect(url, deadline).await.map_err(|e| match e {
-                        ConnectFailure::Refused(m) | ConnectFailure::Other(m) => Error::Signaling(m),
+                        ConnectFailure::Refused(m) | ConnectFailure::Other(m) => {
+                            Error::Signaling(m)
+                        }
                     })?;
                     Ok((ch, None))
                 }
@@ -175,7 +188,10 @@ pub async fn connect_or_host(
     }
 }
 
-async fn connect(url: &str, deadline: tokio::time::Instant) -> std::result::Result<Channel, ConnectFailure> {
+async fn connect(
+    url: &str,
+    deadline: tokio::time::Instant,
+) -> std::result::Result<Channel, ConnectFailure> {
     let attempt = tokio_tungstenite::connect_async_with_config(url, None, true);
     let (ws, _) = match tokio::time::timeout_at(deadline, attempt).await {
         Err(_) => {
@@ -217,7 +233,9 @@ async fn connect(url: &str, deadline: tokio::time::Instant) -> std::result::Resu
                     }
                     Err(e) => debug!("ignoring a signaling message we do not understand: {e}"),
                 },
-                Some(Ok(Frame::Close(_))) | None => break "the signaling server closed the connection".to_string(),
+                Some(Ok(Frame::Close(_))) | None => {
+                    break "the signaling server closed the connection".to_string();
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break format!("signaling connection lost: {e}"),
             }

@@ -41,10 +41,7 @@ pub enum Message {
     },
     /// Server → client: you are in the room. `peer` is the role of the peer already there
     /// (`null` when you are alone, `"unknown"` when that peer gave no role).
-    Joined {
-        room: String,
-        peer: Option<String>,
-    },
+    Joined { room: String, peer: Option<String> },
     /// Server → client: another peer entered your room.
     PeerJoined { role: Option<String> },
     /// Server → client: the other peer left your room (closed its connection or sent `bye`).
@@ -157,7 +154,11 @@ pub fn parse_client(text: &str) -> Result<Message, Refusal> {
     }
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| (code::BAD_MESSAGE, format!("message is not valid JSON: {e}")))?;
-    let Some(ty) = value.get("type").and_then(|t| t.as_str()).map(str::to_string) else {
+    let Some(ty) = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+    else {
         return Err((
             code::BAD_MESSAGE,
             "message has no string \"type\" field".to_string(),
@@ -186,10 +187,22 @@ mod tests {
             r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}"#,
         )
         .unwrap();
-        assert!(matches!(m, Message::Candidate { sdp_mline_index: Some(0), .. }));
+        assert!(matches!(
+            m,
+            Message::Candidate {
+                sdp_mline_index: Some(0),
+                ..
+            }
+        ));
         let end: Message =
             serde_json::from_str(r#"{"type":"candidate","candidate":null}"#).unwrap();
-        assert!(matches!(end, Message::Candidate { candidate: None, .. }));
+        assert!(matches!(
+            end,
+            Message::Candidate {
+                candidate: None,
+                ..
+            }
+        ));
         assert_eq!(
             Message::Offer { sdp: "v=0".into() }.to_text(),
             r#"{"type":"offer","sdp":"v=0"}"#

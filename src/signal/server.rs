@@ -138,7 +138,13 @@ async fn serve_client(stream: TcpStream, peer: SocketAddr, id: u64, rooms: Arc<M
         let text = match frame {
             Ok(Frame::Text(t)) => t,
             Ok(Frame::Binary(_)) => {
-                reply(&outbox, Message::error(code::BAD_MESSAGE, "binary frames are not part of the protocol; send JSON text"));
+                reply(
+                    &outbox,
+                    Message::error(
+                        code::BAD_MESSAGE,
+                        "binary frames are not part of the protocol; send JSON text",
+                    ),
+                );
                 continue;
             }
             Ok(Frame::Close(_)) => break,
@@ -159,7 +165,13 @@ async fn serve_client(stream: TcpStream, peer: SocketAddr, id: u64, rooms: Arc<M
         match msg {
             Message::Join { room: name, role } => {
                 if room.is_some() {
-                    reply(&outbox, Message::error(code::ALREADY_JOINED, "this connection already joined a room"));
+                    reply(
+                        &outbox,
+                        Message::error(
+                            code::ALREADY_JOINED,
+                            "this connection already joined a room",
+                        ),
+                    );
                     continue;
                 }
                 if let Err(why) = validate_room(&name) {
@@ -173,12 +185,18 @@ async fn serve_client(stream: TcpStream, peer: SocketAddr, id: u64, rooms: Arc<M
             }
             other => {
                 let Some(name) = room.as_deref() else {
-                    reply(&outbox, Message::error(code::NOT_JOINED, "send a \"join\" message first"));
+                    reply(
+                        &outbox,
+                        Message::error(code::NOT_JOINED, "send a \"join\" message first"),
+                    );
                     continue;
                 };
                 let is_bye = matches!(other, Message::Bye { .. });
                 if !relay(&rooms, name, id, Frame::text(text.as_str())) && !is_bye {
-                    reply(&outbox, Message::error(code::NO_PEER, "nobody else is in the room"));
+                    reply(
+                        &outbox,
+                        Message::error(code::NO_PEER, "nobody else is in the room"),
+                    );
                 }
             }
         }
@@ -202,7 +220,10 @@ fn join(rooms: &Mutex<Rooms>, name: &str, id: u64, role: Option<String>, outbox:
     if members.len() >= 2 {
         reply(
             outbox,
-            Message::error(code::ROOM_FULL, format!("room {name:?} already has two peers")),
+            Message::error(
+                code::ROOM_FULL,
+                format!("room {name:?} already has two peers"),
+            ),
         );
         return false;
     }
@@ -219,7 +240,10 @@ fn join(rooms: &Mutex<Rooms>, name: &str, id: u64, role: Option<String>, outbox:
             peer,
         },
     );
-    info!("room {name}: client {id} joined ({} now)", members.len() + 1);
+    info!(
+        "room {name}: client {id} joined ({} now)",
+        members.len() + 1
+    );
     members.push(Member {
         id,
         role,
@@ -237,7 +261,10 @@ fn relay(rooms: &Mutex<Rooms>, name: &str, from: u64, frame: Frame) -> bool {
     let mut sent = false;
     for m in members.iter().filter(|m| m.id != from) {
         if m.outbox.try_send(frame.clone()).is_err() {
-            warn!("room {name}: client {} is not reading; message dropped", m.id);
+            warn!(
+                "room {name}: client {} is not reading; message dropped",
+                m.id
+            );
         }
         sent = true;
     }

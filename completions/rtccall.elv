@@ -1,0 +1,123 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[rtccall] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'rtccall'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'rtccall'= {
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand serve 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+            cand dial 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+            cand answer 'Wait in ROOM for a call and take it (or reject it)'
+            cand generate 'Write shell completions and man pages generated from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rtccall;serve'= {
+            cand --listen 'Address to listen on; port 0 picks a free port'
+            cand --json 'Print `{"type":"listening","url":...}` instead of the bare URL'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rtccall;dial'= {
+            cand --server 'Signaling server URL'
+            cand --timeout 'Seconds to wait for the other peer, and then for connecting'
+            cand --duration 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)'
+            cand --audio 'Audio to send'
+            cand --video 'Video to send'
+            cand --video-size 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)'
+            cand --fps 'Video frames per second (1 to 60)'
+            cand --video-bitrate 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)'
+            cand --ice-server 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential'
+            cand --ice-username 'TURN username for --ice-server URLs that carry none'
+            cand --ice-credential 'TURN password for --ice-server URLs that carry none'
+            cand --bind 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback'
+            cand --bind-tcp 'Local TCP address(es) for ICE-TCP candidates (none by default)'
+            cand --stats-interval 'Seconds between stats reports'
+            cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
+            cand --relay-only 'Use only relay (TURN) candidates'
+            cand --json 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rtccall;answer'= {
+            cand --server 'Signaling server URL'
+            cand --timeout 'Seconds to wait for the other peer, and then for connecting'
+            cand --duration 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)'
+            cand --audio 'Audio to send'
+            cand --video 'Video to send'
+            cand --video-size 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)'
+            cand --fps 'Video frames per second (1 to 60)'
+            cand --video-bitrate 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)'
+            cand --ice-server 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential'
+            cand --ice-username 'TURN username for --ice-server URLs that carry none'
+            cand --ice-credential 'TURN password for --ice-server URLs that carry none'
+            cand --bind 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback'
+            cand --bind-tcp 'Local TCP address(es) for ICE-TCP candidates (none by default)'
+            cand --stats-interval 'Seconds between stats reports'
+            cand --reject 'Decline the call; the dialer prints REASON and exits 3'
+            cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
+            cand --relay-only 'Use only relay (TURN) candidates'
+            cand --json 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
+            cand --auto-accept 'Take the call without asking (the default when stdin is not a terminal)'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rtccall;generate'= {
+            cand --dir 'Directory that receives completions/ and man/'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rtccall;help'= {
+            cand serve 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+            cand dial 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+            cand answer 'Wait in ROOM for a call and take it (or reject it)'
+            cand generate 'Write shell completions and man pages generated from these definitions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'rtccall;help;serve'= {
+        }
+        &'rtccall;help;dial'= {
+        }
+        &'rtccall;help;answer'= {
+        }
+        &'rtccall;help;generate'= {
+        }
+        &'rtccall;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,94 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_rtccall_global_optspecs
+    string join \n v/verbose h/help V/version
+end
+
+function __fish_rtccall_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_rtccall_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_rtccall_using_subcommand
+    set -l cmd (__fish_rtccall_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c rtccall -n "__fish_rtccall_needs_command" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_needs_command" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free port' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l json -d 'Print `{"type":"listening","url":...}` instead of the bare URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l server -d 'Signaling server URL' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l audio -d 'Audio to send' -r -f -a "tone\t'A 440 Hz sine, Opus-encoded'
+none\t'Send no audio (still receive it)'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video -d 'Video to send' -r -f -a "testsrc\t'A moving FFmpeg test pattern, VP8-encoded'
+none\t'Send no video (still receive it)'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l fps -d 'Video frames per second (1 to 60)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l relay-only -d 'Use only relay (TURN) candidates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l server -d 'Signaling server URL' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l audio -d 'Audio to send' -r -f -a "tone\t'A 440 Hz sine, Opus-encoded'
+none\t'Send no audio (still receive it)'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video -d 'Video to send' -r -f -a "testsrc\t'A moving FFmpeg test pattern, VP8-encoded'
+none\t'Send no video (still receive it)'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l fps -d 'Video frames per second (1 to 60)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l relay-only -d 'Use only relay (TURN) candidates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l auto-accept -d 'Take the call without asking (the default when stdin is not a terminal)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -l dir -d 'Directory that receives completions/ and man/' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,550 @@
+//! Integration tests: the real `rtccall` binary in separate processes, real sockets on loopback,
+//! real encoders and decoders. Output is parsed into the library's record types, whose structs
+//! deny unknown fields, so schema drift fails here.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use rtccall::report::schema::{Record, Summary};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rtccall");
+
+/// A child process whose stdout lines are parsed as NDJSON records as they arrive.
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str]) -> Proc {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("RTCCALL_BIND", "127.0.0.1:0")
+            .env_remove("RTCCALL_SERVER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rtccall");
+        let out = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        Proc {
+            child,
+            lines,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+        }
+    }
+
+    /// Wait for a stdout line matching `pred`, returning it.
+    #[track_caller]
+    fn wait_line(&mut self, within: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if pred(&l) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!(
+                    "no matching line within {within:?}; saw:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Wait for the process to exit; kill it and fail when it takes longer than `within`.
+    #[track_caller]
+    fn finish(mut self, within: Duration) -> Finished {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "rtccall did not exit within {within:?}; stdout so far:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(l);
+        }
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        Finished {
+            code: status.code().unwrap_or(-1),
+            stdout: std::mem::take(&mut self.seen),
+            stderr,
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} failed");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Finished {
+    code: i32,
+    stdout: Vec<String>,
+    stderr: String,
+}
+
+impl Finished {
+    /// Every stdout line as a record (strict: unknown fields fail).
+    fn records(&self) -> Vec<Record> {
+        self.stdout
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l}: {e}")))
+            .collect()
+    }
+
+    fn summary(&self) -> Summary {
+        match self.records().pop() {
+            Some(Record::Summary(s)) => s,
+            other => panic!(
+                "last record is not a summary: {other:?}\nstderr: {}",
+                self.stderr
+            ),
+        }
+    }
+}
+
+/// `rtccall serve` on a free loopback port.
+fn serve() -> (Proc, String) {
+    let mut p = Proc::spawn(&["serve", "--listen", "127.0.0.1:0", "--json"]);
+    let line = p.wait_line(Duration::from_secs(10), |_| true);
+    let rec: Record = serde_json::from_str(&line).unwrap();
+    let Record::Listening { url } = rec else {
+        panic!("first line of serve --json is not listening: {line}")
+    };
+    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+    (p, url)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Arguments for a small, cheap call.
+fn call_args<'a>(role: &'a str, room: &'a str, server: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        role,
+        room,
+        "--server",
+        server,
+        "--json",
+        "--video-size",
+        "320x240",
+        "--fps",
+        "15",
+        "--video-bitrate",
+        "300k",
+        "--timeout",
+        "20",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+#[track_caller]
+fn assert_media_flowed(me: &Summary, other: &Summary) {
+    assert!(me.connected, "{me:?}");
+    assert!(me.selected_pair.is_some(), "no selected pair: {me:?}");
+    let sent = other.video.frames_sent as f64;
+    assert!(sent > 0.0, "the other side sent no video: {other:?}");
+    assert!(
+        me.video.frames_decoded as f64 >= 0.8 * sent,
+        "decoded {} of {} video frames",
+        me.video.frames_decoded,
+        sent
+    );
+    assert_eq!((me.video.width, me.video.height), (320, 240));
+    let expect_ms = me.duration_s.min(other.duration_s) * 1000.0;
+    assert!(
+        me.audio.decoded_ms as f64 >= 0.8 * expect_ms,
+        "decoded {} ms of audio in a {expect_ms} ms call",
+        me.audio.decoded_ms
+    );
+    assert!(me.timings_ms.dtls_connected.is_some());
+    assert!(me.timings_ms.first_video_frame.is_some());
+    assert!(me.timings_ms.first_audio.is_some());
+    assert_eq!(me.exit_code, 0);
+}
+
+/// A WebSocket client for poking the server by hand.
+fn ws(
+    url: &str,
+) -> tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>> {
+    let (ws, _) = tungstenite::connect(url).expect("connect to the server");
+    ws
+}
+
+fn ws_read(
+    ws: &mut tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+) -> serde_json::Value {
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_mut() {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    }
+    loop {
+        match ws.read().expect("read a frame") {
+            tungstenite::Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            _ => continue,
+        }
+    }
+}
+
+#[test]
+fn call_through_serve_survives_bad_clients() {
+    let (_server, url) = serve();
+
+    // Bad input first: each gets an error reply, and the server keeps serving.
+    let mut bad = ws(&url);
+    bad.send(tungstenite::Message::text("{not json")).unwrap();
+    assert_eq!(ws_read(&mut bad)["code"], "bad-message");
+    let big = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "v".repeat(70 * 1024));
+    bad.send(tungstenite::Message::text(big)).unwrap();
+    assert_eq!(ws_read(&mut bad)["code"], "too-large");
+    bad.send(tungstenite::Message::text(r#"{"type":"dance"}"#))
+        .unwrap();
+    assert_eq!(ws_read(&mut bad)["code"], "unknown-type");
+    bad.send(tungstenite::Message::text(r#"{"type":"offer","sdp":"x"}"#))
+        .unwrap();
+    assert_eq!(ws_read(&mut bad)["code"], "not-joined");
+    bad.send(tungstenite::Message::text(
+        r#"{"type":"join","room":"no spaces"}"#,
+    ))
+    .unwrap();
+    assert_eq!(ws_read(&mut bad)["code"], "bad-room");
+    bad.send(tungstenite::Message::text(
+        r#"{"type":"join","room":"other"}"#,
+    ))
+    .unwrap();
+    assert_eq!(ws_read(&mut bad)["type"], "joined");
+
+    let answer = Proc::spawn(&call_args("answer", "main", &url, &["--duration", "4"]));
+    let dial = Proc::spawn(&call_args("dial", "main", &url, &["--duration", "4"]));
+    let d = dial.finish(Duration::from_secs(60));
+    let a = answer.finish(Duration::from_secs(60));
+    assert_eq!(d.code, 0, "dial stderr: {}", d.stderr);
+    assert_eq!(a.code, 0, "answer stderr: {}", a.stderr);
+    let (ds, as_) = (d.summary(), a.summary());
+    assert_media_flowed(&ds, &as_);
+    assert_media_flowed(&as_, &ds);
+    assert_eq!(ds.role, "dial");
+    assert_eq!(as_.role, "answer");
+    // Both sides saw both local and remote candidates, and the stats ran.
+    for f in [&d, &a] {
+        let recs = f.records();
+        assert!(
+            recs.iter()
+                .any(|r| matches!(r, Record::Candidate { side, .. } if side == "local"))
+        );
+        assert!(
+            recs.iter()
+                .any(|r| matches!(r, Record::Candidate { side, .. } if side == "remote"))
+        );
+        assert!(recs.iter().any(|r| matches!(r, Record::Stats { .. })));
+        assert!(
+            recs.iter()
+                .any(|r| matches!(r, Record::Track { direction, .. } if direction == "receive"))
+        );
+    }
+    // The server is still there for the client that misbehaved.
+    bad.send(tungstenite::Message::text(r#"{"type":"bye"}"#))
+        .unwrap();
+}
+
+#[test]
+fn embedded_server_when_nothing_listens() {
+    let server = format!("ws://127.0.0.1:{}/", free_port());
+    let answer = Proc::spawn(&call_args("answer", "demo", &server, &["--duration", "3"]));
+    std::thread::sleep(Duration::from_millis(300));
+    let dial = Proc::spawn(&call_args("dial", "demo", &server, &["--duration", "3"]));
+    let d = dial.finish(Duration::from_secs(60));
+    let a = answer.finish(Duration::from_secs(60));
+    assert_eq!(d.code, 0, "dial stderr: {}", d.stderr);
+    assert_eq!(a.code, 0, "answer stderr: {}", a.stderr);
+    let hosted = a
+        .records()
+        .iter()
+        .chain(d.records().iter())
+        .filter(|r| matches!(r, Record::Signaling { event, .. } if event == "embedded-server"))
+        .count();
+    assert_eq!(hosted, 1, "exactly one peer hosts the server");
+    assert!(d.summary().connected && a.summary().connected);
+}
+
+#[test]
+fn third_peer_gets_room_full() {
+    let (_server, url) = serve();
+    let mut one = ws(&url);
+    one.send(tungstenite::Message::text(
+        r#"{"type":"join","room":"busy","role":"answer"}"#,
+    ))
+    .unwrap();
+    assert_eq!(ws_read(&mut one)["type"], "joined");
+    let mut two = ws(&url);
+    two.send(tungstenite::Message::text(
+        r#"{"type":"join","room":"busy","role":"dial"}"#,
+    ))
+    .unwrap();
+    assert_eq!(ws_read(&mut two)["type"], "joined");
+    assert_eq!(ws_read(&mut one)["type"], "peer-joined");
+
+    let third = Proc::spawn(&call_args("dial", "busy", &url, &[]));
+    let f = third.finish(Duration::from_secs(20));
+    assert_eq!(f.code, 3, "stderr: {}", f.stderr);
+    let s = f.summary();
+    assert!(
+        s.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("already has two peers"),
+        "{s:?}"
+    );
+    // The two peers in the room still hear each other.
+    two.send(tungstenite::Message::text(
+        r#"{"type":"bye","reason":"test"}"#,
+    ))
+    .unwrap();
+    assert_eq!(ws_read(&mut one)["type"], "bye");
+}
+
+#[test]
+fn rejected_call_exits_3_with_the_reason() {
+    let (_server, url) = serve();
+    let answer = Proc::spawn(&call_args("answer", "r", &url, &["--reject", "busy today"]));
+    let dial = Proc::spawn(&call_args("dial", "r", &url, &[]));
+    let d = dial.finish(Duration::from_secs(30));
+    let a = answer.finish(Duration::from_secs(30));
+    assert_eq!(d.code, 3, "dial stderr: {}", d.stderr);
+    let s = d.summary();
+    assert_eq!(s.end_reason, "rejected");
+    assert!(
+        s.error.as_deref().unwrap().contains("rejected: busy today"),
+        "{s:?}"
+    );
+    assert_eq!(a.code, 0, "answer stderr: {}", a.stderr);
+    assert_eq!(a.summary().end_reason, "rejected");
+}
+
+#[test]
+fn rejected_call_is_explained_to_a_person() {
+    let (_server, url) = serve();
+    let answer = Proc::spawn(&[
+        "answer",
+        "h",
+        "--server",
+        &url,
+        "--reject",
+        "in a meeting",
+        "--video",
+        "none",
+    ]);
+    let dial = Proc::spawn(&[
+        "dial",
+        "h",
+        "--server",
+        &url,
+        "--video",
+        "none",
+        "--timeout",
+        "20",
+    ]);
+    let d = dial.finish(Duration::from_secs(30));
+    let _ = answer.finish(Duration::from_secs(30));
+    assert_eq!(d.code, 3);
+    assert!(
+        d.stderr
+            .contains("rtccall: error: the call was rejected: in a meeting"),
+        "{}",
+        d.stderr
+    );
+    assert!(
+        d.stdout
+            .iter()
+            .any(|l| l.contains("exit code") && l.contains('3')),
+        "{:?}",
+        d.stdout
+    );
+}
+
+#[test]
+fn nothing_listening_and_no_embedding_exits_3() {
+    let server = format!("ws://127.0.0.1:{}/", free_port());
+    let started = Instant::now();
+    let dial = Proc::spawn(&call_args(
+        "dial",
+        "x",
+        &server,
+        &["--no-embedded-server", "--timeout", "5"],
+    ));
+    let f = dial.finish(Duration::from_secs(15));
+    assert_eq!(f.code, 3, "stderr: {}", f.stderr);
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(f.summary().error.unwrap().contains("connection refused"));
+}
+
+#[test]
+fn no_peer_before_the_timeout_exits_3() {
+    let (_server, url) = serve();
+    let dial = Proc::spawn(&call_args("dial", "alone", &url, &["--timeout", "1"]));
+    let f = dial.finish(Duration::from_secs(15));
+    assert_eq!(f.code, 3, "stderr: {}", f.stderr);
+    assert!(f.summary().error.unwrap().contains("nobody answered"));
+}
+
+#[test]
+fn killed_peer_ends_the_call_with_exit_4() {
+    let (_server, url) = serve();
+    let mut answer = Proc::spawn(&call_args("answer", "k", &url, &[]));
+    let mut dial = Proc::spawn(&call_args("dial", "k", &url, &[]));
+    dial.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    answer.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    let killed = Instant::now();
+    answer.signal("-KILL");
+    let d = dial.finish(Duration::from_secs(20));
+    let detected = killed.elapsed();
+    eprintln!("vanished peer detected after {detected:?}");
+    assert_eq!(d.code, 4, "stderr: {}", d.stderr);
+    let s = d.summary();
+    assert!(s.connected);
+    assert!(s.error.unwrap().contains("vanished"));
+}
+
+#[test]
+fn ctrl_c_hangs_up_and_the_other_side_ends_normally() {
+    let (_server, url) = serve();
+    let mut answer = Proc::spawn(&call_args("answer", "c", &url, &[]));
+    let mut dial = Proc::spawn(&call_args("dial", "c", &url, &[]));
+    dial.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    answer.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    dial.signal("-INT");
+    let d = dial.finish(Duration::from_secs(15));
+    let a = answer.finish(Duration::from_secs(15));
+    assert_eq!(d.code, 130, "dial stderr: {}", d.stderr);
+    assert_eq!(d.summary().end_reason, "interrupted");
+    assert!(
+        d.records()
+            .iter()
+            .any(|r| matches!(r, Record::Signaling { event, .. } if event == "bye-sent"))
+    );
+    assert_eq!(a.code, 0, "answer stderr: {}", a.stderr);
+    assert_eq!(a.summary().end_reason, "remote-bye");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_line() {
+    for args in [
+        vec!["dial", "bad room!"],
+        vec!["dial", "r", "--video-size", "abc"],
+        vec!["dial", "r", "--server", "http://x"],
+        vec!["dial", "r", "--ice-server", "turn:127.0.0.1:3478"],
+        vec!["answer", "r", "--timeout=-1"],
+        vec!["answer", "r", "--timeout", "-1"],
+        vec!["dial", "r", "--bogus"],
+    ] {
+        let f = Proc::spawn(&args).finish(Duration::from_secs(10));
+        assert_eq!(f.code, 2, "{args:?}: {}", f.stderr);
+        assert_eq!(f.stderr.trim().lines().count(), 1, "{args:?}: {}", f.stderr);
+        assert!(f.stderr.starts_with("rtccall: error: "), "{}", f.stderr);
+    }
+    let f = Proc::spawn(&["dial"]).finish(Duration::from_secs(10));
+    assert_eq!(f.code, 2);
+}
+
+#[test]
+fn serve_prints_its_url_first_and_stops_on_ctrl_c() {
+    let (server, url) = serve();
+    let mut c = ws(&url);
+    c.send(tungstenite::Message::text(r#"{"type":"join","room":"a"}"#))
+        .unwrap();
+    assert_eq!(ws_read(&mut c)["type"], "joined");
+    server.signal("-INT");
+    let f = server.finish(Duration::from_secs(5));
+    assert_eq!(f.code, 0, "{}", f.stderr);
+}
+
+#[test]
+fn completions_and_man_pages_are_current() {
+    let dir = std::env::temp_dir().join(format!("rtccall-gen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let f =
+        Proc::spawn(&["generate", "--dir", dir.to_str().unwrap()]).finish(Duration::from_secs(10));
+    assert_eq!(f.code, 0, "{}", f.stderr);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for sub in ["completions", "man"] {
+        let mut names: Vec<_> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        let mut checked_in: Vec<_> = std::fs::read_dir(root.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        checked_in.sort();
+        assert_eq!(
+            names, checked_in,
+            "{sub}/ is stale: run `cargo run -- generate`"
+        );
+        for n in names {
+            let fresh = std::fs::read(dir.join(sub).join(&n)).unwrap();
+            let old = std::fs::read(root.join(sub).join(&n)).unwrap();
+            assert!(
+                fresh == old,
+                "{sub}/{} is stale: run `cargo run -- generate`",
+                n.to_string_lossy()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::io::stdout().flush();
+}
