@@ -514,7 +514,6 @@ impl Peer {
                 RTCRtpCodecParameters {
                     rtp_codec: opus_codec(),
                     payload_type: OPUS_PT,
-                    ..Default::default()
                 },
                 RtpCodecKind::Audio,
             )
@@ -524,7 +523,6 @@ impl Peer {
                 RTCRtpCodecParameters {
                     rtp_codec: vp8_codec(),
                     payload_type: VP8_PT,
-                    ..Default::default()
                 },
                 RtpCodecKind::Video,
             )

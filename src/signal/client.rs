@@ -147,8 +147,8 @@ pub async fn connect_or_host(
 ) -> Result<(Channel, Option<Embedded>)> {
     let deadline = tokio::time::Instant::now() + timeout;
     match connect(url, deadline).await {
-        Ok(ch) => return Ok((ch, None)),
-        Err(ConnectFailure::Other(m)) => return Err(Error::Signaling(m)),
+        Ok(ch) => Ok((ch, None)),
+        Err(ConnectFailure::Other(m)) => Err(Error::Signaling(m)),
         Err(ConnectFailure::Refused(m)) => {
             let addr = match loopback_addr(url) {
                 Some(addr) if embed => addr,
