@@ -183,7 +183,11 @@ async fn call(
     };
     let (tx, rx) = mpsc::channel::<Record>(256);
     let (reporter, prompter): (tokio::task::JoinHandle<()>, Option<Arc<dyn Prompter>>) = if json {
-        (tokio::spawn(report::run(report::Format::Json, rx)), None)
+        let prompter: Arc<dyn Prompter> = Arc::new(TerminalPrompter { bar: None });
+        (
+            tokio::spawn(report::run(report::Format::Json, rx)),
+            Some(prompter),
+        )
     } else {
         let human = report::human::Human::new();
         let prompter = Arc::new(TerminalPrompter { bar: human.bar() });

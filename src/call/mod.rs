@@ -380,6 +380,8 @@ impl Driver<'_> {
                                     self.connected_at = Some(Instant::now());
                                     phase = Phase::Connected;
                                     phase_started = Instant::now();
+                                    // Baseline for the first interval's bitrates.
+                                    self.sample_stats(peer).await;
                                     stats_tick.reset();
                                 }
                                 ConnState::Failed => {
