@@ -460,6 +460,28 @@ fn killed_peer_ends_the_call_with_exit_4() {
 }
 
 #[test]
+fn frozen_peer_is_detected_by_ice_with_exit_4() {
+    // SIGSTOP keeps the peer's signaling socket open: only ICE can notice it is gone.
+    let (_server, url) = serve();
+    let mut answer = Proc::spawn(&call_args("answer", "f", &url, &[]));
+    let mut dial = Proc::spawn(&call_args("dial", "f", &url, &[]));
+    dial.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    answer.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    let frozen = Instant::now();
+    answer.signal("-STOP");
+    let d = dial.finish(Duration::from_secs(30));
+    eprintln!("frozen peer detected by ICE after {:?}", frozen.elapsed());
+    answer.signal("-CONT");
+    assert_eq!(d.code, 4, "stderr: {}", d.stderr);
+    let recs = d.records();
+    assert!(
+        recs.iter()
+            .any(|r| matches!(r, Record::IceState { state, .. } if state == "disconnected"))
+    );
+    assert!(d.summary().error.unwrap().contains("ICE failed"));
+}
+
+#[test]
 fn ctrl_c_hangs_up_and_the_other_side_ends_normally() {
     let (_server, url) = serve();
     let mut answer = Proc::spawn(&call_args("answer", "c", &url, &[]));

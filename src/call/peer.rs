@@ -852,7 +852,7 @@ impl Peer {
                     local: local.unwrap_or_else(unknown),
                     remote: remote.unwrap_or_else(unknown),
                     rtt_ms: (p.current_round_trip_time > 0.0)
-                        .then_some(p.current_round_trip_time * 1000.0),
+                        .then_some((p.current_round_trip_time * 1_000_000.0).round() / 1000.0),
                 });
             }
         }
