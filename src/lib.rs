@@ -86,7 +86,8 @@ pub fn run(cli: Cli) -> i32 {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "rtccall=warn,webrtc=error,rtc=error",
+        // webrtc-rs logs expected conditions (packets before a track is registered) as errors.
+        0 => "rtccall=warn,webrtc=off,rtc=off",
         1 => "rtccall=info,webrtc=warn,rtc=warn",
         2 => "rtccall=debug,webrtc=info,rtc=info",
         _ => "trace",
