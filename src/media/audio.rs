@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Counters, ENCODED_QUEUE, EncodedFrame, RAW_QUEUE, RECEIVED_QUEUE, ReceivedFrame, pace,
-    spawn_checked,
+    recv_until_stopped, spawn_checked,
 };
 use crate::exit::Result;
 
@@ -122,17 +122,7 @@ pub fn start_decoder(
         move |mut dec| {
             // Up to 120 ms at 48 kHz.
             let mut pcm = vec![0i16; 5760];
-            loop {
-                let frame = match rx.recv_timeout(Duration::from_millis(100)) {
-                    Ok(f) => f,
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        continue;
-                    }
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                };
+            while let Some(frame) = recv_until_stopped(&rx, &stop) {
                 match dec.decode(&frame.data, &mut pcm, false) {
                     Ok(samples) => {
                         let _ = counters.audio.first_decoded.set(Instant::now());

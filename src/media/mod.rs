@@ -263,6 +263,21 @@ pub(crate) fn spawn_checked<S>(
     }
 }
 
+/// Next received frame; `None` once the sender is gone or `stop` is set (checked every 100 ms).
+pub(crate) fn recv_until_stopped<T>(
+    rx: &std::sync::mpsc::Receiver<T>,
+    stop: &AtomicBool,
+) -> Option<T> {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(v) => return Some(v),
+            Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Sleep until `deadline` unless `stop` is set first; returns false when stopped.
 pub(crate) fn pace(deadline: Instant, stop: &AtomicBool) -> bool {
     loop {

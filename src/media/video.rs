@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::{
     Counters, ENCODED_QUEUE, EncodedFrame, RAW_QUEUE, RECEIVED_QUEUE, ReceivedFrame, VideoFormat,
-    pace, spawn_checked,
+    pace, recv_until_stopped, spawn_checked,
 };
 use crate::exit::Result;
 
@@ -215,17 +215,7 @@ pub fn start_decoder(
         },
         move |mut dec| {
             let mut frame = ffmpeg::frame::Video::empty();
-            loop {
-                let received = match rx.recv_timeout(Duration::from_millis(100)) {
-                    Ok(f) => f,
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        continue;
-                    }
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                };
+            while let Some(received) = recv_until_stopped(&rx, &stop) {
                 let packet = ffmpeg::Packet::copy(&received.data);
                 if let Err(e) = dec.send_packet(&packet) {
                     tracing::debug!("VP8 decode failed: {e}");
