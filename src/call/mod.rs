@@ -471,7 +471,6 @@ impl Driver<'_> {
                                 self.events.signaling("rejected", Some(reason)).await;
                                 return Ending::ok("rejected", false);
                             }
-                            self.negotiation_start = Some(Instant::now());
                             if let Err(e) = self.answer(channel, peer, &sdp).await {
                                 return Ending::err("error", e, true);
                             }
