@@ -155,7 +155,6 @@ struct Driver<'a> {
     timings: Timings,
     negotiation_start: Option<Instant>,
     connected_at: Option<Instant>,
-    ended_connected_at: Option<Instant>,
     last_pair: Option<SelectedPair>,
     last_stats: Option<(Instant, PeerStats)>,
     last_video_decoded: u64,
@@ -176,7 +175,6 @@ pub async fn run(
         timings: Timings::default(),
         negotiation_start: None,
         connected_at: None,
-        ended_connected_at: None,
         last_pair: None,
         last_stats: None,
         last_video_decoded: 0,
@@ -199,24 +197,18 @@ impl Driver<'_> {
         media_slot: &mut Option<Media>,
     ) -> Ending {
         let cfg = self.config;
-        let media = match Media::start(&cfg.media, self.counters.clone()) {
+        let mut media = match Media::start(&cfg.media, self.counters.clone()) {
             Ok(m) => m,
             Err(e) => return Ending::err("error", e, false),
         };
         let ports = MediaPorts {
-            audio_out: None,
-            video_out: None,
+            audio_out: media.audio_out.take(),
+            video_out: media.video_out.take(),
             audio_in: media.audio_in.clone(),
             video_in: media.video_in.clone(),
             force_keyframe: media.force_keyframe.clone(),
             want_keyframe: media.want_keyframe.clone(),
             counters: self.counters.clone(),
-        };
-        let mut media = media;
-        let ports = MediaPorts {
-            audio_out: media.audio_out.take(),
-            video_out: media.video_out.take(),
-            ..ports
         };
         *media_slot = Some(media);
 
@@ -661,7 +653,6 @@ impl Driver<'_> {
                 }
             }
         }
-        self.ended_connected_at = Some(Instant::now());
         let duration_s = match self.connected_at {
             Some(t) => (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
             None => 0.0,

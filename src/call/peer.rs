@@ -155,7 +155,7 @@ pub struct Peer {
     local: Vec<LocalTrack>,
     force_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
-    stats_pending_remote: std::sync::Mutex<Vec<CandidateLine>>,
+    pending_candidates: std::sync::Mutex<Vec<CandidateLine>>,
     remote_set: AtomicBool,
 }
 
@@ -595,7 +595,7 @@ impl Peer {
             local: Vec::new(),
             force_keyframe: ports.force_keyframe,
             counters: ports.counters,
-            stats_pending_remote: std::sync::Mutex::new(Vec::new()),
+            pending_candidates: std::sync::Mutex::new(Vec::new()),
             remote_set: AtomicBool::new(false),
         })
     }
@@ -771,7 +771,7 @@ impl Peer {
         self.remote_set.store(true, Ordering::SeqCst);
         let pending = std::mem::take(
             &mut *self
-                .stats_pending_remote
+                .pending_candidates
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
         );
@@ -783,7 +783,7 @@ impl Peer {
     /// Add a trickled remote candidate; held back until the remote description is applied.
     pub async fn add_remote_candidate(&self, c: CandidateLine) {
         if !self.remote_set.load(Ordering::SeqCst) {
-            self.stats_pending_remote
+            self.pending_candidates
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .push(c);
