@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)')
             [CompletionResult]::new('dial', 'dial', [CompletionResultType]::ParameterValue, 'Call the peer waiting in ROOM: join, send the offer, hold the call')
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
+            [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -49,11 +50,15 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Signaling server URL')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the other peer, and then for connecting')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)')
-            [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send')
-            [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Video to send')
-            [CompletionResult]::new('--video-size', '--video-size', [CompletionResultType]::ParameterName, 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)')
-            [CompletionResult]::new('--fps', '--fps', [CompletionResultType]::ParameterName, 'Video frames per second (1 to 60)')
+            [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]')
+            [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none')
+            [CompletionResult]::new('--media', '--media', [CompletionResultType]::ParameterName, 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)')
+            [CompletionResult]::new('--video-codec', '--video-codec', [CompletionResultType]::ParameterName, 'Video codec to send (the other side''s video is decoded whatever it is)')
+            [CompletionResult]::new('--video-size', '--video-size', [CompletionResultType]::ParameterName, 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it')
+            [CompletionResult]::new('--fps', '--fps', [CompletionResultType]::ParameterName, 'Video frames per second (1 to 60) for the test pattern, cameras and the screen')
             [CompletionResult]::new('--video-bitrate', '--video-bitrate', [CompletionResultType]::ParameterName, 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)')
+            [CompletionResult]::new('--speaker', '--speaker', [CompletionResultType]::ParameterName, 'Play the other side''s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)')
             [CompletionResult]::new('--ice-server', '--ice-server', [CompletionResultType]::ParameterName, 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential')
             [CompletionResult]::new('--ice-username', '--ice-username', [CompletionResultType]::ParameterName, 'TURN username for --ice-server URLs that carry none')
             [CompletionResult]::new('--ice-credential', '--ice-credential', [CompletionResultType]::ParameterName, 'TURN password for --ice-server URLs that carry none')
@@ -61,6 +66,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--bind-tcp', '--bind-tcp', [CompletionResultType]::ParameterName, 'Local TCP address(es) for ICE-TCP candidates (none by default)')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
             [CompletionResult]::new('--no-embedded-server', '--no-embedded-server', [CompletionResultType]::ParameterName, 'Never start a signaling server in this process, even when none runs on a loopback URL')
+            [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
+            [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
             [CompletionResult]::new('--relay-only', '--relay-only', [CompletionResultType]::ParameterName, 'Use only relay (TURN) candidates')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
@@ -75,11 +82,15 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Signaling server URL')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the other peer, and then for connecting')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)')
-            [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send')
-            [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Video to send')
-            [CompletionResult]::new('--video-size', '--video-size', [CompletionResultType]::ParameterName, 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)')
-            [CompletionResult]::new('--fps', '--fps', [CompletionResultType]::ParameterName, 'Video frames per second (1 to 60)')
+            [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]')
+            [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none')
+            [CompletionResult]::new('--media', '--media', [CompletionResultType]::ParameterName, 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)')
+            [CompletionResult]::new('--video-codec', '--video-codec', [CompletionResultType]::ParameterName, 'Video codec to send (the other side''s video is decoded whatever it is)')
+            [CompletionResult]::new('--video-size', '--video-size', [CompletionResultType]::ParameterName, 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it')
+            [CompletionResult]::new('--fps', '--fps', [CompletionResultType]::ParameterName, 'Video frames per second (1 to 60) for the test pattern, cameras and the screen')
             [CompletionResult]::new('--video-bitrate', '--video-bitrate', [CompletionResultType]::ParameterName, 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)')
+            [CompletionResult]::new('--speaker', '--speaker', [CompletionResultType]::ParameterName, 'Play the other side''s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)')
             [CompletionResult]::new('--ice-server', '--ice-server', [CompletionResultType]::ParameterName, 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential')
             [CompletionResult]::new('--ice-username', '--ice-username', [CompletionResultType]::ParameterName, 'TURN username for --ice-server URLs that carry none')
             [CompletionResult]::new('--ice-credential', '--ice-credential', [CompletionResultType]::ParameterName, 'TURN password for --ice-server URLs that carry none')
@@ -88,6 +99,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
             [CompletionResult]::new('--reject', '--reject', [CompletionResultType]::ParameterName, 'Decline the call; the dialer prints REASON and exits 3')
             [CompletionResult]::new('--no-embedded-server', '--no-embedded-server', [CompletionResultType]::ParameterName, 'Never start a signaling server in this process, even when none runs on a loopback URL')
+            [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
+            [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
             [CompletionResult]::new('--relay-only', '--relay-only', [CompletionResultType]::ParameterName, 'Use only relay (TURN) candidates')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr')
             [CompletionResult]::new('--auto-accept', '--auto-accept', [CompletionResultType]::ParameterName, 'Take the call without asking (the default when stdin is not a terminal)')
@@ -95,6 +108,16 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rtccall;devices' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object on stdout')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -113,6 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)')
             [CompletionResult]::new('dial', 'dial', [CompletionResultType]::ParameterValue, 'Call the peer waiting in ROOM: join, send the offer, hold the call')
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
+            [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -124,6 +148,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             break
         }
         'rtccall;help;answer' {
+            break
+        }
+        'rtccall;help;devices' {
             break
         }
         'rtccall;help;generate' {

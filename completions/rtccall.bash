@@ -19,6 +19,9 @@ _rtccall() {
             rtccall,answer)
                 cmd="rtccall__subcmd__answer"
                 ;;
+            rtccall,devices)
+                cmd="rtccall__subcmd__devices"
+                ;;
             rtccall,dial)
                 cmd="rtccall__subcmd__dial"
                 ;;
@@ -33,6 +36,9 @@ _rtccall() {
                 ;;
             rtccall__subcmd__help,answer)
                 cmd="rtccall__subcmd__help__subcmd__answer"
+                ;;
+            rtccall__subcmd__help,devices)
+                cmd="rtccall__subcmd__help__subcmd__devices"
                 ;;
             rtccall__subcmd__help,dial)
                 cmd="rtccall__subcmd__help__subcmd__dial"
@@ -53,7 +59,7 @@ _rtccall() {
 
     case "${cmd}" in
         rtccall)
-            opts="-v -h -V --verbose --help --version serve dial answer generate help"
+            opts="-v -h -V --verbose --help --version serve dial answer devices generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -67,7 +73,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__answer)
-            opts="-v -h -V --server --no-embedded-server --timeout --duration --audio --video --video-size --fps --video-bitrate --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --auto-accept --reject --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --auto-accept --reject --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -86,11 +92,19 @@ _rtccall() {
                     return 0
                     ;;
                 --audio)
-                    COMPREPLY=($(compgen -W "tone none" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --video)
-                    COMPREPLY=($(compgen -W "testsrc none" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --media)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --video-codec)
+                    COMPREPLY=($(compgen -W "vp8 vp9 h264" -- "${cur}"))
                     return 0
                     ;;
                 --video-size)
@@ -102,6 +116,14 @@ _rtccall() {
                     return 0
                     ;;
                 --video-bitrate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speaker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -140,8 +162,22 @@ _rtccall() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rtccall__subcmd__devices)
+            opts="-v -h -V --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rtccall__subcmd__dial)
-            opts="-v -h -V --server --no-embedded-server --timeout --duration --audio --video --video-size --fps --video-bitrate --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,11 +196,19 @@ _rtccall() {
                     return 0
                     ;;
                 --audio)
-                    COMPREPLY=($(compgen -W "tone none" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --video)
-                    COMPREPLY=($(compgen -W "testsrc none" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --media)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --video-codec)
+                    COMPREPLY=($(compgen -W "vp8 vp9 h264" -- "${cur}"))
                     return 0
                     ;;
                 --video-size)
@@ -176,6 +220,14 @@ _rtccall() {
                     return 0
                     ;;
                 --video-bitrate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speaker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --record)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -229,7 +281,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__help)
-            opts="serve dial answer generate help"
+            opts="serve dial answer devices generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,6 +295,20 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__help__subcmd__answer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rtccall__subcmd__help__subcmd__devices)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

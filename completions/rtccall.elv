@@ -27,6 +27,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand serve 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
             cand dial 'Call the peer waiting in ROOM: join, send the offer, hold the call'
             cand answer 'Wait in ROOM for a call and take it (or reject it)'
+            cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -44,11 +45,15 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --server 'Signaling server URL'
             cand --timeout 'Seconds to wait for the other peer, and then for connecting'
             cand --duration 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)'
-            cand --audio 'Audio to send'
-            cand --video 'Video to send'
-            cand --video-size 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)'
-            cand --fps 'Video frames per second (1 to 60)'
+            cand --audio 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]'
+            cand --video 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none'
+            cand --media 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)'
+            cand --video-codec 'Video codec to send (the other side''s video is decoded whatever it is)'
+            cand --video-size 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it'
+            cand --fps 'Video frames per second (1 to 60) for the test pattern, cameras and the screen'
             cand --video-bitrate 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)'
+            cand --speaker 'Play the other side''s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]'
+            cand --record 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)'
             cand --ice-server 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential'
             cand --ice-username 'TURN username for --ice-server URLs that carry none'
             cand --ice-credential 'TURN password for --ice-server URLs that carry none'
@@ -56,6 +61,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --bind-tcp 'Local TCP address(es) for ICE-TCP candidates (none by default)'
             cand --stats-interval 'Seconds between stats reports'
             cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
+            cand --loop 'Start files again when they end (otherwise the call hangs up at the end of the file)'
+            cand --no-speaker 'Do not play the other side''s audio'
             cand --relay-only 'Use only relay (TURN) candidates'
             cand --json 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
             cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -69,11 +76,15 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --server 'Signaling server URL'
             cand --timeout 'Seconds to wait for the other peer, and then for connecting'
             cand --duration 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)'
-            cand --audio 'Audio to send'
-            cand --video 'Video to send'
-            cand --video-size 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)'
-            cand --fps 'Video frames per second (1 to 60)'
+            cand --audio 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]'
+            cand --video 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none'
+            cand --media 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)'
+            cand --video-codec 'Video codec to send (the other side''s video is decoded whatever it is)'
+            cand --video-size 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it'
+            cand --fps 'Video frames per second (1 to 60) for the test pattern, cameras and the screen'
             cand --video-bitrate 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)'
+            cand --speaker 'Play the other side''s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]'
+            cand --record 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)'
             cand --ice-server 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential'
             cand --ice-username 'TURN username for --ice-server URLs that carry none'
             cand --ice-credential 'TURN password for --ice-server URLs that carry none'
@@ -82,6 +93,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --stats-interval 'Seconds between stats reports'
             cand --reject 'Decline the call; the dialer prints REASON and exits 3'
             cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
+            cand --loop 'Start files again when they end (otherwise the call hangs up at the end of the file)'
+            cand --no-speaker 'Do not play the other side''s audio'
             cand --relay-only 'Use only relay (TURN) candidates'
             cand --json 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
             cand --auto-accept 'Take the call without asking (the default when stdin is not a terminal)'
@@ -89,6 +102,15 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'rtccall;devices'= {
+            cand --json 'One JSON object on stdout'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -105,6 +127,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand serve 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
             cand dial 'Call the peer waiting in ROOM: join, send the offer, hold the call'
             cand answer 'Wait in ROOM for a call and take it (or reject it)'
+            cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -113,6 +136,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         &'rtccall;help;dial'= {
         }
         &'rtccall;help;answer'= {
+        }
+        &'rtccall;help;devices'= {
         }
         &'rtccall;help;generate'= {
         }

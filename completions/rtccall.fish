@@ -30,6 +30,7 @@ complete -c rtccall -n "__fish_rtccall_needs_command" -s V -l version -d 'Print 
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free port' -r
@@ -40,13 +41,17 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s V -l version -
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l server -d 'Signaling server URL' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l audio -d 'Audio to send' -r -f -a "tone\t'A 440 Hz sine, Opus-encoded'
-none\t'Send no audio (still receive it)'"
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video -d 'Video to send' -r -f -a "testsrc\t'A moving FFmpeg test pattern, VP8-encoded'
-none\t'Send no video (still receive it)'"
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l fps -d 'Video frames per second (1 to 60)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video -d 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l media -d 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-codec -d 'Video codec to send (the other side\'s video is decoded whatever it is)' -r -f -a "vp8\t'VP8 (libvpx, real-time)'
+vp9\t'VP9 (libvpx-vp9, real-time)'
+h264\t'H.264 constrained baseline (libx264, zero latency), packetization-mode 1'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l fps -d 'Video frames per second (1 to 60) for the test pattern, cameras and the screen' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
@@ -54,6 +59,8 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind -d 'Local 
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l relay-only -d 'Use only relay (TURN) candidates'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -62,13 +69,17 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s V -l version -d
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l server -d 'Signaling server URL' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l audio -d 'Audio to send' -r -f -a "tone\t'A 440 Hz sine, Opus-encoded'
-none\t'Send no audio (still receive it)'"
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video -d 'Video to send' -r -f -a "testsrc\t'A moving FFmpeg test pattern, VP8-encoded'
-none\t'Send no video (still receive it)'"
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l fps -d 'Video frames per second (1 to 60)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video -d 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l media -d 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-codec -d 'Video codec to send (the other side\'s video is decoded whatever it is)' -r -f -a "vp8\t'VP8 (libvpx, real-time)'
+vp9\t'VP9 (libvpx-vp9, real-time)'
+h264\t'H.264 constrained baseline (libx264, zero latency), packetization-mode 1'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l fps -d 'Video frames per second (1 to 60) for the test pattern, cameras and the screen' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
@@ -77,18 +88,25 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind-tcp -d '
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l relay-only -d 'Use only relay (TURN) candidates'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l auto-accept -d 'Take the call without asking (the default when stdin is not a terminal)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -l json -d 'One JSON object on stdout'
+complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s h -l help -d 'Print help'
+complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -l dir -d 'Directory that receives completions/ and man/' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

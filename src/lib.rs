@@ -39,6 +39,9 @@ use signal::Role;
 /// Run the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     init_logging(cli.verbose);
+    if let Command::Devices(args) = &cli.command {
+        return devices(args.json);
+    }
     if let Command::Generate(args) = &cli.command {
         return match cli::generate::generate(&args.dir) {
             Ok(()) => exit::OK,
@@ -76,7 +79,7 @@ pub fn run(cli: Cli) -> i32 {
                 };
                 call(args.call, Role::Answer, policy, cancel).await
             }
-            Command::Generate(_) => exit::OK,
+            Command::Generate(_) | Command::Devices(_) => exit::OK,
         }
     });
     // Threads blocked on stdin (an unanswered prompt) must not keep the process alive.
@@ -178,7 +181,8 @@ async fn call(
 ) -> i32 {
     let start = Instant::now();
     let json = args.output.json;
-    let config = match args.to_config(role, accept) {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let config = match args.to_config(role, accept, interactive) {
         Ok(c) => c,
         Err(e) => return fail_usage(&e),
     };
@@ -199,6 +203,23 @@ async fn call(
     drop(events);
     let _ = reporter.await;
     summary.exit_code
+}
+
+/// `rtccall devices`: what can be captured and played here.
+fn devices(json: bool) -> i32 {
+    let list = media::devices::list();
+    if json {
+        match serde_json::to_string(&list) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("rtccall: error: {e}");
+                return exit::USAGE;
+            }
+        }
+        return exit::OK;
+    }
+    report::human::print_devices(&list);
+    exit::OK
 }
 
 fn fail_usage(e: &Error) -> i32 {

@@ -13,7 +13,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 use crate::exit::{self, Error};
-use crate::media::{AudioSource, Counters, KindCounters, Media, MediaConfig, VideoSource};
+use crate::media::{
+    Counters, KindCounters, LEVEL_SILENT, Media, MediaConfig, Speaker, VideoSource,
+};
 use crate::report::schema::{
     AudioInterval, AudioSummary, Candidate, Record, SelectedPair, Stats, Summary, Timings,
     VideoInterval, VideoSummary,
@@ -84,9 +86,17 @@ impl Events {
     }
 }
 
+/// Frames dropped because capture, encoder or network fell behind.
+fn dropped(k: &KindCounters) -> u64 {
+    KindCounters::get(&k.capture_dropped) + KindCounters::get(&k.encode_dropped)
+}
+
 fn ms_between(a: Instant, b: Instant) -> f64 {
     (b.saturating_duration_since(a).as_secs_f64() * 10_000.0).round() / 10.0
 }
+
+/// How long a call stays up after its file source ends, so the last frames arrive.
+const END_OF_MEDIA_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -158,6 +168,8 @@ struct Driver<'a> {
     last_pair: Option<SelectedPair>,
     last_stats: Option<(Instant, PeerStats)>,
     last_video_decoded: u64,
+    /// Encode time totals and frame counts (audio, video) at the last stats record.
+    last_encode: ((u64, u64), (u64, u64)),
 }
 
 /// Run one call to its end and return its summary (already emitted as the last record).
@@ -178,6 +190,7 @@ pub async fn run(
         last_pair: None,
         last_stats: None,
         last_video_decoded: 0,
+        last_encode: ((0, 0), (0, 0)),
     };
     let mut media_slot = None;
     let ending = d.call(cancel, prompter, &mut media_slot).await;
@@ -209,7 +222,9 @@ impl Driver<'_> {
             force_keyframe: media.force_keyframe.clone(),
             want_keyframe: media.want_keyframe.clone(),
             counters: self.counters.clone(),
+            video_codec: cfg.media.format.codec,
         };
+        let source_end = media.source_end.clone();
         *media_slot = Some(media);
 
         let connecting = tokio::select! {
@@ -252,7 +267,14 @@ impl Driver<'_> {
             .await;
 
         let ending = self
-            .session(&mut channel, &mut peer, &mut peer_rx, cancel, prompter)
+            .session(
+                &mut channel,
+                &mut peer,
+                &mut peer_rx,
+                cancel,
+                prompter,
+                source_end,
+            )
             .await;
         if self.connected_at.is_some() {
             // Final figures for the summary, before the connection goes.
@@ -291,9 +313,12 @@ impl Driver<'_> {
         peer_rx: &mut mpsc::UnboundedReceiver<PeerEvent>,
         cancel: CancellationToken,
         prompter: Option<Arc<dyn Prompter>>,
+        source_end: crate::media::SourceEnd,
     ) -> Ending {
         let cfg = self.config;
         let role = cfg.role;
+        let source_ended = source_end.wait();
+        tokio::pin!(source_ended);
         let mut phase = Phase::Waiting;
         let mut phase_started = Instant::now();
         let mut stats_tick = tokio::time::interval(cfg.stats_interval);
@@ -324,6 +349,14 @@ impl Driver<'_> {
                         Phase::Connecting => Ending::err("error", Error::Connection(format!(
                             "could not connect within {secs} s (ICE state: {ice_state}); no candidate pair worked — check --ice-server and firewalls")), true),
                     };
+                }
+                failure = &mut source_ended => {
+                    if let Some(e) = failure {
+                        return Ending::err("error", Error::Media(e), phase != Phase::Waiting || role == Role::Dial);
+                    }
+                    // The end of a file: let its last frames reach the other side, then hang up.
+                    tokio::time::sleep(END_OF_MEDIA_GRACE).await;
+                    return Ending::ok("end-of-media", true);
                 }
                 _ = stats_tick.tick(), if phase == Phase::Connected => {
                     self.emit_stats(peer).await;
@@ -610,6 +643,27 @@ impl Driver<'_> {
             0.0
         };
         let round = |v: f64| (v * 10.0).round() / 10.0;
+        let cfg = self.config;
+        let level = |v: &std::sync::atomic::AtomicI32| {
+            f64::from(v.load(Ordering::Relaxed).max(LEVEL_SILENT)) / 10.0
+        };
+        let (audio_encode, video_encode) = {
+            let mean = |k: &KindCounters, last: &mut (u64, u64)| {
+                let total = KindCounters::get(&k.encode_us_total);
+                let n = KindCounters::get(&k.encoded);
+                let (dt, dn) = (total - last.0, n - last.1);
+                *last = (total, n);
+                (dn > 0).then(|| (dt as f64 / dn as f64 / 10.0).round() / 100.0)
+            };
+            (
+                mean(&c.audio, &mut self.last_encode.0),
+                mean(&c.video, &mut self.last_encode.1),
+            )
+        };
+        let source_length = match KindCounters::get(&c.source_length_ms) {
+            0 => None,
+            l => Some(l as f64 / 1000.0),
+        };
         let stats = Stats {
             state: s.state.clone(),
             selected_pair: self.last_pair.clone(),
@@ -622,6 +676,19 @@ impl Driver<'_> {
                 packets_lost: s.audio_packets_lost,
                 jitter_ms: s.audio_jitter_ms.map(|j| (j * 100.0).round() / 100.0),
                 decoded_ms: KindCounters::get(&c.audio.decoded_ms),
+                level_sent_dbfs: (cfg.media.audio != crate::media::AudioSource::None)
+                    .then(|| level(&c.audio.level_sent)),
+                level_received_dbfs: c
+                    .audio
+                    .first_decoded
+                    .get()
+                    .map(|_| level(&c.audio.level_received)),
+                frames_dropped: dropped(&c.audio),
+                encode_ms: audio_encode,
+                buffer_ms: (cfg.media.speaker != Speaker::Off)
+                    .then(|| KindCounters::get(&c.audio.buffer_ms)),
+                underruns: KindCounters::get(&c.audio.underruns),
+                late_packets: KindCounters::get(&c.audio.late),
             },
             video: VideoInterval {
                 frames_sent: KindCounters::get(&c.video.frames_sent),
@@ -631,6 +698,11 @@ impl Driver<'_> {
                 jitter_ms: s.video_jitter_ms.map(|j| (j * 100.0).round() / 100.0),
                 width: c.video.width.load(Ordering::Relaxed),
                 height: c.video.height.load(Ordering::Relaxed),
+                frames_dropped: dropped(&c.video),
+                encode_ms: video_encode,
+                source_position_s: source_length
+                    .map(|_| KindCounters::get(&c.source_position_ms) as f64 / 1000.0),
+                source_length_s: source_length,
             },
         };
         let ms = self.events.ms();
@@ -674,9 +746,6 @@ impl Driver<'_> {
                 })
                 .await;
         }
-        let dropped = |k: &KindCounters| {
-            KindCounters::get(&k.capture_dropped) + KindCounters::get(&k.encode_dropped)
-        };
         Summary {
             role: cfg.role.as_str().into(),
             room: cfg.room.clone(),
@@ -685,22 +754,20 @@ impl Driver<'_> {
             timings_ms: self.timings.clone(),
             selected_pair: self.last_pair.clone(),
             audio: AudioSummary {
-                source: match cfg.media.audio {
-                    AudioSource::Tone { .. } => "tone".into(),
-                    AudioSource::None => "none".into(),
-                },
+                source: cfg.media.audio.label(),
                 packets_sent: KindCounters::get(&c.audio.frames_sent),
                 packets_received: KindCounters::get(&c.audio.packets_received),
                 packets_lost: audio_lost,
                 decoded_ms: KindCounters::get(&c.audio.decoded_ms),
                 frames_dropped: dropped(&c.audio),
                 decode_errors: KindCounters::get(&c.audio.decode_errors),
+                underruns: KindCounters::get(&c.audio.underruns),
+                late_packets: KindCounters::get(&c.audio.late),
+                recorded: KindCounters::get(&c.audio.recorded),
             },
             video: VideoSummary {
-                source: match cfg.media.video {
-                    VideoSource::TestSrc => "testsrc".into(),
-                    VideoSource::None => "none".into(),
-                },
+                source: video_label(&cfg.media.video),
+                codec: cfg.media.format.codec.label().into(),
                 frames_sent: KindCounters::get(&c.video.frames_sent),
                 keyframes_sent: KindCounters::get(&c.video.keyframes_sent),
                 frames_decoded: KindCounters::get(&c.video.decoded),
@@ -711,7 +778,16 @@ impl Driver<'_> {
                 decode_errors: KindCounters::get(&c.video.decode_errors),
                 plis_sent: KindCounters::get(&c.video.plis_sent),
                 plis_received: KindCounters::get(&c.video.plis_received),
+                encode_ms_p50: c.video.encode_ms_percentile(50.0),
+                encode_ms_p95: c.video.encode_ms_percentile(95.0),
+                recorded: KindCounters::get(&c.video.recorded),
             },
+            recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),
+            recording_error: c
+                .record_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
             end_reason: if ending.error.is_some()
                 && ending.reason != "rejected"
                 && ending.reason != "interrupted"
@@ -724,6 +800,19 @@ impl Driver<'_> {
             error: ending.error.as_ref().map(|e| e.to_string()),
             exit_code,
         }
+    }
+}
+
+fn video_label(v: &VideoSource) -> String {
+    match v {
+        VideoSource::TestSrc => "testsrc".into(),
+        VideoSource::None => "none".into(),
+        VideoSource::Input(i) => match (i.format.as_deref(), i.device) {
+            (None, _) => format!("file:{}", i.url),
+            (Some("v4l2"), true) => format!("camera:{}", i.url),
+            (Some("x11grab"), true) => format!("screen:{}", i.url),
+            (Some(f), _) => format!("ffmpeg:{f}:{}", i.url),
+        },
     }
 }
 

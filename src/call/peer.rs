@@ -14,12 +14,14 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::RTCIceTransportPolicy;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::codec::vp8::Vp8Packet;
+use rtc::rtp::codec::vp9::Vp9Packet;
 use rtc::rtp::packetizer::Depacketizer;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
@@ -42,11 +44,13 @@ use webrtc::peer_connection::{
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::exit::{Error, Result};
-use crate::media::{Counters, EncodedFrame, MediaKind, ReceivedFrame};
+use crate::media::{Counters, EncodedFrame, MediaKind, ReceivedFrame, VideoCodec};
 use crate::report::schema::{Candidate, SelectedPair};
 
 const OPUS_PT: u8 = 111;
 const VP8_PT: u8 = 96;
+const VP9_PT: u8 = 98;
+const H264_PT: u8 = 102;
 
 /// One ICE server as configured by the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +125,8 @@ pub struct MediaPorts {
     /// Set by the video decoder when it needs a keyframe (decode error).
     pub want_keyframe: Arc<AtomicBool>,
     pub counters: Arc<Counters>,
+    /// The codec our video is encoded in (offered first, so the other side prefers it too).
+    pub video_codec: VideoCodec,
 }
 
 /// Figures read from the peer connection's stats at one instant.
@@ -155,6 +161,7 @@ pub struct Peer {
     local: Vec<LocalTrack>,
     force_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
+    video_codec: VideoCodec,
     pending_candidates: std::sync::Mutex<Vec<CandidateLine>>,
     remote_set: AtomicBool,
 }
@@ -259,13 +266,13 @@ impl PeerConnectionEventHandler for Handler {
                 tokio::spawn(read_audio(track, sink, counters));
             }
             MediaKind::Video => {
-                if !codec.eq_ignore_ascii_case(MIME_TYPE_VP8) {
-                    warn!("remote video codec {codec} is not VP8; not decoding it");
+                let Some(video_codec) = codec_from_mime(&codec) else {
+                    warn!("remote video codec {codec} is not one rtccall decodes; ignoring it");
                     return;
-                }
+                };
                 let sink = self.video_in.clone();
                 let want = self.want_keyframe.clone();
-                tokio::spawn(read_video(track, ssrc, sink, want, counters));
+                tokio::spawn(read_video(track, ssrc, video_codec, sink, want, counters));
             }
         }
     }
@@ -285,6 +292,7 @@ async fn read_audio(
                     .fetch_add(1, Ordering::Relaxed);
                 let frame = ReceivedFrame {
                     data: pkt.payload.clone(),
+                    codec: None,
                     rtp_timestamp: pkt.header.timestamp,
                     arrived: Instant::now(),
                 };
@@ -301,11 +309,33 @@ async fn read_audio(
     }
 }
 
-/// Reassembles VP8 frames from RTP packets without waiting for the next frame: a frame is done
-/// at its marker bit. Frames with a missing packet are dropped (and a keyframe requested).
-#[derive(Default)]
-struct Vp8Assembler {
-    depacketizer: Vp8Packet,
+fn codec_from_mime(mime: &str) -> Option<VideoCodec> {
+    [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264]
+        .into_iter()
+        .find(|c| mime.eq_ignore_ascii_case(video_mime(*c)))
+}
+
+fn video_mime(codec: VideoCodec) -> &'static str {
+    match codec {
+        VideoCodec::Vp8 => MIME_TYPE_VP8,
+        VideoCodec::Vp9 => MIME_TYPE_VP9,
+        VideoCodec::H264 => MIME_TYPE_H264,
+    }
+}
+
+fn depacketizer(codec: VideoCodec) -> Box<dyn Depacketizer + Send> {
+    match codec {
+        VideoCodec::Vp8 => Box::new(Vp8Packet::default()),
+        VideoCodec::Vp9 => Box::new(Vp9Packet::default()),
+        VideoCodec::H264 => Box::new(H264Packet::default()),
+    }
+}
+
+/// Reassembles video frames from RTP packets without waiting for the next frame: a frame is
+/// done at its marker bit. Frames with a missing packet are dropped (and a keyframe requested).
+struct FrameAssembler {
+    codec: VideoCodec,
+    depacketizer: Box<dyn Depacketizer + Send>,
     timestamp: Option<u32>,
     next_seq: Option<u16>,
     parts: Vec<Bytes>,
@@ -318,7 +348,18 @@ enum Assembled {
     Dropped,
 }
 
-impl Vp8Assembler {
+impl FrameAssembler {
+    fn new(codec: VideoCodec) -> FrameAssembler {
+        FrameAssembler {
+            codec,
+            depacketizer: depacketizer(codec),
+            timestamp: None,
+            next_seq: None,
+            parts: Vec::new(),
+            broken: false,
+        }
+    }
+
     fn push(&mut self, seq: u16, timestamp: u32, marker: bool, payload: &Bytes) -> Assembled {
         let gap = self.next_seq.is_some_and(|n| n != seq);
         self.next_seq = Some(seq.wrapping_add(1));
@@ -328,6 +369,8 @@ impl Vp8Assembler {
                 dropped = true; // the previous frame never saw its marker
             }
             self.parts.clear();
+            // A fresh depacketizer: nothing of a broken frame may leak into this one.
+            self.depacketizer = depacketizer(self.codec);
             self.timestamp = Some(timestamp);
             self.broken = !self.depacketizer.is_partition_head(payload);
         } else if gap {
@@ -363,11 +406,12 @@ const PLI_MIN_GAP: Duration = Duration::from_millis(250);
 async fn read_video(
     track: Arc<dyn TrackRemote>,
     media_ssrc: u32,
+    codec: VideoCodec,
     sink: std::sync::mpsc::SyncSender<ReceivedFrame>,
     want_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
 ) {
-    let mut assembler = Vp8Assembler::default();
+    let mut assembler = FrameAssembler::new(codec);
     let mut last_pli: Option<Instant> = None;
     // Ask for a keyframe right away: the first packets of a new track may have been lost
     // before the track was registered.
@@ -403,6 +447,7 @@ async fn read_video(
                     Assembled::Frame(data, ts) => {
                         let frame = ReceivedFrame {
                             data,
+                            codec: Some(codec),
                             rtp_timestamp: ts,
                             arrived: Instant::now(),
                         };
@@ -487,13 +532,28 @@ fn opus_codec() -> RTCRtpCodec {
     }
 }
 
-fn vp8_codec() -> RTCRtpCodec {
+fn video_codec(codec: VideoCodec) -> RTCRtpCodec {
     RTCRtpCodec {
-        mime_type: MIME_TYPE_VP8.to_owned(),
+        mime_type: video_mime(codec).to_owned(),
         clock_rate: 90000,
         channels: 0,
-        sdp_fmtp_line: String::new(),
+        sdp_fmtp_line: match codec {
+            VideoCodec::Vp8 => String::new(),
+            VideoCodec::Vp9 => "profile-id=0".to_owned(),
+            // Constrained baseline 3.1 in non-interleaved mode: what every browser takes.
+            VideoCodec::H264 => {
+                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".to_owned()
+            }
+        },
         rtcp_feedback: vec![],
+    }
+}
+
+fn video_pt(codec: VideoCodec) -> u8 {
+    match codec {
+        VideoCodec::Vp8 => VP8_PT,
+        VideoCodec::Vp9 => VP9_PT,
+        VideoCodec::H264 => H264_PT,
     }
 }
 
@@ -518,15 +578,24 @@ impl Peer {
                 RtpCodecKind::Audio,
             )
             .map_err(|e| wrtc("registering Opus", e))?;
-        media_engine
-            .register_codec(
-                RTCRtpCodecParameters {
-                    rtp_codec: vp8_codec(),
-                    payload_type: VP8_PT,
-                },
-                RtpCodecKind::Video,
-            )
-            .map_err(|e| wrtc("registering VP8", e))?;
+        // Every codec rtccall decodes, ours first.
+        let mut codecs = vec![ports.video_codec];
+        codecs.extend(
+            [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264]
+                .into_iter()
+                .filter(|c| *c != ports.video_codec),
+        );
+        for c in codecs {
+            media_engine
+                .register_codec(
+                    RTCRtpCodecParameters {
+                        rtp_codec: video_codec(c),
+                        payload_type: video_pt(c),
+                    },
+                    RtpCodecKind::Video,
+                )
+                .map_err(|e| wrtc(&format!("registering {}", c.label()), e))?;
+        }
         let registry = register_default_interceptors(Registry::new(), &mut media_engine)
             .map_err(|e| wrtc("setting up interceptors", e))?
             .with(
@@ -595,6 +664,7 @@ impl Peer {
             local: Vec::new(),
             force_keyframe: ports.force_keyframe,
             counters: ports.counters,
+            video_codec: ports.video_codec,
             pending_candidates: std::sync::Mutex::new(Vec::new()),
             remote_set: AtomicBool::new(false),
         })
@@ -631,7 +701,7 @@ impl Peer {
             let ssrc: u32 = rand_ssrc();
             let codec = match kind {
                 MediaKind::Audio => opus_codec(),
-                MediaKind::Video => vp8_codec(),
+                MediaKind::Video => video_codec(self.video_codec),
             };
             let track = Arc::new(
                 TrackLocalStaticSample::new(
@@ -676,8 +746,27 @@ impl Peer {
     pub async fn start_sending(&mut self) -> Vec<(MediaKind, String)> {
         let mut started = Vec::new();
         for local in self.local.drain(..) {
+            let codec = match local.kind {
+                MediaKind::Audio => MIME_TYPE_OPUS,
+                MediaKind::Video => video_mime(self.video_codec),
+            };
             let pt = match local.sender.get_parameters().await {
-                Ok(p) => p.rtp_parameters.codecs.first().map(|c| c.payload_type),
+                Ok(p) => {
+                    let same: Vec<_> = p
+                        .rtp_parameters
+                        .codecs
+                        .iter()
+                        .filter(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(codec))
+                        .collect();
+                    // H.264 must be packetization-mode 1 (FU-A): that is what we packetize.
+                    same.iter()
+                        .find(|c| {
+                            codec != MIME_TYPE_H264
+                                || c.rtp_codec.sdp_fmtp_line.contains("packetization-mode=1")
+                        })
+                        .or(same.first())
+                        .map(|c| c.payload_type)
+                }
                 Err(e) => {
                     warn!("no parameters for the {} sender: {e}", local.kind.as_str());
                     None
@@ -685,14 +774,10 @@ impl Peer {
             };
             let Some(pt) = pt else {
                 warn!(
-                    "the other side did not accept our {} track; not sending it",
+                    "the other side does not take our {} ({codec}); not sending it",
                     local.kind.as_str()
                 );
                 continue;
-            };
-            let codec = match local.kind {
-                MediaKind::Audio => MIME_TYPE_OPUS,
-                MediaKind::Video => MIME_TYPE_VP8,
             };
             started.push((local.kind, codec.to_string()));
             let connected = self.connected.clone();
@@ -952,7 +1037,7 @@ mod tests {
 
     #[test]
     fn assembles_frames_at_the_marker() {
-        let mut a = Vp8Assembler::default();
+        let mut a = FrameAssembler::new(VideoCodec::Vp8);
         assert!(matches!(
             a.push(1, 100, false, &vp8_payload(true, b"abcd")),
             Assembled::Nothing
@@ -968,7 +1053,7 @@ mod tests {
 
     #[test]
     fn drops_frames_with_a_gap() {
-        let mut a = Vp8Assembler::default();
+        let mut a = FrameAssembler::new(VideoCodec::Vp8);
         a.push(1, 100, false, &vp8_payload(true, b"abcd"));
         // packet 2 lost
         assert!(matches!(

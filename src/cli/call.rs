@@ -9,7 +9,9 @@ use clap::{Args, ValueEnum};
 use crate::call::peer::{IceServer, PeerSetup};
 use crate::call::{AcceptPolicy, CallConfig};
 use crate::exit::Error;
-use crate::media::{AudioSource, MediaConfig, VideoFormat, VideoSource};
+use crate::media::input::InputSpec;
+use crate::media::record::Container;
+use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
 use crate::signal::Role;
 use crate::signal::client::validate_url;
 use crate::signal::protocol::validate_room;
@@ -43,46 +45,67 @@ pub struct SignalingArgs {
     pub duration: Option<f64>,
 }
 
-/// Audio sources.
+/// Video codecs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AudioArg {
-    /// A 440 Hz sine, Opus-encoded.
-    Tone,
-    /// Send no audio (still receive it).
-    None,
+pub enum CodecArg {
+    /// VP8 (libvpx, real-time).
+    Vp8,
+    /// VP9 (libvpx-vp9, real-time).
+    Vp9,
+    /// H.264 constrained baseline (libx264, zero latency), packetization-mode 1.
+    H264,
 }
 
-/// Video sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VideoArg {
-    /// A moving FFmpeg test pattern, VP8-encoded.
-    Testsrc,
-    /// Send no video (still receive it).
-    None,
-}
-
-/// What to send.
+/// What to send and what to do with what arrives.
 #[derive(Debug, Args, Clone)]
 pub struct MediaArgs {
-    /// Audio to send.
-    #[arg(long, value_enum, default_value_t = AudioArg::Tone)]
-    pub audio: AudioArg,
+    /// Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a
+    /// terminal, tone otherwise].
+    #[arg(long, value_name = "SOURCE")]
+    pub audio: Option<String>,
 
-    /// Video to send.
-    #[arg(long, value_enum, default_value_t = VideoArg::Testsrc)]
-    pub video: VideoArg,
+    /// Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0),
+    /// screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none.
+    #[arg(long, value_name = "SOURCE", default_value = "testsrc")]
+    pub video: String,
 
-    /// Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160).
+    /// Send the audio and video of this media file (as --audio file:PATH --video file:PATH).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["audio", "video"])]
+    pub media: Option<std::path::PathBuf>,
+
+    /// Start files again when they end (otherwise the call hangs up at the end of the file).
+    #[arg(long = "loop")]
+    pub looping: bool,
+
+    /// Video codec to send (the other side's video is decoded whatever it is).
+    #[arg(long, value_enum, default_value_t = CodecArg::Vp8)]
+    pub video_codec: CodecArg,
+
+    /// Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to
+    /// it, and cameras are asked for it.
     #[arg(long, value_name = "WxH", default_value = "640x480")]
     pub video_size: String,
 
-    /// Video frames per second (1 to 60).
+    /// Video frames per second (1 to 60) for the test pattern, cameras and the screen.
     #[arg(long, value_name = "FPS", default_value_t = 30)]
     pub fps: u32,
 
     /// Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M).
     #[arg(long, value_name = "BITRATE", default_value = "1M")]
     pub video_bitrate: String,
+
+    /// Play the other side's audio on this output device (see rtccall devices) [default: the
+    /// default output on a terminal, none otherwise].
+    #[arg(long, value_name = "DEVICE", num_args = 0..=1, default_missing_value = "default")]
+    pub speaker: Option<String>,
+
+    /// Do not play the other side's audio.
+    #[arg(long, conflicts_with = "speaker")]
+    pub no_speaker: bool,
+
+    /// Record the received audio and video, without re-encoding, into PATH (.mkv or .webm).
+    #[arg(long, value_name = "PATH")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// ICE: servers, policy, local sockets.
@@ -257,9 +280,118 @@ pub fn parse_ice_url(url: &str) -> Result<(String, Option<(String, String)>), Er
     Ok((format!("{scheme_l}:{hostpart}"), creds))
 }
 
+fn file_input(path: &str, looping: bool) -> VideoSource {
+    VideoSource::Input(InputSpec {
+        what: format!("file {path}"),
+        format: None,
+        url: path.to_string(),
+        options: Vec::new(),
+        device: false,
+        looping,
+    })
+}
+
+/// Parse `--audio`.
+pub fn parse_audio(s: &str, looping: bool) -> Result<AudioSource, Error> {
+    let (kind, arg) = match s.split_once(':') {
+        Some((k, a)) => (k, Some(a)),
+        None => (s, None),
+    };
+    match (kind, arg) {
+        ("tone", None) => Ok(AudioSource::Tone {
+            frequency_hz: 440.0,
+        }),
+        ("none", None) => Ok(AudioSource::None),
+        ("mic", None) => Ok(AudioSource::Mic { device: None }),
+        ("mic", Some(d)) if !d.is_empty() => Ok(AudioSource::Mic {
+            device: Some(d.to_string()),
+        }),
+        ("file", Some(p)) if !p.is_empty() => Ok(AudioSource::File {
+            path: p.into(),
+            looping,
+        }),
+        _ => Err(usage(format!(
+            "--audio {s:?} is not one of mic, mic:DEVICE, tone, file:PATH, none"
+        ))),
+    }
+}
+
+/// Parse `--video`.
+pub fn parse_video(
+    s: &str,
+    size: (u32, u32),
+    fps: u32,
+    looping: bool,
+) -> Result<VideoSource, Error> {
+    let (kind, arg) = match s.split_once(':') {
+        Some((k, a)) => (k, Some(a)),
+        None => (s, None),
+    };
+    let capture_hints = vec![
+        ("video_size".to_string(), format!("{}x{}", size.0, size.1)),
+        ("framerate".to_string(), fps.to_string()),
+    ];
+    match (kind, arg) {
+        ("testsrc", None) => Ok(VideoSource::TestSrc),
+        ("none", None) => Ok(VideoSource::None),
+        ("file", Some(p)) if !p.is_empty() => Ok(file_input(p, looping)),
+        ("camera", dev) => {
+            let dev = dev.filter(|d| !d.is_empty()).unwrap_or("/dev/video0");
+            Ok(VideoSource::Input(InputSpec {
+                what: format!("camera {dev}"),
+                format: Some("v4l2".into()),
+                url: dev.to_string(),
+                options: capture_hints,
+                device: true,
+                looping: false,
+            }))
+        }
+        ("screen", display) => {
+            let display = match display.filter(|d| !d.is_empty()) {
+                Some(d) => d.to_string(),
+                None => std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()).ok_or_else(|| {
+                    usage("--video screen needs an X display: set DISPLAY or use screen:DISPLAY (e.g. screen::0)")
+                })?,
+            };
+            Ok(VideoSource::Input(InputSpec {
+                what: format!("screen {display}"),
+                format: Some("x11grab".into()),
+                url: display,
+                options: vec![("framerate".to_string(), fps.to_string())],
+                device: true,
+                looping: false,
+            }))
+        }
+        ("ffmpeg", Some(rest)) => match rest.split_once(':') {
+            Some((format, input)) if !format.is_empty() && !input.is_empty() => {
+                Ok(VideoSource::Input(InputSpec {
+                    what: format!("FFmpeg input {format}:{input}"),
+                    format: Some(format.to_string()),
+                    url: input.to_string(),
+                    options: Vec::new(),
+                    device: true,
+                    looping: false,
+                }))
+            }
+            _ => Err(usage(format!(
+                "--video {s:?}: write ffmpeg:FORMAT:INPUT, e.g. ffmpeg:lavfi:testsrc2=size=1280x720:rate=30"
+            ))),
+        },
+        _ => Err(usage(format!(
+            "--video {s:?} is not one of testsrc, file:PATH, camera[:DEVICE], screen[:DISPLAY], ffmpeg:FORMAT:INPUT, none"
+        ))),
+    }
+}
+
 impl CallArgs {
     /// Validate into a call configuration (no I/O).
-    pub fn to_config(&self, role: Role, accept: AcceptPolicy) -> Result<CallConfig, Error> {
+    /// `interactive`: a person is at the terminal (microphone and speaker by default).
+    pub fn to_config(
+        &self,
+        role: Role,
+        accept: AcceptPolicy,
+        interactive: bool,
+    ) -> Result<CallConfig, Error> {
         let s = &self.signaling;
         validate_room(&s.room).map_err(usage)?;
         validate_url(&s.server).map_err(usage)?;
@@ -276,23 +408,51 @@ impl CallArgs {
             )));
         }
         let bitrate_bps = parse_bitrate(&m.video_bitrate)?;
-        let media = MediaConfig {
-            audio: match m.audio {
-                AudioArg::Tone => AudioSource::Tone {
-                    frequency_hz: 440.0,
+        let (audio, video) = match &m.media {
+            Some(path) => (
+                AudioSource::File {
+                    path: path.clone(),
+                    looping: m.looping,
                 },
-                AudioArg::None => AudioSource::None,
-            },
-            video: match m.video {
-                VideoArg::Testsrc => VideoSource::TestSrc,
-                VideoArg::None => VideoSource::None,
-            },
+                file_input(&path.to_string_lossy(), m.looping),
+            ),
+            None => (
+                match m.audio.as_deref() {
+                    Some(a) => parse_audio(a, m.looping)?,
+                    None if interactive => AudioSource::Mic { device: None },
+                    None => AudioSource::Tone {
+                        frequency_hz: 440.0,
+                    },
+                },
+                parse_video(&m.video, (width, height), m.fps, m.looping)?,
+            ),
+        };
+        if let Some(path) = &m.record {
+            Container::for_path(path).map_err(usage)?;
+        }
+        let speaker = match (&m.speaker, m.no_speaker) {
+            (_, true) => Speaker::Off,
+            (Some(d), false) if d == "default" => Speaker::On(None),
+            (Some(d), false) => Speaker::On(Some(d.clone())),
+            (None, false) if interactive => Speaker::On(None),
+            (None, false) => Speaker::Off,
+        };
+        let media = MediaConfig {
+            audio,
+            video,
             format: VideoFormat {
                 width,
                 height,
                 fps: m.fps,
                 bitrate_bps,
+                codec: match m.video_codec {
+                    CodecArg::Vp8 => VideoCodec::Vp8,
+                    CodecArg::Vp9 => VideoCodec::Vp9,
+                    CodecArg::H264 => VideoCodec::H264,
+                },
             },
+            speaker,
+            record: m.record.clone(),
         };
 
         let i = &self.ice;
@@ -371,5 +531,42 @@ mod tests {
         assert_eq!(parse_ice_url("stun:127.0.0.1:3478").unwrap().1, None);
         assert!(parse_ice_url("http://x").is_err());
         assert!(parse_ice_url("turn:").is_err());
+    }
+
+    #[test]
+    fn media_sources() {
+        assert_eq!(
+            parse_audio("mic:pulse", false).unwrap(),
+            AudioSource::Mic {
+                device: Some("pulse".into())
+            }
+        );
+        assert!(parse_audio("mic:", false).is_err());
+        assert!(parse_audio("speaker", false).is_err());
+        match parse_video("camera", (640, 480), 30, false).unwrap() {
+            VideoSource::Input(i) => {
+                assert_eq!(i.url, "/dev/video0");
+                assert_eq!(i.format.as_deref(), Some("v4l2"));
+                assert!(i.device);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_video(
+            "ffmpeg:lavfi:testsrc2=size=320x240:rate=30",
+            (640, 480),
+            30,
+            false,
+        )
+        .unwrap()
+        {
+            VideoSource::Input(i) => {
+                assert_eq!(i.format.as_deref(), Some("lavfi"));
+                assert_eq!(i.url, "testsrc2=size=320x240:rate=30");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_video("ffmpeg:lavfi", (640, 480), 30, false).is_err());
+        assert!(parse_video("file:", (640, 480), 30, false).is_err());
+        assert!(parse_video("webcam", (640, 480), 30, false).is_err());
     }
 }

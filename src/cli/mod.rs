@@ -25,7 +25,7 @@ pub fn exit_codes_help() -> String {
     about = "WebRTC calls and diagnostics from the terminal",
     long_about = "WebRTC calls and diagnostics from the terminal.\n\n\
         Two peers meet in a named room on a WebSocket signaling server and hold a real WebRTC \
-        call (Opus audio, VP8 video). `rtccall answer demo` in one terminal and `rtccall dial \
+        call (Opus audio; VP8, VP9 or H.264 video) from a microphone, a file, a camera or the screen. `rtccall answer demo` in one terminal and `rtccall dial \
         demo` in another work with nothing else running: the first peer hosts the signaling \
         server itself.",
     after_long_help = exit_codes_help(),
@@ -40,6 +40,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options of `rtccall devices`.
+#[derive(Debug, clap::Args)]
+pub struct DevicesArgs {
+    /// One JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the signaling server (rooms of two peers, WebSocket, JSON messages).
@@ -48,6 +56,8 @@ pub enum Command {
     Dial(call::DialArgs),
     /// Wait in ROOM for a call and take it (or reject it).
     Answer(call::AnswerArgs),
+    /// List audio inputs and outputs (cpal) and video capture devices (FFmpeg).
+    Devices(DevicesArgs),
     /// Write shell completions and man pages generated from these definitions.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),

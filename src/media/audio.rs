@@ -1,16 +1,22 @@
-//! Audio: the tone source and the Opus encoder (each on its own thread), and the Opus decoder
-//! thread that counts what it decodes.
+//! Audio: sources (tone, microphone, file) feeding the Opus encoder thread in 20 ms frames at
+//! 48 kHz mono; the Opus decoder thread that measures what arrives and hands it to the speaker's
+//! jitter buffer and the recorder; and the resampler both directions share.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ffmpeg_next as ffmpeg;
 use tokio::sync::mpsc;
 
+use super::record::RecordItem;
 use super::{
-    Counters, ENCODED_QUEUE, EncodedFrame, RAW_QUEUE, RECEIVED_QUEUE, ReceivedFrame, pace,
+    AudioSource, Counters, ENCODED_QUEUE, EncodedFrame, LEVEL_SILENT, MediaKind, RAW_QUEUE,
+    RECEIVED_QUEUE, ReceivedFrame, SourceEnd, Speaker, devices, level_dbfs_tenths, pace,
     recv_until_stopped, spawn_checked,
 };
 use crate::exit::Result;
@@ -19,23 +25,170 @@ use crate::exit::Result;
 pub const SAMPLE_RATE: u32 = 48_000;
 /// 20 ms frames.
 pub const FRAME_MS: u64 = 20;
-const FRAME_SAMPLES: usize = (SAMPLE_RATE as usize / 1000) * FRAME_MS as usize;
+pub const FRAME_SAMPLES: usize = (SAMPLE_RATE as usize / 1000) * FRAME_MS as usize;
 
-struct RawAudio {
-    samples: Vec<i16>,
-    captured: Instant,
+/// One 20 ms frame of 48 kHz mono audio for the encoder.
+pub(crate) struct RawAudio {
+    pub samples: Vec<i16>,
+    pub captured: Instant,
 }
 
-/// Start the tone source and its encoder. Returns the queue of encoded Opus packets.
-pub fn start_tone(
-    frequency_hz: f64,
+/// Cuts a stream of 48 kHz mono samples into 20 ms frames and queues them for the encoder;
+/// frames the encoder has no room for are dropped and counted.
+pub(crate) struct Framer {
+    buf: Vec<i16>,
+    tx: std::sync::mpsc::SyncSender<RawAudio>,
+    counters: Arc<Counters>,
+}
+
+impl Framer {
+    pub fn new(tx: std::sync::mpsc::SyncSender<RawAudio>, counters: Arc<Counters>) -> Framer {
+        Framer {
+            buf: Vec::with_capacity(FRAME_SAMPLES * 2),
+            tx,
+            counters,
+        }
+    }
+
+    /// Queue samples; false once the encoder is gone.
+    pub fn push(&mut self, samples: &[i16]) -> bool {
+        self.buf.extend_from_slice(samples);
+        while self.buf.len() >= FRAME_SAMPLES {
+            let rest = self.buf.split_off(FRAME_SAMPLES);
+            let frame = std::mem::replace(&mut self.buf, rest);
+            self.counters.audio.captured.fetch_add(1, Ordering::Relaxed);
+            match self.tx.try_send(RawAudio {
+                samples: frame,
+                captured: Instant::now(),
+            }) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                    self.counters.dropped(&self.counters.audio.capture_dropped);
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return false,
+            }
+        }
+        true
+    }
+}
+
+/// Converts interleaved f32 audio of any rate and channel count to another rate and channel
+/// count (FFmpeg's resampler; down-mixing included).
+pub(crate) struct Resampler {
+    ctx: ffmpeg::software::resampling::Context,
+    in_rate: u32,
+    in_channels: u16,
+    out_rate: u32,
+    out_channels: u16,
+}
+
+fn layout(channels: u16) -> ffmpeg::ChannelLayout {
+    match channels {
+        1 => ffmpeg::ChannelLayout::MONO,
+        2 => ffmpeg::ChannelLayout::STEREO,
+        n => ffmpeg::ChannelLayout::default(i32::from(n)),
+    }
+}
+
+impl Resampler {
+    pub fn new(
+        in_rate: u32,
+        in_channels: u16,
+        out_rate: u32,
+        out_channels: u16,
+    ) -> std::result::Result<Resampler, String> {
+        let f32p = ffmpeg::format::Sample::F32(ffmpeg::format::sample::Type::Packed);
+        let ctx = ffmpeg::software::resampling::Context::get(
+            f32p,
+            layout(in_channels),
+            in_rate,
+            f32p,
+            layout(out_channels),
+            out_rate,
+        )
+        .map_err(|e| {
+            format!(
+                "cannot convert {in_channels}-channel {in_rate} Hz audio to {out_channels}-channel {out_rate} Hz: {e}"
+            )
+        })?;
+        Ok(Resampler {
+            ctx,
+            in_rate,
+            in_channels,
+            out_rate,
+            out_channels,
+        })
+    }
+
+    /// Convert interleaved samples; the output may lag the input by the resampler's delay.
+    pub fn run(&mut self, input: &[f32]) -> Vec<f32> {
+        let f32p = ffmpeg::format::Sample::F32(ffmpeg::format::sample::Type::Packed);
+        let frames = input.len() / usize::from(self.in_channels);
+        if frames == 0 {
+            return Vec::new();
+        }
+        let mut inf = ffmpeg::frame::Audio::new(f32p, frames, layout(self.in_channels));
+        inf.set_rate(self.in_rate);
+        {
+            let bytes = inf.data_mut(0);
+            for (dst, s) in bytes.chunks_exact_mut(4).zip(input.iter()) {
+                dst.copy_from_slice(&s.to_ne_bytes());
+            }
+        }
+        // Room for the rate change plus what the resampler holds back.
+        let capacity = frames * self.out_rate as usize / self.in_rate as usize
+            + 256
+            + self.in_rate as usize / 100;
+        let mut out = ffmpeg::frame::Audio::new(f32p, capacity, layout(self.out_channels));
+        if let Err(e) = self.ctx.run(&inf, &mut out) {
+            tracing::debug!("resampling failed: {e}");
+            return Vec::new();
+        }
+        let n = out.samples() * usize::from(self.out_channels);
+        out.data(0)
+            .chunks_exact(4)
+            .take(n)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+}
+
+pub(crate) fn f32_to_i16(s: f32) -> i16 {
+    (s.clamp(-1.0, 1.0) * 32767.0) as i16
+}
+
+/// Start the audio source and its Opus encoder; `None` when no audio is sent.
+pub fn start_source(
+    source: &AudioSource,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
-) -> Result<(mpsc::Receiver<EncodedFrame>, Vec<JoinHandle<()>>)> {
+    end: SourceEnd,
+    threads: &mut Vec<JoinHandle<()>>,
+) -> Result<Option<mpsc::Receiver<EncodedFrame>>> {
+    if *source == AudioSource::None {
+        return Ok(None);
+    }
     let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<RawAudio>(RAW_QUEUE);
-    let (enc_tx, enc_rx) = mpsc::channel::<EncodedFrame>(ENCODED_QUEUE);
+    let (enc_rx, encoder) = start_encoder(raw_rx, counters.clone())?;
+    threads.push(encoder);
+    let framer = Framer::new(raw_tx, counters.clone());
+    let source = match source {
+        AudioSource::Tone { frequency_hz } => start_tone(*frequency_hz, framer, stop)?,
+        AudioSource::Mic { device } => devices::start_mic(device.as_deref(), framer, stop)?,
+        AudioSource::File { path, looping } => {
+            start_file(path, *looping, framer, counters, stop, end)?
+        }
+        AudioSource::None => return Ok(None),
+    };
+    threads.push(source);
+    Ok(Some(enc_rx))
+}
 
-    let enc_counters = counters.clone();
+fn start_encoder(
+    raw_rx: std::sync::mpsc::Receiver<RawAudio>,
+    counters: Arc<Counters>,
+) -> Result<(mpsc::Receiver<EncodedFrame>, JoinHandle<()>)> {
+    let (enc_tx, enc_rx) = mpsc::channel::<EncodedFrame>(ENCODED_QUEUE);
     let encoder = spawn_checked(
         "opus-encode",
         || {
@@ -49,9 +202,15 @@ pub fn start_tone(
         move |mut enc| {
             let mut out = vec![0u8; 4000];
             while let Ok(raw) = raw_rx.recv() {
+                counters
+                    .audio
+                    .level_sent
+                    .store(level_dbfs_tenths(&raw.samples), Ordering::Relaxed);
+                let began = Instant::now();
                 match enc.encode(&raw.samples, &mut out) {
                     Ok(n) => {
-                        enc_counters.audio.encoded.fetch_add(1, Ordering::Relaxed);
+                        counters.audio.encoded.fetch_add(1, Ordering::Relaxed);
+                        counters.audio.encode_time(began.elapsed());
                         let frame = EncodedFrame {
                             data: Bytes::copy_from_slice(&out[..n]),
                             duration: Duration::from_millis(FRAME_MS),
@@ -62,7 +221,7 @@ pub fn start_tone(
                             if enc_tx.is_closed() {
                                 break;
                             }
-                            enc_counters.dropped(&enc_counters.audio.encode_dropped);
+                            counters.dropped(&counters.audio.encode_dropped);
                         }
                     }
                     Err(e) => tracing::warn!("Opus encode failed: {e}"),
@@ -70,8 +229,15 @@ pub fn start_tone(
             }
         },
     )?;
+    Ok((enc_rx, encoder))
+}
 
-    let source = spawn_checked(
+fn start_tone(
+    frequency_hz: f64,
+    mut framer: Framer,
+    stop: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>> {
+    spawn_checked(
         "tone-source",
         || Ok(()),
         move |()| {
@@ -85,17 +251,8 @@ pub fn start_tone(
                     samples.push((phase.sin() * 0.3 * i16::MAX as f64) as i16);
                     phase = (phase + step) % (2.0 * std::f64::consts::PI);
                 }
-                counters.audio.captured.fetch_add(1, Ordering::Relaxed);
-                let raw = RawAudio {
-                    samples,
-                    captured: Instant::now(),
-                };
-                match raw_tx.try_send(raw) {
-                    Ok(()) => {}
-                    Err(std::sync::mpsc::TrySendError::Full(_)) => {
-                        counters.dropped(&counters.audio.capture_dropped);
-                    }
-                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
+                if !framer.push(&samples) {
+                    break;
                 }
                 n += 1;
                 if !pace(start + Duration::from_millis(n * FRAME_MS), &stop) {
@@ -103,15 +260,249 @@ pub fn start_tone(
                 }
             }
         },
-    )?;
-    Ok((enc_rx, vec![source, encoder]))
+    )
 }
 
-/// Start the Opus decoder thread. Returns the queue the network side feeds.
-pub fn start_decoder(
+/// The audio of a media file, decoded, resampled to 48 kHz mono and paced by its timestamps.
+struct AudioFile {
+    what: String,
+    path: std::path::PathBuf,
+    ictx: ffmpeg::format::context::Input,
+    stream: usize,
+    decoder: ffmpeg::decoder::Audio,
+    resampler: Option<(Resampler, u32, u16)>,
+    eof_sent: bool,
+}
+
+impl AudioFile {
+    fn open(path: &Path) -> std::result::Result<AudioFile, String> {
+        super::video::init_ffmpeg()?;
+        let what = format!("file {}", path.display());
+        let ictx = ffmpeg::format::input(&path).map_err(|e| match e {
+            ffmpeg::Error::Other { errno: 2 } => format!("{what}: no such file"),
+            e => format!("cannot open {what}: {e}"),
+        })?;
+        let stream = ictx
+            .streams()
+            .best(ffmpeg::media::Type::Audio)
+            .ok_or_else(|| format!("{what} has no audio stream"))?;
+        let index = stream.index();
+        let decoder = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+            .and_then(|c| c.decoder().audio())
+            .map_err(|e| format!("cannot decode the audio of {what}: {e}"))?;
+        Ok(AudioFile {
+            what,
+            path: path.to_path_buf(),
+            ictx,
+            stream: index,
+            decoder,
+            resampler: None,
+            eof_sent: false,
+        })
+    }
+
+    /// Decoded audio as 48 kHz mono f32; `None` at the end.
+    fn next(&mut self) -> std::result::Result<Option<Vec<f32>>, String> {
+        let mut decoded = ffmpeg::frame::Audio::empty();
+        loop {
+            if self.decoder.receive_frame(&mut decoded).is_ok() {
+                let rate = decoded.rate();
+                let channels = decoded.channels().max(1);
+                // Convert whatever the file has to packed f32 first.
+                let mut packed = ffmpeg::frame::Audio::empty();
+                let mut conv = ffmpeg::software::resampling::Context::get(
+                    decoded.format(),
+                    layout(channels),
+                    rate,
+                    ffmpeg::format::Sample::F32(ffmpeg::format::sample::Type::Packed),
+                    layout(channels),
+                    rate,
+                )
+                .map_err(|e| format!("cannot convert the audio of {}: {e}", self.what))?;
+                decoded.set_channel_layout(layout(channels));
+                conv.run(&decoded, &mut packed)
+                    .map_err(|e| format!("cannot convert the audio of {}: {e}", self.what))?;
+                let n = packed.samples() * usize::from(channels);
+                let interleaved: Vec<f32> = packed
+                    .data(0)
+                    .chunks_exact(4)
+                    .take(n)
+                    .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect();
+                let stale = self
+                    .resampler
+                    .as_ref()
+                    .is_none_or(|(_, r, c)| (*r, *c) != (rate, channels));
+                if stale {
+                    self.resampler = Some((
+                        Resampler::new(rate, channels, SAMPLE_RATE, 1)?,
+                        rate,
+                        channels,
+                    ));
+                }
+                let Some((r, ..)) = self.resampler.as_mut() else {
+                    continue;
+                };
+                return Ok(Some(r.run(&interleaved)));
+            }
+            if self.eof_sent {
+                return Ok(None);
+            }
+            let mut packet = ffmpeg::Packet::empty();
+            match packet.read(&mut self.ictx) {
+                Ok(()) => {
+                    if packet.stream() == self.stream
+                        && let Err(e) = self.decoder.send_packet(&packet)
+                    {
+                        tracing::debug!("decoding the audio of {} failed: {e}", self.what);
+                    }
+                }
+                Err(ffmpeg::Error::Eof) => {
+                    let _ = self.decoder.send_eof();
+                    self.eof_sent = true;
+                }
+                Err(e) => return Err(format!("reading {} failed: {e}", self.what)),
+            }
+        }
+    }
+}
+
+fn start_file(
+    path: &Path,
+    looping: bool,
+    mut framer: Framer,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
-) -> Result<(std::sync::mpsc::SyncSender<ReceivedFrame>, JoinHandle<()>)> {
+    end: SourceEnd,
+) -> Result<JoinHandle<()>> {
+    let path = path.to_path_buf();
+    spawn_checked(
+        "audio-file",
+        move || AudioFile::open(&path),
+        move |mut file| {
+            // A file starts when the call does, like its video.
+            while !counters.live.load(Ordering::Relaxed) {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let start = Instant::now();
+            let mut sent: u64 = 0; // samples at 48 kHz
+            loop {
+                match file.next() {
+                    Ok(Some(samples)) => {
+                        let pcm: Vec<i16> = samples.iter().map(|&s| f32_to_i16(s)).collect();
+                        sent += pcm.len() as u64;
+                        if !framer.push(&pcm) {
+                            return;
+                        }
+                        // Pace by the audio itself: keep at most one frame ahead of real time.
+                        let due = start
+                            + Duration::from_micros(sent * 1_000_000 / u64::from(SAMPLE_RATE))
+                            - Duration::from_millis(FRAME_MS);
+                        if !pace(due, &stop) {
+                            return;
+                        }
+                    }
+                    Ok(None) if looping => match AudioFile::open(&file.path) {
+                        Ok(f) => file = f,
+                        Err(e) => return end.failed(e),
+                    },
+                    Ok(None) => {
+                        if !stop.load(Ordering::Relaxed) {
+                            end.finished();
+                        }
+                        return;
+                    }
+                    Err(e) => return end.failed(e),
+                }
+            }
+        },
+    )
+}
+
+/// The speaker's jitter buffer: decoded 48 kHz mono samples waiting to be played. Playback
+/// starts once `TARGET_MS` is buffered (again after every underrun); packets that would push it
+/// past `MAX_MS` are late and dropped.
+#[derive(Debug, Default)]
+pub struct JitterBuffer {
+    samples: VecDeque<i16>,
+    playing: bool,
+}
+
+/// What the speaker got from the jitter buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pull {
+    Played,
+    /// Still filling up (before the first audio, or after an underrun).
+    Silent,
+    /// Playing ran dry: the packets came too late.
+    Underrun,
+}
+
+/// Audio buffered before playback starts.
+pub const TARGET_MS: usize = 60;
+/// More than this waiting means the packets are late: drop them.
+pub const MAX_MS: usize = 300;
+const PER_MS: usize = SAMPLE_RATE as usize / 1000;
+
+impl JitterBuffer {
+    /// Add decoded samples; false when they were dropped as late.
+    pub fn push(&mut self, pcm: &[i16]) -> bool {
+        if self.samples.len() + pcm.len() > MAX_MS * PER_MS {
+            return false;
+        }
+        self.samples.extend(pcm.iter().copied());
+        if self.samples.len() >= TARGET_MS * PER_MS {
+            self.playing = true;
+        }
+        true
+    }
+
+    /// Take `out.len()` samples for the device (silence when there are not enough).
+    pub fn pull(&mut self, out: &mut [i16]) -> Pull {
+        if !self.playing || self.samples.len() < out.len() {
+            out.fill(0);
+            let was = std::mem::replace(&mut self.playing, false);
+            return if was { Pull::Underrun } else { Pull::Silent };
+        }
+        for s in out.iter_mut() {
+            *s = self.samples.pop_front().unwrap_or(0);
+        }
+        Pull::Played
+    }
+
+    pub fn depth_ms(&self) -> usize {
+        self.samples.len() / PER_MS
+    }
+}
+
+/// Start the Opus decoder thread (and the speaker, when it is on). Returns the queue the network
+/// side feeds.
+pub fn start_receiver(
+    speaker: &Speaker,
+    counters: Arc<Counters>,
+    recorder: Option<std::sync::mpsc::SyncSender<RecordItem>>,
+    stop: Arc<AtomicBool>,
+) -> Result<(
+    std::sync::mpsc::SyncSender<ReceivedFrame>,
+    Vec<JoinHandle<()>>,
+)> {
+    let mut threads = Vec::new();
+    let jitter = match speaker {
+        Speaker::Off => None,
+        Speaker::On(device) => {
+            let jitter = Arc::new(Mutex::new(JitterBuffer::default()));
+            threads.push(devices::start_speaker(
+                device.as_deref(),
+                jitter.clone(),
+                counters.clone(),
+                stop.clone(),
+            )?);
+            Some(jitter)
+        }
+    };
     let (tx, rx) = std::sync::mpsc::sync_channel::<ReceivedFrame>(RECEIVED_QUEUE);
     let handle = spawn_checked(
         "opus-decode",
@@ -122,6 +513,10 @@ pub fn start_decoder(
         move |mut dec| {
             // Up to 120 ms at 48 kHz.
             let mut pcm = vec![0i16; 5760];
+            counters
+                .audio
+                .level_received
+                .store(LEVEL_SILENT, Ordering::Relaxed);
             while let Some(frame) = recv_until_stopped(&rx, &stop) {
                 match dec.decode(&frame.data, &mut pcm, false) {
                     Ok(samples) => {
@@ -131,15 +526,102 @@ pub fn start_decoder(
                             samples as u64 * 1000 / SAMPLE_RATE as u64,
                             Ordering::Relaxed,
                         );
-                        // The sink: counting today; the speaker plugs in here.
+                        let pcm = &pcm[..samples];
+                        counters
+                            .audio
+                            .level_received
+                            .store(level_dbfs_tenths(pcm), Ordering::Relaxed);
+                        if let Some(jitter) = &jitter {
+                            let mut j = jitter.lock().unwrap_or_else(|p| p.into_inner());
+                            if !j.push(pcm) {
+                                counters.audio.late.fetch_add(1, Ordering::Relaxed);
+                            }
+                            counters
+                                .audio
+                                .buffer_ms
+                                .store(j.depth_ms() as u64, Ordering::Relaxed);
+                        }
                     }
                     Err(e) => {
                         tracing::debug!("Opus decode failed: {e}");
                         counters.audio.decode_errors.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+                if let Some(rec) = &recorder {
+                    let item = RecordItem {
+                        kind: MediaKind::Audio,
+                        data: frame.data,
+                        rtp_timestamp: frame.rtp_timestamp,
+                        arrived: frame.arrived,
+                        keyframe: true,
+                        video: None,
+                    };
+                    if rec.try_send(item).is_err() {
+                        counters
+                            .audio
+                            .record_dropped
+                            .fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
         },
     )?;
-    Ok((tx, handle))
+    threads.push(handle);
+    Ok((tx, threads))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_buffer_waits_for_its_target_then_plays_and_counts_underruns() {
+        let mut j = JitterBuffer::default();
+        let mut out = vec![0i16; 480];
+        assert!(j.push(&vec![1i16; 960])); // 20 ms: below the target
+        assert_eq!(
+            j.pull(&mut out),
+            Pull::Silent,
+            "must not play before the target"
+        );
+        assert!(j.push(&vec![1i16; 960 * 2])); // 60 ms now
+        assert_eq!(j.pull(&mut out), Pull::Played);
+        assert!(out.iter().all(|&s| s == 1));
+        assert_eq!(j.depth_ms(), 50);
+        // Too much at once is late.
+        assert!(!j.push(&vec![1i16; MAX_MS * PER_MS]));
+        // Drain, then an underrun plays silence.
+        let mut big = vec![0i16; 50 * PER_MS];
+        assert_eq!(j.pull(&mut big), Pull::Played);
+        assert_eq!(j.pull(&mut out), Pull::Underrun);
+        assert!(out.iter().all(|&s| s == 0));
+        assert_eq!(j.pull(&mut out), Pull::Silent);
+    }
+
+    #[test]
+    fn levels_in_dbfs() {
+        assert_eq!(level_dbfs_tenths(&[0; 960]), LEVEL_SILENT);
+        // A full-scale square wave is 0 dBFS.
+        let square: Vec<i16> = (0..960)
+            .map(|i| if i % 2 == 0 { 32767 } else { -32767 })
+            .collect();
+        assert_eq!(level_dbfs_tenths(&square), 0);
+    }
+
+    #[test]
+    fn resampler_changes_rate_and_downmixes() {
+        ffmpeg::init().unwrap();
+        let mut r = Resampler::new(44_100, 2, SAMPLE_RATE, 1).unwrap();
+        let mut total = 0;
+        for _ in 0..10 {
+            // 10 ms of stereo at 44.1 kHz.
+            let input = vec![0.5f32; 441 * 2];
+            let out = r.run(&input);
+            assert!(out.iter().all(|s| s.abs() <= 1.0));
+            total += out.len();
+        }
+        // 100 ms at 48 kHz mono, less what the filter holds back.
+        assert!((4_600..=4_800).contains(&total), "{total} samples");
+    }
 }

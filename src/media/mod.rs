@@ -1,21 +1,27 @@
-//! Media: sources (tone, test pattern), encoders and decoders on their own threads, joined to the
-//! network by bounded queues; what falls behind is dropped and counted in [`Counters`].
+//! Media: sources (tone, microphone, test pattern, files, cameras, the screen), encoders and
+//! decoders on their own threads, the speaker and the recorder, joined to the network by bounded
+//! queues; what falls behind is dropped and counted in [`Counters`].
 //!
 //! Data flow for sending: source thread → (bounded, drop when full) → encoder thread →
 //! (bounded, drop when full) → [`EncodedFrame`]s for the call. For receiving: the call hands
-//! [`ReceivedFrame`]s to a bounded queue → decoder thread → sink (a counter today; speaker and
-//! recorder plug in at the same seam).
+//! [`ReceivedFrame`]s to a bounded queue → decoder thread → speaker (through a jitter buffer) and
+//! recorder (bounded queue → recorder thread).
 
 pub mod audio;
+pub mod devices;
+pub mod input;
+pub mod record;
 pub mod video;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::exit::{Error, Result};
 
@@ -49,6 +55,8 @@ pub struct EncodedFrame {
 #[derive(Debug, Clone)]
 pub struct ReceivedFrame {
     pub data: Bytes,
+    /// Video: the codec the frame is in.
+    pub codec: Option<VideoCodec>,
     pub rtp_timestamp: u32,
     pub arrived: Instant,
 }
@@ -79,11 +87,78 @@ pub struct KindCounters {
     pub height: AtomicU32,
     /// When the first frame was decoded.
     pub first_decoded: OnceLock<Instant>,
+    /// Packets written to the recording.
+    pub recorded: AtomicU64,
+    /// Packets the recorder could not keep up with.
+    pub record_dropped: AtomicU64,
+    /// Sum of encode times, in microseconds (with `encoded`, the mean).
+    pub encode_us_total: AtomicU64,
+    /// Every encode time in microseconds, for percentiles (capped).
+    pub encode_times: Mutex<Vec<u32>>,
+    /// Audio: level of the last frame sent / played, in tenths of dBFS (-1000 = silence).
+    pub level_sent: AtomicI32,
+    pub level_received: AtomicI32,
+    /// Audio: the speaker had nothing to play (jitter buffer empty).
+    pub underruns: AtomicU64,
+    /// Audio: packets that arrived when the jitter buffer was already full and were dropped.
+    pub late: AtomicU64,
+    /// Audio: milliseconds waiting in the jitter buffer.
+    pub buffer_ms: AtomicU64,
 }
+
+/// Encode times kept for percentiles: a 30 fps call for an hour.
+const ENCODE_TIMES_MAX: usize = 108_000;
 
 impl KindCounters {
     pub fn get(v: &AtomicU64) -> u64 {
         v.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn encode_time(&self, d: Duration) {
+        let us = d.as_micros().min(u128::from(u32::MAX)) as u32;
+        self.encode_us_total
+            .fetch_add(u64::from(us), Ordering::Relaxed);
+        let mut times = self.encode_times.lock().unwrap_or_else(|p| p.into_inner());
+        if times.len() < ENCODE_TIMES_MAX {
+            times.push(us);
+        }
+    }
+
+    /// Encode time percentile `p` (0-100) in ms.
+    pub fn encode_ms_percentile(&self, p: f64) -> Option<f64> {
+        let mut times = self
+            .encode_times
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if times.is_empty() {
+            return None;
+        }
+        times.sort_unstable();
+        let i = ((p / 100.0) * (times.len() - 1) as f64).round() as usize;
+        Some(f64::from(times[i.min(times.len() - 1)]) / 1000.0)
+    }
+}
+
+/// Silence, in tenths of dBFS.
+pub const LEVEL_SILENT: i32 = -1000;
+
+/// RMS level of 16-bit samples in tenths of dBFS (`LEVEL_SILENT` for digital silence).
+pub fn level_dbfs_tenths(samples: &[i16]) -> i32 {
+    if samples.is_empty() {
+        return LEVEL_SILENT;
+    }
+    let sum: f64 = samples
+        .iter()
+        .map(|&s| (f64::from(s) / 32768.0).powi(2))
+        .sum();
+    let rms = (sum / samples.len() as f64).sqrt();
+    if rms <= 1e-5 {
+        LEVEL_SILENT
+    } else {
+        ((20.0 * rms.log10()) * 10.0)
+            .round()
+            .max(f64::from(LEVEL_SILENT)) as i32
     }
 }
 
@@ -95,6 +170,11 @@ pub struct Counters {
     /// Media flows to the other peer. Frames that queue up before then (or after) are not
     /// counted as drops: nothing is behind, there is just nowhere to send them yet.
     pub live: AtomicBool,
+    /// Files: where the source is and how long it is, in ms (0 when unknown).
+    pub source_position_ms: AtomicU64,
+    pub source_length_ms: AtomicU64,
+    /// Why the recording failed, if it did.
+    pub record_error: Mutex<Option<String>>,
 }
 
 impl Counters {
@@ -120,7 +200,29 @@ pub enum AudioSource {
     Tone {
         frequency_hz: f64,
     },
+    /// A capture device through cpal (`None`: the default input).
+    Mic {
+        device: Option<String>,
+    },
+    /// The audio of a media file, paced by its timestamps.
+    File {
+        path: PathBuf,
+        looping: bool,
+    },
     None,
+}
+
+impl AudioSource {
+    /// How the summary names it.
+    pub fn label(&self) -> String {
+        match self {
+            AudioSource::Tone { .. } => "tone".into(),
+            AudioSource::Mic { device: None } => "mic".into(),
+            AudioSource::Mic { device: Some(d) } => format!("mic:{d}"),
+            AudioSource::File { path, .. } => format!("file:{}", path.display()),
+            AudioSource::None => "none".into(),
+        }
+    }
 }
 
 /// What to send as video.
@@ -128,7 +230,52 @@ pub enum AudioSource {
 pub enum VideoSource {
     /// FFmpeg's moving `testsrc` pattern.
     TestSrc,
+    /// A file, camera, screen or other FFmpeg input.
+    Input(input::InputSpec),
     None,
+}
+
+/// The video codecs rtccall sends and receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VideoCodec {
+    Vp8,
+    Vp9,
+    H264,
+}
+
+impl VideoCodec {
+    pub fn label(self) -> &'static str {
+        match self {
+            VideoCodec::Vp8 => "VP8",
+            VideoCodec::Vp9 => "VP9",
+            VideoCodec::H264 => "H.264",
+        }
+    }
+
+    pub(crate) fn encoder_name(self) -> &'static str {
+        match self {
+            VideoCodec::Vp8 => "libvpx",
+            VideoCodec::Vp9 => "libvpx-vp9",
+            VideoCodec::H264 => "libx264",
+        }
+    }
+
+    pub(crate) fn ffmpeg_id(self) -> ffmpeg_next::codec::Id {
+        match self {
+            VideoCodec::Vp8 => ffmpeg_next::codec::Id::VP8,
+            VideoCodec::Vp9 => ffmpeg_next::codec::Id::VP9,
+            VideoCodec::H264 => ffmpeg_next::codec::Id::H264,
+        }
+    }
+}
+
+/// Where received audio goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Speaker {
+    /// Not played.
+    Off,
+    /// The default output, or the named one.
+    On(Option<String>),
 }
 
 /// How to encode video.
@@ -138,6 +285,7 @@ pub struct VideoFormat {
     pub height: u32,
     pub fps: u32,
     pub bitrate_bps: u64,
+    pub codec: VideoCodec,
 }
 
 /// The media side of a call.
@@ -146,6 +294,34 @@ pub struct MediaConfig {
     pub audio: AudioSource,
     pub video: VideoSource,
     pub format: VideoFormat,
+    pub speaker: Speaker,
+    /// Record what arrives into this Matroska/WebM file.
+    pub record: Option<PathBuf>,
+}
+
+/// How a finite source (a file) ended: the driver hangs up when it does.
+#[derive(Debug, Clone, Default)]
+pub struct SourceEnd {
+    token: CancellationToken,
+    error: Arc<Mutex<Option<String>>>,
+}
+
+impl SourceEnd {
+    pub(crate) fn finished(&self) {
+        self.token.cancel();
+    }
+
+    pub(crate) fn failed(&self, e: String) {
+        tracing::error!("{e}");
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        self.token.cancel();
+    }
+
+    /// Wait until a source ends; the error, if it failed.
+    pub async fn wait(&self) -> Option<String> {
+        self.token.cancelled().await;
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// The queues the call uses, plus the threads behind them.
@@ -156,8 +332,12 @@ pub struct Media {
     pub video_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
     pub force_keyframe: Arc<AtomicBool>,
     pub want_keyframe: Arc<AtomicBool>,
+    /// Fires when a file source reaches its end (or a source fails).
+    pub source_end: SourceEnd,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    /// Joined last, so that everything the decoders hand it is written.
+    recorder: Option<JoinHandle<()>>,
 }
 
 /// Raw frames queued between a source and its encoder.
@@ -174,43 +354,78 @@ impl Media {
         let stop = Arc::new(AtomicBool::new(false));
         let force_keyframe = Arc::new(AtomicBool::new(true));
         let want_keyframe = Arc::new(AtomicBool::new(false));
+        let source_end = SourceEnd::default();
         let mut threads = Vec::new();
-
-        let audio_out = match &config.audio {
-            AudioSource::None => None,
-            AudioSource::Tone { frequency_hz } => {
-                let (rx, mut t) = audio::start_tone(*frequency_hz, counters.clone(), stop.clone())?;
-                threads.append(&mut t);
-                Some(rx)
+        // The recorder stops only when the decoders are gone (its queue disconnects).
+        let (recorder_tx, recorder) = match &config.record {
+            Some(path) => {
+                let (tx, t) =
+                    record::start(path, counters.clone(), Arc::new(AtomicBool::new(false)))?;
+                (Some(tx), Some(t))
             }
+            None => (None, None),
         };
-        let video_out = match &config.video {
-            VideoSource::None => None,
-            VideoSource::TestSrc => {
-                let (rx, mut t) = video::start_testsrc(
-                    &config.format,
-                    counters.clone(),
-                    force_keyframe.clone(),
-                    stop.clone(),
-                )?;
-                threads.append(&mut t);
-                Some(rx)
+        let mut media = Media {
+            audio_out: None,
+            video_out: None,
+            audio_in: std::sync::mpsc::sync_channel(1).0,
+            video_in: std::sync::mpsc::sync_channel(1).0,
+            force_keyframe: force_keyframe.clone(),
+            want_keyframe: want_keyframe.clone(),
+            source_end: source_end.clone(),
+            stop: stop.clone(),
+            threads: Vec::new(),
+            recorder,
+        };
+        let started = (|| -> Result<()> {
+            media.audio_out = audio::start_source(
+                &config.audio,
+                counters.clone(),
+                stop.clone(),
+                source_end.clone(),
+                &mut threads,
+            )?;
+            media.video_out = match &config.video {
+                VideoSource::None => None,
+                source => {
+                    let (rx, mut t) = video::start(
+                        source,
+                        &config.format,
+                        counters.clone(),
+                        force_keyframe.clone(),
+                        stop.clone(),
+                        source_end.clone(),
+                    )?;
+                    threads.append(&mut t);
+                    Some(rx)
+                }
+            };
+            let (audio_in, mut t) = audio::start_receiver(
+                &config.speaker,
+                counters.clone(),
+                recorder_tx.clone(),
+                stop.clone(),
+            )?;
+            threads.append(&mut t);
+            media.audio_in = audio_in;
+            let (video_in, t) = video::start_decoder(
+                counters.clone(),
+                want_keyframe.clone(),
+                recorder_tx.clone(),
+                stop.clone(),
+            )?;
+            threads.push(t);
+            media.video_in = video_in;
+            Ok(())
+        })();
+        media.threads = threads;
+        match started {
+            Ok(()) => Ok(media),
+            Err(e) => {
+                media.join();
+                Err(e)
             }
-        };
-        let (audio_in, t) = audio::start_decoder(counters.clone(), stop.clone())?;
-        threads.push(t);
-        let (video_in, t) = video::start_decoder(counters, want_keyframe.clone(), stop.clone())?;
-        threads.push(t);
-        Ok(Media {
-            audio_out,
-            video_out,
-            audio_in,
-            video_in,
-            force_keyframe,
-            want_keyframe,
-            stop,
-            threads,
-        })
+        }
     }
 
     /// Tell every media thread to stop.
@@ -218,10 +433,16 @@ impl Media {
         self.stop.store(true, Ordering::SeqCst);
     }
 
-    /// Stop every thread and wait for them.
+    /// Stop every thread and wait for them; the recording is finalised last.
     pub fn join(mut self) {
         self.stop();
         for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        // The decoders' queues to the recorder are gone now; drop ours so it sees the end.
+        let recorder = self.recorder.take();
+        drop(self);
+        if let Some(t) = recorder {
             let _ = t.join();
         }
     }

@@ -1,5 +1,6 @@
-//! Video: the FFmpeg `testsrc` pattern source and the VP8 (libvpx, realtime) encoder, each on its
-//! own thread, and the VP8 decoder thread that counts frames and their size.
+//! Video: the source thread (FFmpeg's `testsrc` pattern or an FFmpeg input), the encoder thread
+//! (VP8/VP9 through libvpx, H.264 through libx264, all tuned for real time), and the decoder
+//! thread that decodes what arrives and hands it on to the recorder.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,25 +11,29 @@ use bytes::Bytes;
 use ffmpeg_next as ffmpeg;
 use tokio::sync::mpsc;
 
+use super::input::VideoInput;
+use super::record::RecordItem;
 use super::{
-    Counters, ENCODED_QUEUE, EncodedFrame, RAW_QUEUE, RECEIVED_QUEUE, ReceivedFrame, VideoFormat,
-    pace, recv_until_stopped, spawn_checked,
+    Counters, ENCODED_QUEUE, EncodedFrame, MediaKind, RAW_QUEUE, RECEIVED_QUEUE, ReceivedFrame,
+    SourceEnd, VideoCodec, VideoFormat, VideoSource, pace, recv_until_stopped, spawn_checked,
 };
 use crate::exit::Result;
 
-fn init_ffmpeg() -> std::result::Result<(), String> {
+pub(crate) fn init_ffmpeg() -> std::result::Result<(), String> {
     ffmpeg::init().map_err(|e| format!("cannot initialise FFmpeg: {e}"))?;
+    ffmpeg::device::register_all();
     ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
     Ok(())
 }
 
 struct RawVideo {
     frame: ffmpeg::frame::Video,
+    duration: Duration,
     captured: Instant,
 }
 
 /// A filter graph producing the moving `testsrc` pattern in yuv420p.
-struct TestSrc {
+pub(crate) struct TestSrc {
     graph: ffmpeg::filter::Graph,
 }
 
@@ -64,82 +69,168 @@ impl TestSrc {
     }
 }
 
-fn open_vp8_encoder(format: &VideoFormat) -> std::result::Result<ffmpeg::encoder::Video, String> {
-    let codec = ffmpeg::encoder::find_by_name("libvpx")
-        .ok_or("FFmpeg has no libvpx encoder: install an FFmpeg built with libvpx (Debian's is)")?;
+/// What the video source thread reads frames from.
+pub(crate) enum FrameSource {
+    TestSrc(TestSrc, Duration, Option<Instant>, u32),
+    Input(Box<VideoInput>),
+}
+
+impl FrameSource {
+    pub(crate) fn open(
+        source: &VideoSource,
+        format: &VideoFormat,
+    ) -> std::result::Result<FrameSource, String> {
+        init_ffmpeg()?;
+        match source {
+            VideoSource::TestSrc | VideoSource::None => Ok(FrameSource::TestSrc(
+                TestSrc::open(format)?,
+                Duration::from_secs_f64(1.0 / format.fps as f64),
+                None,
+                0,
+            )),
+            VideoSource::Input(spec) => Ok(FrameSource::Input(Box::new(VideoInput::open(
+                spec, format,
+            )?))),
+        }
+    }
+
+    /// The next frame once it is due, and how long it lasts; `None` at the end or on `stop`.
+    fn next(
+        &mut self,
+        stop: &AtomicBool,
+    ) -> std::result::Result<Option<(ffmpeg::frame::Video, Duration)>, String> {
+        match self {
+            FrameSource::TestSrc(src, frame_duration, start, n) => {
+                let start = *start.get_or_insert_with(Instant::now);
+                if !pace(start + *frame_duration * *n, stop) {
+                    return Ok(None);
+                }
+                *n += 1;
+                Ok(Some((src.next()?, *frame_duration)))
+            }
+            FrameSource::Input(input) => input.next(stop),
+        }
+    }
+
+    /// Position and length of a file source.
+    fn progress(&self) -> Option<(f64, Option<Duration>)> {
+        match self {
+            FrameSource::TestSrc(..) => None,
+            FrameSource::Input(input) => Some((input.position(), input.length)),
+        }
+    }
+}
+
+fn open_encoder(format: &VideoFormat) -> std::result::Result<ffmpeg::encoder::Video, String> {
+    let name = format.codec.encoder_name();
+    let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
+        format!(
+            "FFmpeg has no {name} encoder for {}: install an FFmpeg built with it (Debian's is)",
+            format.codec.label()
+        )
+    })?;
     let ctx = ffmpeg::codec::context::Context::new_with_codec(codec);
     let mut enc = ctx
         .encoder()
         .video()
-        .map_err(|e| format!("cannot create the VP8 encoder: {e}"))?;
+        .map_err(|e| format!("cannot create the {} encoder: {e}", format.codec.label()))?;
     enc.set_width(format.width);
     enc.set_height(format.height);
     enc.set_format(ffmpeg::format::Pixel::YUV420P);
-    enc.set_time_base((1, format.fps as i32));
+    // Frames carry their own durations (files need not match --fps): count in RTP's 90 kHz.
+    enc.set_time_base((1, 90_000));
     enc.set_frame_rate(Some((format.fps as i32, 1)));
     enc.set_bit_rate(format.bitrate_bps as usize);
     // A keyframe at least every 3 s; more on request (PLI) and at connect.
     enc.set_gop(format.fps * 3);
-    enc.set_threading(ffmpeg::codec::threading::Config {
-        kind: ffmpeg::codec::threading::Type::Slice,
-        count: 2,
-        ..Default::default()
-    });
+    enc.set_max_b_frames(0);
     let mut opts = ffmpeg::Dictionary::new();
-    opts.set("deadline", "realtime");
-    opts.set("cpu-used", "8");
-    opts.set("lag-in-frames", "0");
-    opts.set("error-resilient", "1");
-    opts.set("static-thresh", "0");
-    opts.set("max-intra-rate", "300");
+    match format.codec {
+        VideoCodec::Vp8 | VideoCodec::Vp9 => {
+            enc.set_threading(ffmpeg::codec::threading::Config {
+                kind: ffmpeg::codec::threading::Type::Slice,
+                count: 2,
+                ..Default::default()
+            });
+            opts.set("deadline", "realtime");
+            opts.set("cpu-used", "8");
+            opts.set("lag-in-frames", "0");
+            opts.set("error-resilient", "1");
+            opts.set("static-thresh", "0");
+            opts.set("max-intra-rate", "300");
+            if format.codec == VideoCodec::Vp9 {
+                opts.set("row-mt", "1");
+                opts.set("tile-columns", "1");
+            }
+        }
+        VideoCodec::H264 => {
+            enc.set_threading(ffmpeg::codec::threading::Config {
+                kind: ffmpeg::codec::threading::Type::Slice,
+                count: 2,
+                ..Default::default()
+            });
+            // Constrained baseline (what browsers accept as 42e01f), SPS/PPS in band before
+            // every keyframe, no lookahead.
+            opts.set("preset", "ultrafast");
+            opts.set("tune", "zerolatency");
+            opts.set("profile", "baseline");
+            opts.set("level", "3.1");
+            opts.set("x264-params", "repeat-headers=1:aud=0:sliced-threads=1");
+        }
+    }
     enc.open_with(opts).map_err(|e| {
         format!(
-            "cannot open the VP8 encoder at {}x{}: {e}",
-            format.width, format.height
+            "cannot open the {} encoder at {}x{}: {e}",
+            format.codec.label(),
+            format.width,
+            format.height
         )
     })
 }
 
-/// Start the test pattern source and its VP8 encoder.
-pub fn start_testsrc(
+/// Start the video source and its encoder.
+pub fn start(
+    source: &VideoSource,
     format: &VideoFormat,
     counters: Arc<Counters>,
     force_keyframe: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
+    end: SourceEnd,
 ) -> Result<(mpsc::Receiver<EncodedFrame>, Vec<JoinHandle<()>>)> {
     let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<RawVideo>(RAW_QUEUE);
     let (enc_tx, enc_rx) = mpsc::channel::<EncodedFrame>(ENCODED_QUEUE);
-    let frame_duration = Duration::from_secs_f64(1.0 / format.fps as f64);
 
     let enc_format = format.clone();
     let enc_counters = counters.clone();
     let encoder = spawn_checked(
-        "vp8-encode",
+        "video-encode",
         move || {
             init_ffmpeg()?;
-            open_vp8_encoder(&enc_format)
+            open_encoder(&enc_format)
         },
         move |mut enc| {
             let mut pts: i64 = 0;
             let mut packet = ffmpeg::Packet::empty();
             while let Ok(mut raw) = raw_rx.recv() {
+                let began = Instant::now();
                 if force_keyframe.swap(false, Ordering::SeqCst) {
                     raw.frame.set_kind(ffmpeg::picture::Type::I);
                 } else {
                     raw.frame.set_kind(ffmpeg::picture::Type::None);
                 }
                 raw.frame.set_pts(Some(pts));
-                pts += 1;
+                pts += (raw.duration.as_secs_f64() * 90_000.0).round() as i64;
                 if let Err(e) = enc.send_frame(&raw.frame) {
-                    tracing::warn!("VP8 encode failed: {e}");
+                    tracing::warn!("video encode failed: {e}");
                     continue;
                 }
                 while enc.receive_packet(&mut packet).is_ok() {
                     let Some(data) = packet.data() else { continue };
                     enc_counters.video.encoded.fetch_add(1, Ordering::Relaxed);
+                    enc_counters.video.encode_time(began.elapsed());
                     let frame = EncodedFrame {
                         data: Bytes::copy_from_slice(data),
-                        duration: frame_duration,
+                        duration: raw.duration,
                         keyframe: packet.is_key(),
                         captured: raw.captured,
                     };
@@ -157,26 +248,48 @@ pub fn start_testsrc(
     )?;
 
     let src_format = format.clone();
+    let src = source.clone();
     let source = spawn_checked(
-        "testsrc",
-        move || {
-            init_ffmpeg()?;
-            TestSrc::open(&src_format)
-        },
+        "video-source",
+        move || FrameSource::open(&src, &src_format),
         move |mut src| {
-            let start = Instant::now();
-            let mut n: u32 = 0;
+            // A file starts when the call does: nothing of it is lost before connecting.
+            if matches!(&src, FrameSource::Input(i) if !i.is_device()) {
+                while !counters.live.load(Ordering::Relaxed) {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            if let Some((_, Some(length))) = src.progress() {
+                counters
+                    .source_length_ms
+                    .store(length.as_millis() as u64, Ordering::Relaxed);
+            }
             loop {
-                let frame = match src.next() {
-                    Ok(f) => f,
+                let (frame, duration) = match src.next(&stop) {
+                    Ok(Some(f)) => f,
+                    Ok(None) => {
+                        if !stop.load(Ordering::Relaxed) {
+                            end.finished();
+                        }
+                        break;
+                    }
                     Err(e) => {
-                        tracing::error!("{e}");
+                        end.failed(e);
                         break;
                     }
                 };
+                if let Some((position, _)) = src.progress() {
+                    counters
+                        .source_position_ms
+                        .store((position * 1000.0) as u64, Ordering::Relaxed);
+                }
                 counters.video.captured.fetch_add(1, Ordering::Relaxed);
                 match raw_tx.try_send(RawVideo {
                     frame,
+                    duration,
                     captured: Instant::now(),
                 }) {
                     Ok(()) => {}
@@ -185,44 +298,59 @@ pub fn start_testsrc(
                     }
                     Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
                 }
-                n += 1;
-                if !pace(start + frame_duration * n, &stop) {
-                    break;
-                }
             }
         },
     )?;
     Ok((enc_rx, vec![source, encoder]))
 }
 
-/// Start the VP8 decoder thread. Sets `want_keyframe` when a frame fails to decode.
+fn open_decoder(codec: VideoCodec) -> std::result::Result<ffmpeg::decoder::Video, String> {
+    let found = ffmpeg::decoder::find(codec.ffmpeg_id())
+        .ok_or_else(|| format!("FFmpeg has no {} decoder", codec.label()))?;
+    ffmpeg::codec::context::Context::new_with_codec(found)
+        .decoder()
+        .video()
+        .map_err(|e| format!("cannot open the {} decoder: {e}", codec.label()))
+}
+
+/// Start the video decoder thread: it decodes whatever codec the frames say, passes them on to
+/// the recorder once decodable, and sets `want_keyframe` when a frame fails to decode.
 pub fn start_decoder(
     counters: Arc<Counters>,
     want_keyframe: Arc<AtomicBool>,
+    recorder: Option<std::sync::mpsc::SyncSender<RecordItem>>,
     stop: Arc<AtomicBool>,
 ) -> Result<(std::sync::mpsc::SyncSender<ReceivedFrame>, JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<ReceivedFrame>(RECEIVED_QUEUE);
     let handle = spawn_checked(
-        "vp8-decode",
-        || {
-            init_ffmpeg()?;
-            let codec =
-                ffmpeg::decoder::find(ffmpeg::codec::Id::VP8).ok_or("FFmpeg has no VP8 decoder")?;
-            ffmpeg::codec::context::Context::new_with_codec(codec)
-                .decoder()
-                .video()
-                .map_err(|e| format!("cannot open the VP8 decoder: {e}"))
-        },
-        move |mut dec| {
+        "video-decode",
+        init_ffmpeg,
+        move |()| {
+            let mut decoder: Option<(VideoCodec, ffmpeg::decoder::Video)> = None;
             let mut frame = ffmpeg::frame::Video::empty();
             while let Some(received) = recv_until_stopped(&rx, &stop) {
+                let codec = received.codec.unwrap_or(VideoCodec::Vp8);
+                if decoder.as_ref().is_none_or(|(c, _)| *c != codec) {
+                    match open_decoder(codec) {
+                        Ok(d) => decoder = Some((codec, d)),
+                        Err(e) => {
+                            tracing::error!("{e}");
+                            counters.video.decode_errors.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
+                    }
+                }
+                let Some((_, dec)) = decoder.as_mut() else {
+                    continue;
+                };
                 let packet = ffmpeg::Packet::copy(&received.data);
                 if let Err(e) = dec.send_packet(&packet) {
-                    tracing::debug!("VP8 decode failed: {e}");
+                    tracing::debug!("{} decode failed: {e}", codec.label());
                     counters.video.decode_errors.fetch_add(1, Ordering::Relaxed);
                     want_keyframe.store(true, Ordering::Relaxed);
                     continue;
                 }
+                let mut key = false;
                 while dec.receive_frame(&mut frame).is_ok() {
                     let _ = counters.video.first_decoded.set(Instant::now());
                     counters.video.decoded.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +359,23 @@ pub fn start_decoder(
                         .video
                         .height
                         .store(frame.height(), Ordering::Relaxed);
-                    // The sink: counting today; a window or recorder plugs in here.
+                    key |= frame.is_key();
+                }
+                if let Some(rec) = &recorder {
+                    let item = RecordItem {
+                        kind: MediaKind::Video,
+                        data: received.data,
+                        rtp_timestamp: received.rtp_timestamp,
+                        arrived: received.arrived,
+                        keyframe: key,
+                        video: Some((codec, dec.width(), dec.height())),
+                    };
+                    if rec.try_send(item).is_err() {
+                        counters
+                            .video
+                            .record_dropped
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
         },

@@ -170,8 +170,27 @@ fn stats_line(ms: f64, s: &Stats) -> String {
         .as_ref()
         .and_then(|p| p.rtt_ms)
         .map_or("-".into(), |r| format!("{r:.1} ms"));
+    let levels = match (s.audio.level_sent_dbfs, s.audio.level_received_dbfs) {
+        (None, None) => String::new(),
+        (a, b) => format!(
+            "  level {} / {} dB",
+            a.map_or("-".into(), |v| format!("{v:.0}")),
+            b.map_or("-".into(), |v| format!("{v:.0}"))
+        ),
+    };
+    let file = match (s.video.source_position_s, s.video.source_length_s) {
+        (Some(p), Some(l)) if l > 0.0 => {
+            let done = ((p / l).clamp(0.0, 1.0) * 20.0).round() as usize;
+            format!(
+                "  file [{}{}] {p:.1}/{l:.1} s",
+                "#".repeat(done),
+                "-".repeat(20 - done)
+            )
+        }
+        _ => String::new(),
+    };
     format!(
-        "{:>5.0} s  {}  pair {}  rtt {}  out {:.0} kbps  in {:.0} kbps  {:.0} fps  loss {:.1} %  jitter {} / {}",
+        "{:>5.0} s  {}  pair {}  rtt {}  out {:.0} kbps  in {:.0} kbps  {:.0} fps  loss {:.1} %  jitter {} / {}{levels}{file}",
         ms / 1000.0,
         s.state,
         pair,
@@ -246,10 +265,88 @@ pub fn print_summary(s: &Summary) {
                 s.video.plis_received
             ),
         ),
-        ("exit code", s.exit_code.to_string()),
+        (
+            "media",
+            format!(
+                "{} sent ({}), {} dropped; video encode p50 {} / p95 {}; speaker underruns {}, late packets {}",
+                s.video.source,
+                s.video.codec,
+                s.audio.frames_dropped + s.video.frames_dropped,
+                opt_ms(s.video.encode_ms_p50),
+                opt_ms(s.video.encode_ms_p95),
+                s.audio.underruns,
+                s.audio.late_packets
+            ),
+        ),
     ];
+    let mut rows = rows;
+    if let Some(path) = &s.recording {
+        rows.push((
+            "recording",
+            match &s.recording_error {
+                Some(e) => format!("{path}: failed — {e}"),
+                None => format!(
+                    "{path}: {} audio packets, {} video frames",
+                    s.audio.recorded, s.video.recorded
+                ),
+            },
+        ));
+    }
+    rows.push(("exit code", s.exit_code.to_string()));
     for (k, v) in rows {
         let _ = writeln!(out, "{k:>18}  {v}");
     }
+    let _ = out.flush();
+}
+
+/// Print `rtccall devices` as a table on stdout.
+pub fn print_devices(list: &crate::media::devices::DeviceList) {
+    let mut out = std::io::stdout().lock();
+    let audio = |out: &mut std::io::StdoutLock,
+                 title: &str,
+                 devs: &[crate::media::devices::AudioDevice],
+                 flag: &str| {
+        let _ = writeln!(out, "{title}:");
+        if devs.is_empty() {
+            let _ = writeln!(out, "  (none)");
+        }
+        for d in devs {
+            let _ = writeln!(
+                out,
+                "  {}{:<24} {}{}",
+                if d.default { "* " } else { "  " },
+                d.name,
+                d.description,
+                d.config
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" [{c}]"))
+            );
+        }
+        let _ = writeln!(out, "  (use with {flag}; * marks the default)");
+    };
+    audio(
+        &mut out,
+        "Audio inputs",
+        &list.audio_inputs,
+        "--audio mic:NAME",
+    );
+    audio(
+        &mut out,
+        "Audio outputs",
+        &list.audio_outputs,
+        "--speaker NAME",
+    );
+    let _ = writeln!(out, "Video inputs:");
+    if list.video_inputs.is_empty() {
+        let _ = writeln!(out, "  (no camera, no X display)");
+    }
+    for v in &list.video_inputs {
+        let _ = writeln!(out, "    {:<24} {}", v.name, v.description);
+    }
+    let _ = writeln!(
+        out,
+        "FFmpeg input devices (--video ffmpeg:FORMAT:INPUT): {}",
+        list.ffmpeg_inputs.join(", ")
+    );
     let _ = out.flush();
 }

@@ -39,6 +39,19 @@ pub struct AudioInterval {
     pub jitter_ms: Option<f64>,
     /// Milliseconds of audio decoded so far.
     pub decoded_ms: u64,
+    /// Level of the audio sent / received just now, in dBFS (-100 is silence; `null` when none
+    /// flows). A silent microphone shows here.
+    pub level_sent_dbfs: Option<f64>,
+    pub level_received_dbfs: Option<f64>,
+    /// Frames dropped so far because capture, encoder or network fell behind.
+    pub frames_dropped: u64,
+    /// Mean Opus encode time per frame over the interval, ms.
+    pub encode_ms: Option<f64>,
+    /// Audio waiting in the speaker's jitter buffer, ms (`null` without a speaker).
+    pub buffer_ms: Option<u64>,
+    /// Times the speaker ran dry, and packets dropped for arriving too late, so far.
+    pub underruns: u64,
+    pub late_packets: u64,
 }
 
 /// Per-interval video figures in a `stats` record.
@@ -53,6 +66,13 @@ pub struct VideoInterval {
     pub jitter_ms: Option<f64>,
     pub width: u32,
     pub height: u32,
+    /// Frames dropped so far because capture, encoder or network fell behind.
+    pub frames_dropped: u64,
+    /// Mean encode time per frame over the interval, ms.
+    pub encode_ms: Option<f64>,
+    /// Files: position and length of the source, seconds.
+    pub source_position_s: Option<f64>,
+    pub source_length_s: Option<f64>,
 }
 
 /// Milestones of a call, in ms from the moment this peer starts negotiating (the dialer creates
@@ -74,7 +94,7 @@ pub struct Timings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AudioSummary {
-    /// What was sent: `tone`, or `none`.
+    /// What was sent: `tone`, `mic`, `mic:DEVICE`, `file:PATH` or `none`.
     pub source: String,
     pub packets_sent: u64,
     pub packets_received: u64,
@@ -85,14 +105,22 @@ pub struct AudioSummary {
     pub frames_dropped: u64,
     /// Received packets the decoder rejected.
     pub decode_errors: u64,
+    /// Times the speaker ran dry; packets dropped for arriving too late.
+    pub underruns: u64,
+    pub late_packets: u64,
+    /// Packets written to the recording.
+    pub recorded: u64,
 }
 
 /// Video totals in the `summary`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VideoSummary {
-    /// What was sent: `testsrc`, or `none`.
+    /// What was sent: `testsrc`, `file:PATH`, `camera:DEVICE`, `screen:DISPLAY`,
+    /// `ffmpeg:FORMAT:INPUT` or `none`.
     pub source: String,
+    /// Codec sent: `VP8`, `VP9` or `H.264`.
+    pub codec: String,
     pub frames_sent: u64,
     pub keyframes_sent: u64,
     pub frames_decoded: u64,
@@ -108,6 +136,11 @@ pub struct VideoSummary {
     pub plis_sent: u64,
     /// Keyframe requests (PLI/FIR) the other side sent us and we honoured.
     pub plis_received: u64,
+    /// Encode time per frame, ms (50th and 95th percentile).
+    pub encode_ms_p50: Option<f64>,
+    pub encode_ms_p95: Option<f64>,
+    /// Frames written to the recording.
+    pub recorded: u64,
 }
 
 /// The last record of a call.
@@ -124,7 +157,11 @@ pub struct Summary {
     pub selected_pair: Option<SelectedPair>,
     pub audio: AudioSummary,
     pub video: VideoSummary,
-    /// How the call ended: `duration`, `remote-bye`, `interrupted`, `rejected`, `error`.
+    /// The file the received media was recorded into, and why recording failed if it did.
+    pub recording: Option<String>,
+    pub recording_error: Option<String>,
+    /// How the call ended: `duration`, `end-of-media`, `remote-bye`, `interrupted`, `rejected`,
+    /// `error`.
     pub end_reason: String,
     /// The error that ended the call, if any.
     pub error: Option<String>,
