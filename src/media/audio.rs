@@ -33,8 +33,7 @@ pub(crate) struct RawAudio {
     pub captured: Instant,
 }
 
-/// Cuts a stream of 48 kHz mono samples into 20 ms frames and queues them for the encoder;
-/// frames the encoder has no room for are dropped and counted.
+/// Cuts a stream of 48 kHz mono samples into 20 ms frames and queues them for the encoder.
 pub(crate) struct Framer {
     buf: Vec<i16>,
     tx: std::sync::mpsc::SyncSender<RawAudio>,
@@ -57,15 +56,14 @@ impl Framer {
             let rest = self.buf.split_off(FRAME_SAMPLES);
             let frame = std::mem::replace(&mut self.buf, rest);
             self.counters.audio.captured.fetch_add(1, Ordering::Relaxed);
-            match self.tx.try_send(RawAudio {
+            // The encoder takes a fraction of a millisecond per frame and never waits on the
+            // network, so waiting for it is short, and a burst from the device is not lost.
+            let raw = RawAudio {
                 samples: frame,
                 captured: Instant::now(),
-            }) {
-                Ok(()) => {}
-                Err(std::sync::mpsc::TrySendError::Full(_)) => {
-                    self.counters.dropped(&self.counters.audio.capture_dropped);
-                }
-                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return false,
+            };
+            if self.tx.send(raw).is_err() {
+                return false;
             }
         }
         true
@@ -174,7 +172,9 @@ pub fn start_source(
     let framer = Framer::new(raw_tx, counters.clone());
     let source = match source {
         AudioSource::Tone { frequency_hz } => start_tone(*frequency_hz, framer, stop)?,
-        AudioSource::Mic { device } => devices::start_mic(device.as_deref(), framer, stop)?,
+        AudioSource::Mic { device } => {
+            devices::start_mic(device.as_deref(), framer, counters, stop)?
+        }
         AudioSource::File { path, looping } => {
             start_file(path, *looping, framer, counters, stop, end)?
         }

@@ -141,6 +141,7 @@ fn build_input<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     tx: std::sync::mpsc::SyncSender<Vec<f32>>,
+    counters: Arc<Counters>,
 ) -> std::result::Result<cpal::Stream, cpal::Error>
 where
     T: cpal::SizedSample + Send + 'static,
@@ -150,9 +151,10 @@ where
         config,
         move |data: &[T], _| {
             let chunk: Vec<f32> = data.iter().map(|s| s.to_sample::<f32>()).collect();
-            // When the converter thread is behind, this chunk is lost (counted as a capture drop
-            // when it should have been a frame).
-            let _ = tx.try_send(chunk);
+            // When the converter thread is behind, this chunk is lost.
+            if tx.try_send(chunk).is_err() {
+                counters.dropped(&counters.audio.capture_dropped);
+            }
         },
         |e| tracing::debug!("microphone: {e}"),
         Some(Duration::from_secs(5)),
@@ -163,6 +165,7 @@ where
 pub(crate) fn start_mic(
     device: Option<&str>,
     mut framer: Framer,
+    counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> Result<JoinHandle<()>> {
     let wanted = device.map(str::to_string);
@@ -184,10 +187,10 @@ pub(crate) fn start_mic(
             config.buffer_size = cpal::BufferSize::Fixed(SAMPLE_RATE / 50);
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<f32>>(64);
             let stream = match format {
-                cpal::SampleFormat::F32 => build_input::<f32>(&dev, config, tx),
-                cpal::SampleFormat::I16 => build_input::<i16>(&dev, config, tx),
-                cpal::SampleFormat::I32 => build_input::<i32>(&dev, config, tx),
-                cpal::SampleFormat::U8 => build_input::<u8>(&dev, config, tx),
+                cpal::SampleFormat::F32 => build_input::<f32>(&dev, config, tx, counters),
+                cpal::SampleFormat::I16 => build_input::<i16>(&dev, config, tx, counters),
+                cpal::SampleFormat::I32 => build_input::<i32>(&dev, config, tx, counters),
+                cpal::SampleFormat::U8 => build_input::<u8>(&dev, config, tx, counters),
                 other => {
                     return Err(format!(
                         "the microphone {name:?} delivers {other} samples, which rtccall does not read"
@@ -212,6 +215,7 @@ pub(crate) fn start_mic(
         },
         move |(stream, rx, mut resampler)| {
             while let Some(chunk) = recv_until_stopped(&rx, &stop) {
+                tracing::trace!("microphone: {} samples", chunk.len());
                 let mono = match resampler.as_mut() {
                     Some(r) => r.run(&chunk),
                     None => chunk,

@@ -484,17 +484,21 @@ pub(crate) fn spawn_checked<S>(
     }
 }
 
-/// Next received frame; `None` once the sender is gone or `stop` is set (checked every 100 ms).
+/// Next received item; `None` once the sender is gone or `stop` is set (checked before every
+/// item and every 100 ms while waiting, so a busy queue cannot keep a thread from stopping).
 pub(crate) fn recv_until_stopped<T>(
     rx: &std::sync::mpsc::Receiver<T>,
     stop: &AtomicBool,
 ) -> Option<T> {
     use std::sync::mpsc::RecvTimeoutError;
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return None;
+        }
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(v) => return Some(v),
-            Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => continue,
-            Err(_) => return None,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return None,
         }
     }
 }

@@ -322,63 +322,59 @@ pub fn start_decoder(
     stop: Arc<AtomicBool>,
 ) -> Result<(std::sync::mpsc::SyncSender<ReceivedFrame>, JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<ReceivedFrame>(RECEIVED_QUEUE);
-    let handle = spawn_checked(
-        "video-decode",
-        init_ffmpeg,
-        move |()| {
-            let mut decoder: Option<(VideoCodec, ffmpeg::decoder::Video)> = None;
-            let mut frame = ffmpeg::frame::Video::empty();
-            while let Some(received) = recv_until_stopped(&rx, &stop) {
-                let codec = received.codec.unwrap_or(VideoCodec::Vp8);
-                if decoder.as_ref().is_none_or(|(c, _)| *c != codec) {
-                    match open_decoder(codec) {
-                        Ok(d) => decoder = Some((codec, d)),
-                        Err(e) => {
-                            tracing::error!("{e}");
-                            counters.video.decode_errors.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                    }
-                }
-                let Some((_, dec)) = decoder.as_mut() else {
-                    continue;
-                };
-                let packet = ffmpeg::Packet::copy(&received.data);
-                if let Err(e) = dec.send_packet(&packet) {
-                    tracing::debug!("{} decode failed: {e}", codec.label());
-                    counters.video.decode_errors.fetch_add(1, Ordering::Relaxed);
-                    want_keyframe.store(true, Ordering::Relaxed);
-                    continue;
-                }
-                let mut key = false;
-                while dec.receive_frame(&mut frame).is_ok() {
-                    let _ = counters.video.first_decoded.set(Instant::now());
-                    counters.video.decoded.fetch_add(1, Ordering::Relaxed);
-                    counters.video.width.store(frame.width(), Ordering::Relaxed);
-                    counters
-                        .video
-                        .height
-                        .store(frame.height(), Ordering::Relaxed);
-                    key |= frame.is_key();
-                }
-                if let Some(rec) = &recorder {
-                    let item = RecordItem {
-                        kind: MediaKind::Video,
-                        data: received.data,
-                        rtp_timestamp: received.rtp_timestamp,
-                        arrived: received.arrived,
-                        keyframe: key,
-                        video: Some((codec, dec.width(), dec.height())),
-                    };
-                    if rec.try_send(item).is_err() {
-                        counters
-                            .video
-                            .record_dropped
-                            .fetch_add(1, Ordering::Relaxed);
+    let handle = spawn_checked("video-decode", init_ffmpeg, move |()| {
+        let mut decoder: Option<(VideoCodec, ffmpeg::decoder::Video)> = None;
+        let mut frame = ffmpeg::frame::Video::empty();
+        while let Some(received) = recv_until_stopped(&rx, &stop) {
+            let codec = received.codec.unwrap_or(VideoCodec::Vp8);
+            if decoder.as_ref().is_none_or(|(c, _)| *c != codec) {
+                match open_decoder(codec) {
+                    Ok(d) => decoder = Some((codec, d)),
+                    Err(e) => {
+                        tracing::error!("{e}");
+                        counters.video.decode_errors.fetch_add(1, Ordering::Relaxed);
+                        continue;
                     }
                 }
             }
-        },
-    )?;
+            let Some((_, dec)) = decoder.as_mut() else {
+                continue;
+            };
+            let packet = ffmpeg::Packet::copy(&received.data);
+            if let Err(e) = dec.send_packet(&packet) {
+                tracing::debug!("{} decode failed: {e}", codec.label());
+                counters.video.decode_errors.fetch_add(1, Ordering::Relaxed);
+                want_keyframe.store(true, Ordering::Relaxed);
+                continue;
+            }
+            let mut key = false;
+            while dec.receive_frame(&mut frame).is_ok() {
+                let _ = counters.video.first_decoded.set(Instant::now());
+                counters.video.decoded.fetch_add(1, Ordering::Relaxed);
+                counters.video.width.store(frame.width(), Ordering::Relaxed);
+                counters
+                    .video
+                    .height
+                    .store(frame.height(), Ordering::Relaxed);
+                key |= frame.is_key();
+            }
+            if let Some(rec) = &recorder {
+                let item = RecordItem {
+                    kind: MediaKind::Video,
+                    data: received.data,
+                    rtp_timestamp: received.rtp_timestamp,
+                    arrived: received.arrived,
+                    keyframe: key,
+                    video: Some((codec, dec.width(), dec.height())),
+                };
+                if rec.try_send(item).is_err() {
+                    counters
+                        .video
+                        .record_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    })?;
     Ok((tx, handle))
 }
