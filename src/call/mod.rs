@@ -676,7 +676,7 @@ impl Driver<'_> {
                 packets_lost: s.audio_packets_lost,
                 jitter_ms: s.audio_jitter_ms.map(|j| (j * 100.0).round() / 100.0),
                 decoded_ms: KindCounters::get(&c.audio.decoded_ms),
-                level_sent_dbfs: (cfg.media.audio != crate::media::AudioSource::None)
+                level_sent_dbfs: (KindCounters::get(&c.audio.encoded) > 0)
                     .then(|| level(&c.audio.level_sent)),
                 level_received_dbfs: c
                     .audio

@@ -116,7 +116,12 @@ fn find_output(
 }
 
 fn describe_stream_error(what: &str, device: &str, e: cpal::Error) -> String {
-    format!("cannot open the {what} {device:?}: {e}")
+    let hint = if what == "microphone" {
+        "use --audio tone or --audio none to call without one"
+    } else {
+        "use --no-speaker to call without one"
+    };
+    format!("cannot open the {what} {device:?}: {e} ({hint})")
 }
 
 /// Pick 48 kHz when the device offers it (no resampling), else the device's default rate.
@@ -178,9 +183,14 @@ pub(crate) fn start_mic(
             let default = dev
                 .default_input_config()
                 .map_err(|e| describe_stream_error("microphone", &name, e))?;
-            let supported = match dev.supported_input_configs() {
-                Ok(r) => pick_config(default, r),
-                Err(_) => default,
+            // Listing every supported configuration opens the device many times (slow through
+            // PulseAudio): only do it when the default is not 48 kHz already.
+            let supported = match default.sample_rate() {
+                SAMPLE_RATE => default,
+                _ => match dev.supported_input_configs() {
+                    Ok(r) => pick_config(default, r),
+                    Err(_) => default,
+                },
             };
             let format = supported.sample_format();
             let mut config = supported.config();
@@ -201,6 +211,7 @@ pub(crate) fn start_mic(
             stream
                 .play()
                 .map_err(|e| describe_stream_error("microphone", &name, e))?;
+            tracing::debug!("microphone {name:?} open: {config:?} {format}");
             let resampler = if config.sample_rate != SAMPLE_RATE || config.channels != 1 {
                 Some(Resampler::new(
                     config.sample_rate,
@@ -303,9 +314,12 @@ pub(crate) fn start_speaker(
             let default = dev
                 .default_output_config()
                 .map_err(|e| describe_stream_error("speaker", &name, e))?;
-            let supported = match dev.supported_output_configs() {
-                Ok(r) => pick_config(default, r),
-                Err(_) => default,
+            let supported = match default.sample_rate() {
+                SAMPLE_RATE => default,
+                _ => match dev.supported_output_configs() {
+                    Ok(r) => pick_config(default, r),
+                    Err(_) => default,
+                },
             };
             let format = supported.sample_format();
             let mut config = supported.config();

@@ -9,6 +9,9 @@ use ffmpeg_next as ffmpeg;
 
 use super::{VideoFormat, pace};
 
+/// How far a device's timestamps may drift from the wall clock before pacing follows them.
+const DEVICE_SLACK: Duration = Duration::from_millis(100);
+
 /// An FFmpeg input to send as video.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputSpec {
@@ -232,8 +235,16 @@ impl VideoInput {
                 }
                 self.last_pts = pts;
                 let at = self.loop_offset + (pts - first).max(0.0);
+                tracing::trace!("{}: frame at {at:.3} s", self.spec.what);
                 let start = *self.start.get_or_insert_with(Instant::now);
-                if !pace(start + Duration::from_secs_f64(at), stop) {
+                let due = start + Duration::from_secs_f64(at);
+                let now = Instant::now();
+                let off = if due > now { due - now } else { now - due };
+                if self.spec.device && off > DEVICE_SLACK {
+                    // A live device keeps its own time: when its clock and ours part (a stall,
+                    // a jump in its timestamps), follow it instead of waiting or rushing.
+                    self.start = now.checked_sub(Duration::from_secs_f64(at));
+                } else if !pace(due, stop) {
                     return Ok(None);
                 }
                 let out = self.scale(&decoded)?;

@@ -123,11 +123,30 @@ fn opus_stream_context() -> std::result::Result<ffmpeg::codec::Context, String> 
     Ok(opened.0.0.0)
 }
 
+/// H.264 in Matroska needs its SPS/PPS as codec private data: let FFmpeg's raw H.264 demuxer
+/// read them from the first keyframe (Annex B, parameter sets in band) and describe the stream.
+fn h264_stream_context(keyframe: &Bytes) -> std::result::Result<ffmpeg::codec::Context, String> {
+    let io = ffmpeg::format::context::StreamIo::from_read(std::io::Cursor::new(keyframe.to_vec()))
+        .map_err(|e| format!("cannot read the first H.264 keyframe: {e}"))?;
+    let ictx = ffmpeg::format::input_from_stream(io, Some("keyframe.h264"), None)
+        .map_err(|e| format!("cannot parse the first H.264 keyframe: {e}"))?;
+    let stream = ictx
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .ok_or("the first H.264 keyframe holds no video")?;
+    ffmpeg::codec::Context::from_parameters(stream.parameters())
+        .map_err(|e| format!("cannot describe the recorded H.264 video: {e}"))
+}
+
 fn video_stream_context(
     codec: VideoCodec,
     width: u32,
     height: u32,
+    keyframe: Option<&Bytes>,
 ) -> std::result::Result<ffmpeg::codec::Context, String> {
+    if let (VideoCodec::H264, Some(key)) = (codec, keyframe) {
+        return h264_stream_context(key);
+    }
     let found = ffmpeg::encoder::find(codec.ffmpeg_id())
         .or_else(|| ffmpeg::encoder::find_by_name(codec.encoder_name()))
         .ok_or_else(|| format!("FFmpeg cannot describe {} video", codec.label()))?;
@@ -185,7 +204,11 @@ impl Writer {
         let mut audio_index = None;
         let mut video_index = None;
         if let Some((codec, w, h)) = video {
-            let ctx = video_stream_context(codec, w, h)?;
+            let keyframe = pending
+                .iter()
+                .find(|i| i.kind == MediaKind::Video && i.keyframe)
+                .map(|i| &i.data);
+            let ctx = video_stream_context(codec, w, h, keyframe)?;
             let mut st = octx
                 .add_stream_with(&ctx)
                 .map_err(|e| format!("cannot add the video stream: {e}"))?;

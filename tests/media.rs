@@ -1,0 +1,645 @@
+//! Media integration tests: the real audio stack (PulseAudio in user mode with a null sink as the
+//! speaker and a sine played into another null sink as the microphone), files made with the
+//! FFmpeg CLI, FFmpeg devices, Xvfb for the screen, and recordings checked with ffprobe/ffmpeg:
+//! the content that arrives must be the content that was sent.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rtccall::media::devices::DeviceList;
+use rtccall::report::schema::Record;
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "rtccall-{name}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn str(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A child process killed (by PID) on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[track_caller]
+fn wait_for(what: &str, within: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {within:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// PulseAudio in user mode on a private socket: `spk` (a null sink) is the speaker, and a
+/// 440 Hz sine played by the ffmpeg CLI into the null sink `micsink` is the microphone
+/// (`micsink.monitor` is the default source).
+struct Pulse {
+    server: String,
+    _player: Daemon,
+    _daemon: Daemon,
+    dir: Scratch,
+}
+
+impl Pulse {
+    fn start() -> Pulse {
+        let dir = Scratch::new("pulse");
+        for d in ["home", "run"] {
+            std::fs::create_dir_all(dir.path(d)).unwrap();
+        }
+        let socket = dir.path("native");
+        std::fs::write(
+            dir.path("default.pa"),
+            format!(
+                "load-module module-native-protocol-unix auth-anonymous=1 socket={}\n\
+                 load-module module-null-sink sink_name=spk rate=48000 channels=2\n\
+                 load-module module-null-sink sink_name=micsink rate=48000 channels=1\n\
+                 set-default-sink spk\n\
+                 set-default-source micsink.monitor\n",
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let daemon = Command::new("pulseaudio")
+            .args(["-n", "-F"])
+            .arg(dir.path("default.pa"))
+            .args(["--exit-idle-time=-1", "--daemonize=no"])
+            .env("HOME", dir.path("home"))
+            .env("XDG_RUNTIME_DIR", dir.path("run"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pulseaudio (install it: bash .ci/install-deps)");
+        let daemon = Daemon(daemon);
+        wait_for("PulseAudio's socket", Duration::from_secs(10), || {
+            socket.exists()
+        });
+        let server = format!("unix:{}", socket.display());
+        let player = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-f", "lavfi", "-i"])
+            .arg("sine=frequency=440:sample_rate=48000")
+            .args([
+                "-f",
+                "pulse",
+                "-buffer_duration",
+                "20",
+                "-device",
+                "micsink",
+                "mic",
+            ])
+            .env("PULSE_SERVER", &server)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the ffmpeg CLI");
+        std::thread::sleep(Duration::from_millis(300));
+        Pulse {
+            server,
+            _player: Daemon(player),
+            _daemon: daemon,
+            dir,
+        }
+    }
+
+    /// Record what the speaker plays (the `spk` monitor) into a WAV file until dropped.
+    fn record_speaker(&self, path: &Path) -> Daemon {
+        let child = Command::new("parecord")
+            .args(["--device=spk.monitor", "--file-format=wav"])
+            .arg(path)
+            .env("PULSE_SERVER", &self.server)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start parecord");
+        Daemon(child)
+    }
+}
+
+/// Xvfb on a free display number, killed on drop.
+struct Xvfb {
+    display: String,
+    _daemon: Daemon,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        let n = (90..200)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .expect("a free X display number");
+        let child = Command::new("Xvfb")
+            .arg(format!(":{n}"))
+            .args(["-screen", "0", "640x480x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb (install xvfb: bash .ci/install-deps)");
+        let daemon = Daemon(child);
+        wait_for("Xvfb's socket", Duration::from_secs(10), || {
+            Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+        });
+        Xvfb {
+            display: format!(":{n}"),
+            _daemon: daemon,
+        }
+    }
+}
+
+/// The audio of a media file as 48 kHz mono samples (decoded by the ffmpeg CLI).
+fn decode_audio(path: &Path) -> Vec<i16> {
+    let out = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-i"])
+        .arg(path)
+        .args([
+            "-map", "0:a:0", "-ac", "1", "-ar", "48000", "-f", "s16le", "-",
+        ])
+        .output()
+        .expect("run ffmpeg");
+    assert!(
+        out.status.success(),
+        "ffmpeg could not decode the audio of {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+/// Energy of `samples` at `freq` Hz (Goertzel).
+fn energy_at(samples: &[i16], freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / 48_000.0;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for &x in samples {
+        let s = f64::from(x) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    s1 * s1 + s2 * s2 - coeff * s1 * s2
+}
+
+/// The audio's energy is at 440 Hz: the strongest of 100..2000 Hz in 20 Hz steps, and far
+/// above the typical bin.
+#[track_caller]
+fn assert_tone_at_440(what: &str, samples: &[i16]) {
+    assert!(
+        samples.len() > 48_000,
+        "{what}: only {} samples",
+        samples.len()
+    );
+    let bins: Vec<(f64, f64)> = (5..=100)
+        .map(|i| f64::from(i) * 20.0)
+        .map(|f| (f, energy_at(samples, f)))
+        .collect();
+    let (peak, peak_e) = bins
+        .iter()
+        .copied()
+        .fold((0.0, 0.0), |a, b| if b.1 > a.1 { b } else { a });
+    let mut energies: Vec<f64> = bins.iter().map(|b| b.1).collect();
+    energies.sort_by(|a, b| a.total_cmp(b));
+    let median = energies[energies.len() / 2];
+    assert_eq!(peak, 440.0, "{what}: the strongest frequency is {peak} Hz");
+    assert!(
+        peak_e > 100.0 * median.max(1.0),
+        "{what}: 440 Hz is not clearly above the rest ({peak_e:.3e} vs median {median:.3e})"
+    );
+}
+
+/// ffprobe's view of a file.
+fn probe(path: &Path) -> serde_json::Value {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    assert!(
+        out.status.success(),
+        "ffprobe rejects {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn stream<'a>(probe: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    probe["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["codec_type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} stream in {probe}"))
+}
+
+fn duration_s(probe: &serde_json::Value) -> f64 {
+    probe["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("no duration in {probe}"))
+}
+
+#[test]
+fn microphone_to_speaker_and_recording_through_pulseaudio() {
+    let pulse = Pulse::start();
+    let env = [("PULSE_SERVER", pulse.server.as_str())];
+    let (_server, url) = serve();
+    let rec = pulse.dir.path("received.mkv");
+    let rec_s = rec.display().to_string();
+    // Record the speaker before anything else connects: a new PulseAudio stream can hold up the
+    // ones created just after it.
+    let monitor = pulse.dir.path("speaker.wav");
+    let speaker = pulse.record_speaker(&monitor);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut answer = Proc::spawn_env(
+        &call_args(
+            "answer",
+            "pulse",
+            &url,
+            &[
+                "--auto-accept",
+                "--audio",
+                "none",
+                "--video",
+                "none",
+                "--speaker",
+                "--record",
+                &rec_s,
+            ],
+        ),
+        &env,
+    );
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let dial = Proc::spawn_env(
+        &call_args(
+            "dial",
+            "pulse",
+            &url,
+            &["--audio", "mic", "--video", "none", "--duration", "4"],
+        ),
+        &env,
+    );
+    let d = dial.finish(Duration::from_secs(30));
+    let a = answer.finish(Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(speaker);
+    let (ds, as_) = (d.summary(), a.summary());
+    assert_eq!(d.code, 0, "dial: {}\n{ds:?}", d.stderr);
+    assert_eq!(a.code, 0, "answer: {}\n{as_:?}", a.stderr);
+    assert_eq!(ds.audio.source, "mic");
+    // The microphone needs a moment to start (PulseAudio fills its first buffer); from then
+    // on it delivers in real time: 50 frames of 20 ms per second at 48 kHz.
+    assert!(
+        ds.audio.packets_sent >= 120,
+        "{:?}\n{}\n{}",
+        ds.audio,
+        d.stdout.join("\n"),
+        d.stderr
+    );
+    assert!(
+        as_.audio.decoded_ms as f64 >= 0.9 * ds.audio.packets_sent as f64 * 20.0,
+        "{:?} of {:?}",
+        as_.audio,
+        ds.audio
+    );
+    let sent: Vec<(f64, u64)> = d
+        .records()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Stats { ms, stats } => Some((ms, stats.audio.packets_sent)),
+            _ => None,
+        })
+        .collect();
+    assert!(sent.len() >= 3, "{sent:?}");
+    let ((t1, n1), (t2, n2)) = (sent[sent.len() - 2], sent[sent.len() - 1]);
+    let rate = (n2 - n1) as f64 / ((t2 - t1) / 1000.0);
+    assert!(
+        (45.0..=55.0).contains(&rate),
+        "{rate:.1} frames/s from the microphone"
+    );
+    // The microphone is not silent, and the level reaches the other side.
+    let levels: Vec<(Option<f64>, Option<f64>)> = d
+        .records()
+        .into_iter()
+        .chain(a.records())
+        .filter_map(|r| match r {
+            Record::Stats { stats, .. } => {
+                Some((stats.audio.level_sent_dbfs, stats.audio.level_received_dbfs))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        levels.iter().any(|(s, _)| s.is_some_and(|l| l > -40.0)),
+        "no sent level above -40 dBFS: {levels:?}"
+    );
+    assert!(
+        levels.iter().any(|(_, r)| r.is_some_and(|l| l > -40.0)),
+        "no received level above -40 dBFS: {levels:?}"
+    );
+    assert!(as_.audio.late_packets <= 2, "{:?}", as_.audio);
+
+    // The recording holds the tone, for about as long as the call.
+    assert_eq!(as_.recording.as_deref(), Some(rec_s.as_str()));
+    assert!(as_.recording_error.is_none(), "{as_:?}");
+    let p = probe(&rec);
+    assert_eq!(stream(&p, "audio")["codec_name"], "opus");
+    let dur = duration_s(&p);
+    assert!((2.5..=4.6).contains(&dur), "recorded {dur} s of a 4 s call");
+    assert_tone_at_440("the recording", &decode_audio(&rec));
+
+    // What the answerer played reached the speaker.
+    assert_tone_at_440("the speaker output", &decode_audio(&monitor));
+}
+
+#[test]
+fn devices_json_lists_the_pulseaudio_devices() {
+    let pulse = Pulse::start();
+    let out = Command::new(BIN)
+        .args(["devices", "--json"])
+        .env("PULSE_SERVER", &pulse.server)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let list: DeviceList = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stdout));
+    });
+    for (what, devs) in [
+        ("inputs", &list.audio_inputs),
+        ("outputs", &list.audio_outputs),
+    ] {
+        let pulse_dev = devs
+            .iter()
+            .find(|d| d.name == "pulse")
+            .unwrap_or_else(|| panic!("no pulse device among the audio {what}: {devs:?}"));
+        assert!(
+            pulse_dev
+                .config
+                .as_deref()
+                .is_some_and(|c| c.contains("Hz")),
+            "the PulseAudio {what} device has no usable configuration: {pulse_dev:?}"
+        );
+        assert!(devs.iter().any(|d| d.default), "no default audio {what}");
+    }
+    assert!(list.ffmpeg_inputs.iter().any(|f| f == "lavfi"));
+}
+
+#[test]
+fn a_file_arrives_intact_in_the_recording() {
+    let dir = Scratch::new("file");
+    let clip = dir.path("clip.mp4");
+    // 3 s of a moving pattern at 25 fps with a 440 Hz tone, in codecs rtccall must transcode.
+    let made = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=320x240:rate=25")
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args([
+            "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (_server, url) = serve();
+    let rec = dir.str("received.webm");
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "file",
+        &url,
+        &[
+            "--auto-accept",
+            "--audio",
+            "none",
+            "--video",
+            "none",
+            "--record",
+            &rec,
+        ],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let clip_s = clip.display().to_string();
+    let dial = Proc::spawn(&call_args(
+        "dial",
+        "file",
+        &url,
+        &["--media", &clip_s, "--video-bitrate", "1M"],
+    ));
+    let d = dial.finish(Duration::from_secs(30));
+    let a = answer.finish(Duration::from_secs(30));
+    let (ds, as_) = (d.summary(), a.summary());
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert_eq!(ds.end_reason, "end-of-media", "the call ends with the file");
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert_eq!(as_.video.recorded, as_.video.frames_decoded, "{as_:?}");
+    // The dialer showed its position in the file.
+    assert!(
+        d.records()
+            .iter()
+            .any(|r| matches!(r, Record::Stats { stats, .. }
+            if stats.video.source_length_s.is_some_and(|l| (l - 3.0).abs() < 0.1)
+            && stats.video.source_position_s.is_some())),
+        "no stats record with the file position"
+    );
+
+    let rec = PathBuf::from(&rec);
+    let p = probe(&rec);
+    let v = stream(&p, "video");
+    assert_eq!(v["codec_name"], "vp8");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert_eq!(stream(&p, "audio")["codec_name"], "opus");
+    let dur = duration_s(&p);
+    assert!((dur - 3.0).abs() <= 0.15, "recorded {dur} s of a 3 s file");
+
+    // Frame by frame, the pictures are the ones sent.
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-i"])
+        .arg(&rec)
+        .arg("-i")
+        .arg(&clip)
+        .args([
+            "-lavfi",
+            "[0:v]setpts=N/25/TB[a];[1:v]setpts=N/25/TB[b];[a][b]psnr",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let psnr: f64 = log
+        .lines()
+        .find_map(|l| l.split("average:").nth(1))
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no PSNR in ffmpeg's output:\n{log}"));
+    assert!(psnr >= 30.0, "PSNR {psnr:.1} dB is below 30 dB");
+    assert_tone_at_440("the recorded file audio", &decode_audio(&rec));
+}
+
+#[test]
+fn ffmpeg_inputs_and_the_screen_deliver_frames() {
+    let x = Xvfb::start();
+    let (_server, url) = serve();
+    let screen = format!("screen:{}", x.display);
+    for (room, source) in [
+        ("lavfi", "ffmpeg:lavfi:testsrc2=size=640x360:rate=15"),
+        ("screen", screen.as_str()),
+    ] {
+        let mut answer = Proc::spawn(&call_args(
+            "answer",
+            room,
+            &url,
+            &["--auto-accept", "--video", "none"],
+        ));
+        answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+        let dial = Proc::spawn(&call_args(
+            "dial",
+            room,
+            &url,
+            &["--video", source, "--duration", "2"],
+        ));
+        let d = dial.finish(Duration::from_secs(30));
+        let a = answer.finish(Duration::from_secs(30));
+        assert_eq!(d.code, 0, "{source}: {}", d.stderr);
+        let s = a.summary();
+        assert!(
+            s.video.frames_decoded >= 15,
+            "{source}: only {} frames decoded: {s:?}",
+            s.video.frames_decoded
+        );
+        // Scaled to --video-size whatever the source's own size.
+        assert_eq!((s.video.width, s.video.height), (320, 240), "{source}");
+        assert_eq!(d.summary().video.source, source);
+    }
+}
+
+#[test]
+fn a_missing_camera_or_microphone_exits_5_naming_it() {
+    let port = free_port().to_string();
+    let server = format!("ws://127.0.0.1:{port}/");
+    let p = Proc::spawn(&[
+        "dial",
+        "cam",
+        "--server",
+        &server,
+        "--video",
+        "camera:/dev/video-rtccall-missing",
+        "--audio",
+        "none",
+    ]);
+    let f = p.finish(Duration::from_secs(20));
+    assert_eq!(f.code, 5, "{}", f.stderr);
+    assert!(
+        f.stderr.contains("/dev/video-rtccall-missing") && f.stderr.contains("no such device"),
+        "{}",
+        f.stderr
+    );
+
+    let p = Proc::spawn_env(
+        &[
+            "dial", "mic", "--server", &server, "--audio", "mic", "--video", "none",
+        ],
+        &[("PULSE_SERVER", "unix:/nonexistent/rtccall-no-pulse")],
+    );
+    let f = p.finish(Duration::from_secs(20));
+    assert_eq!(f.code, 5, "{}", f.stderr);
+    let last = f
+        .stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("rtccall: error:"));
+    assert!(
+        last.is_some_and(|l| l.contains("microphone") && l.contains("--audio tone")),
+        "{}",
+        f.stderr
+    );
+}
+
+#[test]
+fn h264_and_vp9_calls_decode_and_record() {
+    let dir = Scratch::new("codecs");
+    let (_server, url) = serve();
+    for (codec, mime, probe_name) in [("h264", "video/H264", "h264"), ("vp9", "video/VP9", "vp9")] {
+        let rec = dir.str(&format!("{codec}.mkv"));
+        let mut answer = Proc::spawn(&call_args(
+            "answer",
+            codec,
+            &url,
+            &["--auto-accept", "--video", "none", "--record", &rec],
+        ));
+        answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+        let dial = Proc::spawn(&call_args(
+            "dial",
+            codec,
+            &url,
+            &["--video-codec", codec, "--duration", "3"],
+        ));
+        let d = dial.finish(Duration::from_secs(30));
+        let a = answer.finish(Duration::from_secs(30));
+        assert_eq!(d.code, 0, "{codec}: {}", d.stderr);
+        let (ds, as_) = (d.summary(), a.summary());
+        assert!(
+            a.records()
+                .iter()
+                .any(|r| matches!(r, Record::Track { direction, codec: c, .. }
+                if direction == "receive" && c.eq_ignore_ascii_case(mime))),
+            "{codec}: no {mime} track received"
+        );
+        assert!(ds.video.frames_sent >= 30, "{codec}: {:?}", ds.video);
+        assert!(
+            as_.video.frames_decoded as f64 >= 0.8 * ds.video.frames_sent as f64,
+            "{codec}: decoded {} of {}",
+            as_.video.frames_decoded,
+            ds.video.frames_sent
+        );
+        assert_eq!((as_.video.width, as_.video.height), (320, 240));
+        let p = probe(Path::new(&rec));
+        assert_eq!(stream(&p, "video")["codec_name"], probe_name, "{codec}");
+    }
+}
