@@ -643,3 +643,159 @@ fn h264_and_vp9_calls_decode_and_record() {
         assert_eq!(stream(&p, "video")["codec_name"], probe_name, "{codec}");
     }
 }
+
+/// A network namespace of our own whose loopback drops `percent` % of incoming UDP (nftables):
+/// media loses packets, signaling (TCP) does not. Deleted on drop.
+struct LossyNetns {
+    name: String,
+}
+
+impl LossyNetns {
+    fn create(percent: u32) -> LossyNetns {
+        let name = format!("rtccall-loss-{}-{}", std::process::id(), free_port());
+        let run = |args: &[&str]| {
+            let out = Command::new(args[0])
+                .args(&args[1..])
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("{args:?}: {e} (install iproute2 and nftables: bash .ci/install-deps)")
+                });
+            assert!(
+                out.status.success(),
+                "{args:?} failed (the loss test needs root for its own network namespace): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&["ip", "netns", "add", &name]);
+        let ns = LossyNetns { name };
+        let n = ns.name.as_str();
+        run(&["ip", "netns", "exec", n, "ip", "link", "set", "lo", "up"]);
+        run(&[
+            "ip", "netns", "exec", n, "nft", "add", "table", "inet", "loss",
+        ]);
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            n,
+            "nft",
+            "add",
+            "chain",
+            "inet",
+            "loss",
+            "input",
+            "{ type filter hook input priority 0; }",
+        ]);
+        let rule = format!("meta l4proto udp numgen random mod 100 lt {percent} drop");
+        let mut args = vec![
+            "ip", "netns", "exec", n, "nft", "add", "rule", "inet", "loss", "input",
+        ];
+        args.extend(rule.split(' '));
+        run(&args);
+        ns
+    }
+
+    fn wrapper(&self) -> [&str; 4] {
+        ["ip", "netns", "exec", self.name.as_str()]
+    }
+}
+
+impl Drop for LossyNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn recording_survives_packet_loss() {
+    let ns = LossyNetns::create(5);
+    let w = ns.wrapper();
+    let dir = Scratch::new("loss");
+    let rec = dir.str("lossy.mkv");
+    let mut server = Proc::spawn_wrapped(&w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
+    let line = server.wait_line(Duration::from_secs(10), |_| true);
+    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
+        panic!("{line}")
+    };
+    let mut answer = Proc::spawn_wrapped(
+        &w,
+        &call_args(
+            "answer",
+            "loss",
+            &url,
+            &["--auto-accept", "--video", "none", "--record", &rec],
+        ),
+        &[],
+    );
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let dial = Proc::spawn_wrapped(
+        &w,
+        &call_args("dial", "loss", &url, &["--duration", "5"]),
+        &[],
+    );
+    let d = dial.finish(Duration::from_secs(40));
+    let a = answer.finish(Duration::from_secs(40));
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    let (ds, as_) = (d.summary(), a.summary());
+    // Audio shows the loss; video's lost packets are mostly repaired by NACK retransmission.
+    assert!(as_.audio.packets_lost > 0, "no loss happened: {as_:?}");
+    assert!(
+        as_.video.frames_decoded as f64 >= 0.5 * ds.video.frames_sent as f64,
+        "decoded {} of {} frames under 5 % loss",
+        as_.video.frames_decoded,
+        ds.video.frames_sent
+    );
+    assert!(as_.video.recorded > 0 && as_.audio.recorded > 0, "{as_:?}");
+    let path = PathBuf::from(&rec);
+    let p = probe(&path);
+    assert_eq!(stream(&p, "video")["codec_name"], "vp8");
+    assert_eq!(stream(&p, "audio")["codec_name"], "opus");
+    let dur = duration_s(&p);
+    assert!((4.0..=5.5).contains(&dur), "recorded {dur} s of a 5 s call");
+    // Every frame in the file decodes: broken frames were left out, not written.
+    let check = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(&path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    assert_tone_at_440("the lossy recording", &decode_audio(&path));
+}
+
+#[test]
+fn ctrl_c_finalises_the_recording() {
+    let dir = Scratch::new("ctrlc");
+    let (_server, url) = serve();
+    let rec = dir.str("interrupted.webm");
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "ctrlc",
+        &url,
+        &["--auto-accept", "--video", "none", "--record", &rec],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let mut dial = Proc::spawn(&call_args("dial", "ctrlc", &url, &[]));
+    dial.wait_line(Duration::from_secs(10), |l| l.contains("\"stats\""));
+    answer.wait_line(Duration::from_secs(10), |l| {
+        l.contains("\"stats\"") && l.contains("\"ms\":3")
+    });
+    answer.signal("-INT");
+    let a = answer.finish(Duration::from_secs(10));
+    let d = dial.finish(Duration::from_secs(10));
+    assert_eq!(a.code, 130, "{}", a.stderr);
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let s = a.summary();
+    assert!(s.video.recorded > 0, "{s:?}");
+    let p = probe(Path::new(&rec));
+    assert_eq!(stream(&p, "video")["codec_name"], "vp8");
+    let dur = duration_s(&p);
+    assert!(
+        (dur - s.duration_s).abs() < 0.6,
+        "the file says {dur} s, the call lasted {} s",
+        s.duration_s
+    );
+}

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{Attribute, Interceptor, Packet, Slot, StreamInfo, TaggedPacket};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
@@ -561,6 +562,98 @@ fn wrtc(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Connection(format!("{context}: {e}"))
 }
 
+/// Build the webrtc-rs peer connection: codecs, interceptors, fast ICE timers, sockets.
+async fn build_pc(
+    setup: &PeerSetup,
+    video_codec_choice: VideoCodec,
+    handler: Arc<Handler>,
+    mdns: bool,
+) -> Result<Arc<dyn PeerConnection>> {
+    let mut media_engine = MediaEngine::default();
+    media_engine
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: opus_codec(),
+                payload_type: OPUS_PT,
+            },
+            RtpCodecKind::Audio,
+        )
+        .map_err(|e| wrtc("registering Opus", e))?;
+    // Every codec rtccall decodes, ours first.
+    let mut codecs = vec![video_codec_choice];
+    codecs.extend(
+        [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264]
+            .into_iter()
+            .filter(|c| *c != video_codec_choice),
+    );
+    for c in codecs {
+        media_engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: video_codec(c),
+                    payload_type: video_pt(c),
+                },
+                RtpCodecKind::Video,
+            )
+            .map_err(|e| wrtc(&format!("registering {}", c.label()), e))?;
+    }
+    let registry = register_default_interceptors(Registry::new(), &mut media_engine)
+        .map_err(|e| wrtc("setting up interceptors", e))?
+        .with(
+            Slot::from(14_000),
+            KeyframeRequests {
+                read: VecDeque::new(),
+                write: VecDeque::new(),
+            },
+        );
+
+    let ice_servers = setup
+        .ice_servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone(),
+            credential: s.credential.clone(),
+        })
+        .collect();
+    let mut config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
+    if setup.relay_only {
+        config = config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+    }
+    // The defaults cost 0.2 s to 4 s of setup (see the stack notes): accept pairs at once,
+    // check every 20 ms, and notice a vanished peer within seconds.
+    let setting_engine = SettingEngineBuilder::new()
+        .with_host_acceptance_min_wait(Some(Duration::ZERO))
+        .with_srflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+        .with_ice_connection_attempts(Some(Duration::from_millis(20)), None)
+        .with_ice_timeouts(
+            Some(Duration::from_secs(3)),
+            Some(Duration::from_secs(4)),
+            Some(Duration::from_millis(500)),
+        )
+        .with_include_loopback_candidate(true)
+        .with_multicast_dns_mode(if mdns {
+            MulticastDnsMode::QueryOnly
+        } else {
+            MulticastDnsMode::Disabled
+        })
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config.build())
+        .with_media_engine(media_engine)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(setting_engine)
+        .with_handler(handler)
+        .with_udp_addrs(setup.udp_bind.clone())
+        .with_tcp_addrs(setup.tcp_bind.clone())
+        .build()
+        .await
+        .map_err(|e| wrtc("creating the peer connection", e))?;
+    Ok(Arc::new(pc))
+}
+
 impl Peer {
     /// Build the peer connection. Events arrive on `events`.
     pub async fn new(
@@ -568,73 +661,6 @@ impl Peer {
         ports: MediaPorts,
         events: mpsc::UnboundedSender<PeerEvent>,
     ) -> Result<Peer> {
-        let mut media_engine = MediaEngine::default();
-        media_engine
-            .register_codec(
-                RTCRtpCodecParameters {
-                    rtp_codec: opus_codec(),
-                    payload_type: OPUS_PT,
-                },
-                RtpCodecKind::Audio,
-            )
-            .map_err(|e| wrtc("registering Opus", e))?;
-        // Every codec rtccall decodes, ours first.
-        let mut codecs = vec![ports.video_codec];
-        codecs.extend(
-            [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264]
-                .into_iter()
-                .filter(|c| *c != ports.video_codec),
-        );
-        for c in codecs {
-            media_engine
-                .register_codec(
-                    RTCRtpCodecParameters {
-                        rtp_codec: video_codec(c),
-                        payload_type: video_pt(c),
-                    },
-                    RtpCodecKind::Video,
-                )
-                .map_err(|e| wrtc(&format!("registering {}", c.label()), e))?;
-        }
-        let registry = register_default_interceptors(Registry::new(), &mut media_engine)
-            .map_err(|e| wrtc("setting up interceptors", e))?
-            .with(
-                Slot::from(14_000),
-                KeyframeRequests {
-                    read: VecDeque::new(),
-                    write: VecDeque::new(),
-                },
-            );
-
-        let ice_servers = setup
-            .ice_servers
-            .iter()
-            .map(|s| RTCIceServer {
-                urls: s.urls.clone(),
-                username: s.username.clone(),
-                credential: s.credential.clone(),
-            })
-            .collect();
-        let mut config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
-        if setup.relay_only {
-            config = config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
-        }
-        // The defaults cost 0.2 s to 4 s of setup (see the stack notes): accept pairs at once,
-        // check every 20 ms, and notice a vanished peer within seconds.
-        let setting_engine = SettingEngineBuilder::new()
-            .with_host_acceptance_min_wait(Some(Duration::ZERO))
-            .with_srflx_acceptance_min_wait(Some(Duration::ZERO))
-            .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
-            .with_relay_acceptance_min_wait(Some(Duration::ZERO))
-            .with_ice_connection_attempts(Some(Duration::from_millis(20)), None)
-            .with_ice_timeouts(
-                Some(Duration::from_secs(3)),
-                Some(Duration::from_secs(4)),
-                Some(Duration::from_millis(500)),
-            )
-            .with_include_loopback_candidate(true)
-            .build();
-
         let connected = Arc::new(AtomicBool::new(false));
         let handler = Arc::new(Handler {
             events,
@@ -645,19 +671,17 @@ impl Peer {
             video_in: ports.video_in.clone(),
             counters: ports.counters.clone(),
         });
-        let pc = PeerConnectionBuilder::new()
-            .with_configuration(config.build())
-            .with_media_engine(media_engine)
-            .with_interceptor_registry(registry)
-            .with_setting_engine(setting_engine)
-            .with_handler(handler)
-            .with_udp_addrs(setup.udp_bind.clone())
-            .with_tcp_addrs(setup.tcp_bind.clone())
-            .build()
-            .await
-            .map_err(|e| wrtc("creating the peer connection", e))?;
+        // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
+        // without one (a bare network namespace, some containers) go on without it.
+        let pc = match build_pc(setup, ports.video_codec, handler.clone(), true).await {
+            Ok(pc) => pc,
+            Err(e) => {
+                warn!("{e}; trying again without mDNS (.local candidates will not resolve)");
+                build_pc(setup, ports.video_codec, handler, false).await?
+            }
+        };
         Ok(Peer {
-            pc: Arc::new(pc),
+            pc,
             connected,
             audio_out: ports.audio_out,
             video_out: ports.video_out,

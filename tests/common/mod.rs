@@ -27,7 +27,20 @@ impl Proc {
 
     /// Start rtccall with extra environment variables.
     pub fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Proc {
-        let mut child = Command::new(BIN)
+        Proc::spawn_wrapped(&[], args, env)
+    }
+
+    /// Start rtccall through a wrapper command (e.g. `ip netns exec NAME`).
+    pub fn spawn_wrapped(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Proc {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = cmd
             .args(args)
             .envs(env.iter().copied())
             .env("RTCCALL_BIND", "127.0.0.1:0")
