@@ -207,7 +207,11 @@ async fn call(
 
 /// `rtccall devices`: what can be captured and played here.
 fn devices(json: bool) -> i32 {
-    let list = media::devices::list();
+    let list = {
+        // ALSA's plugins (JACK, OSS) print their probing failures on stderr: not ours to show.
+        let _quiet = gag::Gag::stderr().ok();
+        media::devices::list()
+    };
     if json {
         match serde_json::to_string(&list) {
             Ok(s) => println!("{s}"),

@@ -134,7 +134,8 @@ impl VideoInput {
         let decoder = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
             .and_then(|c| c.decoder().video())
             .map_err(|e| format!("cannot decode the video of {}: {e}", spec.what))?;
-        let length = (ictx.duration() > 0 && !spec.device)
+        // A progress bar needs an end: files that are not looped.
+        let length = (ictx.duration() > 0 && !spec.device && !spec.looping)
             .then(|| Duration::from_micros(ictx.duration() as u64));
         Ok(VideoInput {
             spec: spec.clone(),
