@@ -805,3 +805,118 @@ fn ctrl_c_finalises_the_recording() {
         s.duration_s
     );
 }
+
+/// Times (s) at which the video of `path` turns bright (a white frame on black).
+fn flash_times(path: &Path) -> Vec<f64> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-i"])
+        .arg(path)
+        .args([
+            "-vf",
+            "signalstats,metadata=print:key=lavfi.signalstats.YAVG",
+            "-an",
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let mut times = Vec::new();
+    let mut pts = None;
+    let mut bright_before = false;
+    for line in log.lines() {
+        if let Some(t) = line.split("pts_time:").nth(1) {
+            pts = t
+                .split_whitespace()
+                .next()
+                .and_then(|t| t.parse::<f64>().ok());
+        }
+        if let Some(y) = line.split("YAVG=").nth(1) {
+            let bright = y.trim().parse::<f64>().is_ok_and(|y| y > 100.0);
+            if bright && !bright_before {
+                times.extend(pts);
+            }
+            bright_before = bright;
+        }
+    }
+    times
+}
+
+/// Times (s) at which the audio of `path` starts a beep after silence, on the file's timeline.
+fn beep_times(path: &Path) -> Vec<f64> {
+    let out = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-i"])
+        .arg(path)
+        .args([
+            "-af",
+            "aresample=async=1:first_pts=0",
+            "-ac",
+            "1",
+            "-ar",
+            "48000",
+        ])
+        .args(["-f", "s16le", "-"])
+        .output()
+        .unwrap();
+    let mut times = Vec::new();
+    let mut last_loud: Option<usize> = None;
+    for (i, b) in out.stdout.chunks_exact(2).enumerate() {
+        if i16::from_le_bytes([b[0], b[1]]).unsigned_abs() > 3000 {
+            if last_loud.is_none_or(|l| i - l > 4800) {
+                times.push(i as f64 / 48_000.0);
+            }
+            last_loud = Some(i);
+        }
+    }
+    times
+}
+
+#[test]
+fn a_file_s_audio_and_video_stay_in_sync() {
+    let dir = Scratch::new("sync");
+    let clip = dir.path("sync.mp4");
+    // A white frame and a beep together at 1 s and at 2 s.
+    let made = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-f", "lavfi", "-i"])
+        .arg("color=black:size=320x240:rate=25,drawbox=enable='between(t,1,1.039)+between(t,2,2.039)':color=white:t=fill")
+        .args(["-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:sample_rate=48000,volume=enable='not(between(t,1,1.1)+between(t,2,2.1))':volume=0")
+        .args(["-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac"])
+        .arg(&clip)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (_server, url) = serve();
+    let rec = dir.str("sync.mkv");
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "sync",
+        &url,
+        &[
+            "--auto-accept",
+            "--audio",
+            "none",
+            "--video",
+            "none",
+            "--record",
+            &rec,
+        ],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let clip_s = clip.display().to_string();
+    let dial = Proc::spawn(&call_args("dial", "sync", &url, &["--media", &clip_s]));
+    assert_eq!(dial.finish(Duration::from_secs(30)).code, 0);
+    assert_eq!(answer.finish(Duration::from_secs(30)).code, 0);
+    let rec = PathBuf::from(rec);
+    let (flashes, beeps) = (flash_times(&rec), beep_times(&rec));
+    assert_eq!(flashes.len(), 2, "flashes at {flashes:?}");
+    assert_eq!(beeps.len(), 2, "beeps at {beeps:?}");
+    for (f, b) in flashes.iter().zip(&beeps) {
+        assert!(
+            (f - b).abs() <= 0.08,
+            "picture at {f:.3} s, sound at {b:.3} s: out of sync"
+        );
+    }
+    assert!((flashes[1] - flashes[0] - 1.0).abs() <= 0.05, "{flashes:?}");
+}
