@@ -348,21 +348,12 @@ impl AudioFile {
             if self.eof_sent {
                 return Ok(None);
             }
-            let mut packet = ffmpeg::Packet::empty();
-            match packet.read(&mut self.ictx) {
-                Ok(()) => {
-                    if packet.stream() == self.stream
-                        && let Err(e) = self.decoder.send_packet(&packet)
-                    {
-                        tracing::debug!("decoding the audio of {} failed: {e}", self.what);
-                    }
-                }
-                Err(ffmpeg::Error::Eof) => {
-                    let _ = self.decoder.send_eof();
-                    self.eof_sent = true;
-                }
-                Err(e) => return Err(format!("reading {} failed: {e}", self.what)),
-            }
+            self.eof_sent = super::input::feed_decoder(
+                &mut self.ictx,
+                self.stream,
+                &mut self.decoder,
+                &self.what,
+            )?;
         }
     }
 }
@@ -448,16 +439,19 @@ pub const MAX_MS: usize = 300;
 const PER_MS: usize = SAMPLE_RATE as usize / 1000;
 
 impl JitterBuffer {
-    /// Add decoded samples; false when they were dropped as late.
+    /// Add decoded samples; false when older samples had to be dropped to make room (they
+    /// waited too long: the speaker is behind or has not started yet). Keeping the newest audio
+    /// keeps the delay bounded.
     pub fn push(&mut self, pcm: &[i16]) -> bool {
-        if self.samples.len() + pcm.len() > MAX_MS * PER_MS {
-            return false;
-        }
+        let room = MAX_MS * PER_MS;
+        let overflow = (self.samples.len() + pcm.len()).saturating_sub(room);
+        self.samples.drain(..overflow.min(self.samples.len()));
+        let pcm = &pcm[pcm.len().saturating_sub(room)..];
         self.samples.extend(pcm.iter().copied());
         if self.samples.len() >= TARGET_MS * PER_MS {
             self.playing = true;
         }
-        true
+        overflow == 0
     }
 
     /// Take `out.len()` samples for the device (silence when there are not enough).
@@ -589,8 +583,16 @@ mod tests {
         assert_eq!(j.pull(&mut out), Pull::Played);
         assert!(out.iter().all(|&s| s == 1));
         assert_eq!(j.depth_ms(), 50);
-        // Too much at once is late.
-        assert!(!j.push(&vec![1i16; MAX_MS * PER_MS]));
+        // Too much: the oldest goes, the newest stays.
+        assert!(!j.push(&vec![2i16; MAX_MS * PER_MS]));
+        assert_eq!(j.depth_ms(), MAX_MS);
+        let mut first = vec![0i16; 10];
+        assert_eq!(j.pull(&mut first), Pull::Played);
+        assert!(first.iter().all(|&s| s == 2), "the newest audio is kept");
+        let mut rest = vec![0i16; MAX_MS * PER_MS - 10];
+        assert_eq!(j.pull(&mut rest), Pull::Played);
+        assert!(j.push(&vec![1i16; 60 * PER_MS]));
+        assert_eq!(j.pull(&mut out), Pull::Played);
         // Drain, then an underrun plays silence.
         let mut big = vec![0i16; 50 * PER_MS];
         assert_eq!(j.pull(&mut big), Pull::Played);

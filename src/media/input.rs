@@ -261,24 +261,43 @@ impl VideoInput {
             if stop.load(std::sync::atomic::Ordering::Relaxed) {
                 return Ok(None);
             }
-            let mut packet = ffmpeg::Packet::empty();
-            match packet.read(&mut self.ictx) {
-                Ok(()) => {
-                    if packet.stream() == self.stream
-                        && let Err(e) = self.decoder.send_packet(&packet)
-                    {
-                        tracing::debug!("decoding {} failed: {e}", self.spec.what);
-                    }
-                }
-                Err(ffmpeg::Error::Eof) => {
-                    let _ = self.decoder.send_eof();
-                    self.eof_sent = true;
-                }
-                Err(ffmpeg::Error::Other { errno: 11 }) => {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(e) => return Err(format!("reading {} failed: {e}", self.spec.what)),
-            }
+            self.eof_sent = feed_decoder(
+                &mut self.ictx,
+                self.stream,
+                &mut self.decoder,
+                &self.spec.what,
+            )?;
         }
+    }
+}
+
+/// Read the next packet of `ictx` and hand it to `decoder` if it belongs to `stream`. Returns
+/// true at the end of the input (the decoder was told to drain).
+pub(crate) fn feed_decoder(
+    ictx: &mut ffmpeg::format::context::Input,
+    stream: usize,
+    decoder: &mut ffmpeg::decoder::Opened,
+    what: &str,
+) -> Result<bool, String> {
+    let mut packet = ffmpeg::Packet::empty();
+    match packet.read(ictx) {
+        Ok(()) => {
+            if packet.stream() == stream
+                && let Err(e) = decoder.send_packet(&packet)
+            {
+                tracing::debug!("decoding {what} failed: {e}");
+            }
+            Ok(false)
+        }
+        Err(ffmpeg::Error::Eof) => {
+            let _ = decoder.send_eof();
+            Ok(true)
+        }
+        // A device with nothing ready yet.
+        Err(ffmpeg::Error::Other { errno: 11 }) => {
+            std::thread::sleep(Duration::from_millis(2));
+            Ok(false)
+        }
+        Err(e) => Err(format!("reading {what} failed: {e}")),
     }
 }

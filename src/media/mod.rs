@@ -100,7 +100,7 @@ pub struct KindCounters {
     pub level_received: AtomicI32,
     /// Audio: the speaker had nothing to play (jitter buffer empty).
     pub underruns: AtomicU64,
-    /// Audio: packets that arrived when the jitter buffer was already full and were dropped.
+    /// Audio: packets whose arrival pushed older audio out of a full jitter buffer.
     pub late: AtomicU64,
     /// Audio: milliseconds waiting in the jitter buffer.
     pub buffer_ms: AtomicU64,
