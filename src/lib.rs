@@ -20,6 +20,7 @@ pub mod call;
 pub mod cli;
 pub mod exit;
 pub mod media;
+pub mod probe;
 pub mod report;
 pub mod signal;
 
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> i32 {
                 };
                 call(args.call, Role::Answer, policy, cancel).await
             }
+            Command::Probe(args) => probe(args, cancel).await,
             Command::Generate(_) | Command::Devices(_) => exit::OK,
         }
     });
@@ -203,6 +205,36 @@ async fn call(
     drop(events);
     let _ = reporter.await;
     summary.exit_code
+}
+
+/// `rtccall probe`: check the servers, report, exit with the verdict.
+async fn probe(args: cli::probe::ProbeArgs, cancel: CancellationToken) -> i32 {
+    let start = Instant::now();
+    let config = match args.to_config() {
+        Ok(c) => c,
+        Err(e) => return fail_usage(&e),
+    };
+    let (tx, mut rx) = mpsc::channel(256);
+    let reporter = if args.json {
+        tokio::spawn(async move {
+            while let Some(r) = rx.recv().await {
+                report::json::write_probe(&r);
+            }
+        })
+    } else {
+        // dns, binding, allocation, echo, security per TURN server; dns, binding for STUN.
+        let expected: u64 = config
+            .servers
+            .iter()
+            .map(|s| if s.scheme == probe::servers::Scheme::Turn { 5 } else { 2 })
+            .sum();
+        tokio::spawn(report::probe_human::run(rx, expected))
+    };
+    let sink = probe::Sink::new(tx, start, config.secrets.clone());
+    let code = probe::run(&config, &sink, cancel).await;
+    drop(sink);
+    let _ = reporter.await;
+    code
 }
 
 /// `rtccall devices`: what can be captured and played here.

@@ -2,6 +2,7 @@
 
 pub mod call;
 pub mod generate;
+pub mod probe;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -56,6 +57,9 @@ pub enum Command {
     Dial(call::DialArgs),
     /// Wait in ROOM for a call and take it (or reject it).
     Answer(call::AnswerArgs),
+    /// Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay
+    /// echo, security), explain every failure, and exit 0 only when everything holds.
+    Probe(probe::ProbeArgs),
     /// List audio inputs and outputs (cpal) and video capture devices (FFmpeg).
     Devices(DevicesArgs),
     /// Write shell completions and man pages generated from these definitions.

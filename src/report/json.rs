@@ -10,3 +10,10 @@ pub fn write(record: &Record) {
     let _ = writeln!(out, "{}", record.to_line());
     let _ = out.flush();
 }
+
+/// Write one probe record as a line on stdout.
+pub fn write_probe(record: &super::probe_schema::ProbeRecord) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", record.to_line());
+    let _ = out.flush();
+}

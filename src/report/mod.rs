@@ -3,6 +3,8 @@
 
 pub mod human;
 pub mod json;
+pub mod probe_human;
+pub mod probe_schema;
 pub mod schema;
 
 use tokio::sync::mpsc;

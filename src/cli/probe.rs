@@ -1,0 +1,209 @@
+//! `rtccall probe` options and their validation into a [`ProbeConfig`].
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, ValueEnum};
+
+use crate::exit::Error;
+use crate::probe::servers::{self, Scheme};
+use crate::probe::wire::TlsSetup;
+use crate::probe::{Expect, ProbeConfig};
+
+/// What `--expect` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpectArg {
+    /// Every TURN server yields a working relay (allocation and echo).
+    Relay,
+    /// Some server returns a server-reflexive (mapped) address.
+    Srflx,
+    /// Some server works over TCP.
+    Tcp,
+    /// Some server works over TLS.
+    Tls,
+}
+
+/// Options of `rtccall probe`.
+#[derive(Debug, Args)]
+#[command(after_long_help = super::exit_codes_help())]
+pub struct ProbeArgs {
+    /// STUN or TURN server to check (repeatable): stun:HOST[:PORT],
+    /// turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as
+    /// turn:USER:PASS@HOST or with --username/--credential.
+    #[arg(long = "ice-server", value_name = "URL")]
+    pub ice_servers: Vec<String>,
+
+    /// A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}]).
+    #[arg(long, value_name = "FILE")]
+    pub ice_config: Option<PathBuf>,
+
+    /// TURN username for servers that carry none.
+    #[arg(long, value_name = "USER", env = "RTCCALL_ICE_USERNAME")]
+    pub username: Option<String>,
+
+    /// TURN password for servers that carry none (never shown in output).
+    #[arg(long, value_name = "PASS", env = "RTCCALL_ICE_CREDENTIAL", hide_env_values = true)]
+    pub credential: Option<String>,
+
+    /// Mint TURN REST credentials from this shared secret (coturn use-auth-secret /
+    /// static-auth-secret) for TURN servers without credentials (never shown in output).
+    #[arg(long, value_name = "SECRET", env = "RTCCALL_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
+    /// User part of minted TURN REST usernames (EXPIRY:USER).
+    #[arg(long, value_name = "NAME", default_value = "rtccall", requires = "turn_secret")]
+    pub turn_user: String,
+
+    /// Lifetime of minted TURN REST credentials, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600, requires = "turn_secret")]
+    pub ttl: u64,
+
+    /// Trust the CA certificate(s) in this PEM file for turns: servers.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Do not verify TLS certificates.
+    #[arg(long, conflicts_with = "ca")]
+    pub insecure: bool,
+
+    /// Require this (repeatable): relay, srflx, tcp, tls. Exit 1 when it does not hold.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub expect: Vec<ExpectArg>,
+
+    /// Fail when a binding or relay round trip (p50) is over this many ms.
+    #[arg(long, value_name = "MS")]
+    pub max_rtt: Option<f64>,
+
+    /// Bound on the whole probe, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 20.0)]
+    pub timeout: f64,
+
+    /// Bound on each step, seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
+    pub step_timeout: f64,
+
+    /// Packets sent through each relay and echoed back.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub echo_packets: u32,
+
+    /// NDJSON on stdout: a `step` record per check, then a `summary`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+fn secs(name: &str, v: f64) -> Result<Duration, Error> {
+    if !v.is_finite() || !(0.05..=3600.0).contains(&v) {
+        return Err(usage(format!(
+            "{name} must be between 0.05 and 3600 seconds, not {v}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Peer addresses the TURN security check asks permissions for (nothing is ever sent to them):
+/// loopback, the three private ranges, link-local (cloud metadata) and the unspecified address.
+pub fn security_peers() -> Vec<IpAddr> {
+    [
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.0.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "::1",
+        "fe80::1",
+        "fd00::1",
+    ]
+    .iter()
+    .map(|s| s.parse().expect("literal"))
+    .collect()
+}
+
+impl ProbeArgs {
+    /// Validate into a probe configuration (reads `--ice-config` and `--ca`).
+    pub fn to_config(&self) -> Result<ProbeConfig, Error> {
+        let mut list = Vec::new();
+        for u in &self.ice_servers {
+            list.push(servers::parse_url(u, "--ice-server")?);
+        }
+        if let Some(f) = &self.ice_config {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| usage(format!("--ice-config {}: cannot read it ({e})", f.display())))?;
+            list.extend(servers::parse_ice_config(&text, &f.display().to_string())?);
+        }
+        if list.is_empty() {
+            return Err(usage(
+                "nothing to probe: give --ice-server URL (repeatable) or --ice-config FILE",
+            ));
+        }
+        if self.username.is_some() != self.credential.is_some() {
+            return Err(usage("--username and --credential go together"));
+        }
+        let mut secrets: Vec<String> = Vec::new();
+        secrets.extend(self.credential.clone());
+        secrets.extend(self.turn_secret.clone());
+        let minted = self.turn_secret.as_ref().map(|secret| {
+            servers::rest_credentials(secret, &self.turn_user, self.ttl, SystemTime::now())
+        });
+        if let Some((_, p)) = &minted {
+            secrets.push(p.clone());
+        }
+        for s in &mut list {
+            if s.scheme != Scheme::Turn || s.username.is_some() {
+                if let Some(c) = &s.credential {
+                    secrets.push(c.clone());
+                }
+                continue;
+            }
+            if let (Some(u), Some(c)) = (&self.username, &self.credential) {
+                s.username = Some(u.clone());
+                s.credential = Some(c.clone());
+            } else if let Some((u, p)) = &minted {
+                s.username = Some(u.clone());
+                s.credential = Some(p.clone());
+            }
+        }
+        if self.echo_packets == 0 || self.echo_packets > 10_000 {
+            return Err(usage(format!(
+                "--echo-packets must be between 1 and 10000, not {}",
+                self.echo_packets
+            )));
+        }
+        if let Some(m) = self.max_rtt
+            && !(m.is_finite() && m > 0.0)
+        {
+            return Err(usage(format!("--max-rtt must be a positive number, not {m}")));
+        }
+        let timeout = secs("--timeout", self.timeout)?;
+        let step_timeout = secs("--step-timeout", self.step_timeout)?;
+        let tls = TlsSetup::new(self.ca.as_deref(), self.insecure)?;
+        let mut expect: Vec<Expect> = self
+            .expect
+            .iter()
+            .map(|e| match e {
+                ExpectArg::Relay => Expect::Relay,
+                ExpectArg::Srflx => Expect::Srflx,
+                ExpectArg::Tcp => Expect::Tcp,
+                ExpectArg::Tls => Expect::Tls,
+            })
+            .collect();
+        expect.dedup();
+        Ok(ProbeConfig {
+            servers: list,
+            tls,
+            expect,
+            max_rtt_ms: self.max_rtt,
+            timeout,
+            step_timeout,
+            binding_requests: 5,
+            echo_packets: self.echo_packets,
+            security_peers: security_peers(),
+            secrets,
+        })
+    }
+}

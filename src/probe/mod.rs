@@ -1,0 +1,923 @@
+//! `rtccall probe`: walks every step from DNS to a relayed call for each STUN/TURN server,
+//! times each one, explains each failure in plain words, and ends with a verdict per server,
+//! the `--expect` checks and an exit code. Emits [`ProbeRecord`]s for the reporters; never
+//! prints.
+
+pub mod servers;
+pub mod wire;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::exit;
+use crate::report::probe_schema::{
+    Expectation, ProbeRecord, ProbeSummary, Rtt, ServerVerdict, Status, Step,
+};
+use servers::{Scheme, Server, Transport};
+use wire::{Conn, Frame, TlsSetup, Turn, WireError};
+
+/// What `--expect` can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Every TURN server yields a working relay.
+    Relay,
+    /// Some server returns a server-reflexive (mapped) address.
+    Srflx,
+    /// Some server works over TCP.
+    Tcp,
+    /// Some server works over TLS.
+    Tls,
+}
+
+impl Expect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expect::Relay => "relay",
+            Expect::Srflx => "srflx",
+            Expect::Tcp => "tcp",
+            Expect::Tls => "tls",
+        }
+    }
+}
+
+/// Everything a probe needs, validated.
+#[derive(Clone)]
+pub struct ProbeConfig {
+    pub servers: Vec<Server>,
+    pub tls: TlsSetup,
+    pub expect: Vec<Expect>,
+    pub max_rtt_ms: Option<f64>,
+    /// Bound on the whole probe.
+    pub timeout: Duration,
+    /// Bound on each step.
+    pub step_timeout: Duration,
+    /// Binding requests per server, and packets in the relay echo.
+    pub binding_requests: u32,
+    pub echo_packets: u32,
+    /// Peer addresses tried by the TURN security check.
+    pub security_peers: Vec<IpAddr>,
+    /// Secrets to keep out of every message.
+    pub secrets: Vec<String>,
+}
+
+/// Where the probe's records go.
+pub struct Sink {
+    tx: mpsc::Sender<ProbeRecord>,
+    start: Instant,
+    secrets: Vec<String>,
+}
+
+impl Sink {
+    pub fn new(tx: mpsc::Sender<ProbeRecord>, start: Instant, secrets: Vec<String>) -> Sink {
+        Sink { tx, start, secrets }
+    }
+
+    fn ms(&self) -> f64 {
+        round1(self.start.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    async fn step(&self, mut s: Step) -> Step {
+        s.ms = self.ms();
+        s.message = servers::redact(&s.message, &self.secrets);
+        s.explanation = s
+            .explanation
+            .map(|e| servers::redact(&e, &self.secrets));
+        let _ = self.tx.send(ProbeRecord::Step(s.clone())).await;
+        s
+    }
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+fn ms(d: Duration) -> f64 {
+    round1(d.as_secs_f64() * 1000.0)
+}
+
+/// min/p50/p95/max of `v` (ms).
+pub fn rtt_stats(v: &[f64]) -> Option<Rtt> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let pick = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
+    Some(Rtt {
+        min: round1(s[0]),
+        p50: round1(pick(0.5)),
+        p95: round1(pick(0.95)),
+        max: round1(s[s.len() - 1]),
+    })
+}
+
+/// A step being timed.
+struct Timer {
+    server: String,
+    step: &'static str,
+    transport: Option<&'static str>,
+    started: Instant,
+}
+
+impl Timer {
+    fn new(server: &str, step: &'static str, transport: Option<Transport>) -> Timer {
+        Timer {
+            server: server.to_string(),
+            step,
+            transport: transport.map(Transport::as_str),
+            started: Instant::now(),
+        }
+    }
+
+    fn done(&self, status: Status, message: impl Into<String>) -> Step {
+        let mut s = Step::new(&self.server, self.step, self.transport, status);
+        s.duration_ms = ms(self.started.elapsed());
+        s.message = message.into();
+        s
+    }
+
+    fn fail(&self, message: impl Into<String>, explanation: impl Into<String>) -> Step {
+        let mut s = self.done(Status::Fail, message);
+        s.explanation = Some(explanation.into());
+        s
+    }
+}
+
+/// What one server's steps established, for the expectations and the summary.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    pub steps: Vec<Step>,
+    pub mapped: Option<SocketAddr>,
+    pub relay_ok: bool,
+    pub binding_ok: bool,
+}
+
+/// Plain words for a STUN/TURN error code.
+pub fn explain_code(code: u16, authenticated: bool) -> String {
+    match code {
+        400 => "400 Bad Request: the server could not parse the request (a STUN/TURN \
+                implementation mismatch)"
+            .into(),
+        401 if authenticated => "401 Unauthorized: the username or password is wrong, or \
+                                 they belong to another realm (check the server's users, \
+                                 realm and, for TURN REST credentials, the shared secret and \
+                                 the clocks)"
+            .into(),
+        401 => "401 Unauthorized: the server needs credentials".into(),
+        403 => "403 Forbidden: the server refuses this request (peer address in a denied \
+                range, or the user is not allowed)"
+            .into(),
+        420 => "420 Unknown Attribute: the server does not understand a required attribute"
+            .into(),
+        437 => "437 Allocation Mismatch: an allocation already exists for this address and \
+                port"
+            .into(),
+        438 => "438 Stale Nonce: the nonce expired again after one retry (server clock or \
+                nonce lifetime too short)"
+            .into(),
+        440 => "440 Address Family not Supported".into(),
+        441 => "441 Wrong Credentials: the credentials differ from those the allocation was \
+                made with"
+            .into(),
+        442 => "442 Unsupported Transport Protocol: the server does not relay this protocol"
+            .into(),
+        486 => "486 Allocation Quota Reached: this user has as many allocations as the \
+                server allows (user-quota); wait for old ones to expire or raise the quota"
+            .into(),
+        500 => "500 Server Error: the server failed internally".into(),
+        508 => "508 Insufficient Capacity: the server has no relay ports or bandwidth left \
+                (total-quota, min-port/max-port range)"
+            .into(),
+        c => format!("{c}: see RFC 5389/5766 for this code"),
+    }
+}
+
+fn wire_step(t: &Timer, what: &str, e: &WireError, server: &Server, authenticated: bool) -> Step {
+    let (message, explanation, code) = match e {
+        WireError::Timeout => (
+            format!("{what}: no response"),
+            match server.transport {
+                Transport::Udp => format!(
+                    "nothing answered on UDP {}:{} within the step's time: the server is down, \
+                     the port is wrong, or a firewall drops UDP",
+                    server.host, server.port
+                ),
+                _ => format!(
+                    "the connection to {}:{} opened but the server did not answer: is it a \
+                     STUN/TURN server{}?",
+                    server.host,
+                    server.port,
+                    if server.transport == Transport::Tcp {
+                        " (a TLS port needs turns:)"
+                    } else {
+                        ""
+                    }
+                ),
+            },
+            None,
+        ),
+        WireError::Io(m) => (
+            format!("{what}: {m}"),
+            format!(
+                "could not reach {}:{} over {}: nothing listens there or a firewall rejects it",
+                server.host,
+                server.port,
+                server.transport.as_str()
+            ),
+            None,
+        ),
+        WireError::Tls(m) => (format!("{what}: TLS failed"), m.clone(), None),
+        WireError::Stun { code, reason } => (
+            format!("{what}: error {code} {reason}"),
+            explain_code(*code, authenticated),
+            Some(*code),
+        ),
+        WireError::Protocol(m) => (
+            format!("{what}: unexpected answer"),
+            format!("the server's answer was not usable STUN/TURN: {m}"),
+            None,
+        ),
+    };
+    let mut s = t.fail(message, explanation);
+    s.error_code = code;
+    s
+}
+
+fn is_private(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_private() || v.is_loopback() || v.is_link_local() || is_shared_v4(v),
+        IpAddr::V6(v) => {
+            v.is_loopback() || v.is_unique_local() || v.is_unicast_link_local()
+        }
+    }
+}
+
+fn is_shared_v4(v: std::net::Ipv4Addr) -> bool {
+    // 100.64.0.0/10 (carrier-grade NAT)
+    v.octets()[0] == 100 && (v.octets()[1] & 0xC0) == 64
+}
+
+/// Probe one server: DNS, binding, and for TURN allocation, relay echo and security check.
+pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Outcome {
+    let label = server.label();
+    let mut out = Outcome::default();
+    let tr = Some(server.transport);
+
+    // DNS.
+    let t = Timer::new(&label, "dns", None);
+    let lookup = tokio::time::timeout(
+        cfg.step_timeout,
+        tokio::net::lookup_host((server.host.as_str(), server.port)),
+    )
+    .await;
+    let addrs: Vec<SocketAddr> = match lookup {
+        Ok(Ok(a)) => {
+            let mut v: Vec<SocketAddr> = a.collect();
+            v.dedup();
+            v
+        }
+        Ok(Err(e)) => {
+            let s = t.fail(
+                format!("cannot resolve {}", server.host),
+                format!("DNS lookup failed ({e}): check the host name and the resolver"),
+            );
+            out.steps.push(sink.step(s).await);
+            return out;
+        }
+        Err(_) => {
+            let s = t.fail(
+                format!("cannot resolve {}: no answer", server.host),
+                "the DNS resolver did not answer in time",
+            );
+            out.steps.push(sink.step(s).await);
+            return out;
+        }
+    };
+    let Some(&remote) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) else {
+        let s = t.fail(
+            format!("{} has no address", server.host),
+            "the name resolved to no A or AAAA record",
+        );
+        out.steps.push(sink.step(s).await);
+        return out;
+    };
+    let mut s = t.done(
+        Status::Pass,
+        format!(
+            "{} resolved to {}",
+            server.host,
+            addrs
+                .iter()
+                .map(|a| a.ip().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    s.addresses = Some(addrs.iter().map(|a| a.ip().to_string()).collect());
+    out.steps.push(sink.step(s).await);
+
+    // STUN binding over the server's transport, on the connection TURN will use.
+    let t = Timer::new(&label, "stun-binding", tr);
+    let rto = Duration::from_millis(500).min(cfg.step_timeout);
+    let tls = Some((&cfg.tls, server.host.as_str()));
+    let mut conn = match Conn::open(server.transport, remote, tls, cfg.step_timeout).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let s = wire_step(&t, "connect", &e, server, false);
+            out.steps.push(sink.step(s).await);
+            None
+        }
+    };
+    if let Some(c) = conn.as_mut() {
+        let mut rtts = Vec::new();
+        let mut last = None;
+        let mut first_err = None;
+        let per_request = if server.transport == Transport::Udp {
+            rto
+        } else {
+            cfg.step_timeout
+        };
+        for _ in 0..cfg.binding_requests {
+            match wire::binding(c, per_request).await {
+                Ok(b) => {
+                    rtts.push(b.rtt.as_secs_f64() * 1000.0);
+                    last = Some(b);
+                }
+                Err(e) => {
+                    let fatal = !matches!(e, WireError::Timeout);
+                    first_err.get_or_insert(e);
+                    if fatal {
+                        break;
+                    }
+                }
+            }
+        }
+        let sent = cfg.binding_requests;
+        let received = rtts.len() as u32;
+        let mut s = match (&last, &first_err) {
+            (Some(b), _) => {
+                out.mapped = Some(b.mapped);
+                out.binding_ok = true;
+                let loss = 100.0 * f64::from(sent - received) / f64::from(sent);
+                let mut s = t.done(
+                    if received == sent {
+                        Status::Pass
+                    } else {
+                        Status::Warn
+                    },
+                    format!(
+                        "mapped address {}, {received}/{sent} answered",
+                        b.mapped
+                    ),
+                );
+                if received < sent {
+                    s.explanation = Some(format!(
+                        "{:.0} % of binding requests got no answer: packet loss on the path \
+                         or an overloaded server",
+                        loss
+                    ));
+                }
+                s.mapped_address = Some(b.mapped.to_string());
+                s.software = b.software.clone();
+                s.loss_pct = Some(round1(loss));
+                s
+            }
+            (None, Some(e)) => {
+                let mut s = wire_step(&t, "binding", e, server, false);
+                if matches!(e, WireError::Timeout) && server.transport == Transport::Udp {
+                    // Is it UDP that is blocked? Try TCP on the same port.
+                    if let Ok(mut tc) =
+                        Conn::open(Transport::Tcp, remote, None, cfg.step_timeout).await
+                        && wire::binding(&mut tc, cfg.step_timeout).await.is_ok()
+                    {
+                        s.explanation = Some(format!(
+                            "UDP to {remote} gets no answer but STUN over TCP on the same port \
+                             works: UDP is blocked on the path (a firewall), so clients will \
+                             need TURN over TCP or TLS"
+                        ));
+                    }
+                }
+                s
+            }
+            (None, None) => t.fail("no binding requests sent", "--binding-requests is 0"),
+        };
+        s.sent = Some(sent);
+        s.received = Some(received);
+        s.rtt_ms = rtt_stats(&rtts);
+        out.steps.push(sink.step(s).await);
+    }
+
+    if server.scheme != Scheme::Turn {
+        return out;
+    }
+
+    // TURN allocation.
+    let t = Timer::new(&label, "turn-allocate", tr);
+    let Some((user, pass)) = server.credentials() else {
+        let s = t.fail(
+            "no credentials for this TURN server",
+            "TURN needs a username and password: give --username/--credential, put them in \
+             the URL (turn:USER:PASS@host), or mint them with --turn-secret",
+        );
+        out.steps.push(sink.step(s).await);
+        return out;
+    };
+    let conn = match conn {
+        Some(c) => c,
+        None => {
+            let s = t.done(Status::Skip, "not tried: the server cannot be reached");
+            out.steps.push(sink.step(s).await);
+            return out;
+        }
+    };
+    let (mut turn, alloc) = match Turn::allocate(conn, user, pass, rto).await {
+        Ok(v) => v,
+        Err(f) => {
+            let s = wire_step(&t, "allocation refused", &f.error, server, f.authenticated);
+            let mut s = s;
+            if matches!(f.error, WireError::Timeout) && out.binding_ok {
+                s.message = "allocation: no response".into();
+                s.explanation = Some(
+                    "the server answers STUN binding requests but not TURN allocations: it is \
+                     a STUN-only server, or TURN is disabled on this port"
+                        .into(),
+                );
+            }
+            out.steps.push(sink.step(s).await);
+            return out;
+        }
+    };
+    let mut s = t.done(
+        Status::Pass,
+        format!(
+            "relayed address {}, lifetime {} s{}",
+            alloc.relayed,
+            alloc.lifetime_s,
+            if alloc.stale_nonce_retried {
+                " (retried once after 438 stale nonce)"
+            } else {
+                ""
+            }
+        ),
+    );
+    if is_private(alloc.relayed.ip()) && !is_private(remote.ip()) {
+        s.status = Status::Warn;
+        s.explanation = Some(format!(
+            "the relayed address {} is private while the server {} is public: peers on the \
+             internet cannot reach it (coturn: set external-ip)",
+            alloc.relayed.ip(),
+            remote.ip()
+        ));
+    }
+    s.relayed_address = Some(alloc.relayed.to_string());
+    s.mapped_address = alloc.mapped.map(|m| m.to_string());
+    s.lifetime_s = Some(alloc.lifetime_s);
+    s.software = alloc.software.clone();
+    out.steps.push(sink.step(s).await);
+
+    // Relay echo.
+    let t = Timer::new(&label, "relay-echo", tr);
+    let s = relay_echo(&mut turn, &alloc, out.mapped.or(alloc.mapped), cfg, &t).await;
+    out.relay_ok = s.status == Status::Pass || s.status == Status::Warn;
+    out.steps.push(sink.step(s).await);
+
+    // Security: does the relay reach loopback, private or link-local peers?
+    let t = Timer::new(&label, "turn-security", tr);
+    let mut allowed = Vec::new();
+    let mut refused = Vec::new();
+    let same_family: Vec<IpAddr> = cfg
+        .security_peers
+        .iter()
+        .copied()
+        .filter(|ip| ip.is_ipv4() == alloc.relayed.is_ipv4())
+        .collect();
+    for ip in &same_family {
+        // A permission sends nothing to the peer: it only asks whether the server would.
+        let peer = SocketAddr::new(*ip, 9);
+        match turn.create_permission(peer).await {
+            Ok(()) => allowed.push(ip.to_string()),
+            Err(_) => refused.push(ip.to_string()),
+        }
+    }
+    let mut s = if allowed.is_empty() {
+        t.done(
+            Status::Pass,
+            format!(
+                "refuses loopback, private and link-local peers ({} tried)",
+                refused.len()
+            ),
+        )
+    } else {
+        let mut s = t.done(
+            Status::Warn,
+            format!("relays to internal addresses: {}", allowed.join(", ")),
+        );
+        s.explanation = Some(
+            "anyone with TURN credentials can reach these addresses through the relay (the \
+             CVE-2020-26262 class): deny them (coturn: no-loopback-peers, denied-peer-ip for \
+             10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16) unless the relay \
+             really must reach them"
+                .into(),
+        );
+        s
+    };
+    s.peers_allowed = Some(allowed);
+    s.peers_refused = Some(refused);
+    out.steps.push(sink.step(s).await);
+
+    turn.release().await;
+    out
+}
+
+/// Send a burst from the client through the relay to a local socket, which echoes it back.
+async fn relay_echo(
+    turn: &mut Turn,
+    alloc: &wire::Allocation,
+    client_mapped: Option<SocketAddr>,
+    cfg: &ProbeConfig,
+    t: &Timer,
+) -> Step {
+    let bind: SocketAddr = match alloc.relayed.ip() {
+        ip if ip.is_loopback() => SocketAddr::new(ip, 0),
+        IpAddr::V4(_) => "0.0.0.0:0".parse().expect("literal"),
+        IpAddr::V6(_) => "[::]:0".parse().expect("literal"),
+    };
+    let peer = match UdpSocket::bind(bind).await {
+        Ok(p) => Arc::new(p),
+        Err(e) => return t.fail("cannot open a local peer socket", e.to_string()),
+    };
+    // The peer socket is on this host, so the server sees it from our own (mapped) address.
+    let permit_ip = client_mapped
+        .map(|m| m.ip())
+        .unwrap_or_else(|| peer.local_addr().map(|a| a.ip()).unwrap_or(bind.ip()));
+    if let Err(e) = turn.create_permission(SocketAddr::new(permit_ip, 0)).await {
+        let mut s = t.fail(
+            format!("permission for {permit_ip} refused: {e}"),
+            match &e {
+                WireError::Stun { code: 403, .. } => format!(
+                    "the server will not relay to {permit_ip} (a denied peer range; coturn \
+                     refuses loopback peers unless allow-loopback-peers is set), so the echo \
+                     cannot be measured from this host"
+                ),
+                WireError::Stun { code, .. } => explain_code(*code, true),
+                _ => "the server did not answer the CreatePermission request".into(),
+            },
+        );
+        if let WireError::Stun { code, .. } = e {
+            s.error_code = Some(code);
+        }
+        return s;
+    }
+    // The peer speaks first, so the relay tells us the address it really comes from (NATs
+    // included), then we bind a channel to it.
+    let echo_stop = CancellationToken::new();
+    let echo = tokio::spawn(echo_peer(peer.clone(), alloc.relayed, echo_stop.clone()));
+    let mut learned = None;
+    let deadline = Instant::now() + cfg.step_timeout;
+    'hello: for _ in 0..5 {
+        let _ = peer.send_to(b"rtccall-hello", alloc.relayed).await;
+        let wait = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < wait.min(deadline) {
+            match turn
+                .conn
+                .recv(wait.saturating_duration_since(Instant::now()))
+                .await
+            {
+                Ok(Frame::Stun(m)) => {
+                    if let Some(p) = wire::data_indication_peer(&m) {
+                        learned = Some(p);
+                        break 'hello;
+                    }
+                }
+                Ok(Frame::Channel { .. }) => {}
+                Err(WireError::Timeout) => break,
+                Err(_) => break 'hello,
+            }
+        }
+    }
+    let Some(peer_addr) = learned else {
+        echo_stop.cancel();
+        let _ = echo.await;
+        return t.fail(
+            "nothing came back through the relay",
+            format!(
+                "the relay at {} did not deliver packets from a local socket to us: relay \
+                 ports blocked by a firewall, or the server cannot reach {permit_ip}",
+                alloc.relayed
+            ),
+        );
+    };
+    const CHANNEL: u16 = 0x4000;
+    if let Err(e) = turn.channel_bind(CHANNEL, peer_addr).await {
+        echo_stop.cancel();
+        let _ = echo.await;
+        return t.fail(format!("channel bind refused: {e}"), "ChannelBind failed");
+    }
+    let n = cfg.echo_packets;
+    let base = Instant::now();
+    let mut sent_at = vec![None::<Duration>; n as usize];
+    let mut rtts = Vec::with_capacity(n as usize);
+    let mut seen = vec![false; n as usize];
+    let spacing = Duration::from_millis(1);
+    let mut next = 0u32;
+    let mut next_at = Instant::now();
+    let mut finish_by = None;
+    loop {
+        let now = Instant::now();
+        if next < n && now >= next_at {
+            let mut payload = [0u8; 100];
+            payload[..4].copy_from_slice(&next.to_be_bytes());
+            if turn.conn.send_channel(CHANNEL, &payload).await.is_err() {
+                break;
+            }
+            sent_at[next as usize] = Some(base.elapsed());
+            next += 1;
+            next_at = now + spacing;
+            if next == n {
+                finish_by = Some(Instant::now() + Duration::from_millis(500));
+            }
+            continue;
+        }
+        if rtts.len() as u32 == n {
+            break;
+        }
+        if let Some(f) = finish_by
+            && now >= f
+        {
+            break;
+        }
+        let wait = if next < n {
+            next_at.saturating_duration_since(now)
+        } else {
+            finish_by
+                .map(|f| f.saturating_duration_since(now))
+                .unwrap_or_default()
+        };
+        match turn.conn.recv(wait.max(Duration::from_micros(100))).await {
+            Ok(Frame::Channel { number, data }) if number == CHANNEL && data.len() >= 4 => {
+                let seq = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
+                if let (Some(Some(at)), Some(false)) = (sent_at.get(seq), seen.get(seq)) {
+                    seen[seq] = true;
+                    rtts.push((base.elapsed() - *at).as_secs_f64() * 1000.0);
+                }
+            }
+            Ok(_) | Err(WireError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    echo_stop.cancel();
+    let _ = echo.await;
+    let received = rtts.len() as u32;
+    let loss = 100.0 * f64::from(n - received) / f64::from(n.max(1));
+    let rtt = rtt_stats(&rtts);
+    let mut s = if received == 0 {
+        t.fail(
+            format!("0/{n} packets came back"),
+            "the channel was bound but no channel data came back: the relay drops data",
+        )
+    } else {
+        let mut s = t.done(
+            if loss > 5.0 { Status::Warn } else { Status::Pass },
+            format!(
+                "{received}/{n} packets echoed through {}, rtt p50 {} ms p95 {} ms",
+                alloc.relayed,
+                rtt.as_ref().map(|r| r.p50).unwrap_or(0.0),
+                rtt.as_ref().map(|r| r.p95).unwrap_or(0.0)
+            ),
+        );
+        if loss > 5.0 {
+            s.explanation = Some(format!(
+                "{loss:.0} % of packets were lost through the relay: congestion, rate limits \
+                 (coturn max-bps) or an overloaded server"
+            ));
+        }
+        s
+    };
+    s.relayed_address = Some(alloc.relayed.to_string());
+    s.sent = Some(n);
+    s.received = Some(received);
+    s.loss_pct = Some(round1(loss));
+    s.rtt_ms = rtt;
+    s
+}
+
+/// The local end of the echo: send back what the relay delivers.
+async fn echo_peer(sock: Arc<UdpSocket>, relay: SocketAddr, stop: CancellationToken) {
+    let mut buf = [0u8; 1500];
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            r = sock.recv_from(&mut buf) => {
+                let Ok((n, from)) = r else { return };
+                if from == relay {
+                    let _ = sock.send_to(&buf[..n], relay).await;
+                }
+            }
+        }
+    }
+}
+
+/// Check the expectations against what the steps established.
+pub fn expectations(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Vec<Expectation> {
+    let mut out = Vec::new();
+    for e in &cfg.expect {
+        let (met, detail) = match e {
+            Expect::Relay => {
+                let turns: Vec<_> = outcomes
+                    .iter()
+                    .filter(|(s, _)| s.scheme == Scheme::Turn)
+                    .collect();
+                if turns.is_empty() {
+                    (false, "no TURN server was given".to_string())
+                } else {
+                    let bad: Vec<String> = turns
+                        .iter()
+                        .filter(|(_, o)| !o.relay_ok)
+                        .map(|(s, _)| s.label())
+                        .collect();
+                    if bad.is_empty() {
+                        (true, format!("{} TURN server(s) relay", turns.len()))
+                    } else {
+                        (false, format!("no working relay from {}", bad.join(", ")))
+                    }
+                }
+            }
+            Expect::Srflx => match outcomes.iter().find_map(|(_, o)| o.mapped) {
+                Some(m) => (true, format!("mapped address {m}")),
+                None => (false, "no server returned a mapped address".to_string()),
+            },
+            Expect::Tcp | Expect::Tls => {
+                let want = if *e == Expect::Tcp {
+                    Transport::Tcp
+                } else {
+                    Transport::Tls
+                };
+                let ok: Vec<String> = outcomes
+                    .iter()
+                    .filter(|(s, o)| {
+                        s.transport == want
+                            && (o.binding_ok || o.relay_ok)
+                            && (s.scheme == Scheme::Stun || o.relay_ok)
+                    })
+                    .map(|(s, _)| s.label())
+                    .collect();
+                if ok.is_empty() {
+                    (
+                        false,
+                        format!("no server works over {}", want.as_str().to_uppercase()),
+                    )
+                } else {
+                    (true, format!("works over {}: {}", want.as_str(), ok.join(", ")))
+                }
+            }
+        };
+        out.push(Expectation {
+            expect: e.as_str().to_string(),
+            met,
+            detail,
+        });
+    }
+    if let Some(max) = cfg.max_rtt_ms {
+        let worst = outcomes
+            .iter()
+            .flat_map(|(_, o)| o.steps.iter())
+            .filter(|s| s.step == "stun-binding" || s.step == "relay-echo")
+            .filter_map(|s| s.rtt_ms.as_ref().map(|r| (r.p50, s.server.clone(), s.step.clone())))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let (met, detail) = match worst {
+            Some((p50, server, step)) if p50 > max => (
+                false,
+                format!("{step} to {server}: rtt p50 {p50} ms over {max} ms"),
+            ),
+            Some((p50, _, _)) => (true, format!("worst rtt p50 {p50} ms")),
+            None => (false, "no round-trip time was measured".to_string()),
+        };
+        out.push(Expectation {
+            expect: "max-rtt".into(),
+            met,
+            detail,
+        });
+    }
+    out
+}
+
+/// The verdict of one server from its steps.
+pub fn verdict(label: &str, steps: &[Step]) -> ServerVerdict {
+    let failed: Vec<String> = steps
+        .iter()
+        .filter(|s| s.status == Status::Fail)
+        .map(|s| s.step.clone())
+        .collect();
+    let warnings: Vec<String> = steps
+        .iter()
+        .filter(|s| s.status == Status::Warn)
+        .map(|s| s.step.clone())
+        .collect();
+    let verdict = if !failed.is_empty() {
+        Status::Fail
+    } else if !warnings.is_empty() {
+        Status::Warn
+    } else {
+        Status::Pass
+    };
+    ServerVerdict {
+        server: label.to_string(),
+        verdict,
+        failed,
+        warnings,
+    }
+}
+
+/// Run the whole probe; the summary is the last record sent. Returns the exit code.
+pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i32 {
+    let start = Instant::now();
+    let work = async {
+        let probes = cfg.servers.iter().map(|s| async move {
+            let o = probe_server(s, cfg, sink).await;
+            (s.clone(), o)
+        });
+        futures_util::future::join_all(probes).await
+    };
+    let outcomes = tokio::select! {
+        o = tokio::time::timeout(cfg.timeout, work) => o.ok(),
+        _ = cancel.cancelled() => {
+            let summary = ProbeSummary {
+                ms: ms(start.elapsed()),
+                servers: Vec::new(),
+                expectations: Vec::new(),
+                verdict: Status::Fail,
+                exit_code: exit::INTERRUPTED,
+            };
+            let _ = sink.tx.send(ProbeRecord::Summary(summary)).await;
+            return exit::INTERRUPTED;
+        }
+    };
+    let timed_out = outcomes.is_none();
+    let outcomes = outcomes.unwrap_or_default();
+    let mut verdicts: Vec<ServerVerdict> = outcomes
+        .iter()
+        .map(|(s, o)| verdict(&s.label(), &o.steps))
+        .collect();
+    if timed_out {
+        for s in &cfg.servers {
+            let mut st = Step::new(&s.label(), "timeout", None, Status::Fail);
+            st.message = format!("the probe did not finish within {:?}", cfg.timeout);
+            st.explanation = Some("raise --timeout, or look at the last step shown".into());
+            sink.step(st).await;
+            verdicts.push(ServerVerdict {
+                server: s.label(),
+                verdict: Status::Fail,
+                failed: vec!["timeout".into()],
+                warnings: Vec::new(),
+            });
+        }
+    }
+    let expectations = expectations(cfg, &outcomes);
+    let failed = verdicts.iter().any(|v| v.verdict == Status::Fail)
+        || expectations.iter().any(|e| !e.met);
+    let code = if failed { exit::CHECK_FAILED } else { exit::OK };
+    let summary = ProbeSummary {
+        ms: ms(start.elapsed()),
+        servers: verdicts,
+        expectations,
+        verdict: if failed { Status::Fail } else { Status::Pass },
+        exit_code: code,
+    };
+    let _ = sink.tx.send(ProbeRecord::Summary(summary)).await;
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtt_percentiles() {
+        let r = rtt_stats(&[5.0, 1.0, 3.0, 2.0, 4.0]).unwrap();
+        assert_eq!((r.min, r.p50, r.max), (1.0, 3.0, 5.0));
+        assert_eq!(r.p95, 5.0);
+        assert!(rtt_stats(&[]).is_none());
+    }
+
+    #[test]
+    fn error_codes_are_explained() {
+        assert!(explain_code(401, true).contains("password is wrong"));
+        assert!(explain_code(486, true).contains("quota"));
+        assert!(explain_code(508, true).contains("capacity"));
+        assert!(explain_code(441, true).contains("Wrong Credentials"));
+        assert!(explain_code(403, true).contains("Forbidden"));
+    }
+
+    #[test]
+    fn private_addresses() {
+        for ip in ["10.1.2.3", "192.168.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1"] {
+            assert!(is_private(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(!is_private("8.8.8.8".parse().unwrap()));
+    }
+}

@@ -1,0 +1,762 @@
+//! The probe's own STUN/TURN client: UDP, TCP and TLS connections, transactions with timeouts,
+//! long-term credentials, allocations, permissions, channels and channel data. Built on the
+//! rtc-stun / rtc-turn message codecs; webrtc-rs's TURN client only speaks UDP and says nothing
+//! when a server refuses it, which is exactly what a diagnostic tool must not do.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtc::crypto::RTCCryptoProvider;
+use rtc::stun::addr::MappedAddress;
+use rtc::stun::attributes::{
+    ATTR_NONCE, ATTR_OTHER_ADDRESS, ATTR_REALM, ATTR_RESPONSE_ORIGIN, ATTR_SOFTWARE,
+    ATTR_USERNAME,
+};
+use rtc::stun::error_code::ErrorCodeAttribute;
+use rtc::stun::fingerprint::FINGERPRINT;
+use rtc::stun::integrity::MessageIntegrity;
+use rtc::stun::message::{
+    BINDING_REQUEST, CLASS_ERROR_RESPONSE, CLASS_SUCCESS_RESPONSE, Getter, METHOD_CHANNEL_BIND,
+    Message, MessageType, Setter, TransactionId,
+};
+use rtc::stun::textattrs::TextAttribute;
+use rtc::stun::xoraddr::XorMappedAddress;
+use rtc::turn::proto::channum::ChannelNumber;
+use rtc::turn::proto::lifetime::Lifetime;
+use rtc::turn::proto::peeraddr::PeerAddress;
+use rtc::turn::proto::relayaddr::RelayedAddress;
+use rtc::turn::proto::reqtrans::RequestedTransport;
+use rtc::turn::proto::{
+    PROTO_UDP, allocate_request, create_permission_request, refresh_request,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+
+use super::servers::Transport;
+use crate::exit::Error;
+
+/// What we call ourselves in SOFTWARE attributes.
+const SOFTWARE: &str = concat!("rtccall-probe/", env!("CARGO_PKG_VERSION"));
+
+/// Why an exchange with a server failed.
+#[derive(Debug, Clone)]
+pub enum WireError {
+    /// Nothing came back in time.
+    Timeout,
+    /// The socket or connection failed (refused, reset, unreachable).
+    Io(String),
+    /// The TLS handshake failed; the text says why in plain words.
+    Tls(String),
+    /// The server answered with a STUN error response.
+    Stun { code: u16, reason: String },
+    /// The server answered something we cannot use.
+    Protocol(String),
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WireError::Timeout => f.write_str("no response"),
+            WireError::Io(e) => write!(f, "{e}"),
+            WireError::Tls(e) => write!(f, "TLS: {e}"),
+            WireError::Stun { code, reason } => write!(f, "error {code} {reason}"),
+            WireError::Protocol(e) => write!(f, "unexpected answer: {e}"),
+        }
+    }
+}
+
+fn proto(e: impl std::fmt::Display) -> WireError {
+    WireError::Protocol(e.to_string())
+}
+
+/// Certificate checking for TURN over TLS.
+#[derive(Clone)]
+pub struct TlsSetup {
+    connector: tokio_rustls::TlsConnector,
+}
+
+impl TlsSetup {
+    /// Web PKI roots, plus the certificates of `ca` (PEM); `insecure` skips verification.
+    pub fn new(ca: Option<&Path>, insecure: bool) -> Result<TlsSetup, Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?;
+        let config = if insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+                .with_no_client_auth()
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            if let Some(ca) = ca {
+                use rustls::pki_types::CertificateDer;
+                use rustls::pki_types::pem::PemObject;
+                let what = ca.display();
+                let iter = CertificateDer::pem_file_iter(ca)
+                    .map_err(|e| Error::Usage(format!("--ca {what}: cannot read it ({e})")))?;
+                let mut n = 0;
+                for cert in iter {
+                    let cert = cert.map_err(|e| {
+                        Error::Usage(format!("--ca {what}: not a PEM certificate ({e})"))
+                    })?;
+                    roots.add(cert).map_err(|e| {
+                        Error::Usage(format!("--ca {what}: unusable certificate ({e})"))
+                    })?;
+                    n += 1;
+                }
+                if n == 0 {
+                    return Err(Error::Usage(format!(
+                        "--ca {what}: no PEM certificate in it"
+                    )));
+                }
+            }
+            builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        Ok(TlsSetup {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+        })
+    }
+}
+
+/// `--insecure`: accept any certificate, still check the handshake signatures.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A TLS failure in plain words.
+fn tls_error(e: &std::io::Error, host: &str) -> WireError {
+    use rustls::CertificateError as C;
+    let inner = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<rustls::Error>());
+    let text = match inner {
+        Some(rustls::Error::InvalidCertificate(c)) => match c {
+            C::UnknownIssuer | C::BadSignature => format!(
+                "the certificate is not signed by a trusted authority (self-signed or a private \
+                 CA?): trust it with --ca FILE, or skip the check with --insecure"
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!("the certificate is not valid for {host:?} (name mismatch): {c:?}")
+            }
+            C::Expired | C::ExpiredContext { .. } => "the certificate has expired".to_string(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the certificate is not valid yet (clock skew?)".to_string()
+            }
+            other => format!("the certificate was refused: {other:?}"),
+        },
+        Some(other) => format!("handshake failed: {other}"),
+        None => format!("handshake failed: {e}"),
+    };
+    WireError::Tls(text)
+}
+
+trait StreamIo: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> StreamIo for T {}
+
+enum Io {
+    Udp(UdpSocket),
+    Stream {
+        io: Box<dyn StreamIo>,
+        buf: Vec<u8>,
+    },
+}
+
+/// A frame from a server: a STUN message or TURN channel data.
+#[derive(Debug)]
+pub enum Frame {
+    Stun(Message),
+    Channel { number: u16, data: Vec<u8> },
+}
+
+/// One connection to a STUN/TURN server.
+pub struct Conn {
+    io: Io,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Frames that arrived while a transaction waited for its response.
+    pending: VecDeque<Frame>,
+}
+
+fn io_err(e: std::io::Error) -> WireError {
+    use std::io::ErrorKind as K;
+    WireError::Io(match e.kind() {
+        K::ConnectionRefused => "connection refused (nothing listens there)".to_string(),
+        K::ConnectionReset => "connection reset by the server".to_string(),
+        K::UnexpectedEof => "the server closed the connection".to_string(),
+        _ => e.to_string(),
+    })
+}
+
+impl Conn {
+    /// Open a connection (TCP connect and TLS handshake included) within `bound`.
+    pub async fn open(
+        transport: Transport,
+        remote: SocketAddr,
+        tls: Option<(&TlsSetup, &str)>,
+        bound: Duration,
+    ) -> Result<Conn, WireError> {
+        let opening = async {
+            match transport {
+                Transport::Udp => {
+                    let local: SocketAddr = if remote.is_ipv4() {
+                        "0.0.0.0:0".parse().expect("literal")
+                    } else {
+                        "[::]:0".parse().expect("literal")
+                    };
+                    let sock = UdpSocket::bind(local).await.map_err(io_err)?;
+                    sock.connect(remote).await.map_err(io_err)?;
+                    let local = sock.local_addr().map_err(io_err)?;
+                    Ok((Io::Udp(sock), local))
+                }
+                Transport::Tcp | Transport::Tls => {
+                    let tcp = TcpStream::connect(remote).await.map_err(io_err)?;
+                    let _ = tcp.set_nodelay(true);
+                    let local = tcp.local_addr().map_err(io_err)?;
+                    let io: Box<dyn StreamIo> = if transport == Transport::Tls {
+                        let (setup, host) = tls.ok_or_else(|| proto("TLS without set-up"))?;
+                        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                            .map_err(|e| WireError::Tls(format!("bad server name {host}: {e}")))?;
+                        let s = setup
+                            .connector
+                            .connect(name, tcp)
+                            .await
+                            .map_err(|e| tls_error(&e, host))?;
+                        Box::new(s)
+                    } else {
+                        Box::new(tcp)
+                    };
+                    Ok((
+                        Io::Stream {
+                            io,
+                            buf: Vec::with_capacity(2048),
+                        },
+                        local,
+                    ))
+                }
+            }
+        };
+        let (io, local) = tokio::time::timeout(bound, opening)
+            .await
+            .map_err(|_| WireError::Timeout)??;
+        Ok(Conn {
+            io,
+            local,
+            remote,
+            pending: VecDeque::new(),
+        })
+    }
+
+    /// Send bytes as they are (a STUN message or padded channel data).
+    pub async fn send(&mut self, bytes: &[u8]) -> Result<(), WireError> {
+        match &mut self.io {
+            Io::Udp(s) => s.send(bytes).await.map(|_| ()).map_err(io_err),
+            Io::Stream { io, .. } => {
+                io.write_all(bytes).await.map_err(io_err)?;
+                io.flush().await.map_err(io_err)
+            }
+        }
+    }
+
+    /// Send channel data (padded to 4 bytes on streams, as RFC 5766 11.5 asks).
+    pub async fn send_channel(&mut self, number: u16, data: &[u8]) -> Result<(), WireError> {
+        let mut b = Vec::with_capacity(data.len() + 8);
+        b.extend_from_slice(&number.to_be_bytes());
+        b.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        b.extend_from_slice(data);
+        if matches!(self.io, Io::Stream { .. }) {
+            while b.len() % 4 != 0 {
+                b.push(0);
+            }
+        }
+        self.send(&b).await
+    }
+
+    /// The next frame from the server (no time bound: the caller sets one).
+    async fn read_frame(&mut self) -> Result<Frame, WireError> {
+        match &mut self.io {
+            Io::Udp(s) => {
+                let mut buf = vec![0u8; 2048];
+                loop {
+                    let n = s.recv(&mut buf).await.map_err(io_err)?;
+                    if let Some(f) = decode_frame(&buf[..n]) {
+                        return Ok(f);
+                    }
+                }
+            }
+            Io::Stream { io, buf } => loop {
+                if let Some((len, framed)) = stream_frame_len(buf) {
+                    if buf.len() >= framed {
+                        let frame: Vec<u8> = buf.drain(..framed).collect();
+                        if let Some(f) = decode_frame(&frame[..len]) {
+                            return Ok(f);
+                        }
+                        continue;
+                    }
+                    if framed > 65_536 + 8 {
+                        return Err(proto("a frame over 64 KiB on the stream"));
+                    }
+                }
+                let mut chunk = [0u8; 4096];
+                let n = io.read(&mut chunk).await.map_err(io_err)?;
+                if n == 0 {
+                    return Err(WireError::Io("the server closed the connection".into()));
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            },
+        }
+    }
+
+    /// The next frame that is not the answer to a transaction, within `bound`.
+    pub async fn recv(&mut self, bound: Duration) -> Result<Frame, WireError> {
+        if let Some(f) = self.pending.pop_front() {
+            return Ok(f);
+        }
+        tokio::time::timeout(bound, self.read_frame())
+            .await
+            .map_err(|_| WireError::Timeout)?
+    }
+
+    /// Send a request and wait for its response: over UDP retransmitted after `rto`, doubling,
+    /// `tries` times in all; over a stream sent once and waited for as long. Returns the
+    /// response (success or error class) and the round-trip time of the last transmission.
+    pub async fn transact(
+        &mut self,
+        request: &Message,
+        rto: Duration,
+        tries: u32,
+    ) -> Result<(Message, Duration), WireError> {
+        let udp = matches!(self.io, Io::Udp(_));
+        let mut wait = rto;
+        let total: Duration = (0..tries).map(|i| rto * 2u32.pow(i)).sum();
+        let attempts = if udp { tries } else { 1 };
+        for attempt in 0..attempts {
+            let sent = Instant::now();
+            self.send(&request.raw).await?;
+            let deadline = sent + if udp { wait } else { total };
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let frame = match tokio::time::timeout(left, self.read_frame()).await {
+                    Err(_) => break,
+                    Ok(f) => f?,
+                };
+                match frame {
+                    Frame::Stun(m) if m.transaction_id == request.transaction_id => {
+                        return Ok((m, sent.elapsed()));
+                    }
+                    other => self.pending.push_back(other),
+                }
+            }
+            let _ = attempt;
+            wait *= 2;
+        }
+        Err(WireError::Timeout)
+    }
+}
+
+/// On a stream: (message length, framed length with padding) once the header is in `buf`.
+fn stream_frame_len(buf: &[u8]) -> Option<(usize, usize)> {
+    if buf.len() < 4 {
+        return None;
+    }
+    let len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
+    if buf[0] & 0xC0 == 0x40 {
+        // Channel data: 4-byte header, padded to a multiple of 4 on streams.
+        let l = 4 + len;
+        Some((l, l.div_ceil(4) * 4))
+    } else {
+        Some((20 + len, 20 + len))
+    }
+}
+
+fn decode_frame(b: &[u8]) -> Option<Frame> {
+    if b.len() >= 4 && b[0] & 0xC0 == 0x40 {
+        let number = u16::from_be_bytes([b[0], b[1]]);
+        let len = u16::from_be_bytes([b[2], b[3]]) as usize;
+        let data = b.get(4..4 + len)?.to_vec();
+        return Some(Frame::Channel { number, data });
+    }
+    let mut m = Message::new();
+    m.unmarshal_binary(b).ok()?;
+    Some(Frame::Stun(m))
+}
+
+fn build(setters: &[Box<dyn Setter + '_>]) -> Result<Message, WireError> {
+    let mut m = Message::new();
+    m.build(setters).map_err(proto)?;
+    Ok(m)
+}
+
+/// The ERROR-CODE of an error response as a [`WireError`].
+fn stun_error(m: &Message) -> WireError {
+    let mut e = ErrorCodeAttribute::default();
+    match e.get_from(m) {
+        Ok(()) => WireError::Stun {
+            code: e.code.0,
+            reason: String::from_utf8_lossy(&e.reason).trim().to_string(),
+        },
+        Err(_) => proto("an error response without ERROR-CODE"),
+    }
+}
+
+fn software(m: &Message) -> Option<String> {
+    TextAttribute::get_from_as(m, ATTR_SOFTWARE)
+        .ok()
+        .map(|t| t.text)
+}
+
+fn xor_mapped(m: &Message) -> Option<SocketAddr> {
+    let mut a = XorMappedAddress::default();
+    a.get_from(m).ok()?;
+    Some(SocketAddr::new(a.ip, a.port))
+}
+
+fn plain_addr(m: &Message, attr: rtc::stun::attributes::AttrType) -> Option<SocketAddr> {
+    let mut a = MappedAddress::default();
+    a.get_from_as(m, attr).ok()?;
+    Some(SocketAddr::new(a.ip, a.port))
+}
+
+/// What a binding request learned.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub mapped: SocketAddr,
+    pub rtt: Duration,
+    /// RFC 5780 OTHER-ADDRESS and RESPONSE-ORIGIN, when the server supports NAT discovery.
+    pub other: Option<SocketAddr>,
+    pub origin: Option<SocketAddr>,
+    pub software: Option<String>,
+}
+
+/// One binding request, one try within `bound`.
+pub async fn binding(conn: &mut Conn, bound: Duration) -> Result<Binding, WireError> {
+    binding_with(conn, bound, None).await
+}
+
+/// A binding request with an optional RFC 5780 CHANGE-REQUEST (change IP, change port).
+pub async fn binding_with(
+    conn: &mut Conn,
+    bound: Duration,
+    change: Option<(bool, bool)>,
+) -> Result<Binding, WireError> {
+    let mut setters: Vec<Box<dyn Setter>> =
+        vec![Box::new(TransactionId::new()), Box::new(BINDING_REQUEST)];
+    if let Some((ip, port)) = change {
+        setters.push(Box::new(ChangeRequest { ip, port }));
+    }
+    setters.push(Box::new(FINGERPRINT));
+    let req = build(&setters)?;
+    let (resp, rtt) = conn.transact(&req, bound, 1).await?;
+    if resp.typ.class == CLASS_ERROR_RESPONSE {
+        return Err(stun_error(&resp));
+    }
+    let mapped = xor_mapped(&resp)
+        .or_else(|| plain_addr(&resp, rtc::stun::attributes::ATTR_MAPPED_ADDRESS))
+        .ok_or_else(|| proto("a binding response without a mapped address"))?;
+    Ok(Binding {
+        mapped,
+        rtt,
+        other: plain_addr(&resp, ATTR_OTHER_ADDRESS),
+        origin: plain_addr(&resp, ATTR_RESPONSE_ORIGIN),
+        software: software(&resp),
+    })
+}
+
+/// RFC 5780 CHANGE-REQUEST.
+struct ChangeRequest {
+    ip: bool,
+    port: bool,
+}
+
+impl Setter for ChangeRequest {
+    fn add_to(&self, m: &mut Message) -> rtc::shared::error::Result<()> {
+        let flags: u32 = (u32::from(self.ip) << 2) | (u32::from(self.port) << 1);
+        m.add(rtc::stun::attributes::ATTR_CHANGE_REQUEST, &flags.to_be_bytes());
+        Ok(())
+    }
+}
+
+/// A granted allocation.
+#[derive(Debug, Clone)]
+pub struct Allocation {
+    pub relayed: SocketAddr,
+    pub mapped: Option<SocketAddr>,
+    pub lifetime_s: u32,
+    pub software: Option<String>,
+    /// The server asked for a fresh nonce (438) and the request was retried.
+    pub stale_nonce_retried: bool,
+}
+
+/// A TURN client holding one allocation's credentials.
+pub struct Turn {
+    pub conn: Conn,
+    username: String,
+    realm: String,
+    nonce: String,
+    key: Vec<u8>,
+    crypto: Arc<dyn RTCCryptoProvider>,
+    rto: Duration,
+}
+
+/// Why an allocation failed: the error, and whether credentials had been sent.
+#[derive(Debug)]
+pub struct AllocateFailure {
+    pub error: WireError,
+    pub authenticated: bool,
+}
+
+impl Turn {
+    /// Allocate a UDP relay: first unauthenticated (the server answers 401 with realm and
+    /// nonce), then with long-term credentials, retrying once on 438 (stale nonce).
+    pub async fn allocate(
+        mut conn: Conn,
+        username: &str,
+        password: &str,
+        rto: Duration,
+    ) -> Result<(Turn, Allocation), AllocateFailure> {
+        let fail = |error, authenticated| AllocateFailure {
+            error,
+            authenticated,
+        };
+        let crypto = rtc::crypto::default_provider()
+            .map_err(|e| fail(proto(e), false))?;
+        let first = build(&[
+            Box::new(TransactionId::new()),
+            Box::new(allocate_request()),
+            Box::new(RequestedTransport {
+                protocol: PROTO_UDP,
+            }),
+            Box::new(TextAttribute::new(ATTR_SOFTWARE, SOFTWARE.into())),
+            Box::new(FINGERPRINT),
+        ])
+        .map_err(|e| fail(e, false))?;
+        let (resp, _) = conn
+            .transact(&first, rto, 3)
+            .await
+            .map_err(|e| fail(e, false))?;
+        if resp.typ.class == CLASS_SUCCESS_RESPONSE {
+            // A server without authentication (rare, and worth knowing).
+            let alloc = allocation(&resp, false).map_err(|e| fail(e, false))?;
+            let turn = Turn {
+                conn,
+                username: String::new(),
+                realm: String::new(),
+                nonce: String::new(),
+                key: Vec::new(),
+                crypto,
+                rto,
+            };
+            return Ok((turn, alloc));
+        }
+        let err = stun_error(&resp);
+        if !matches!(err, WireError::Stun { code: 401, .. }) {
+            return Err(fail(err, false));
+        }
+        let realm = TextAttribute::get_from_as(&resp, ATTR_REALM)
+            .map_err(|_| fail(proto("401 without REALM"), false))?
+            .text;
+        let nonce = TextAttribute::get_from_as(&resp, ATTR_NONCE)
+            .map_err(|_| fail(proto("401 without NONCE"), false))?
+            .text;
+        let key = MessageIntegrity::long_term_integrity_key(
+            username.to_string(),
+            realm.clone(),
+            password.to_string(),
+            crypto.crypto(),
+        )
+        .map_err(|e| fail(proto(e), false))?;
+        let mut turn = Turn {
+            conn,
+            username: username.to_string(),
+            realm,
+            nonce,
+            key,
+            crypto,
+            rto,
+        };
+        let (resp, retried) = turn
+            .request(allocate_request(), |_| {
+                vec![Box::new(RequestedTransport {
+                    protocol: PROTO_UDP,
+                })]
+            })
+            .await
+            .map_err(|e| fail(e, true))?;
+        let alloc = allocation(&resp, retried).map_err(|e| fail(e, true))?;
+        Ok((turn, alloc))
+    }
+
+    /// An authenticated request; a 438 (stale nonce) is retried once with the new nonce.
+    /// Returns the success response and whether a retry happened.
+    async fn request<F>(&mut self, typ: MessageType, attrs: F) -> Result<(Message, bool), WireError>
+    where
+        F: Fn(&mut Self) -> Vec<Box<dyn Setter>>,
+    {
+        let mut retried = false;
+        loop {
+            let extra = attrs(self);
+            let integrity =
+                MessageIntegrity::new_raw_integrity_with_provider(self.key.clone(), self.crypto.crypto());
+            let mut setters: Vec<Box<dyn Setter + '_>> =
+                vec![Box::new(TransactionId::new()), Box::new(typ)];
+            setters.extend(extra);
+            setters.push(Box::new(TextAttribute::new(ATTR_USERNAME, self.username.clone())));
+            setters.push(Box::new(TextAttribute::new(ATTR_REALM, self.realm.clone())));
+            setters.push(Box::new(TextAttribute::new(ATTR_NONCE, self.nonce.clone())));
+            setters.push(Box::new(integrity));
+            setters.push(Box::new(FINGERPRINT));
+            let req = build(&setters)?;
+            drop(setters);
+            let (resp, _) = self.conn.transact(&req, self.rto, 3).await?;
+            if resp.typ.class == CLASS_SUCCESS_RESPONSE {
+                return Ok((resp, retried));
+            }
+            let err = stun_error(&resp);
+            if matches!(err, WireError::Stun { code: 438, .. }) && !retried {
+                if let Ok(n) = TextAttribute::get_from_as(&resp, ATTR_NONCE) {
+                    self.nonce = n.text;
+                }
+                retried = true;
+                continue;
+            }
+            return Err(err);
+        }
+    }
+
+    /// Allow traffic from/to `peer`'s IP address through the relay.
+    pub async fn create_permission(&mut self, peer: SocketAddr) -> Result<(), WireError> {
+        self.request(create_permission_request(), move |_| {
+            vec![Box::new(PeerAddress {
+                ip: peer.ip(),
+                port: peer.port(),
+            })]
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Bind channel `number` (0x4000..=0x7FFF) to `peer`.
+    pub async fn channel_bind(&mut self, number: u16, peer: SocketAddr) -> Result<(), WireError> {
+        self.request(
+            MessageType::new(METHOD_CHANNEL_BIND, rtc::stun::message::CLASS_REQUEST),
+            move |_| {
+                vec![
+                    Box::new(ChannelNumber(number)),
+                    Box::new(PeerAddress {
+                        ip: peer.ip(),
+                        port: peer.port(),
+                    }),
+                ]
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Give the allocation back (REFRESH with lifetime 0), best effort and briefly.
+    pub async fn release(&mut self) {
+        self.rto = Duration::from_millis(200);
+        let _ = tokio::time::timeout(
+            Duration::from_millis(600),
+            self.request(refresh_request(), |_| {
+                vec![Box::new(Lifetime(Duration::ZERO))]
+            }),
+        )
+        .await;
+    }
+}
+
+/// The peer address in a Data indication.
+pub fn data_indication_peer(m: &Message) -> Option<SocketAddr> {
+    let mut p = PeerAddress::default();
+    p.get_from(m).ok()?;
+    Some(SocketAddr::new(p.ip, p.port))
+}
+
+fn allocation(resp: &Message, retried: bool) -> Result<Allocation, WireError> {
+    let mut relayed = RelayedAddress::default();
+    relayed
+        .get_from(resp)
+        .map_err(|_| proto("an allocation without XOR-RELAYED-ADDRESS"))?;
+    let mut lifetime = Lifetime::default();
+    let lifetime_s = match lifetime.get_from(resp) {
+        Ok(()) => lifetime.0.as_secs() as u32,
+        Err(_) => 0,
+    };
+    Ok(Allocation {
+        relayed: SocketAddr::new(relayed.ip, relayed.port),
+        mapped: xor_mapped(resp),
+        lifetime_s,
+        software: software(resp),
+        stale_nonce_retried: retried,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_framing_handles_padding() {
+        // Channel data of 5 bytes is padded to 12 on a stream.
+        assert_eq!(stream_frame_len(&[0x40, 0x00, 0x00, 0x05]), Some((9, 12)));
+        // A STUN header with 8 bytes of attributes.
+        assert_eq!(stream_frame_len(&[0x01, 0x01, 0x00, 0x08]), Some((28, 28)));
+        assert_eq!(stream_frame_len(&[0x01]), None);
+        match decode_frame(&[0x40, 0x01, 0x00, 0x02, 7, 8, 0, 0]) {
+            Some(Frame::Channel { number, data }) => {
+                assert_eq!(number, 0x4001);
+                assert_eq!(data, vec![7, 8]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The machine-readable contract of `rtccall probe --json`: one `step` record per check as it
+//! ends, then one `summary`. Tests parse it back with unknown fields denied.
+
+use serde::{Deserialize, Serialize};
+
+use super::schema::SelectedPair;
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// It worked.
+    Pass,
+    /// Worked, with something worth fixing (the `explanation` says what).
+    Warn,
+    /// It failed (the `explanation` says why and what to check).
+    Fail,
+    /// Not applicable to this server or not possible after an earlier failure.
+    Skip,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+        }
+    }
+}
+
+/// Round-trip times over a series of requests or packets, ms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rtt {
+    pub min: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+/// One candidate of the ICE gathering report (the Trickle ICE page's columns).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatheredCandidate {
+    /// Milliseconds since gathering started.
+    pub ms: f64,
+    pub component: u16,
+    /// `host`, `srflx`, `prflx`, `relay`.
+    #[serde(rename = "type")]
+    pub candidate_type: String,
+    /// `udp` or `tcp`.
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+    pub priority: u32,
+    pub related_address: Option<String>,
+    pub related_port: Option<u16>,
+    /// The server that produced it (for srflx and relay candidates), when it can be told.
+    pub url: Option<String>,
+}
+
+/// An in-process call's result (connectivity steps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallCheck {
+    /// From the offer to ICE connected and to DTLS connected, ms (dialing side).
+    pub ice_connected_ms: Option<f64>,
+    pub connected_ms: Option<f64>,
+    pub selected_pair: Option<SelectedPair>,
+    /// Audio packets and video frames that made it across, each way.
+    pub audio_packets_received: u64,
+    pub video_frames_decoded: u64,
+    /// Data channel messages echoed back, of those sent.
+    pub data_sent: u64,
+    pub data_echoed: u64,
+}
+
+/// RFC 5780 NAT behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nat {
+    /// `endpoint-independent`, `address-dependent`, `address-and-port-dependent`, `unknown`.
+    pub mapping: String,
+    pub filtering: String,
+    /// Mapped addresses seen from one local socket, by server.
+    pub mapped: Vec<String>,
+}
+
+/// One ended check. Optional fields appear when the step has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Milliseconds since the probe started, when the step ended.
+    pub ms: f64,
+    /// The server URL (credentials removed), or `*` for steps over all servers.
+    pub server: String,
+    /// `dns`, `stun-binding`, `turn-allocate`, `relay-echo`, `turn-security`, `ice-gathering`,
+    /// `call-direct`, `call-relay`, `nat`.
+    pub step: String,
+    /// `udp`, `tcp` or `tls` where it matters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    pub status: Status,
+    /// How long the step took, ms.
+    pub duration_ms: f64,
+    /// What happened, in one line.
+    pub message: String,
+    /// Why it failed or warned and what to check, in plain words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// The STUN error code the server answered, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapped_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relayed_address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<Rtt>,
+    /// Requests or packets sent and answered, and the loss in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_pct: Option<f64>,
+    /// Security check: peer addresses the relay agreed to reach, and those it refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers_allowed: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers_refused: Option<Vec<String>>,
+    /// ICE gathering: every candidate, and when the first came and gathering completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<GatheredCandidate>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_candidate_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gathering_complete_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallCheck>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat: Option<Nat>,
+}
+
+impl Step {
+    /// A step with only the required fields set.
+    pub fn new(server: &str, step: &str, transport: Option<&str>, status: Status) -> Step {
+        Step {
+            ms: 0.0,
+            server: server.to_string(),
+            step: step.to_string(),
+            transport: transport.map(str::to_string),
+            status,
+            duration_ms: 0.0,
+            message: String::new(),
+            explanation: None,
+            error_code: None,
+            addresses: None,
+            mapped_address: None,
+            relayed_address: None,
+            lifetime_s: None,
+            software: None,
+            rtt_ms: None,
+            sent: None,
+            received: None,
+            loss_pct: None,
+            peers_allowed: None,
+            peers_refused: None,
+            candidates: None,
+            first_candidate_ms: None,
+            gathering_complete_ms: None,
+            call: None,
+            nat: None,
+        }
+    }
+}
+
+/// The verdict for one server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerVerdict {
+    pub server: String,
+    /// `pass`, `warn` or `fail`.
+    pub verdict: Status,
+    /// Steps that failed, and steps that warned.
+    pub failed: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// One `--expect`/`--max-rtt` expectation and whether it held.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// `relay`, `srflx`, `tcp`, `tls` or `max-rtt`.
+    pub expect: String,
+    pub met: bool,
+    pub detail: String,
+}
+
+/// The last record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSummary {
+    pub ms: f64,
+    pub servers: Vec<ServerVerdict>,
+    pub expectations: Vec<Expectation>,
+    /// `pass` (exit 0) or `fail` (exit 1); warnings do not fail a probe.
+    pub verdict: Status,
+    pub exit_code: i32,
+}
+
+/// Every NDJSON record of `rtccall probe --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ProbeRecord {
+    Step(Step),
+    Summary(ProbeSummary),
+}
+
+impl ProbeRecord {
+    /// The serialised NDJSON line (no newline).
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("records always serialise")
+    }
+}
