@@ -413,6 +413,9 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
     }
 
     if server.scheme != Scheme::Turn {
+        let t = Timer::new(&label, "turn-allocate", None);
+        let s = t.done(Status::Skip, "not applicable: a STUN server has no relay");
+        out.steps.push(sink.step(s).await);
         return out;
     }
 

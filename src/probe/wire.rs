@@ -93,33 +93,95 @@ impl TlsSetup {
         } else {
             let mut roots = rustls::RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let mut pinned = Vec::new();
             if let Some(ca) = ca {
                 use rustls::pki_types::CertificateDer;
                 use rustls::pki_types::pem::PemObject;
                 let what = ca.display();
                 let iter = CertificateDer::pem_file_iter(ca)
                     .map_err(|e| Error::Usage(format!("--ca {what}: cannot read it ({e})")))?;
-                let mut n = 0;
                 for cert in iter {
                     let cert = cert.map_err(|e| {
                         Error::Usage(format!("--ca {what}: not a PEM certificate ({e})"))
                     })?;
-                    roots.add(cert).map_err(|e| {
+                    roots.add(cert.clone()).map_err(|e| {
                         Error::Usage(format!("--ca {what}: unusable certificate ({e})"))
                     })?;
-                    n += 1;
+                    pinned.push(cert);
                 }
-                if n == 0 {
+                if pinned.is_empty() {
                     return Err(Error::Usage(format!(
                         "--ca {what}: no PEM certificate in it"
                     )));
                 }
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }))
+                .with_no_client_auth()
         };
         Ok(TlsSetup {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
         })
+    }
+}
+
+/// Web PKI verification, except that a certificate given with `--ca` is also trusted as the
+/// server's own certificate: a self-signed certificate made with `openssl req -x509` is marked
+/// as a CA, which Web PKI refuses as a server certificate even when it is the trust anchor.
+#[derive(Debug)]
+struct Verifier {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
+        {
+            Ok(v) => Ok(v),
+            Err(_) if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) => {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.webpki.supported_verify_schemes()
     }
 }
 
@@ -180,16 +242,21 @@ fn tls_error(e: &std::io::Error, host: &str) -> WireError {
         .and_then(|i| i.downcast_ref::<rustls::Error>());
     let text = match inner {
         Some(rustls::Error::InvalidCertificate(c)) => match c {
-            C::UnknownIssuer | C::BadSignature => format!(
-                "the certificate is not signed by a trusted authority (self-signed or a private \
-                 CA?): trust it with --ca FILE, or skip the check with --insecure"
-            ),
+            C::UnknownIssuer | C::BadSignature => "the certificate is not signed by a trusted \
+                authority (self-signed or a private CA?): trust it with --ca FILE, or skip the \
+                check with --insecure"
+                .to_string(),
             C::NotValidForName | C::NotValidForNameContext { .. } => {
                 format!("the certificate is not valid for {host:?} (name mismatch): {c:?}")
             }
             C::Expired | C::ExpiredContext { .. } => "the certificate has expired".to_string(),
             C::NotValidYet | C::NotValidYetContext { .. } => {
                 "the certificate is not valid yet (clock skew?)".to_string()
+            }
+            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
+                "the server presents a CA certificate as its own (as `openssl req -x509` makes): \
+                 trust that exact certificate with --ca FILE, or issue a server certificate"
+                    .to_string()
             }
             other => format!("the certificate was refused: {other:?}"),
         },
