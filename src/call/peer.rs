@@ -46,6 +46,7 @@ use webrtc::rtp_transceiver::RtpSender;
 
 use crate::exit::{Error, Result};
 use crate::media::{Counters, EncodedFrame, MediaKind, ReceivedFrame, VideoCodec};
+use crate::report::probe_schema::GatheredCandidate;
 use crate::report::schema::{Candidate, SelectedPair};
 
 const OPUS_PT: u8 = 111;
@@ -566,7 +567,7 @@ fn wrtc(context: &str, e: impl std::fmt::Display) -> Error {
 async fn build_pc(
     setup: &PeerSetup,
     video_codec_choice: VideoCodec,
-    handler: Arc<Handler>,
+    handler: Arc<dyn PeerConnectionEventHandler>,
     mdns: bool,
 ) -> Result<Arc<dyn PeerConnection>> {
     let mut media_engine = MediaEngine::default();
@@ -1094,5 +1095,116 @@ mod tests {
             a.push(6, 300, true, &vp8_payload(false, b"qrst")),
             Assembled::Dropped
         ));
+    }
+}
+
+/// What ICE gathering produced (`rtccall probe`'s Trickle ICE report).
+#[derive(Debug, Clone, Default)]
+pub struct GatherReport {
+    pub candidates: Vec<GatheredCandidate>,
+    /// Milliseconds from the start of gathering to the first candidate and to `complete`.
+    pub first_ms: Option<f64>,
+    pub complete_ms: Option<f64>,
+    /// `on_ice_candidate_error` reports (URL, code, text).
+    pub errors: Vec<String>,
+}
+
+enum GatherEvent {
+    Candidate(GatheredCandidate),
+    Error(String),
+    Complete,
+}
+
+struct GatherHandler {
+    events: mpsc::UnboundedSender<GatherEvent>,
+    start: Instant,
+}
+
+fn ms_since(start: Instant) -> f64 {
+    (start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for GatherHandler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let c = &event.candidate;
+        let related = (!c.related_address.is_empty()).then(|| c.related_address.clone());
+        let _ = self.events.send(GatherEvent::Candidate(GatheredCandidate {
+            ms: ms_since(self.start),
+            component: c.component,
+            candidate_type: c.typ.to_string(),
+            protocol: c.protocol.to_string().to_lowercase(),
+            address: c.address.clone(),
+            port: c.port,
+            priority: c.priority,
+            related_port: related.as_ref().map(|_| c.related_port),
+            related_address: related,
+            url: c.url.clone().filter(|u| !u.is_empty()),
+        }));
+    }
+
+    async fn on_ice_candidate_error(&self, event: RTCPeerConnectionIceErrorEvent) {
+        let _ = self.events.send(GatherEvent::Error(format!(
+            "{} (code {}): {}",
+            event.url, event.error_code, event.error_text
+        )));
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.events.send(GatherEvent::Complete);
+        }
+    }
+}
+
+/// Gather candidates with `setup`'s servers as a browser would (one audio m-line), for at most
+/// `bound`; the report says whether gathering completed.
+pub async fn gather(setup: &PeerSetup, bound: Duration) -> Result<GatherReport> {
+    let start = Instant::now();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let handler = Arc::new(GatherHandler { events: tx, start });
+    let pc = build_pc(setup, VideoCodec::Vp8, handler, false).await?;
+    let mut report = GatherReport::default();
+    let gathered = async {
+        pc.add_transceiver_from_kind(
+            RtpCodecKind::Audio,
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Recvonly,
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(|e| wrtc("adding a transceiver", e))?;
+        let offer = pc
+            .create_offer(None)
+            .await
+            .map_err(|e| wrtc("creating an offer", e))?;
+        pc.set_local_description(offer)
+            .await
+            .map_err(|e| wrtc("applying the offer", e))?;
+        Ok::<(), Error>(())
+    };
+    let outcome = tokio::time::timeout(bound, async {
+        gathered.await?;
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                GatherEvent::Candidate(c) => {
+                    report.first_ms.get_or_insert(c.ms);
+                    report.candidates.push(c);
+                }
+                GatherEvent::Error(e) => report.errors.push(e),
+                GatherEvent::Complete => {
+                    report.complete_ms = Some(ms_since(start));
+                    break;
+                }
+            }
+        }
+        Ok::<(), Error>(())
+    })
+    .await;
+    let _ = pc.close().await;
+    match outcome {
+        Ok(Err(e)) => Err(e),
+        _ => Ok(report),
     }
 }

@@ -87,6 +87,25 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub echo_packets: u32,
 
+    /// Skip the ICE gathering report and the in-process calls (direct and relay-only).
+    #[arg(long)]
+    pub no_call: bool,
+
+    /// Seconds of media in each in-process call once connected.
+    #[arg(long, value_name = "SECS", default_value_t = 0.5)]
+    pub call_media: f64,
+
+    /// Local UDP address(es) for ICE gathering and the in-process calls (repeatable or
+    /// comma-separated). 0.0.0.0:0 means every non-loopback interface.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "RTCCALL_BIND",
+        value_delimiter = ',',
+        default_value = "0.0.0.0:0,127.0.0.1:0"
+    )]
+    pub bind: Vec<std::net::SocketAddr>,
+
     /// NDJSON on stdout: a `step` record per check, then a `summary`.
     #[arg(long)]
     pub json: bool,
@@ -204,6 +223,9 @@ impl ProbeArgs {
             echo_packets: self.echo_packets,
             security_peers: security_peers(),
             secrets,
+            bind: self.bind.clone(),
+            calls: !self.no_call,
+            call_media: secs("--call-media", self.call_media)?,
         })
     }
 }

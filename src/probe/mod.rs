@@ -3,6 +3,7 @@
 //! the `--expect` checks and an exit code. Emits [`ProbeRecord`]s for the reporters; never
 //! prints.
 
+pub mod connect;
 pub mod servers;
 pub mod wire;
 
@@ -63,6 +64,12 @@ pub struct ProbeConfig {
     pub security_peers: Vec<IpAddr>,
     /// Secrets to keep out of every message.
     pub secrets: Vec<String>,
+    /// Local UDP sockets for ICE gathering and the in-process calls.
+    pub bind: Vec<SocketAddr>,
+    /// Run the ICE gathering report and the in-process calls.
+    pub calls: bool,
+    /// How long media flows in each in-process call once connected.
+    pub call_media: Duration,
 }
 
 /// Where the probe's records go.
@@ -844,9 +851,32 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
             let o = probe_server(s, cfg, sink).await;
             (s.clone(), o)
         });
-        futures_util::future::join_all(probes).await
+        let mut outcomes = futures_util::future::join_all(probes).await;
+        let mut all = Vec::new();
+        if cfg.calls {
+            let relay_ok: Vec<(String, bool)> = outcomes
+                .iter()
+                .filter(|(s, _)| s.scheme == Scheme::Turn && s.transport == Transport::Udp)
+                .map(|(s, o)| (s.label(), o.relay_ok))
+                .collect();
+            all.push(sink.step(connect::gathering(cfg, &relay_ok).await).await);
+            all.push(sink.step(connect::call_check(cfg, None).await).await);
+            for (s, o) in outcomes.iter_mut() {
+                if s.scheme != Scheme::Turn {
+                    continue;
+                }
+                let step = if o.relay_ok || s.transport != Transport::Udp {
+                    connect::call_check(cfg, Some(s)).await
+                } else {
+                    Timer::new(&s.label(), "call-relay", Some(s.transport))
+                        .done(Status::Skip, "not tried: the relay does not work")
+                };
+                o.steps.push(sink.step(step).await);
+            }
+        }
+        (outcomes, all)
     };
-    let outcomes = tokio::select! {
+    let done = tokio::select! {
         o = tokio::time::timeout(cfg.timeout, work) => o.ok(),
         _ = cancel.cancelled() => {
             let summary = ProbeSummary {
@@ -860,25 +890,26 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
             return exit::INTERRUPTED;
         }
     };
-    let timed_out = outcomes.is_none();
-    let outcomes = outcomes.unwrap_or_default();
+    let timed_out = done.is_none();
+    let (outcomes, all) = done.unwrap_or_default();
     let mut verdicts: Vec<ServerVerdict> = outcomes
         .iter()
         .map(|(s, o)| verdict(&s.label(), &o.steps))
         .collect();
+    if !all.is_empty() {
+        verdicts.push(verdict("*", &all));
+    }
     if timed_out {
-        for s in &cfg.servers {
-            let mut st = Step::new(&s.label(), "timeout", None, Status::Fail);
-            st.message = format!("the probe did not finish within {:?}", cfg.timeout);
-            st.explanation = Some("raise --timeout, or look at the last step shown".into());
-            sink.step(st).await;
-            verdicts.push(ServerVerdict {
-                server: s.label(),
-                verdict: Status::Fail,
-                failed: vec!["timeout".into()],
-                warnings: Vec::new(),
-            });
-        }
+        let mut st = Step::new("*", "timeout", None, Status::Fail);
+        st.message = format!("the probe did not finish within {:?}", cfg.timeout);
+        st.explanation = Some("raise --timeout, or look at the last step shown".into());
+        sink.step(st).await;
+        verdicts.push(ServerVerdict {
+            server: "*".into(),
+            verdict: Status::Fail,
+            failed: vec!["timeout".into()],
+            warnings: Vec::new(),
+        });
     }
     let expectations = expectations(cfg, &outcomes);
     let failed = verdicts.iter().any(|v| v.verdict == Status::Fail)

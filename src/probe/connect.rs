@@ -1,0 +1,259 @@
+//! The probe's end-to-end checks through webrtc-rs: the ICE gathering report (every candidate
+//! with its server) and in-process calls between two peers over the same driver as
+//! `dial`/`answer` (a signaling server on loopback, tone and test pattern both ways), once
+//! direct and once relay-only through each UDP TURN server.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::servers::{Scheme, Server, Transport};
+use super::{ProbeConfig, Timer};
+use crate::call::peer::{self, IceServer, PeerSetup};
+use crate::call::{self, AcceptPolicy, CallConfig, Events};
+use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
+use crate::report::probe_schema::{CallCheck, Status, Step};
+use crate::report::schema::Summary;
+use crate::signal::{Role, Server as SignalServer};
+
+/// The servers as webrtc-rs takes them: STUN, and TURN over UDP with credentials (webrtc-rs
+/// 0.21 skips TURN over TCP and TLS).
+pub fn ice_servers(servers: &[Server]) -> Vec<IceServer> {
+    servers
+        .iter()
+        .filter(|s| s.transport == Transport::Udp)
+        .filter(|s| s.scheme == Scheme::Stun || s.credentials().is_some())
+        .map(|s| IceServer {
+            urls: vec![s.ice_url()],
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) -> PeerSetup {
+    PeerSetup {
+        ice_servers: ice,
+        relay_only,
+        udp_bind: cfg.bind.clone(),
+        tcp_bind: Vec::new(),
+    }
+}
+
+/// Gather with every server and list the candidates, capped at the step bound.
+pub async fn gathering(cfg: &ProbeConfig, relay_ok: &[(String, bool)]) -> Step {
+    let t = Timer::new("*", "ice-gathering", None);
+    let ice = ice_servers(&cfg.servers);
+    let report = match peer::gather(&setup(cfg, ice.clone(), false), cfg.step_timeout).await {
+        Ok(r) => r,
+        Err(e) => return t.fail("gathering could not start", e.to_string()),
+    };
+    let count = |typ: &str| {
+        report
+            .candidates
+            .iter()
+            .filter(|c| c.candidate_type == typ)
+            .count()
+    };
+    let mut s = t.done(
+        Status::Pass,
+        format!(
+            "{} candidates ({} host, {} srflx, {} relay){}",
+            report.candidates.len(),
+            count("host"),
+            count("srflx"),
+            count("relay"),
+            match report.complete_ms {
+                Some(ms) => format!(", complete after {ms} ms"),
+                None => String::new(),
+            }
+        ),
+    );
+    let mut problems = Vec::new();
+    if report.complete_ms.is_none() {
+        problems.push(format!(
+            "gathering did not complete within {:?}: a server that does not answer holds it up \
+             (browsers wait too)",
+            cfg.step_timeout
+        ));
+    }
+    // TURN over UDP whose relay our own client got, but webrtc-rs did not.
+    for (label, ok) in relay_ok {
+        let host_port = label
+            .split_once(':')
+            .map(|(_, r)| r.split('?').next().unwrap_or(r))
+            .unwrap_or_default();
+        let has_relay = report.candidates.iter().any(|c| {
+            c.candidate_type == "relay" && c.url.as_deref().is_none_or(|u| u.contains(host_port))
+        });
+        if *ok && !has_relay {
+            problems.push(format!(
+                "no relay candidate from {label} although its allocation works"
+            ));
+        }
+    }
+    problems.extend(report.errors.iter().cloned());
+    if !problems.is_empty() {
+        s.status = Status::Warn;
+        s.explanation = Some(problems.join("; "));
+    }
+    s.first_candidate_ms = report.first_ms;
+    s.gathering_complete_ms = report.complete_ms;
+    s.candidates = Some(report.candidates);
+    s
+}
+
+/// A two-peer call in this process through a signaling server on loopback.
+async fn two_peers(
+    cfg: &ProbeConfig,
+    ice: Vec<IceServer>,
+    relay_only: bool,
+    room: &str,
+) -> Result<(Summary, Summary), String> {
+    let loopback: SocketAddr = "127.0.0.1:0".parse().expect("literal");
+    let server = SignalServer::bind(loopback)
+        .await
+        .map_err(|e| format!("cannot start a signaling server on loopback: {e}"))?;
+    let url = server.url();
+    let stop = CancellationToken::new();
+    let serving = tokio::spawn(server.run(stop.clone()));
+    let answer = CallConfig {
+        role: Role::Answer,
+        room: room.to_string(),
+        server: url,
+        embed_server: false,
+        timeout: cfg.step_timeout.max(Duration::from_secs(5)),
+        duration: Some(cfg.call_media),
+        accept: AcceptPolicy::Auto,
+        peer: setup(cfg, ice, relay_only),
+        media: MediaConfig {
+            audio: AudioSource::Tone {
+                frequency_hz: 440.0,
+            },
+            video: VideoSource::TestSrc,
+            format: VideoFormat {
+                width: 320,
+                height: 240,
+                fps: 15,
+                bitrate_bps: 300_000,
+                codec: VideoCodec::Vp8,
+            },
+            speaker: Speaker::Off,
+            record: None,
+        },
+        stats_interval: Duration::from_secs(1),
+    };
+    let dial = CallConfig {
+        role: Role::Dial,
+        ..answer.clone()
+    };
+    let start = Instant::now();
+    let events = || {
+        let (tx, mut rx) = mpsc::channel(256);
+        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        Events::new(tx, start)
+    };
+    let (ae, de) = (events(), events());
+    let cancel = CancellationToken::new();
+    let (a, d) = tokio::join!(
+        call::run(&answer, &ae, cancel.clone(), None),
+        call::run(&dial, &de, cancel.clone(), None)
+    );
+    stop.cancel();
+    let _ = serving.await;
+    Ok((d, a))
+}
+
+/// A call: `server` None is the direct call, Some the relay-only call through that TURN server.
+pub async fn call_check(cfg: &ProbeConfig, server: Option<&Server>) -> Step {
+    let (label, step) = match server {
+        Some(s) => (s.label(), "call-relay"),
+        None => ("*".to_string(), "call-direct"),
+    };
+    let t = Timer::new(&label, step, server.map(|s| s.transport));
+    if let Some(s) = server
+        && s.transport != Transport::Udp
+    {
+        return t.done(
+            Status::Skip,
+            "not applicable: webrtc-rs relays calls over UDP TURN only (the relay echo above \
+             is the proof for TCP/TLS)",
+        );
+    }
+    let (ice, relay_only) = match server {
+        Some(s) => (ice_servers(std::slice::from_ref(s)), true),
+        None => (Vec::new(), false),
+    };
+    let room = format!("probe-{}", std::process::id());
+    let (d, a) = match two_peers(cfg, ice, relay_only, &room).await {
+        Ok(v) => v,
+        Err(e) => return t.fail("the call could not start", e),
+    };
+    let check = CallCheck {
+        ice_connected_ms: d.timings_ms.ice_connected,
+        connected_ms: d.timings_ms.dtls_connected,
+        selected_pair: d.selected_pair.clone(),
+        audio_packets_received: d.audio.packets_received.min(a.audio.packets_received),
+        video_frames_decoded: d.video.frames_decoded.min(a.video.frames_decoded),
+    };
+    let pair = check
+        .selected_pair
+        .as_ref()
+        .map(|p| {
+            format!(
+                "{} {}:{} <-> {} {}:{}",
+                p.local.candidate_type,
+                p.local.address,
+                p.local.port,
+                p.remote.candidate_type,
+                p.remote.address,
+                p.remote.port
+            )
+        })
+        .unwrap_or_default();
+    let mut s = if !(d.connected && a.connected) {
+        let why = d.error.clone().or(a.error.clone()).unwrap_or_default();
+        t.fail(
+            "the call did not connect",
+            match server {
+                Some(_) => format!(
+                    "two peers forced through this relay could not connect ({why}): the \
+                     allocation works, so look at relay ports blocked by a firewall or a relay \
+                     address peers cannot reach"
+                ),
+                None => format!("two local peers could not connect ({why})"),
+            },
+        )
+    } else if check.audio_packets_received == 0 || check.video_frames_decoded == 0 {
+        t.fail(
+            format!("connected ({pair}) but media did not flow both ways"),
+            "audio or video did not arrive on one side: something drops media after ICE \
+             (a relay that forwards STUN but not data?)",
+        )
+    } else if server.is_some()
+        && check
+            .selected_pair
+            .as_ref()
+            .is_some_and(|p| p.local.candidate_type != "relay")
+    {
+        t.fail(
+            format!("connected, but not through the relay ({pair})"),
+            "the selected pair is not a relay pair although only relay candidates were allowed",
+        )
+    } else {
+        t.done(
+            Status::Pass,
+            format!(
+                "connected in {} ms ({pair}), media both ways ({} audio packets, {} video \
+                 frames)",
+                check.connected_ms.unwrap_or(0.0),
+                check.audio_packets_received,
+                check.video_frames_decoded
+            ),
+        )
+    };
+    s.call = Some(check);
+    s
+}
