@@ -632,7 +632,14 @@ async fn build_pc(
         .with_ice_timeouts(
             Some(Duration::from_secs(3)),
             Some(Duration::from_secs(4)),
-            Some(Duration::from_millis(500)),
+            // webrtc-rs 0.21 hands a relayed packet to its TURN client after draining that
+            // client's queue, so relayed DTLS flights leave only at the next driver wake-up:
+            // keepalives every 20 ms wake it (1.4 s of relayed DTLS setup becomes ~0.1 s).
+            Some(if setup.relay_only {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_millis(500)
+            }),
         )
         .with_include_loopback_candidate(true)
         .with_multicast_dns_mode(if mdns {
