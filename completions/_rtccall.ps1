@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)')
             [CompletionResult]::new('dial', 'dial', [CompletionResultType]::ParameterValue, 'Call the peer waiting in ROOM: join, send the offer, hold the call')
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -112,6 +113,33 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rtccall;probe' {
+            [CompletionResult]::new('--ice-server', '--ice-server', [CompletionResultType]::ParameterName, 'STUN or TURN server to check (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as turn:USER:PASS@HOST or with --username/--credential')
+            [CompletionResult]::new('--ice-config', '--ice-config', [CompletionResultType]::ParameterName, 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'TURN username for servers that carry none')
+            [CompletionResult]::new('--credential', '--credential', [CompletionResultType]::ParameterName, 'TURN password for servers that carry none (never shown in output)')
+            [CompletionResult]::new('--turn-secret', '--turn-secret', [CompletionResultType]::ParameterName, 'Mint TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers without credentials (never shown in output)')
+            [CompletionResult]::new('--turn-user', '--turn-user', [CompletionResultType]::ParameterName, 'User part of minted TURN REST usernames (EXPIRY:USER)')
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Lifetime of minted TURN REST credentials, seconds')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Trust the CA certificate(s) in this PEM file for turns: servers')
+            [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Require this (repeatable): relay, srflx, tcp, tls. Exit 1 when it does not hold')
+            [CompletionResult]::new('--max-rtt', '--max-rtt', [CompletionResultType]::ParameterName, 'Fail when a binding or relay round trip (p50) is over this many ms')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole probe, seconds')
+            [CompletionResult]::new('--step-timeout', '--step-timeout', [CompletionResultType]::ParameterName, 'Bound on each step, seconds')
+            [CompletionResult]::new('--echo-packets', '--echo-packets', [CompletionResultType]::ParameterName, 'Packets sent through each relay and echoed back')
+            [CompletionResult]::new('--call-media', '--call-media', [CompletionResultType]::ParameterName, 'Seconds of media in each in-process call once connected')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify TLS certificates')
+            [CompletionResult]::new('--no-call', '--no-call', [CompletionResultType]::ParameterName, 'Skip the ICE gathering report and the in-process calls (direct and relay-only)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'NDJSON on stdout: a `step` record per check, then a `summary`')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rtccall;devices' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object on stdout')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
@@ -136,6 +164,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)')
             [CompletionResult]::new('dial', 'dial', [CompletionResultType]::ParameterValue, 'Call the peer waiting in ROOM: join, send the offer, hold the call')
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -148,6 +177,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             break
         }
         'rtccall;help;answer' {
+            break
+        }
+        'rtccall;help;probe' {
             break
         }
         'rtccall;help;devices' {

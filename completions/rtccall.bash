@@ -31,6 +31,9 @@ _rtccall() {
             rtccall,help)
                 cmd="rtccall__subcmd__help"
                 ;;
+            rtccall,probe)
+                cmd="rtccall__subcmd__probe"
+                ;;
             rtccall,serve)
                 cmd="rtccall__subcmd__serve"
                 ;;
@@ -49,6 +52,9 @@ _rtccall() {
             rtccall__subcmd__help,help)
                 cmd="rtccall__subcmd__help__subcmd__help"
                 ;;
+            rtccall__subcmd__help,probe)
+                cmd="rtccall__subcmd__help__subcmd__probe"
+                ;;
             rtccall__subcmd__help,serve)
                 cmd="rtccall__subcmd__help__subcmd__serve"
                 ;;
@@ -59,7 +65,7 @@ _rtccall() {
 
     case "${cmd}" in
         rtccall)
-            opts="-v -h -V --verbose --help --version serve dial answer devices generate help"
+            opts="-v -h -V --verbose --help --version serve dial answer probe devices generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -281,7 +287,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__help)
-            opts="serve dial answer devices generate help"
+            opts="serve dial answer probe devices generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +370,20 @@ _rtccall() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rtccall__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rtccall__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -371,6 +391,80 @@ _rtccall() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rtccall__subcmd__probe)
+            opts="-v -h -V --ice-server --ice-config --username --credential --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --bind --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ice-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ice-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credential)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --turn-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --turn-user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -W "relay srflx tcp tls" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-rtt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --step-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --echo-packets)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --call-media)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -27,6 +27,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand serve 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
             cand dial 'Call the peer waiting in ROOM: join, send the offer, hold the call'
             cand answer 'Wait in ROOM for a call and take it (or reject it)'
+            cand probe 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
             cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -105,6 +106,32 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rtccall;probe'= {
+            cand --ice-server 'STUN or TURN server to check (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as turn:USER:PASS@HOST or with --username/--credential'
+            cand --ice-config 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])'
+            cand --username 'TURN username for servers that carry none'
+            cand --credential 'TURN password for servers that carry none (never shown in output)'
+            cand --turn-secret 'Mint TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers without credentials (never shown in output)'
+            cand --turn-user 'User part of minted TURN REST usernames (EXPIRY:USER)'
+            cand --ttl 'Lifetime of minted TURN REST credentials, seconds'
+            cand --ca 'Trust the CA certificate(s) in this PEM file for turns: servers'
+            cand --expect 'Require this (repeatable): relay, srflx, tcp, tls. Exit 1 when it does not hold'
+            cand --max-rtt 'Fail when a binding or relay round trip (p50) is over this many ms'
+            cand --timeout 'Bound on the whole probe, seconds'
+            cand --step-timeout 'Bound on each step, seconds'
+            cand --echo-packets 'Packets sent through each relay and echoed back'
+            cand --call-media 'Seconds of media in each in-process call once connected'
+            cand --bind 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface'
+            cand --insecure 'Do not verify TLS certificates'
+            cand --no-call 'Skip the ICE gathering report and the in-process calls (direct and relay-only)'
+            cand --json 'NDJSON on stdout: a `step` record per check, then a `summary`'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rtccall;devices'= {
             cand --json 'One JSON object on stdout'
             cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -127,6 +154,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand serve 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
             cand dial 'Call the peer waiting in ROOM: join, send the offer, hold the call'
             cand answer 'Wait in ROOM for a call and take it (or reject it)'
+            cand probe 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
             cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -136,6 +164,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         &'rtccall;help;dial'= {
         }
         &'rtccall;help;answer'= {
+        }
+        &'rtccall;help;probe'= {
         }
         &'rtccall;help;devices'= {
         }

@@ -30,6 +30,7 @@ complete -c rtccall -n "__fish_rtccall_needs_command" -s V -l version -d 'Print 
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -96,6 +97,30 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l auto-accept -
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-server -d 'STUN or TURN server to check (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as turn:USER:PASS@HOST or with --username/--credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-config -d 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l username -d 'TURN username for servers that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l credential -d 'TURN password for servers that carry none (never shown in output)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-secret -d 'Mint TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers without credentials (never shown in output)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-user -d 'User part of minted TURN REST usernames (EXPIRY:USER)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ttl -d 'Lifetime of minted TURN REST credentials, seconds' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ca -d 'Trust the CA certificate(s) in this PEM file for turns: servers' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l expect -d 'Require this (repeatable): relay, srflx, tcp, tls. Exit 1 when it does not hold' -r -f -a "relay\t'Every TURN server yields a working relay (allocation and echo)'
+srflx\t'Some server returns a server-reflexive (mapped) address'
+tcp\t'Some server works over TCP'
+tls\t'Some server works over TLS'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l max-rtt -d 'Fail when a binding or relay round trip (p50) is over this many ms' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l timeout -d 'Bound on the whole probe, seconds' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l step-timeout -d 'Bound on each step, seconds' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l echo-packets -d 'Packets sent through each relay and echoed back' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l call-media -d 'Seconds of media in each in-process call once connected' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l bind -d 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l insecure -d 'Do not verify TLS certificates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l no-call -d 'Skip the ICE gathering report and the in-process calls (direct and relay-only)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l json -d 'NDJSON on stdout: a `step` record per check, then a `summary`'
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -l json -d 'One JSON object on stdout'
 complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s h -l help -d 'Print help'
@@ -104,9 +129,10 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -l dir -d 'Dir
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer devices generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
