@@ -5,7 +5,7 @@ use std::fmt;
 
 /// The call (or command) did what was asked.
 pub const OK: i32 = 0;
-/// A check or expectation failed (reserved for assertions).
+/// A check or expectation failed (`rtccall probe`).
 pub const CHECK_FAILED: i32 = 1;
 /// Usage or configuration error: bad flags, bad values, unreadable config.
 pub const USAGE: i32 = 2;
@@ -23,7 +23,7 @@ pub const TABLE: &[(i32, &str)] = &[
     (OK, "call ok (or the command succeeded)"),
     (
         CHECK_FAILED,
-        "a check or expectation failed (reserved for assertions)",
+        "a check or expectation failed (probe)",
     ),
     (USAGE, "usage or configuration error"),
     (

@@ -92,7 +92,7 @@ pub struct ProbeArgs {
     pub no_call: bool,
 
     /// Seconds of media in each in-process call once connected.
-    #[arg(long, value_name = "SECS", default_value_t = 0.5)]
+    #[arg(long, value_name = "SECS", default_value_t = 0.3)]
     pub call_media: f64,
 
     /// Local UDP address(es) for ICE gathering and the in-process calls (repeatable or

@@ -851,7 +851,16 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
             let o = probe_server(s, cfg, sink).await;
             (s.clone(), o)
         });
-        let mut outcomes = futures_util::future::join_all(probes).await;
+        // The direct call needs no server: it runs while the servers are probed.
+        let direct = async {
+            if cfg.calls {
+                Some(sink.step(connect::call_check(cfg, None).await).await)
+            } else {
+                None
+            }
+        };
+        let (mut outcomes, direct) =
+            tokio::join!(futures_util::future::join_all(probes), direct);
         let mut all = Vec::new();
         if cfg.calls {
             let relay_ok: Vec<(String, bool)> = outcomes
@@ -860,7 +869,7 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
                 .map(|(s, o)| (s.label(), o.relay_ok))
                 .collect();
             all.push(sink.step(connect::gathering(cfg, &relay_ok).await).await);
-            all.push(sink.step(connect::call_check(cfg, None).await).await);
+            all.extend(direct);
             for (s, o) in outcomes.iter_mut() {
                 if s.scheme != Scheme::Turn {
                     continue;
