@@ -4,6 +4,7 @@
 //! prints.
 
 pub mod connect;
+pub mod nat;
 pub mod servers;
 pub mod wire;
 
@@ -861,7 +862,7 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
         };
         let (mut outcomes, direct) =
             tokio::join!(futures_util::future::join_all(probes), direct);
-        let mut all = Vec::new();
+        let mut all = vec![sink.step(nat::behaviour(cfg).await).await];
         if cfg.calls {
             let relay_ok: Vec<(String, bool)> = outcomes
                 .iter()

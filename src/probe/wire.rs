@@ -545,36 +545,68 @@ pub struct Binding {
 
 /// One binding request, one try within `bound`.
 pub async fn binding(conn: &mut Conn, bound: Duration) -> Result<Binding, WireError> {
-    binding_with(conn, bound, None).await
+    let req = binding_request(None)?;
+    let (resp, rtt) = conn.transact(&req, bound, 1).await?;
+    parse_binding(&resp, rtt)
 }
 
-/// A binding request with an optional RFC 5780 CHANGE-REQUEST (change IP, change port).
-pub async fn binding_with(
-    conn: &mut Conn,
-    bound: Duration,
-    change: Option<(bool, bool)>,
-) -> Result<Binding, WireError> {
+/// A binding request, with an RFC 5780 CHANGE-REQUEST (change IP, change port) if asked.
+fn binding_request(change: Option<(bool, bool)>) -> Result<Message, WireError> {
     let mut setters: Vec<Box<dyn Setter>> =
         vec![Box::new(TransactionId::new()), Box::new(BINDING_REQUEST)];
     if let Some((ip, port)) = change {
         setters.push(Box::new(ChangeRequest { ip, port }));
     }
     setters.push(Box::new(FINGERPRINT));
-    let req = build(&setters)?;
-    let (resp, rtt) = conn.transact(&req, bound, 1).await?;
+    build(&setters)
+}
+
+fn parse_binding(resp: &Message, rtt: Duration) -> Result<Binding, WireError> {
     if resp.typ.class == CLASS_ERROR_RESPONSE {
-        return Err(stun_error(&resp));
+        return Err(stun_error(resp));
     }
-    let mapped = xor_mapped(&resp)
-        .or_else(|| plain_addr(&resp, rtc::stun::attributes::ATTR_MAPPED_ADDRESS))
+    let mapped = xor_mapped(resp)
+        .or_else(|| plain_addr(resp, rtc::stun::attributes::ATTR_MAPPED_ADDRESS))
         .ok_or_else(|| proto("a binding response without a mapped address"))?;
     Ok(Binding {
         mapped,
         rtt,
-        other: plain_addr(&resp, ATTR_OTHER_ADDRESS),
-        origin: plain_addr(&resp, ATTR_RESPONSE_ORIGIN),
-        software: software(&resp),
+        other: plain_addr(resp, ATTR_OTHER_ADDRESS),
+        origin: plain_addr(resp, ATTR_RESPONSE_ORIGIN),
+        software: software(resp),
     })
+}
+
+/// A binding request from an unconnected socket to `to`, answered from any address (RFC 5780
+/// tests: a CHANGE-REQUEST is answered from the server's other address or port). Sent `tries`
+/// times, `rto` apart.
+pub async fn binding_from(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    change: Option<(bool, bool)>,
+    rto: Duration,
+    tries: u32,
+) -> Result<Binding, WireError> {
+    let req = binding_request(change)?;
+    let mut buf = vec![0u8; 2048];
+    for _ in 0..tries {
+        let sent = Instant::now();
+        sock.send_to(&req.raw, to).await.map_err(io_err)?;
+        let deadline = sent + rto;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(r) = tokio::time::timeout(left, sock.recv_from(&mut buf)).await else {
+                break;
+            };
+            let (n, _) = r.map_err(io_err)?;
+            if let Some(Frame::Stun(m)) = decode_frame(&buf[..n])
+                && m.transaction_id == req.transaction_id
+            {
+                return parse_binding(&m, sent.elapsed());
+            }
+        }
+    }
+    Err(WireError::Timeout)
 }
 
 /// RFC 5780 CHANGE-REQUEST.
