@@ -17,7 +17,7 @@ use crate::media::{
     Counters, KindCounters, LEVEL_SILENT, Media, MediaConfig, Speaker, VideoSource,
 };
 use crate::report::schema::{
-    AudioInterval, AudioSummary, Candidate, Record, SelectedPair, Stats, Summary, Timings,
+    AudioInterval, AudioSummary, Candidate, DataSummary, Record, SelectedPair, Stats, Summary, Timings,
     VideoInterval, VideoSummary,
 };
 use crate::signal::protocol::code;
@@ -781,6 +781,11 @@ impl Driver<'_> {
                 encode_ms_p50: c.video.encode_ms_percentile(50.0),
                 encode_ms_p95: c.video.encode_ms_percentile(95.0),
                 recorded: KindCounters::get(&c.video.recorded),
+            },
+            data: DataSummary {
+                pings_sent: KindCounters::get(&c.data_sent),
+                echoes_received: KindCounters::get(&c.data_echoes),
+                pings_echoed: KindCounters::get(&c.data_echoed_for_peer),
             },
             recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),
             recording_error: c

@@ -175,6 +175,10 @@ pub struct Counters {
     pub source_length_ms: AtomicU64,
     /// Why the recording failed, if it did.
     pub record_error: Mutex<Option<String>>,
+    /// Data channel: pings this peer sent and their echoes, pings it echoed for the other.
+    pub data_sent: AtomicU64,
+    pub data_echoes: AtomicU64,
+    pub data_echoed_for_peer: AtomicU64,
 }
 
 impl Counters {

@@ -197,6 +197,8 @@ pub async fn call_check(cfg: &ProbeConfig, server: Option<&Server>) -> Step {
         selected_pair: d.selected_pair.clone(),
         audio_packets_received: d.audio.packets_received.min(a.audio.packets_received),
         video_frames_decoded: d.video.frames_decoded.min(a.video.frames_decoded),
+        data_sent: d.data.pings_sent,
+        data_echoed: d.data.echoes_received,
     };
     let pair = check
         .selected_pair
@@ -232,6 +234,15 @@ pub async fn call_check(cfg: &ProbeConfig, server: Option<&Server>) -> Step {
             "audio or video did not arrive on one side: something drops media after ICE \
              (a relay that forwards STUN but not data?)",
         )
+    } else if check.data_echoed == 0 {
+        t.fail(
+            format!("connected ({pair}), media flows, but the data channel echo did not"),
+            format!(
+                "{} data channel pings were sent and none came back: SCTP over DTLS did not \
+                 come up",
+                check.data_sent
+            ),
+        )
     } else if server.is_some()
         && check
             .selected_pair
@@ -247,10 +258,12 @@ pub async fn call_check(cfg: &ProbeConfig, server: Option<&Server>) -> Step {
             Status::Pass,
             format!(
                 "connected in {} ms ({pair}), media both ways ({} audio packets, {} video \
-                 frames)",
+                 frames), data channel echo {}/{}",
                 check.connected_ms.unwrap_or(0.0),
                 check.audio_packets_received,
-                check.video_frames_decoded
+                check.video_frames_decoded,
+                check.data_echoed,
+                check.data_sent
             ),
         )
     };

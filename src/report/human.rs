@@ -280,6 +280,19 @@ pub fn print_summary(s: &Summary) {
         ),
     ];
     let mut rows = rows;
+    if s.data.pings_sent + s.data.pings_echoed > 0 {
+        rows.push((
+            "data channel",
+            if s.data.pings_sent > 0 {
+                format!(
+                    "{} pings sent, {} echoed back",
+                    s.data.pings_sent, s.data.echoes_received
+                )
+            } else {
+                format!("{} pings echoed", s.data.pings_echoed)
+            },
+        ));
+    }
     if let Some(path) = &s.recording {
         rows.push((
             "recording",

@@ -72,6 +72,9 @@ pub struct CallCheck {
     /// Audio packets and video frames that made it across, each way.
     pub audio_packets_received: u64,
     pub video_frames_decoded: u64,
+    /// Data channel pings the dialing peer sent, and echoes that came back.
+    pub data_sent: u64,
+    pub data_echoed: u64,
 }
 
 /// RFC 5780 NAT behaviour.

@@ -143,6 +143,18 @@ pub struct VideoSummary {
     pub recorded: u64,
 }
 
+/// Data channel totals in the `summary`: the dialer opens a channel and sends a ping every
+/// 100 ms; the answerer echoes each one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSummary {
+    /// Pings this peer sent, and echoes of them that came back.
+    pub pings_sent: u64,
+    pub echoes_received: u64,
+    /// Pings from the other peer this peer echoed.
+    pub pings_echoed: u64,
+}
+
 /// The last record of a call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,6 +169,7 @@ pub struct Summary {
     pub selected_pair: Option<SelectedPair>,
     pub audio: AudioSummary,
     pub video: VideoSummary,
+    pub data: DataSummary,
     /// The file the received media was recorded into, and why recording failed if it did.
     pub recording: Option<String>,
     pub recording_error: Option<String>,
