@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -249,66 +248,9 @@ fn killed_peer_ends_the_call_with_exit_4() {
     assert!(s.error.unwrap().contains("vanished"));
 }
 
-/// coturn on a free loopback port, long-term credentials test:secret; stopped by PID on drop.
-struct Turn {
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Turn {
-    fn start() -> Turn {
-        let port = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = std::env::temp_dir().join(format!("rtccall-turn-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let status = Command::new("turnserver")
-            .args([
-                "-n",
-                "--listening-ip=127.0.0.1",
-                "--relay-ip=127.0.0.1",
-                &format!("--listening-port={port}"),
-                "--lt-cred-mech",
-                "--user=test:secret",
-                "--realm=rtccall.test",
-                "--allow-loopback-peers",
-                "--no-cli",
-                "--no-tls",
-                "--no-dtls",
-                "--fingerprint",
-                "--daemon",
-                &format!("--pidfile={}", dir.join("pid").display()),
-                &format!("--log-file={}", dir.join("log").display()),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("start turnserver (install coturn: bash .ci/install-deps)");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !dir.join("pid").exists() {
-            assert!(Instant::now() < deadline, "coturn wrote no pidfile");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        Turn { port, dir }
-    }
-}
-
-impl Drop for Turn {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.join("pid")) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn relay_only_call_through_coturn() {
-    let turn = Turn::start();
+    let turn = Turn::start(&TURN_TEST_USER);
     let ice = format!("turn:test:secret@127.0.0.1:{}", turn.port);
     let server = format!("ws://127.0.0.1:{}/", free_port());
     let extra = [

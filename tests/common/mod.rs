@@ -32,6 +32,16 @@ impl Proc {
 
     /// Start rtccall through a wrapper command (e.g. `ip netns exec NAME`).
     pub fn spawn_wrapped(wrapper: &[&str], args: &[&str], env: &[(&str, &str)]) -> Proc {
+        Proc::spawn_full(wrapper, args, env, &[])
+    }
+
+    /// Start rtccall with extra environment variables, and without those named in `remove`.
+    pub fn spawn_full(
+        wrapper: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+        remove: &[&str],
+    ) -> Proc {
         let mut cmd = match wrapper.split_first() {
             Some((program, rest)) => {
                 let mut c = Command::new(program);
@@ -40,6 +50,9 @@ impl Proc {
             }
             None => Command::new(BIN),
         };
+        for name in remove {
+            cmd.env_remove(name);
+        }
         let mut child = cmd
             .args(args)
             .envs(env.iter().copied())
@@ -240,4 +253,178 @@ pub fn assert_media_flowed(me: &Summary, other: &Summary) {
     assert!(me.timings_ms.first_video_frame.is_some());
     assert!(me.timings_ms.first_audio.is_some());
     assert_eq!(me.exit_code, 0);
+}
+
+/// coturn options for long-term credentials `test:secret` in realm `rtccall.test`, relaying to
+/// loopback peers (so a relay can be tested on one host).
+pub const TURN_TEST_USER: [&str; 4] = [
+    "--lt-cred-mech",
+    "--user=test:secret",
+    "--realm=rtccall.test",
+    "--allow-loopback-peers",
+];
+
+/// A port free on 127.0.0.1 for both UDP and TCP (at the time of asking).
+pub fn free_udp_tcp_port() -> u16 {
+    for _ in 0..100 {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP on 127.0.0.1");
+}
+
+/// A relay port range of 200 ports in 40000-59999, different for each server of this process.
+fn relay_range() -> (u16, u16) {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let slot = (std::process::id().wrapping_mul(7).wrapping_add(n) % 100) as u16;
+    let min = 40000 + slot * 200;
+    (min, min + 199)
+}
+
+/// coturn (`turnserver`) listening on 127.0.0.1 only, as a child process stopped by its PID on
+/// drop. The listening port is free for UDP and TCP; `tls_port` is set when started with a
+/// certificate.
+pub struct Turn {
+    pub port: u16,
+    pub tls_port: Option<u16>,
+    dir: std::path::PathBuf,
+    child: Child,
+}
+
+impl Turn {
+    /// coturn with these options (authentication, peer policy...) added to the fixed ones:
+    /// loopback only, no CLI, no DTLS, no TLS, fingerprints.
+    pub fn start(options: &[&str]) -> Turn {
+        Turn::launch(options, None)
+    }
+
+    /// As [`Turn::start`], plus TLS on `tls_port` with this certificate and key (PEM).
+    pub fn start_tls(options: &[&str], cert_pem: &str, key_pem: &str) -> Turn {
+        Turn::launch(options, Some((cert_pem, key_pem)))
+    }
+
+    fn launch(options: &[&str], tls: Option<(&str, &str)>) -> Turn {
+        // Another process may take a free port before coturn binds it: try again on new ports.
+        let mut last_log = String::new();
+        for _ in 0..3 {
+            match Turn::try_launch(options, tls) {
+                Ok(t) => return t,
+                Err(log) => last_log = log,
+            }
+        }
+        panic!("coturn did not start; its last log:\n{last_log}");
+    }
+
+    fn try_launch(options: &[&str], tls: Option<(&str, &str)>) -> Result<Turn, String> {
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = free_udp_tcp_port();
+        let dir =
+            std::env::temp_dir().join(format!("rtccall-turn-{}-{seq}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (min_port, max_port) = relay_range();
+        let mut args: Vec<String> = vec![
+            "-n".into(),
+            "--listening-ip=127.0.0.1".into(),
+            "--relay-ip=127.0.0.1".into(),
+            format!("--listening-port={port}"),
+            format!("--min-port={min_port}"),
+            format!("--max-port={max_port}"),
+            "--no-cli".into(),
+            "--no-dtls".into(),
+            "--fingerprint".into(),
+            "--simple-log".into(),
+            format!("--pidfile={}", dir.join("pid").display()),
+            format!("--log-file={}", dir.join("log").display()),
+        ];
+        let mut tls_port = None;
+        match tls {
+            Some((cert, key)) => {
+                let p = loop {
+                    let p = free_port();
+                    if p != port {
+                        break p;
+                    }
+                };
+                std::fs::write(dir.join("cert.pem"), cert).unwrap();
+                std::fs::write(dir.join("key.pem"), key).unwrap();
+                args.push(format!("--tls-listening-port={p}"));
+                args.push(format!("--cert={}", dir.join("cert.pem").display()));
+                args.push(format!("--pkey={}", dir.join("key.pem").display()));
+                tls_port = Some(p);
+            }
+            None => args.push("--no-tls".into()),
+        }
+        args.extend(options.iter().map(|s| s.to_string()));
+        let child = Command::new("turnserver")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start turnserver (install coturn: bash .ci/install-deps)");
+        let mut turn = Turn {
+            port,
+            tls_port,
+            dir,
+            child,
+        };
+        match turn.wait_ready(Duration::from_secs(5)) {
+            Ok(()) => Ok(turn),
+            Err(why) => Err(format!("{why}\n{}", turn.log())),
+        }
+    }
+
+    /// Ready when it answers a STUN binding request over UDP and accepts TCP (and TLS) connections.
+    fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + within;
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        udp.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        // Binding request: type 0x0001, length 0, magic cookie, transaction id.
+        let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+        request.extend_from_slice(b"rtccall-test");
+        let mut ports = vec![self.port];
+        ports.extend(self.tls_port);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Err(format!("coturn exited with {status}"));
+            }
+            if Instant::now() > deadline {
+                return Err(format!("coturn not ready within {within:?}"));
+            }
+            let tcp_ok = ports.iter().all(|p| {
+                std::net::TcpStream::connect_timeout(
+                    &std::net::SocketAddr::from(([127, 0, 0, 1], *p)),
+                    Duration::from_millis(200),
+                )
+                .is_ok()
+            });
+            let mut buf = [0u8; 512];
+            let udp_ok = udp.send_to(&request, ("127.0.0.1", self.port)).is_ok()
+                && matches!(udp.recv_from(&mut buf), Ok((n, _)) if n >= 20 && buf[8..20] == request[8..20]);
+            if tcp_ok && udp_ok {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// coturn's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        // Stopped by its PID: the child's, which is the server itself (no --daemon).
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
