@@ -21,10 +21,7 @@ pub const INTERRUPTED: i32 = 130;
 /// Every exit code with its meaning, in the order the README and man pages list them.
 pub const TABLE: &[(i32, &str)] = &[
     (OK, "call ok (or the command succeeded)"),
-    (
-        CHECK_FAILED,
-        "a check or expectation failed (probe)",
-    ),
+    (CHECK_FAILED, "a check or expectation failed (probe)"),
     (USAGE, "usage or configuration error"),
     (
         SIGNALING,

@@ -226,11 +226,17 @@ async fn probe(args: cli::probe::ProbeArgs, cancel: CancellationToken) -> i32 {
         let expected: u64 = config
             .servers
             .iter()
-            .map(|s| if s.scheme == probe::servers::Scheme::Turn { 5 } else { 2 })
+            .map(|s| {
+                if s.scheme == probe::servers::Scheme::Turn {
+                    5
+                } else {
+                    2
+                }
+            })
             .sum();
         tokio::spawn(report::probe_human::run(rx, expected))
     };
-    let sink = probe::Sink::new(tx, start, config.secrets.clone());
+    let sink = probe::Sink::new(tx, start);
     let code = probe::run(&config, &sink, cancel).await;
     drop(sink);
     let _ = reporter.await;

@@ -17,8 +17,8 @@ use crate::media::{
     Counters, KindCounters, LEVEL_SILENT, Media, MediaConfig, Speaker, VideoSource,
 };
 use crate::report::schema::{
-    AudioInterval, AudioSummary, Candidate, DataSummary, Record, SelectedPair, Stats, Summary, Timings,
-    VideoInterval, VideoSummary,
+    AudioInterval, AudioSummary, Candidate, DataSummary, Record, SelectedPair, Stats, Summary,
+    Timings, VideoInterval, VideoSummary,
 };
 use crate::signal::protocol::code;
 use crate::signal::{Channel, Incoming, Message, Role, connect_or_host};

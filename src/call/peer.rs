@@ -1157,7 +1157,9 @@ async fn echo_pings(channel: Arc<dyn DataChannel>, counters: Arc<Counters>) {
                     if channel.send_text(&reply).await.is_err() {
                         return;
                     }
-                    counters.data_echoed_for_peer.fetch_add(1, Ordering::Relaxed);
+                    counters
+                        .data_echoed_for_peer
+                        .fetch_add(1, Ordering::Relaxed);
                 }
             }
             DataChannelEvent::OnClose => return,

@@ -247,15 +247,17 @@ pub fn parse_bitrate(s: &str) -> Result<u64, Error> {
 
 /// Split `turn:user:pass@host:port?x` into the URL without credentials and the credentials.
 pub fn parse_ice_url(url: &str) -> Result<(String, Option<(String, String)>), Error> {
+    // Errors show the URL without its password.
+    let shown = crate::probe::servers::redact_url(url);
     let (scheme, rest) = url.split_once(':').ok_or_else(|| {
         usage(format!(
-            "--ice-server {url:?} must start with stun:, stuns:, turn: or turns:"
+            "--ice-server {shown:?} must start with stun:, stuns:, turn: or turns:"
         ))
     })?;
     let scheme_l = scheme.to_ascii_lowercase();
     if !matches!(scheme_l.as_str(), "stun" | "stuns" | "turn" | "turns") {
         return Err(usage(format!(
-            "--ice-server {url:?} must start with stun:, stuns:, turn: or turns:"
+            "--ice-server {shown:?} must start with stun:, stuns:, turn: or turns:"
         )));
     }
     let rest = rest.trim_start_matches("//");
@@ -264,14 +266,14 @@ pub fn parse_ice_url(url: &str) -> Result<(String, Option<(String, String)>), Er
         None => (None, rest),
     };
     if hostpart.is_empty() || hostpart.starts_with(['?', ':']) {
-        return Err(usage(format!("--ice-server {url:?} has no host")));
+        return Err(usage(format!("--ice-server {shown:?} has no host")));
     }
     let creds = match creds {
         None => None,
         Some(c) => {
             let (u, p) = c.split_once(':').ok_or_else(|| {
                 usage(format!(
-                    "--ice-server {url:?}: credentials must be USER:PASS before the @"
+                    "--ice-server {shown:?}: credentials must be USER:PASS before the @"
                 ))
             })?;
             Some((u.to_string(), p.to_string()))

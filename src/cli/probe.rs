@@ -43,20 +43,40 @@ pub struct ProbeArgs {
     pub username: Option<String>,
 
     /// TURN password for servers that carry none (never shown in output).
-    #[arg(long, value_name = "PASS", env = "RTCCALL_ICE_CREDENTIAL", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "PASS",
+        env = "RTCCALL_ICE_CREDENTIAL",
+        hide_env_values = true
+    )]
     pub credential: Option<String>,
 
     /// Mint TURN REST credentials from this shared secret (coturn use-auth-secret /
     /// static-auth-secret) for TURN servers without credentials (never shown in output).
-    #[arg(long, value_name = "SECRET", env = "RTCCALL_TURN_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RTCCALL_TURN_SECRET",
+        hide_env_values = true
+    )]
     pub turn_secret: Option<String>,
 
     /// User part of minted TURN REST usernames (EXPIRY:USER).
-    #[arg(long, value_name = "NAME", default_value = "rtccall", requires = "turn_secret")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "rtccall",
+        requires = "turn_secret"
+    )]
     pub turn_user: String,
 
     /// Lifetime of minted TURN REST credentials, seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 3600, requires = "turn_secret")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 3600,
+        requires = "turn_secret"
+    )]
     pub ttl: u64,
 
     /// Trust the CA certificate(s) in this PEM file for turns: servers.
@@ -151,8 +171,12 @@ impl ProbeArgs {
             list.push(servers::parse_url(u, "--ice-server")?);
         }
         if let Some(f) = &self.ice_config {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| usage(format!("--ice-config {}: cannot read it ({e})", f.display())))?;
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                usage(format!(
+                    "--ice-config {}: cannot read it ({e})",
+                    f.display()
+                ))
+            })?;
             list.extend(servers::parse_ice_config(&text, &f.display().to_string())?);
         }
         if list.is_empty() {
@@ -163,20 +187,11 @@ impl ProbeArgs {
         if self.username.is_some() != self.credential.is_some() {
             return Err(usage("--username and --credential go together"));
         }
-        let mut secrets: Vec<String> = Vec::new();
-        secrets.extend(self.credential.clone());
-        secrets.extend(self.turn_secret.clone());
         let minted = self.turn_secret.as_ref().map(|secret| {
             servers::rest_credentials(secret, &self.turn_user, self.ttl, SystemTime::now())
         });
-        if let Some((_, p)) = &minted {
-            secrets.push(p.clone());
-        }
         for s in &mut list {
             if s.scheme != Scheme::Turn || s.username.is_some() {
-                if let Some(c) = &s.credential {
-                    secrets.push(c.clone());
-                }
                 continue;
             }
             if let (Some(u), Some(c)) = (&self.username, &self.credential) {
@@ -196,7 +211,9 @@ impl ProbeArgs {
         if let Some(m) = self.max_rtt
             && !(m.is_finite() && m > 0.0)
         {
-            return Err(usage(format!("--max-rtt must be a positive number, not {m}")));
+            return Err(usage(format!(
+                "--max-rtt must be a positive number, not {m}"
+            )));
         }
         let timeout = secs("--timeout", self.timeout)?;
         let step_timeout = secs("--step-timeout", self.step_timeout)?;
@@ -222,7 +239,6 @@ impl ProbeArgs {
             binding_requests: 5,
             echo_packets: self.echo_packets,
             security_peers: security_peers(),
-            secrets,
             bind: self.bind.clone(),
             calls: !self.no_call,
             call_media: secs("--call-media", self.call_media)?,

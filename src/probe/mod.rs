@@ -63,8 +63,6 @@ pub struct ProbeConfig {
     pub echo_packets: u32,
     /// Peer addresses tried by the TURN security check.
     pub security_peers: Vec<IpAddr>,
-    /// Secrets to keep out of every message.
-    pub secrets: Vec<String>,
     /// Local UDP sockets for ICE gathering and the in-process calls.
     pub bind: Vec<SocketAddr>,
     /// Run the ICE gathering report and the in-process calls.
@@ -74,15 +72,17 @@ pub struct ProbeConfig {
 }
 
 /// Where the probe's records go.
+///
+/// Messages are built from parsed parts only (URLs without credentials, server answers), so
+/// passwords and secrets never reach them.
 pub struct Sink {
     tx: mpsc::Sender<ProbeRecord>,
     start: Instant,
-    secrets: Vec<String>,
 }
 
 impl Sink {
-    pub fn new(tx: mpsc::Sender<ProbeRecord>, start: Instant, secrets: Vec<String>) -> Sink {
-        Sink { tx, start, secrets }
+    pub fn new(tx: mpsc::Sender<ProbeRecord>, start: Instant) -> Sink {
+        Sink { tx, start }
     }
 
     fn ms(&self) -> f64 {
@@ -91,17 +91,18 @@ impl Sink {
 
     async fn step(&self, mut s: Step) -> Step {
         s.ms = self.ms();
-        s.message = servers::redact(&s.message, &self.secrets);
-        s.explanation = s
-            .explanation
-            .map(|e| servers::redact(&e, &self.secrets));
-        let _ = self.tx.send(ProbeRecord::Step(s.clone())).await;
+        let _ = self.tx.send(ProbeRecord::Step(Box::new(s.clone()))).await;
         s
     }
 }
 
 fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
+}
+
+/// Round-trip times keep microseconds, so that `--max-rtt` compares what was measured.
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
 }
 
 fn ms(d: Duration) -> f64 {
@@ -117,10 +118,10 @@ pub fn rtt_stats(v: &[f64]) -> Option<Rtt> {
     s.sort_by(f64::total_cmp);
     let pick = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
     Some(Rtt {
-        min: round1(s[0]),
-        p50: round1(pick(0.5)),
-        p95: round1(pick(0.95)),
-        max: round1(s[s.len() - 1]),
+        min: round3(s[0]),
+        p50: round3(pick(0.5)),
+        p95: round3(pick(0.95)),
+        max: round3(s[s.len() - 1]),
     })
 }
 
@@ -180,8 +181,7 @@ pub fn explain_code(code: u16, authenticated: bool) -> String {
         403 => "403 Forbidden: the server refuses this request (peer address in a denied \
                 range, or the user is not allowed)"
             .into(),
-        420 => "420 Unknown Attribute: the server does not understand a required attribute"
-            .into(),
+        420 => "420 Unknown Attribute: the server does not understand a required attribute".into(),
         437 => "437 Allocation Mismatch: an allocation already exists for this address and \
                 port"
             .into(),
@@ -192,8 +192,7 @@ pub fn explain_code(code: u16, authenticated: bool) -> String {
         441 => "441 Wrong Credentials: the credentials differ from those the allocation was \
                 made with"
             .into(),
-        442 => "442 Unsupported Transport Protocol: the server does not relay this protocol"
-            .into(),
+        442 => "442 Unsupported Transport Protocol: the server does not relay this protocol".into(),
         486 => "486 Allocation Quota Reached: this user has as many allocations as the \
                 server allows (user-quota); wait for old ones to expire or raise the quota"
             .into(),
@@ -259,9 +258,7 @@ fn wire_step(t: &Timer, what: &str, e: &WireError, server: &Server, authenticate
 fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v) => v.is_private() || v.is_loopback() || v.is_link_local() || is_shared_v4(v),
-        IpAddr::V6(v) => {
-            v.is_loopback() || v.is_unique_local() || v.is_unicast_link_local()
-        }
+        IpAddr::V6(v) => v.is_loopback() || v.is_unique_local() || v.is_unicast_link_local(),
     }
 }
 
@@ -350,8 +347,16 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         } else {
             cfg.step_timeout
         };
+        // The step's bound holds: requests it leaves no time for are not sent.
+        let deadline = Instant::now() + cfg.step_timeout;
+        let mut sent = 0u32;
         for _ in 0..cfg.binding_requests {
-            match wire::binding(c, per_request).await {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            sent += 1;
+            match wire::binding(c, per_request.min(left)).await {
                 Ok(b) => {
                     rtts.push(b.rtt.as_secs_f64() * 1000.0);
                     last = Some(b);
@@ -365,23 +370,19 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
                 }
             }
         }
-        let sent = cfg.binding_requests;
         let received = rtts.len() as u32;
         let mut s = match (&last, &first_err) {
             (Some(b), _) => {
                 out.mapped = Some(b.mapped);
                 out.binding_ok = true;
-                let loss = 100.0 * f64::from(sent - received) / f64::from(sent);
+                let loss = 100.0 * f64::from(sent - received) / f64::from(sent.max(1));
                 let mut s = t.done(
                     if received == sent {
                         Status::Pass
                     } else {
                         Status::Warn
                     },
-                    format!(
-                        "mapped address {}, {received}/{sent} answered",
-                        b.mapped
-                    ),
+                    format!("mapped address {}, {received}/{sent} answered", b.mapped),
                 );
                 if received < sent {
                     s.explanation = Some(format!(
@@ -399,9 +400,9 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
                 let mut s = wire_step(&t, "binding", e, server, false);
                 if matches!(e, WireError::Timeout) && server.transport == Transport::Udp {
                     // Is it UDP that is blocked? Try TCP on the same port.
-                    if let Ok(mut tc) =
-                        Conn::open(Transport::Tcp, remote, None, cfg.step_timeout).await
-                        && wire::binding(&mut tc, cfg.step_timeout).await.is_ok()
+                    let bound = cfg.step_timeout.min(Duration::from_secs(1));
+                    if let Ok(mut tc) = Conn::open(Transport::Tcp, remote, None, bound).await
+                        && wire::binding(&mut tc, bound).await.is_ok()
                     {
                         s.explanation = Some(format!(
                             "UDP to {remote} gets no answer but STUN over TCP on the same port \
@@ -446,7 +447,15 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             return out;
         }
     };
-    let (mut turn, alloc) = match Turn::allocate(conn, user, pass, rto).await {
+    let allocated = tokio::time::timeout(cfg.step_timeout, Turn::allocate(conn, user, pass, rto))
+        .await
+        .unwrap_or_else(|_| {
+            Err(wire::AllocateFailure {
+                error: WireError::Timeout,
+                authenticated: false,
+            })
+        });
+    let (mut turn, alloc) = match allocated {
         Ok(v) => v,
         Err(f) => {
             let s = wire_step(&t, "allocation refused", &f.error, server, f.authenticated);
@@ -493,7 +502,14 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
 
     // Relay echo.
     let t = Timer::new(&label, "relay-echo", tr);
-    let s = relay_echo(&mut turn, &alloc, out.mapped.or(alloc.mapped), cfg, &t).await;
+    let echo = relay_echo(&mut turn, &alloc, out.mapped.or(alloc.mapped), cfg, &t);
+    let s = match tokio::time::timeout(cfg.step_timeout, echo).await {
+        Ok(s) => s,
+        Err(_) => t.fail(
+            format!("the echo did not finish within {:?}", cfg.step_timeout),
+            "the relay answers too slowly (or --step-timeout is too short for --echo-packets)",
+        ),
+    };
     out.relay_ok = s.status == Status::Pass || s.status == Status::Warn;
     out.steps.push(sink.step(s).await);
 
@@ -507,15 +523,28 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         .copied()
         .filter(|ip| ip.is_ipv4() == alloc.relayed.is_ipv4())
         .collect();
-    for ip in &same_family {
-        // A permission sends nothing to the peer: it only asks whether the server would.
-        let peer = SocketAddr::new(*ip, 9);
-        match turn.create_permission(peer).await {
-            Ok(()) => allowed.push(ip.to_string()),
-            Err(_) => refused.push(ip.to_string()),
+    let asking = async {
+        for ip in &same_family {
+            // A permission sends nothing to the peer: it only asks whether the server would.
+            let peer = SocketAddr::new(*ip, 9);
+            match turn.create_permission(peer).await {
+                Ok(()) => allowed.push(ip.to_string()),
+                Err(WireError::Stun { .. }) => refused.push(ip.to_string()),
+                Err(e) => return Err(e),
+            }
         }
-    }
-    let mut s = if allowed.is_empty() {
+        Ok(())
+    };
+    let asked = tokio::time::timeout(cfg.step_timeout, asking)
+        .await
+        .unwrap_or(Err(WireError::Timeout));
+    let mut s = if let Err(e) = asked {
+        t.fail(
+            format!("permission requests failed: {e}"),
+            "the server stopped answering CreatePermission requests, so it cannot be told \
+             whether it relays to internal addresses",
+        )
+    } else if allowed.is_empty() {
         t.done(
             Status::Pass,
             format!(
@@ -693,7 +722,11 @@ async fn relay_echo(
         )
     } else {
         let mut s = t.done(
-            if loss > 5.0 { Status::Warn } else { Status::Pass },
+            if loss > 5.0 {
+                Status::Warn
+            } else {
+                Status::Pass
+            },
             format!(
                 "{received}/{n} packets echoed through {}, rtt p50 {} ms p95 {} ms",
                 alloc.relayed,
@@ -783,7 +816,10 @@ pub fn expectations(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Vec<Ex
                         format!("no server works over {}", want.as_str().to_uppercase()),
                     )
                 } else {
-                    (true, format!("works over {}: {}", want.as_str(), ok.join(", ")))
+                    (
+                        true,
+                        format!("works over {}: {}", want.as_str(), ok.join(", ")),
+                    )
                 }
             }
         };
@@ -798,7 +834,11 @@ pub fn expectations(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Vec<Ex
             .iter()
             .flat_map(|(_, o)| o.steps.iter())
             .filter(|s| s.step == "stun-binding" || s.step == "relay-echo")
-            .filter_map(|s| s.rtt_ms.as_ref().map(|r| (r.p50, s.server.clone(), s.step.clone())))
+            .filter_map(|s| {
+                s.rtt_ms
+                    .as_ref()
+                    .map(|r| (r.p50, s.server.clone(), s.step.clone()))
+            })
             .max_by(|a, b| a.0.total_cmp(&b.0));
         let (met, detail) = match worst {
             Some((p50, server, step)) if p50 > max => (
@@ -860,8 +900,7 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
                 None
             }
         };
-        let (mut outcomes, direct) =
-            tokio::join!(futures_util::future::join_all(probes), direct);
+        let (mut outcomes, direct) = tokio::join!(futures_util::future::join_all(probes), direct);
         let mut all = vec![sink.step(nat::behaviour(cfg).await).await];
         if cfg.calls {
             let relay_ok: Vec<(String, bool)> = outcomes
@@ -922,8 +961,8 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
         });
     }
     let expectations = expectations(cfg, &outcomes);
-    let failed = verdicts.iter().any(|v| v.verdict == Status::Fail)
-        || expectations.iter().any(|e| !e.met);
+    let failed =
+        verdicts.iter().any(|v| v.verdict == Status::Fail) || expectations.iter().any(|e| !e.met);
     let code = if failed { exit::CHECK_FAILED } else { exit::OK };
     let summary = ProbeSummary {
         ms: ms(start.elapsed()),
@@ -952,14 +991,20 @@ mod tests {
     fn error_codes_are_explained() {
         assert!(explain_code(401, true).contains("password is wrong"));
         assert!(explain_code(486, true).contains("quota"));
-        assert!(explain_code(508, true).contains("capacity"));
+        assert!(explain_code(508, true).contains("Insufficient Capacity"));
         assert!(explain_code(441, true).contains("Wrong Credentials"));
         assert!(explain_code(403, true).contains("Forbidden"));
     }
 
     #[test]
     fn private_addresses() {
-        for ip in ["10.1.2.3", "192.168.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1"] {
+        for ip in [
+            "10.1.2.3",
+            "192.168.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+        ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
         assert!(!is_private("8.8.8.8".parse().unwrap()));

@@ -88,8 +88,14 @@ fn usage(msg: impl Into<String>) -> Error {
 /// Parse one URL (`stun:`, `stuns:`, `turn:`, `turns:`, credentials optionally as
 /// `USER:PASS@`). `what` names where it came from, for errors.
 pub fn parse_url(url: &str, what: &str) -> Result<Server, Error> {
-    let (bare, creds) = crate::cli::call::parse_ice_url(url)
-        .map_err(|e| usage(format!("{what}: {}", e.to_string().replace("--ice-server ", ""))))?;
+    let (bare, creds) = crate::cli::call::parse_ice_url(url).map_err(|e| {
+        usage(format!(
+            "{what}: {}",
+            e.to_string().replace("--ice-server ", "")
+        ))
+    })?;
+    let shown = redact_url(url);
+    let url = shown.as_str();
     let (scheme, rest) = bare.split_once(':').unwrap_or(("", ""));
     let (hostport, query) = match rest.split_once('?') {
         Some((h, q)) => (h, Some(q)),
@@ -232,11 +238,7 @@ pub fn parse_ice_config(text: &str, file: &str) -> Result<Vec<Server>, Error> {
 /// username is `EXPIRY:USER` (EXPIRY in Unix seconds) and the password
 /// base64(HMAC-SHA1(secret, username)).
 pub fn rest_credentials(secret: &str, user: &str, ttl_s: u64, now: SystemTime) -> (String, String) {
-    let expiry = now
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-        + ttl_s;
+    let expiry = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() + ttl_s;
     let username = if user.is_empty() {
         expiry.to_string()
     } else {
@@ -249,13 +251,18 @@ pub fn rest_credentials(secret: &str, user: &str, ttl_s: u64, now: SystemTime) -
     (username, password)
 }
 
-/// Replace every occurrence of each secret in `text` with `***`.
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 2) {
-        out = out.replace(s.as_str(), "***");
+/// `url` as errors show it: a password before the `@` becomes `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return url.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((creds, host)) => {
+            let user = creds.split_once(':').map_or(creds, |(u, _)| u);
+            format!("{scheme}:{user}:***@{host}")
+        }
+        None => url.to_string(),
     }
-    out
 }
 
 #[cfg(test)]
@@ -265,13 +272,22 @@ mod tests {
     #[test]
     fn urls_parse_with_defaults_and_transports() {
         let s = parse_url("stun:stun.example.org", "x").unwrap();
-        assert_eq!((s.scheme, s.transport, s.port), (Scheme::Stun, Transport::Udp, 3478));
+        assert_eq!(
+            (s.scheme, s.transport, s.port),
+            (Scheme::Stun, Transport::Udp, 3478)
+        );
         let t = parse_url("turn:u:p@127.0.0.1:4000?transport=tcp", "x").unwrap();
-        assert_eq!((t.scheme, t.transport, t.port), (Scheme::Turn, Transport::Tcp, 4000));
+        assert_eq!(
+            (t.scheme, t.transport, t.port),
+            (Scheme::Turn, Transport::Tcp, 4000)
+        );
         assert_eq!(t.credentials(), Some(("u", "p")));
         assert_eq!(t.label(), "turn:127.0.0.1:4000?transport=tcp");
         let s = parse_url("turns:[::1]", "x").unwrap();
-        assert_eq!((s.host.as_str(), s.port, s.transport), ("::1", 5349, Transport::Tls));
+        assert_eq!(
+            (s.host.as_str(), s.port, s.transport),
+            ("::1", 5349, Transport::Tls)
+        );
         assert_eq!(s.label(), "turns:[::1]:5349?transport=tcp");
         for bad in [
             "http://x",
@@ -313,7 +329,12 @@ mod tests {
     }
 
     #[test]
-    fn secrets_are_redacted() {
-        assert_eq!(redact("user pw=hunter2", &["hunter2".into()]), "user pw=***");
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(redact_url("turn:u:hunter2@h:1"), "turn:u:***@h:1");
+        assert_eq!(redact_url("stun:h"), "stun:h");
+        let e = parse_url("turn:u:hunter2@h?transport=x", "x").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = parse_url("turn:u:hunter2@", "x").unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 }

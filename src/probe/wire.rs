@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use rtc::crypto::RTCCryptoProvider;
 use rtc::stun::addr::MappedAddress;
 use rtc::stun::attributes::{
-    ATTR_NONCE, ATTR_OTHER_ADDRESS, ATTR_REALM, ATTR_RESPONSE_ORIGIN, ATTR_SOFTWARE,
-    ATTR_USERNAME,
+    ATTR_NONCE, ATTR_OTHER_ADDRESS, ATTR_REALM, ATTR_RESPONSE_ORIGIN, ATTR_SOFTWARE, ATTR_USERNAME,
 };
 use rtc::stun::error_code::ErrorCodeAttribute;
 use rtc::stun::fingerprint::FINGERPRINT;
@@ -29,9 +28,7 @@ use rtc::turn::proto::lifetime::Lifetime;
 use rtc::turn::proto::peeraddr::PeerAddress;
 use rtc::turn::proto::relayaddr::RelayedAddress;
 use rtc::turn::proto::reqtrans::RequestedTransport;
-use rtc::turn::proto::{
-    PROTO_UDP, allocate_request, create_permission_request, refresh_request,
-};
+use rtc::turn::proto::{PROTO_UDP, allocate_request, create_permission_request, refresh_request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
@@ -155,7 +152,12 @@ impl rustls::client::danger::ServerCertVerifier for Verifier {
             .verify_server_cert(end_entity, intermediates, name, ocsp, now)
         {
             Ok(v) => Ok(v),
-            Err(_) if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) => {
+            Err(_)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
                 Ok(rustls::client::danger::ServerCertVerified::assertion())
             }
             Err(e) => Err(e),
@@ -237,9 +239,7 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 /// A TLS failure in plain words.
 fn tls_error(e: &std::io::Error, host: &str) -> WireError {
     use rustls::CertificateError as C;
-    let inner = e
-        .get_ref()
-        .and_then(|i| i.downcast_ref::<rustls::Error>());
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     let text = match inner {
         Some(rustls::Error::InvalidCertificate(c)) => match c {
             C::UnknownIssuer | C::BadSignature => "the certificate is not signed by a trusted \
@@ -271,10 +271,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> StreamIo for T {}
 
 enum Io {
     Udp(UdpSocket),
-    Stream {
-        io: Box<dyn StreamIo>,
-        buf: Vec<u8>,
-    },
+    Stream { io: Box<dyn StreamIo>, buf: Vec<u8> },
 }
 
 /// A frame from a server: a STUN message or TURN channel data.
@@ -618,7 +615,10 @@ struct ChangeRequest {
 impl Setter for ChangeRequest {
     fn add_to(&self, m: &mut Message) -> rtc::shared::error::Result<()> {
         let flags: u32 = (u32::from(self.ip) << 2) | (u32::from(self.port) << 1);
-        m.add(rtc::stun::attributes::ATTR_CHANGE_REQUEST, &flags.to_be_bytes());
+        m.add(
+            rtc::stun::attributes::ATTR_CHANGE_REQUEST,
+            &flags.to_be_bytes(),
+        );
         Ok(())
     }
 }
@@ -665,8 +665,7 @@ impl Turn {
             error,
             authenticated,
         };
-        let crypto = rtc::crypto::default_provider()
-            .map_err(|e| fail(proto(e), false))?;
+        let crypto = rtc::crypto::default_provider().map_err(|e| fail(proto(e), false))?;
         let first = build(&[
             Box::new(TransactionId::new()),
             Box::new(allocate_request()),
@@ -742,12 +741,17 @@ impl Turn {
         let mut retried = false;
         loop {
             let extra = attrs(self);
-            let integrity =
-                MessageIntegrity::new_raw_integrity_with_provider(self.key.clone(), self.crypto.crypto());
+            let integrity = MessageIntegrity::new_raw_integrity_with_provider(
+                self.key.clone(),
+                self.crypto.crypto(),
+            );
             let mut setters: Vec<Box<dyn Setter + '_>> =
                 vec![Box::new(TransactionId::new()), Box::new(typ)];
             setters.extend(extra);
-            setters.push(Box::new(TextAttribute::new(ATTR_USERNAME, self.username.clone())));
+            setters.push(Box::new(TextAttribute::new(
+                ATTR_USERNAME,
+                self.username.clone(),
+            )));
             setters.push(Box::new(TextAttribute::new(ATTR_REALM, self.realm.clone())));
             setters.push(Box::new(TextAttribute::new(ATTR_NONCE, self.nonce.clone())));
             setters.push(Box::new(integrity));

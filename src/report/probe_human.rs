@@ -46,7 +46,7 @@ pub async fn run(mut rx: mpsc::Receiver<ProbeRecord>, expected_steps: u64) {
                     }
                     None => eprintln!("{line}"),
                 }
-                steps.push(s);
+                steps.push(*s);
             }
             ProbeRecord::Summary(s) => summary = Some(s),
         }
@@ -122,7 +122,10 @@ pub fn render(steps: &[Step], summary: Option<&ProbeSummary>) -> String {
                             (Some(a), Some(p)) => format!(" raddr {a}:{p}"),
                             _ => String::new(),
                         },
-                        c.url.as_ref().map(|u| format!(" via {u}")).unwrap_or_default()
+                        c.url
+                            .as_ref()
+                            .map(|u| format!(" via {u}"))
+                            .unwrap_or_default()
                     ));
                 }
             }

@@ -221,7 +221,7 @@ pub struct ProbeSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ProbeRecord {
-    Step(Step),
+    Step(Box<Step>),
     Summary(ProbeSummary),
 }
 

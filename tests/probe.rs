@@ -1,0 +1,1083 @@
+//! Integration tests of `rtccall probe` against a real coturn (`turnserver`) on 127.0.0.1: each
+//! test starts its own servers on free ports and stops them on drop. Every `--json` line is
+//! parsed into the library's probe records, whose structs deny unknown fields, so schema drift
+//! fails here.
+
+mod common;
+
+use std::fmt;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::*;
+use rtccall::report::probe_schema::{ProbeRecord, ProbeSummary, ServerVerdict, Status, Step};
+
+/// Variables that would change what the probe does behind a test's back (credentials taken
+/// from the environment, a log filter overriding `-v`).
+const ENV_REMOVED: [&str; 4] = [
+    "RTCCALL_ICE_USERNAME",
+    "RTCCALL_ICE_CREDENTIAL",
+    "RTCCALL_TURN_SECRET",
+    "RUST_LOG",
+];
+
+/// The steps of one TURN server, in order.
+const TURN_STEPS: [&str; 5] = [
+    "dns",
+    "stun-binding",
+    "turn-allocate",
+    "relay-echo",
+    "turn-security",
+];
+
+/// The steps only a TURN server has.
+const TURN_ONLY_STEPS: [&str; 3] = ["turn-allocate", "relay-echo", "turn-security"];
+
+/// Kills a probe that takes longer than this (the probe's own default bound is 20 s).
+const DEADLINE: Duration = Duration::from_secs(40);
+
+/// A finished `rtccall probe`.
+struct Probe {
+    args: Vec<String>,
+    code: i32,
+    stdout: Vec<String>,
+    stderr: String,
+    took: Duration,
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "rtccall {}", self.args.join(" "))?;
+        writeln!(f, "exit {} after {:?}; stdout:", self.code, self.took)?;
+        for l in &self.stdout {
+            writeln!(f, "  {l}")?;
+        }
+        write!(f, "stderr:\n{}", self.stderr)
+    }
+}
+
+impl Probe {
+    /// Every stdout line as a probe record (strict: unknown fields fail).
+    fn records(&self) -> Vec<ProbeRecord> {
+        self.stdout
+            .iter()
+            .map(|l| {
+                serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("bad NDJSON line {l}: {e}\n{self}"))
+            })
+            .collect()
+    }
+
+    fn steps(&self) -> Vec<Step> {
+        let records = self.records();
+        let (last, steps) = records
+            .split_last()
+            .unwrap_or_else(|| panic!("no output\n{self}"));
+        assert!(
+            matches!(last, ProbeRecord::Summary(_)),
+            "the last record is not the summary\n{self}"
+        );
+        steps
+            .iter()
+            .map(|r| match r {
+                ProbeRecord::Step(s) => (**s).clone(),
+                ProbeRecord::Summary(_) => panic!("a summary before the last line\n{self}"),
+            })
+            .collect()
+    }
+
+    /// Steps of one server (by its label).
+    fn steps_of(&self, server: &str) -> Vec<Step> {
+        self.steps()
+            .into_iter()
+            .filter(|s| s.server == server)
+            .collect()
+    }
+
+    /// The one step `name` of `server`.
+    #[track_caller]
+    fn step(&self, server: &str, name: &str) -> Step {
+        let found: Vec<Step> = self
+            .steps_of(server)
+            .into_iter()
+            .filter(|s| s.step == name)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one {name} step for {server}\n{self}"
+        );
+        found.into_iter().next().unwrap()
+    }
+
+    #[track_caller]
+    fn summary(&self) -> ProbeSummary {
+        match self.records().pop() {
+            Some(ProbeRecord::Summary(s)) => s,
+            _ => panic!("the last record is not the summary\n{self}"),
+        }
+    }
+
+    /// The summary's verdicts of the servers given (not those of the `*` steps over all).
+    #[track_caller]
+    fn server_verdicts(&self) -> Vec<ServerVerdict> {
+        self.summary()
+            .servers
+            .into_iter()
+            .filter(|v| v.server != "*")
+            .collect()
+    }
+
+    /// The expectation `name` of the summary.
+    #[track_caller]
+    fn expectation(&self, name: &str) -> rtccall::report::probe_schema::Expectation {
+        self.summary()
+            .expectations
+            .into_iter()
+            .find(|e| e.expect == name)
+            .unwrap_or_else(|| panic!("no {name} expectation\n{self}"))
+    }
+
+    fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout.join("\n"), self.stderr)
+    }
+}
+
+/// A probe started, not yet finished (to run several at once).
+struct Running {
+    args: Vec<String>,
+    proc: Proc,
+    started: Instant,
+}
+
+impl Running {
+    fn finish(self) -> Probe {
+        let f = self.proc.finish(DEADLINE);
+        Probe {
+            args: self.args,
+            code: f.code,
+            stdout: f.stdout,
+            stderr: f.stderr,
+            took: self.started.elapsed(),
+        }
+    }
+}
+
+/// Start `rtccall [global...] probe ARGS` without the in-process calls.
+fn start(global: &[&str], args: &[&str], env: &[(&str, &str)]) -> Running {
+    let mut all: Vec<&str> = global.to_vec();
+    all.push("probe");
+    all.extend_from_slice(args);
+    all.push("--no-call");
+    start_raw(&all, env)
+}
+
+fn start_raw(all: &[&str], env: &[(&str, &str)]) -> Running {
+    Running {
+        args: all.iter().map(|s| s.to_string()).collect(),
+        started: Instant::now(),
+        proc: Proc::spawn_full(&[], all, env, &ENV_REMOVED),
+    }
+}
+
+/// `rtccall probe ARGS` (without the in-process calls), to the end.
+fn probe(args: &[&str]) -> Probe {
+    start(&[], args, &[]).finish()
+}
+
+/// A scratch directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(what: &str) -> TempDir {
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("rtccall-probe-{what}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    /// Write `name` in the directory; its path as a string.
+    fn write(&self, name: &str, contents: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).unwrap();
+        p.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1: (certificate PEM, key PEM).
+fn certificate() -> (String, String) {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("generate a certificate");
+    (c.cert.pem(), c.signing_key.serialize_pem())
+}
+
+fn udp_label(port: u16) -> String {
+    format!("turn:127.0.0.1:{port}?transport=udp")
+}
+
+fn tcp_label(port: u16) -> String {
+    format!("turn:127.0.0.1:{port}?transport=tcp")
+}
+
+fn tls_label(port: u16) -> String {
+    format!("turns:127.0.0.1:{port}?transport=tcp")
+}
+
+#[test]
+fn long_term_credentials_relay_over_udp_tcp_and_tls() {
+    let (cert, key) = certificate();
+    let turn = Turn::start_tls(&TURN_TEST_USER, &cert, &key);
+    let tls_port = turn.tls_port.unwrap();
+    let dir = TempDir::new("ca");
+    let ca = dir.write("ca.pem", &cert);
+    let udp = format!("turn:test:secret@127.0.0.1:{}", turn.port);
+    let tcp = format!("turn:test:secret@127.0.0.1:{}?transport=tcp", turn.port);
+    let tls = format!("turns:test:secret@127.0.0.1:{tls_port}");
+    let p = probe(&[
+        "--ice-server",
+        &udp,
+        "--ice-server",
+        &tcp,
+        "--ice-server",
+        &tls,
+        "--ca",
+        &ca,
+        "--expect",
+        "relay",
+        "--expect",
+        "tcp",
+        "--expect",
+        "tls",
+        "--expect",
+        "srflx",
+        "--json",
+    ]);
+    assert_eq!(p.code, 0, "{p}");
+
+    let servers = [
+        (udp_label(turn.port), "udp"),
+        (tcp_label(turn.port), "tcp"),
+        (tls_label(tls_port), "tls"),
+    ];
+    for (label, transport) in &servers {
+        let names: Vec<String> = p.steps_of(label).into_iter().map(|s| s.step).collect();
+        assert_eq!(names.len(), TURN_STEPS.len(), "{label}: {names:?}\n{p}");
+        for name in TURN_STEPS {
+            let s = p.step(label, name);
+            let want = (name != "dns").then_some(*transport);
+            assert_eq!(s.transport.as_deref(), want, "{s:?}");
+        }
+        let binding = p.step(label, "stun-binding");
+        assert_eq!(
+            (binding.sent, binding.received),
+            (Some(5), Some(5)),
+            "{binding:?}"
+        );
+        let mapped: SocketAddr = binding.mapped_address.as_deref().unwrap().parse().unwrap();
+        assert_eq!(mapped.ip().to_string(), "127.0.0.1", "{binding:?}");
+
+        let alloc = p.step(label, "turn-allocate");
+        let relayed: SocketAddr = alloc
+            .relayed_address
+            .as_deref()
+            .unwrap_or_else(|| panic!("no relayed address: {alloc:?}"))
+            .parse()
+            .unwrap();
+        assert_eq!(relayed.ip().to_string(), "127.0.0.1", "{alloc:?}");
+        assert!(alloc.lifetime_s.unwrap_or(0) > 0, "{alloc:?}");
+
+        let echo = p.step(label, "relay-echo");
+        assert_eq!(echo.sent, Some(100), "{echo:?}");
+        assert_eq!(echo.received, Some(100), "{echo:?}");
+        assert_eq!(echo.loss_pct, Some(0.0), "{echo:?}");
+        assert!(echo.rtt_ms.is_some(), "{echo:?}");
+    }
+    for s in p.steps().into_iter().filter(|s| s.server != "*") {
+        let ok =
+            s.status == Status::Pass || (s.step == "turn-security" && s.status == Status::Warn);
+        assert!(
+            ok,
+            "{} {}: {:?}: {}\n{p}",
+            s.server, s.step, s.status, s.message
+        );
+    }
+
+    let sum = p.summary();
+    assert_eq!(sum.verdict, Status::Pass, "{p}");
+    assert_eq!(sum.exit_code, 0);
+    let verdicts = p.server_verdicts();
+    let verdict_servers: Vec<&str> = verdicts.iter().map(|v| v.server.as_str()).collect();
+    assert_eq!(
+        verdict_servers,
+        servers.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>()
+    );
+    for v in &verdicts {
+        assert!(v.failed.is_empty(), "{v:?}");
+        assert_ne!(v.verdict, Status::Fail, "{v:?}");
+    }
+    let mut expected: Vec<&str> = sum.expectations.iter().map(|e| e.expect.as_str()).collect();
+    expected.sort();
+    assert_eq!(expected, ["relay", "srflx", "tcp", "tls"]);
+    for e in &sum.expectations {
+        assert!(e.met, "{e:?}");
+    }
+}
+
+#[test]
+fn wrong_password_fails_the_allocation_with_401_explained() {
+    let turn = Turn::start(&TURN_TEST_USER);
+    let udp = format!("turn:test:not-the-password-42@127.0.0.1:{}", turn.port);
+    let tcp = format!("turn:127.0.0.1:{}?transport=tcp", turn.port);
+    let args = [
+        "--ice-server",
+        udp.as_str(),
+        "--ice-server",
+        tcp.as_str(),
+        "--username",
+        "test",
+        "--credential",
+        "not-the-password-42",
+    ];
+    let json = start(&[], &[&args[..], &["--json"]].concat(), &[]);
+    let human = start(&[], &args, &[]);
+    let (json, human) = (json.finish(), human.finish());
+
+    assert_eq!(json.code, 1, "{json}");
+    assert!(json.took < Duration::from_secs(5), "{json}");
+    let mut explanations = Vec::new();
+    for label in [udp_label(turn.port), tcp_label(turn.port)] {
+        assert_eq!(json.step(&label, "stun-binding").status, Status::Pass);
+        let alloc = json.step(&label, "turn-allocate");
+        assert_eq!(alloc.status, Status::Fail, "{alloc:?}");
+        assert_eq!(alloc.error_code, Some(401), "{alloc:?}");
+        assert!(alloc.message.contains("401"), "{alloc:?}");
+        let explanation = alloc.explanation.clone().unwrap_or_default();
+        assert!(explanation.contains("password is wrong"), "{explanation}");
+        explanations.push(explanation);
+        let v = json
+            .summary()
+            .servers
+            .into_iter()
+            .find(|v| v.server == label)
+            .unwrap();
+        assert_eq!(v.verdict, Status::Fail);
+        assert!(v.failed.contains(&"turn-allocate".to_string()), "{v:?}");
+    }
+    assert_eq!(json.summary().verdict, Status::Fail);
+    assert_eq!(json.summary().exit_code, 1);
+
+    assert_eq!(human.code, 1, "{human}");
+    assert!(human.took < Duration::from_secs(5), "{human}");
+    let out = human.stdout.join("\n");
+    assert!(out.contains("401"), "{human}");
+    for e in &explanations {
+        assert!(
+            out.contains(e.as_str()),
+            "explanation {e:?} not shown\n{human}"
+        );
+    }
+    assert!(out.contains("FAIL"), "{human}");
+}
+
+#[test]
+fn turn_rest_credentials_minted_from_the_shared_secret() {
+    let turn = Turn::start(&[
+        "--use-auth-secret",
+        "--static-auth-secret=rest-secret-5d1c",
+        "--realm=rtccall.test",
+        "--allow-loopback-peers",
+    ]);
+    let url = format!("turn:127.0.0.1:{}", turn.port);
+    let label = udp_label(turn.port);
+    let good = start(
+        &[],
+        &[
+            "--ice-server",
+            &url,
+            "--turn-secret",
+            "rest-secret-5d1c",
+            "--json",
+        ],
+        &[],
+    );
+    let named = start(
+        &[],
+        &[
+            "--ice-server",
+            &url,
+            "--turn-secret",
+            "rest-secret-5d1c",
+            "--turn-user",
+            "alice",
+            "--ttl",
+            "600",
+            "--json",
+        ],
+        &[],
+    );
+    let wrong = start(
+        &[],
+        &[
+            "--ice-server",
+            &url,
+            "--turn-secret",
+            "not-the-secret-77",
+            "--json",
+        ],
+        &[],
+    );
+    let (good, named, wrong) = (good.finish(), named.finish(), wrong.finish());
+
+    for p in [&good, &named] {
+        assert_eq!(p.code, 0, "{p}");
+        assert_eq!(p.step(&label, "turn-allocate").status, Status::Pass, "{p}");
+        assert_eq!(p.step(&label, "relay-echo").status, Status::Pass, "{p}");
+        assert_eq!(p.summary().verdict, Status::Pass);
+    }
+
+    assert_eq!(wrong.code, 1, "{wrong}");
+    let alloc = wrong.step(&label, "turn-allocate");
+    assert_eq!(alloc.status, Status::Fail, "{alloc:?}");
+    assert_eq!(alloc.error_code, Some(401), "{alloc:?}");
+    let explanation = alloc.explanation.unwrap_or_default();
+    assert!(explanation.contains("password is wrong"), "{explanation}");
+    assert!(explanation.contains("shared secret"), "{explanation}");
+}
+
+#[test]
+fn unreachable_servers_fail_the_binding_step() {
+    // Nothing listens on `closed` (UDP or TCP); `silent` is a UDP socket that never answers.
+    let closed = free_udp_tcp_port();
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let stun_closed = format!("stun:127.0.0.1:{closed}");
+    let tcp_closed = format!("turn:test:secret@127.0.0.1:{closed}?transport=tcp");
+    let stun_silent = format!("stun:127.0.0.1:{silent_port}");
+    let p = probe(&[
+        "--ice-server",
+        &stun_closed,
+        "--ice-server",
+        &tcp_closed,
+        "--ice-server",
+        &stun_silent,
+        "--step-timeout",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(p.code, 1, "{p}");
+    assert!(p.took < Duration::from_secs(8), "{p}");
+
+    // A closed UDP port on loopback answers with ICMP port unreachable: refused at once.
+    let s = p.step(&stun_closed, "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{s:?}");
+    assert_eq!(s.transport.as_deref(), Some("udp"));
+    assert!(s.message.contains("refused"), "{s:?}");
+    assert!(s.explanation.is_some(), "{s:?}");
+
+    let label = tcp_label(closed);
+    let s = p.step(&label, "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{s:?}");
+    assert_eq!(s.transport.as_deref(), Some("tcp"));
+    assert!(s.message.contains("refused"), "{s:?}");
+    assert!(
+        s.explanation
+            .as_deref()
+            .unwrap_or("")
+            .contains("nothing listens"),
+        "{s:?}"
+    );
+    for name in TURN_ONLY_STEPS {
+        for s in p.steps_of(&label).iter().filter(|s| s.step == name) {
+            assert_eq!(s.status, Status::Skip, "{s:?}");
+        }
+    }
+
+    let s = p.step(&stun_silent, "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{s:?}");
+    assert!(s.message.contains("no response"), "{s:?}");
+    assert!(
+        s.explanation
+            .as_deref()
+            .unwrap_or("")
+            .contains("nothing answered on UDP"),
+        "{s:?}"
+    );
+    assert_eq!(s.received, Some(0), "{s:?}");
+
+    let sum = p.summary();
+    assert_eq!(sum.verdict, Status::Fail);
+    assert!(
+        p.server_verdicts()
+            .iter()
+            .all(|v| v.verdict == Status::Fail),
+        "{sum:?}"
+    );
+    drop(silent);
+}
+
+#[test]
+fn stun_only_server_passes_as_stun_and_fails_as_turn() {
+    let turn = Turn::start(&["--stun-only"]);
+    let stun = format!("stun:127.0.0.1:{}", turn.port);
+    let as_turn = format!("turn:test:secret@127.0.0.1:{}", turn.port);
+    let plain = start(&[], &["--ice-server", &stun, "--json"], &[]);
+    let relay = start(
+        &[],
+        &["--ice-server", &stun, "--expect", "relay", "--json"],
+        &[],
+    );
+    let turned = start(
+        &[],
+        &["--ice-server", &as_turn, "--step-timeout", "1", "--json"],
+        &[],
+    );
+    let (plain, relay, turned) = (plain.finish(), relay.finish(), turned.finish());
+
+    assert_eq!(plain.code, 0, "{plain}");
+    let b = plain.step(&stun, "stun-binding");
+    assert_eq!(b.status, Status::Pass, "{b:?}");
+    assert_eq!(b.transport.as_deref(), Some("udp"));
+    assert!(b.mapped_address.is_some(), "{b:?}");
+    assert_eq!(plain.summary().verdict, Status::Pass);
+    for s in plain.steps_of(&stun) {
+        if TURN_ONLY_STEPS.contains(&s.step.as_str()) {
+            assert_eq!(s.status, Status::Skip, "{s:?}");
+        } else {
+            assert_eq!(s.status, Status::Pass, "{s:?}");
+        }
+    }
+
+    assert_eq!(relay.code, 1, "{relay}");
+    let e = relay.expectation("relay");
+    assert!(!e.met, "{e:?}");
+    assert_eq!(relay.summary().verdict, Status::Fail);
+    assert_eq!(relay.step(&stun, "stun-binding").status, Status::Pass);
+
+    assert_eq!(turned.code, 1, "{turned}");
+    let label = udp_label(turn.port);
+    assert_eq!(turned.step(&label, "stun-binding").status, Status::Pass);
+    let alloc = turned.step(&label, "turn-allocate");
+    assert_eq!(alloc.status, Status::Fail, "{alloc:?}");
+    assert!(
+        alloc
+            .explanation
+            .as_deref()
+            .unwrap_or("")
+            .contains("STUN-only"),
+        "{alloc:?}"
+    );
+
+    // For a stun: URL the TURN allocation is reported as not applicable (and the steps after
+    // it, when reported, too: checked above).
+    let s = plain.step(&stun, "turn-allocate");
+    assert_eq!(s.status, Status::Skip, "{s:?}");
+    assert!(s.message.contains("not applicable"), "{s:?}");
+}
+
+#[test]
+fn turn_security_flags_relays_to_internal_addresses() {
+    let open = Turn::start(&TURN_TEST_USER);
+    let closed = Turn::start(&[
+        "--lt-cred-mech",
+        "--user=test:secret",
+        "--realm=rtccall.test",
+        "--denied-peer-ip=10.0.0.0-10.255.255.255",
+        "--denied-peer-ip=172.16.0.0-172.31.255.255",
+        "--denied-peer-ip=192.168.0.0-192.168.255.255",
+        "--denied-peer-ip=169.254.0.0-169.254.255.255",
+    ]);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turn:test:secret@127.0.0.1:{}", open.port),
+        "--ice-server",
+        &format!("turn:test:secret@127.0.0.1:{}", closed.port),
+        "--json",
+    ]);
+
+    let s = p.step(&udp_label(open.port), "turn-security");
+    assert_eq!(s.status, Status::Warn, "{s:?}");
+    let allowed = s.peers_allowed.clone().unwrap_or_default();
+    assert!(allowed.contains(&"127.0.0.1".to_string()), "{s:?}");
+    assert!(s.explanation.is_some(), "{s:?}");
+
+    let s = p.step(&udp_label(closed.port), "turn-security");
+    assert_eq!(s.status, Status::Pass, "{s:?}\n{p}");
+    assert_eq!(s.peers_allowed, Some(Vec::new()), "{s:?}");
+    let refused = s.peers_refused.clone().unwrap_or_default();
+    for ip in [
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.0.1",
+        "169.254.169.254",
+    ] {
+        assert!(refused.contains(&ip.to_string()), "{ip} not refused: {s:?}");
+    }
+}
+
+#[test]
+fn secrets_never_appear_in_any_output() {
+    const PASSWORD: &str = "Pw-7fQ2-zX9k";
+    const WRONG: &str = "WrongPw-93hd";
+    const SECRET: &str = "Rest-Sekr1t-48xq";
+    let lt = Turn::start(&[
+        "--lt-cred-mech",
+        &format!("--user=alice:{PASSWORD}"),
+        "--realm=rtccall.test",
+        "--allow-loopback-peers",
+    ]);
+    let rest = Turn::start(&[
+        "--use-auth-secret",
+        &format!("--static-auth-secret={SECRET}"),
+        "--realm=rtccall.test",
+        "--allow-loopback-peers",
+    ]);
+    let in_url = format!("turn:alice:{PASSWORD}@127.0.0.1:{}", lt.port);
+    let wrong_in_url = format!("turn:alice:{WRONG}@127.0.0.1:{}?transport=tcp", lt.port);
+    let bare_tcp = format!("turn:127.0.0.1:{}?transport=tcp", lt.port);
+    let bare_rest = format!("turn:127.0.0.1:{}", rest.port);
+    /// One way of giving the probe a secret, and the exit code it should end with.
+    struct Case<'a> {
+        args: Vec<&'a str>,
+        env: Vec<(&'a str, &'a str)>,
+        code: i32,
+    }
+    let cases = vec![
+        Case {
+            args: vec!["--ice-server", &in_url],
+            env: vec![],
+            code: 0,
+        },
+        Case {
+            args: vec![
+                "--ice-server",
+                &bare_tcp,
+                "--username",
+                "alice",
+                "--credential",
+                PASSWORD,
+            ],
+            env: vec![],
+            code: 0,
+        },
+        Case {
+            args: vec!["--ice-server", &bare_tcp],
+            env: vec![
+                ("RTCCALL_ICE_USERNAME", "alice"),
+                ("RTCCALL_ICE_CREDENTIAL", PASSWORD),
+            ],
+            code: 0,
+        },
+        Case {
+            args: vec!["--ice-server", &wrong_in_url],
+            env: vec![],
+            code: 1,
+        },
+        Case {
+            args: vec!["--ice-server", &bare_rest, "--turn-secret", SECRET],
+            env: vec![],
+            code: 0,
+        },
+        Case {
+            args: vec!["--ice-server", &bare_rest],
+            env: vec![("RTCCALL_TURN_SECRET", SECRET)],
+            code: 0,
+        },
+    ];
+    let started = SystemTime::now();
+    let mut runs = Vec::new();
+    for c in &cases {
+        for verbose in [&[][..], &["-vv"][..]] {
+            for json in [false, true] {
+                let mut a = c.args.clone();
+                if json {
+                    a.push("--json");
+                }
+                runs.push((start(verbose, &a, &c.env), c.code));
+            }
+        }
+    }
+    let runs: Vec<(Probe, i32)> = runs.into_iter().map(|(r, c)| (r.finish(), c)).collect();
+    let ended = SystemTime::now();
+
+    // The minted TURN REST passwords (EXPIRY:rtccall, default ttl) of the seconds the runs took.
+    let mut secrets = vec![PASSWORD.to_string(), WRONG.to_string(), SECRET.to_string()];
+    let mut t = started - Duration::from_secs(2);
+    while t <= ended + Duration::from_secs(2) {
+        secrets.push(rtccall::probe::servers::rest_credentials(SECRET, "rtccall", 3600, t).1);
+        t += Duration::from_secs(1);
+    }
+    for (p, code) in &runs {
+        assert_eq!(p.code, *code, "{p}");
+        let out = p.all_output();
+        for s in &secrets {
+            assert!(!out.contains(s.as_str()), "secret {s:?} shown\n{p}");
+        }
+        if p.args.iter().any(|a| a == "--json") {
+            p.summary();
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    let dir = TempDir::new("usage");
+    let bad_json = dir.write("bad.json", "[{\"urls\": ");
+    let not_a_list = dir.write("object.json", r#"{"urls":"stun:127.0.0.1"}"#);
+    let cases: Vec<Vec<&str>> = vec![
+        vec![],
+        vec!["--ice-server", "http://x"],
+        vec![
+            "--ice-server",
+            "stun:127.0.0.1:9",
+            "--ca",
+            "/nonexistent/ca.pem",
+        ],
+        vec!["--ice-server", "turn:127.0.0.1:9", "--username", "u"],
+        vec!["--ice-config", &bad_json],
+        vec!["--ice-config", &not_a_list],
+        vec!["--ice-config", "/nonexistent/ice.json"],
+    ];
+    let runs: Vec<Running> = cases.iter().map(|a| start(&[], a, &[])).collect();
+    for p in runs.into_iter().map(Running::finish) {
+        assert_eq!(p.code, 2, "{p}");
+        assert!(p.stdout.is_empty(), "{p}");
+        let lines: Vec<&str> = p.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{p}");
+        assert!(lines[0].starts_with("rtccall: error: "), "{p}");
+    }
+}
+
+#[test]
+fn browser_style_ice_config_file_is_probed() {
+    let turn = Turn::start(&TURN_TEST_USER);
+    let dir = TempDir::new("ice-config");
+    let file = dir.write(
+        "ice.json",
+        &format!(
+            r#"[{{"urls":["turn:127.0.0.1:{}"],"username":"test","credential":"secret"}}]"#,
+            turn.port
+        ),
+    );
+    let p = probe(&["--ice-config", &file, "--json"]);
+    assert_eq!(p.code, 0, "{p}");
+    let label = udp_label(turn.port);
+    assert_eq!(p.step(&label, "turn-allocate").status, Status::Pass, "{p}");
+    assert_eq!(p.step(&label, "relay-echo").status, Status::Pass, "{p}");
+    assert_eq!(p.server_verdicts().len(), 1, "{p}");
+    assert_eq!(p.summary().verdict, Status::Pass);
+}
+
+#[test]
+fn max_rtt_expectation() {
+    let turn = Turn::start(&TURN_TEST_USER);
+    let udp = format!("turn:test:secret@127.0.0.1:{}", turn.port);
+    let tcp = format!("turn:test:secret@127.0.0.1:{}?transport=tcp", turn.port);
+    let servers = ["--ice-server", udp.as_str(), "--ice-server", tcp.as_str()];
+    let tight = start(
+        &[],
+        &[&servers[..], &["--max-rtt", "0.001", "--json"]].concat(),
+        &[],
+    );
+    let loose = start(
+        &[],
+        &[&servers[..], &["--max-rtt", "1000", "--json"]].concat(),
+        &[],
+    );
+    let (tight, loose) = (tight.finish(), loose.finish());
+
+    assert_eq!(tight.code, 1, "{tight}");
+    let e = tight.expectation("max-rtt");
+    assert!(!e.met, "{e:?}\n{tight}");
+    assert_eq!(tight.summary().verdict, Status::Fail);
+    // Only the expectation failed: every server itself is fine.
+    for v in tight.server_verdicts() {
+        assert!(v.failed.is_empty(), "{v:?}");
+    }
+
+    assert_eq!(loose.code, 0, "{loose}");
+    assert!(loose.expectation("max-rtt").met, "{loose}");
+    assert_eq!(loose.summary().verdict, Status::Pass);
+}
+
+/// The in-process relay-only call (a `call-relay` step per UDP TURN server).
+#[test]
+fn relay_only_call_connects_through_each_turn_server() {
+    let a = Turn::start(&TURN_TEST_USER);
+    let b = Turn::start(&TURN_TEST_USER);
+    let url_a = format!("turn:test:secret@127.0.0.1:{}", a.port);
+    let url_b = format!("turn:test:secret@127.0.0.1:{}", b.port);
+    let p = start_raw(
+        &[
+            "probe",
+            "--ice-server",
+            &url_a,
+            "--ice-server",
+            &url_b,
+            "--json",
+        ],
+        &[],
+    )
+    .finish();
+    for label in [udp_label(a.port), udp_label(b.port)] {
+        let s = p.step(&label, "call-relay");
+        assert_eq!(s.status, Status::Pass, "{s:?}\n{p}");
+        let call = s.call.clone().unwrap_or_else(|| panic!("no call: {s:?}"));
+        assert!(call.connected_ms.is_some(), "{call:?}");
+        let pair = call
+            .selected_pair
+            .clone()
+            .unwrap_or_else(|| panic!("no pair: {call:?}"));
+        assert_eq!(pair.local.candidate_type, "relay", "{call:?}");
+        assert!(call.audio_packets_received > 0, "{call:?}");
+    }
+    assert_eq!(p.code, 0, "{p}");
+}
+
+#[test]
+fn nat_behaviour_through_an_rfc5780_server_on_loopback() {
+    // Two listening addresses make coturn answer with OTHER-ADDRESS and honour CHANGE-REQUEST.
+    let mut opts = vec!["--listening-ip=127.0.0.2"];
+    opts.extend(TURN_TEST_USER);
+    let turn = Turn::start(&opts);
+    let p = probe(&[
+        "--json",
+        "--ice-server",
+        &format!("stun:127.0.0.1:{}", turn.port),
+    ]);
+    assert_eq!(p.code, 0, "{p}");
+    let nat = p.step("*", "nat");
+    assert_eq!(nat.status, Status::Pass, "{p}");
+    assert!(nat.message.contains("RFC 5780"), "{p}");
+    let n = nat.nat.expect("nat details");
+    // No NAT between two loopback sockets: both behaviours are endpoint-independent.
+    assert_eq!(n.mapping, "endpoint-independent", "{p}");
+    assert_eq!(n.filtering, "endpoint-independent", "{p}");
+
+    // A server without RFC 5780 is named as such, and one server cannot tell the mapping.
+    let plain = Turn::start(&TURN_TEST_USER);
+    let p = probe(&[
+        "--json",
+        "--ice-server",
+        &format!("stun:127.0.0.1:{}", plain.port),
+    ]);
+    let nat = p.step("*", "nat");
+    assert!(nat.message.contains("does not support RFC 5780"), "{p}");
+    assert_eq!(nat.nat.expect("nat details").mapping, "unknown", "{p}");
+}
+
+/// A client behind a real NAT: two network namespaces of the test's own joined by a veth pair,
+/// the client's side masquerading with fully random ports (a symmetric NAT), coturn listening
+/// on two addresses on the server's side. Nothing leaves the namespaces.
+struct NatLab {
+    client: String,
+    server: String,
+    coturn: Option<std::process::Child>,
+}
+
+impl NatLab {
+    fn create() -> NatLab {
+        let id = format!("{}-{}", std::process::id(), free_port());
+        let lab = NatLab {
+            client: format!("rtcnat-c-{id}"),
+            server: format!("rtcnat-s-{id}"),
+            coturn: None,
+        };
+        let veth_c = format!("vc{}", &id[id.len().saturating_sub(8)..]);
+        let veth_s = format!("vs{}", &id[id.len().saturating_sub(8)..]);
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(args[0])
+                .args(&args[1..])
+                .output()
+                .unwrap_or_else(|e| panic!("{args:?}: {e} (install iproute2 and nftables)"));
+            assert!(
+                out.status.success(),
+                "{args:?} failed (the NAT test needs root for its own network namespaces): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let (c, s) = (lab.client.as_str(), lab.server.as_str());
+        run(&["ip", "netns", "add", c]);
+        run(&["ip", "netns", "add", s]);
+        run(&[
+            "ip", "link", "add", &veth_c, "type", "veth", "peer", "name", &veth_s,
+        ]);
+        run(&["ip", "link", "set", &veth_c, "netns", c]);
+        run(&["ip", "link", "set", &veth_s, "netns", s]);
+        run(&[
+            "ip",
+            "-n",
+            c,
+            "addr",
+            "add",
+            "10.201.0.2/24",
+            "dev",
+            &veth_c,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            s,
+            "addr",
+            "add",
+            "10.201.0.1/24",
+            "dev",
+            &veth_s,
+        ]);
+        run(&[
+            "ip",
+            "-n",
+            s,
+            "addr",
+            "add",
+            "10.201.0.3/24",
+            "dev",
+            &veth_s,
+        ]);
+        for (ns, dev) in [(c, veth_c.as_str()), (s, veth_s.as_str())] {
+            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        run(&["ip", "netns", "exec", c, "nft", "add", "table", "ip", "nat"]);
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            c,
+            "nft",
+            "add",
+            "chain",
+            "ip",
+            "nat",
+            "post",
+            "{ type nat hook postrouting priority 100; }",
+        ]);
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            c,
+            "nft",
+            "add",
+            "rule",
+            "ip",
+            "nat",
+            "post",
+            "oifname",
+            &veth_c,
+            "masquerade",
+            "fully-random",
+        ]);
+        lab
+    }
+
+    /// coturn in the server namespace on 10.201.0.1 and 10.201.0.3, port 3478.
+    fn start_coturn(&mut self, dir: &TempDir) {
+        let child = std::process::Command::new("ip")
+            .args(["netns", "exec", &self.server, "turnserver", "-n"])
+            .args(["--listening-ip=10.201.0.1", "--listening-ip=10.201.0.3"])
+            .args(["--relay-ip=10.201.0.1", "--listening-port=3478"])
+            .args(["--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
+            .args(TURN_TEST_USER)
+            .arg(format!("--log-file={}", dir.0.join("log").display()))
+            .arg(format!("--pidfile={}", dir.0.join("pid").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start turnserver");
+        self.coturn = Some(child);
+        // Ready when it answers a binding request from inside its namespace (asked with a
+        // bounded probe: coturn's own stunclient waits forever for a server that is not up).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ok = std::process::Command::new("ip")
+                .args(["netns", "exec", &self.server, BIN, "probe", "--no-call"])
+                .args(["--step-timeout", "0.3", "--timeout", "2"])
+                .args(["--ice-server", "stun:10.201.0.1:3478"])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false);
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "coturn did not start in its namespace"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for NatLab {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.coturn.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for ns in [&self.client, &self.server] {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", ns])
+                .output();
+        }
+    }
+}
+
+#[test]
+fn nat_behaviour_behind_a_symmetric_nat_in_network_namespaces() {
+    let dir = TempDir::new("nat");
+    let mut lab = NatLab::create();
+    lab.start_coturn(&dir);
+    let proc = Proc::spawn_full(
+        &["ip", "netns", "exec", &lab.client],
+        &[
+            "probe",
+            "--json",
+            "--no-call",
+            "--step-timeout",
+            "1",
+            "--ice-server",
+            "stun:10.201.0.1:3478",
+        ],
+        &[],
+        &ENV_REMOVED,
+    );
+    let f = proc.finish(DEADLINE);
+    let p = Probe {
+        args: vec!["(in the client namespace)".into()],
+        code: f.code,
+        stdout: f.stdout,
+        stderr: f.stderr,
+        took: Duration::ZERO,
+    };
+    let binding = p.step("stun:10.201.0.1:3478", "stun-binding");
+    assert_eq!(binding.status, Status::Pass, "{p}");
+    let nat = p.step("*", "nat");
+    let n = nat.nat.clone().expect("nat details");
+    // Fully random ports: every destination gets its own mapping, and only the destination a
+    // packet went to may answer.
+    assert_eq!(n.mapping, "address-and-port-dependent", "{p}");
+    assert_eq!(n.filtering, "address-and-port-dependent", "{p}");
+    assert_eq!(nat.status, Status::Warn, "{p}");
+    assert!(
+        nat.explanation.as_deref().unwrap_or("").contains("TURN"),
+        "{p}"
+    );
+    // The mapped address is the NAT's, not the socket's.
+    assert!(
+        nat.mapped_address
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("10.201.0.2:"),
+        "{p}"
+    );
+}
