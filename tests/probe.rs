@@ -501,6 +501,12 @@ fn unreachable_servers_fail_the_binding_step() {
         }
     }
 
+    // Nothing listens on TCP there: STUN over TCP is a warning, not a second failure.
+    assert_eq!(
+        p.step(&stun_silent, "stun-binding-tcp").status,
+        Status::Warn,
+        "{p}"
+    );
     let s = p.step(&stun_silent, "stun-binding");
     assert_eq!(s.status, Status::Fail, "{s:?}");
     assert!(s.message.contains("no response"), "{s:?}");
@@ -547,6 +553,10 @@ fn stun_only_server_passes_as_stun_and_fails_as_turn() {
     assert_eq!(b.status, Status::Pass, "{b:?}");
     assert_eq!(b.transport.as_deref(), Some("udp"));
     assert!(b.mapped_address.is_some(), "{b:?}");
+    // A stun: server is also asked over TCP (coturn answers there too).
+    let t = plain.step(&stun, "stun-binding-tcp");
+    assert_eq!(t.status, Status::Pass, "{t:?}");
+    assert_eq!(t.transport.as_deref(), Some("tcp"));
     assert_eq!(plain.summary().verdict, Status::Pass);
     for s in plain.steps_of(&stun) {
         if TURN_ONLY_STEPS.contains(&s.step.as_str()) {
