@@ -222,18 +222,7 @@ async fn probe(args: cli::probe::ProbeArgs, cancel: CancellationToken) -> i32 {
             }
         })
     } else {
-        // dns, binding, allocation, echo, security per TURN server; dns, binding for STUN.
-        let expected: u64 = config
-            .servers
-            .iter()
-            .map(|s| {
-                if s.scheme == probe::servers::Scheme::Turn {
-                    5
-                } else {
-                    2
-                }
-            })
-            .sum();
+        let expected = probe::expected_steps(&config);
         tokio::spawn(report::probe_human::run(rx, expected))
     };
     let sink = probe::Sink::new(tx, start);

@@ -1091,3 +1091,50 @@ fn nat_behaviour_behind_a_symmetric_nat_in_network_namespaces() {
         "{p}"
     );
 }
+
+#[test]
+fn tls_certificates_are_verified_unless_trusted_or_skipped() {
+    let (cert, key) = certificate();
+    let turn = Turn::start_tls(&TURN_TEST_USER, &cert, &key);
+    let tls_port = turn.tls_port.unwrap();
+    let url = format!("turns:test:secret@127.0.0.1:{tls_port}");
+    let label = tls_label(tls_port);
+
+    // Not trusted: the handshake fails and the explanation says how to trust it.
+    let p = probe(&["--json", "--ice-server", &url]);
+    assert_eq!(p.code, 1, "{p}");
+    let s = p.step(&label, "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{p}");
+    assert!(s.message.contains("TLS"), "{p}");
+    let why = s.explanation.unwrap_or_default();
+    assert!(why.contains("--ca") && why.contains("--insecure"), "{p}");
+
+    // --insecure skips verification: the relay works.
+    let p = probe(&["--json", "--insecure", "--ice-server", &url]);
+    assert_eq!(p.code, 0, "{p}");
+    assert_eq!(p.step(&label, "relay-echo").status, Status::Pass, "{p}");
+
+    // A certificate for another name is refused even when its CA is trusted.
+    let other = rcgen::generate_simple_self_signed(vec!["other.example".into()]).unwrap();
+    let turn2 = Turn::start_tls(
+        &TURN_TEST_USER,
+        &other.cert.pem(),
+        &other.signing_key.serialize_pem(),
+    );
+    let dir = TempDir::new("other-ca");
+    let ca = dir.write("other.pem", &other.cert.pem());
+    let port2 = turn2.tls_port.unwrap();
+    let p = probe(&[
+        "--json",
+        "--ca",
+        &ca,
+        "--ice-server",
+        &format!("turns:test:secret@localhost:{port2}"),
+    ]);
+    assert_eq!(p.code, 1, "{p}");
+    let s = p.step(
+        &format!("turns:localhost:{port2}?transport=tcp"),
+        "stun-binding",
+    );
+    assert_eq!(s.status, Status::Fail, "{p}");
+}

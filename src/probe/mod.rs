@@ -939,6 +939,23 @@ pub fn verdict(label: &str, steps: &[Step]) -> ServerVerdict {
     }
 }
 
+/// How many steps a probe reports when nothing fails early (sizes the progress bar).
+pub fn expected_steps(cfg: &ProbeConfig) -> u64 {
+    let per_server: u64 = cfg
+        .servers
+        .iter()
+        .map(|s| match (s.scheme, s.transport) {
+            // dns, binding, allocation, echo, security (+ relay call)
+            (Scheme::Turn, _) => 5 + u64::from(cfg.calls),
+            // dns, binding, binding over TCP, allocation (n/a)
+            (Scheme::Stun, Transport::Udp) => 4,
+            (Scheme::Stun, _) => 3,
+        })
+        .sum();
+    // nat (+ gathering and the direct call)
+    per_server + 1 + 2 * u64::from(cfg.calls)
+}
+
 /// Run the whole probe; the summary is the last record sent. Returns the exit code.
 pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i32 {
     let start = Instant::now();

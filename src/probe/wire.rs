@@ -158,6 +158,15 @@ impl rustls::client::danger::ServerCertVerifier for Verifier {
                     .iter()
                     .any(|p| p.as_ref() == end_entity.as_ref()) =>
             {
+                // The very certificate the user trusts: its name must still match the server.
+                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
+                        rustls::OtherError(Arc::new(e)),
+                    ))
+                })?;
+                cert.verify_is_valid_for_subject_name(name).map_err(|_| {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName)
+                })?;
                 Ok(rustls::client::danger::ServerCertVerified::assertion())
             }
             Err(e) => Err(e),
