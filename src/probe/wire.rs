@@ -82,47 +82,42 @@ impl TlsSetup {
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?;
-        let config = if insecure {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
-                .with_no_client_auth()
-        } else {
-            let mut roots = rustls::RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let mut pinned = Vec::new();
-            if let Some(ca) = ca {
-                use rustls::pki_types::CertificateDer;
-                use rustls::pki_types::pem::PemObject;
-                let what = ca.display();
-                let iter = CertificateDer::pem_file_iter(ca)
-                    .map_err(|e| Error::Usage(format!("--ca {what}: cannot read it ({e})")))?;
-                for cert in iter {
-                    let cert = cert.map_err(|e| {
-                        Error::Usage(format!("--ca {what}: not a PEM certificate ({e})"))
-                    })?;
-                    roots.add(cert.clone()).map_err(|e| {
-                        Error::Usage(format!("--ca {what}: unusable certificate ({e})"))
-                    })?;
-                    pinned.push(cert);
-                }
-                if pinned.is_empty() {
-                    return Err(Error::Usage(format!(
-                        "--ca {what}: no PEM certificate in it"
-                    )));
-                }
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let mut pinned = Vec::new();
+        if let Some(ca) = ca {
+            use rustls::pki_types::CertificateDer;
+            use rustls::pki_types::pem::PemObject;
+            let what = ca.display();
+            let iter = CertificateDer::pem_file_iter(ca)
+                .map_err(|e| Error::Usage(format!("--ca {what}: cannot read it ({e})")))?;
+            for cert in iter {
+                let cert = cert.map_err(|e| {
+                    Error::Usage(format!("--ca {what}: not a PEM certificate ({e})"))
+                })?;
+                roots.add(cert.clone()).map_err(|e| {
+                    Error::Usage(format!("--ca {what}: unusable certificate ({e})"))
+                })?;
+                pinned.push(cert);
             }
-            let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-                Arc::new(roots),
-                provider,
-            )
-            .build()
-            .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(Verifier { webpki, pinned }))
-                .with_no_client_auth()
-        };
+            if pinned.is_empty() {
+                return Err(Error::Usage(format!(
+                    "--ca {what}: no PEM certificate in it"
+                )));
+            }
+        }
+        let webpki =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?;
+        let config = builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verifier {
+                webpki,
+                pinned,
+                insecure,
+            }))
+            .with_no_client_auth();
         Ok(TlsSetup {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
         })
@@ -132,10 +127,13 @@ impl TlsSetup {
 /// Web PKI verification, except that a certificate given with `--ca` is also trusted as the
 /// server's own certificate: a self-signed certificate made with `openssl req -x509` is marked
 /// as a CA, which Web PKI refuses as a server certificate even when it is the trust anchor.
+/// With `insecure` (`--insecure`) any certificate is accepted; handshake signatures are still
+/// checked.
 #[derive(Debug)]
 struct Verifier {
     webpki: Arc<rustls::client::WebPkiServerVerifier>,
     pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+    insecure: bool,
 }
 
 impl rustls::client::danger::ServerCertVerifier for Verifier {
@@ -147,6 +145,9 @@ impl rustls::client::danger::ServerCertVerifier for Verifier {
         ocsp: &[u8],
         now: rustls::pki_types::UnixTime,
     ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        if self.insecure {
+            return Ok(rustls::client::danger::ServerCertVerified::assertion());
+        }
         match self
             .webpki
             .verify_server_cert(end_entity, intermediates, name, ocsp, now)
@@ -193,55 +194,6 @@ impl rustls::client::danger::ServerCertVerifier for Verifier {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.webpki.supported_verify_schemes()
-    }
-}
-
-/// `--insecure`: accept any certificate, still check the handshake signatures.
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
