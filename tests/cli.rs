@@ -389,3 +389,77 @@ fn completions_and_man_pages_are_current() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::io::stdout().flush();
 }
+
+/// One HTTP/1.1 request to the server behind `url`; (status line, headers, body).
+fn http_get(url: &str, method: &str, path: &str) -> (String, String, String) {
+    use std::io::{Read, Write};
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut all = String::new();
+    s.read_to_string(&mut all).unwrap();
+    let (head, body) = all.split_once("\r\n\r\n").unwrap();
+    let (status, headers) = head.split_once("\r\n").unwrap();
+    (
+        status.to_string(),
+        headers.to_ascii_lowercase(),
+        body.to_string(),
+    )
+}
+
+#[test]
+fn serve_answers_http_with_the_call_page_and_health() {
+    let (_server, url) = serve();
+    let (status, headers, body) = http_get(&url, "GET", "/?room=demo&autojoin=1");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers.contains("content-type: text/html; charset=utf-8"),
+        "{headers}"
+    );
+    assert!(body.contains("<script src=\"/app.js\">"), "{body}");
+    let (status, headers, body) = http_get(&url, "GET", "/app.js");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers.contains("content-type: text/javascript"),
+        "{headers}"
+    );
+    assert!(body.contains("RTCPeerConnection"));
+    let (status, headers, body) = http_get(&url, "GET", "/healthz");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(
+        headers.contains("content-type: application/json"),
+        "{headers}"
+    );
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["status"], "ok");
+    // Nothing else is served: no listing, no files.
+    for path in [
+        "/web/",
+        "/src/signal/web/app.js",
+        "/../Cargo.toml",
+        "/favicon.ico",
+    ] {
+        let (status, _, _) = http_get(&url, "GET", path);
+        assert_eq!(status, "HTTP/1.1 404 Not Found", "{path}");
+    }
+    let (status, _, _) = http_get(&url, "POST", "/");
+    assert_eq!(status, "HTTP/1.1 405 Method Not Allowed");
+    let (status, _, body) = http_get(&url, "HEAD", "/");
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(body.is_empty());
+    // The same port still serves the WebSocket protocol: a call through it works.
+    let answer = Proc::spawn(&call_args("answer", "http-too", &url, &["--auto-accept"]));
+    let dial = Proc::spawn(&call_args("dial", "http-too", &url, &["--duration", "1"]));
+    let d = dial.finish(Duration::from_secs(20));
+    let a = answer.finish(Duration::from_secs(20));
+    assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
+    assert!(
+        d.summary().data.echoes_received > 0,
+        "{:?}",
+        d.summary().data
+    );
+}

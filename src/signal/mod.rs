@@ -1,6 +1,7 @@
 //! Signaling: the wire protocol, the room server and the client side of it.
 
 pub mod client;
+pub mod http;
 pub mod protocol;
 pub mod server;
 

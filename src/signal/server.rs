@@ -1,6 +1,7 @@
 //! The room server behind `rtccall serve` (and the embedded server a peer starts for itself):
 //! accepts WebSocket clients, admits at most two per room, relays messages to the other peer of
 //! the same room, and answers bad input with an `error` message without ever dropping others.
+//! Plain HTTP requests on the same port get the browser call page ([`super::http`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::http;
 use super::protocol::{Message, code, parse_client, validate_room};
 
 /// Frames larger than this are refused by the WebSocket layer itself (the connection closes).
@@ -85,10 +87,22 @@ impl Server {
                         let shutdown = shutdown.clone();
                         let clients = self.clients.clone();
                         clients.fetch_add(1, Ordering::SeqCst);
+                        let health_clients = clients.clone();
                         tokio::spawn(async move {
                             tokio::select! {
                                 _ = shutdown.cancelled() => {}
-                                _ = serve_client(stream, peer, id, rooms) => {}
+                                _ = async {
+                                    match http::classify(&stream).await {
+                                        http::Kind::WebSocket => {
+                                            serve_client(stream, peer, id, rooms).await
+                                        }
+                                        http::Kind::Http => {
+                                            let health = || health_json(&rooms, &health_clients);
+                                            http::serve(stream, health).await
+                                        }
+                                        http::Kind::Bad => {}
+                                    }
+                                } => {}
                             }
                             clients.fetch_sub(1, Ordering::SeqCst);
                         });
@@ -103,6 +117,17 @@ impl Server {
         }
         info!("signaling server on {} stopped", self.addr);
     }
+}
+
+/// `/healthz`: the server is up; how many connections and rooms it holds.
+fn health_json(rooms: &Mutex<Rooms>, clients: &AtomicUsize) -> String {
+    let rooms = rooms.lock().map(|r| r.rooms.len()).unwrap_or(0);
+    serde_json::json!({
+        "status": "ok",
+        "connections": clients.load(Ordering::SeqCst),
+        "rooms": rooms,
+    })
+    .to_string()
 }
 
 fn ws_config() -> WebSocketConfig {
