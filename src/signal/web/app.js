@@ -36,7 +36,8 @@ function log(text) {
 
 function setPhase(p) {
   state.phase = p;
-  $("state").textContent = p + (state.connection !== "new" ? ` (${state.connection})` : "");
+  const conn = state.connection;
+  $("state").textContent = p + (conn !== "new" && conn !== p ? ` (${conn})` : "");
   $("join").disabled = !["idle", "ended", "error"].includes(p);
   $("hangup").disabled = ["idle", "ended", "error"].includes(p);
   $("incoming").classList.toggle("show", p === "incoming");
@@ -48,6 +49,10 @@ function send(msg) {
 
 async function media() {
   if (local) return local;
+  if (!navigator.mediaDevices) {
+    throw new Error("the camera and microphone need a secure context: open this page as " +
+      "http://localhost:PORT (an SSH tunnel works) or through an HTTPS proxy");
+  }
   local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   $("local").srcObject = local;
   return local;

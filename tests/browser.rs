@@ -1,0 +1,356 @@
+//! Browser interop: a real headless Chromium (fake camera and microphone) on rtccall's own call
+//! page, driven through chromedriver (WebDriver), calls a terminal and is called by it, with VP8
+//! and with H.264. Everything runs in a network namespace of the test's own, joined to the test
+//! by a veth pair: the call uses the namespace's veth address (Chromium does not use loopback
+//! for WebRTC), and the test reaches chromedriver through it. Nothing leaves the namespace and
+//! its veth.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// The veth pair: our side and the namespace's side; the call runs on the namespace's side.
+const ROOT_IP: &str = "10.204.1.1";
+const NS_IP: &str = "10.204.1.2";
+const CALL_IP: &str = NS_IP;
+const DRIVER_PORT: u16 = 9515;
+const SIGNAL_PORT: u16 = 8787;
+
+fn run(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e} (install iproute2: bash .ci/install-deps)"));
+    assert!(
+        out.status.success(),
+        "{args:?} failed (the browser test needs root for its own network namespace): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The namespace, chromedriver in it, and the scratch directory for Chromium's profile.
+struct Lab {
+    ns: String,
+    veth: String,
+    dir: std::path::PathBuf,
+    driver: Option<Child>,
+}
+
+impl Lab {
+    fn create() -> Lab {
+        let id = std::process::id();
+        let lab = Lab {
+            ns: format!("rtcweb-{id}"),
+            veth: format!("rw{}", id % 1_000_000),
+            dir: std::env::temp_dir().join(format!("rtccall-browser-{id}")),
+            driver: None,
+        };
+        std::fs::create_dir_all(&lab.dir).unwrap();
+        let ns = lab.ns.as_str();
+        let peer = format!("{}n", lab.veth);
+        run(&["ip", "netns", "add", ns]);
+        run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        run(&[
+            "ip", "link", "add", &lab.veth, "type", "veth", "peer", "name", &peer,
+        ]);
+        run(&["ip", "link", "set", &peer, "netns", ns]);
+        run(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{ROOT_IP}/30"),
+            "dev",
+            &lab.veth,
+        ]);
+        run(&["ip", "link", "set", &lab.veth, "up"]);
+        run(&[
+            "ip",
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{NS_IP}/30"),
+            "dev",
+            &peer,
+        ]);
+        run(&["ip", "-n", ns, "link", "set", &peer, "up"]);
+        lab
+    }
+
+    fn wrapper(&self) -> [&str; 4] {
+        ["ip", "netns", "exec", &self.ns]
+    }
+
+    /// `rtccall ARGS` inside the namespace.
+    fn rtccall(&self, args: &[&str]) -> Proc {
+        Proc::spawn_wrapped(&self.wrapper(), args, &[])
+    }
+
+    /// chromedriver inside the namespace, reachable from the test at NS_IP.
+    fn start_driver(&mut self) {
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns, "chromedriver"])
+            .arg(format!("--port={DRIVER_PORT}"))
+            .arg(format!("--allowed-ips={ROOT_IP}"))
+            .arg(format!(
+                "--log-path={}",
+                self.dir.join("chromedriver.log").display()
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver (install chromium-driver: bash .ci/install-deps)");
+        self.driver = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect((NS_IP, DRIVER_PORT)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // Chromium is chromedriver's child: end the browsers of our profile, then the driver.
+        if let Ok(out) = Command::new("pgrep")
+            .args(["-f", &self.dir.display().to_string()])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        if let Some(mut d) = self.driver.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.veth])
+            .output();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn browser(lab: &Lab) -> fantoccini::Client {
+    let profile = lab.dir.join("profile");
+    let args = vec![
+        "--headless".to_string(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--use-fake-device-for-media-stream".into(),
+        "--use-fake-ui-for-media-stream".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-features=WebRtcHideLocalIpsWithMdns".into(),
+        "--autoplay-policy=no-user-gesture-required".into(),
+        "--window-size=1280,800".into(),
+        // getUserMedia needs a secure context; the page is served over plain HTTP on the
+        // namespace's address (a person uses http://localhost or an HTTPS proxy).
+        format!("--unsafely-treat-insecure-origin-as-secure=http://{CALL_IP}:{SIGNAL_PORT}"),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+    );
+    fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://{NS_IP}:{DRIVER_PORT}"))
+        .await
+        .expect("a Chromium session through chromedriver")
+}
+
+async fn js(c: &fantoccini::Client, expr: &str) -> Value {
+    c.execute(&format!("return ({expr});"), vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{expr}: {e}"))
+}
+
+/// Wait until `expr` is true in the page; on timeout fail with the page's log.
+async fn wait_for(c: &fantoccini::Client, expr: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        if js(c, expr).await == Value::Bool(true) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let state = js(c, "window.rtccall").await;
+            panic!("page: {expr} did not hold within {within:?}; state: {state:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn call_args<'a>(role: &'a str, room: &'a str, server: &'a str, codec: &'a str) -> Vec<&'a str> {
+    vec![
+        role,
+        room,
+        "--server",
+        server,
+        "--json",
+        "--bind",
+        "10.204.1.2:0",
+        "--audio",
+        "tone",
+        "--no-speaker",
+        "--video-size",
+        "320x240",
+        "--video-codec",
+        codec,
+        "--duration",
+        "5",
+        "--timeout",
+        "30",
+    ]
+}
+
+/// What a terminal received from the browser: decoded video and audio, the data channel.
+fn assert_terminal_got_media(f: &Finished, codec_in: &str) {
+    assert_eq!(f.code, 0, "{}", f.stderr);
+    let s = f.summary();
+    assert!(s.connected, "{s:?}");
+    assert!(
+        s.video.frames_decoded > 10,
+        "video from the browser: {:?}",
+        s.video
+    );
+    assert!(
+        s.audio.decoded_ms > 1000,
+        "audio from the browser: {:?}",
+        s.audio
+    );
+    let received: Vec<String> = f
+        .stdout
+        .iter()
+        .filter(|l| l.contains("\"type\":\"track\"") && l.contains("\"receive\""))
+        .cloned()
+        .collect();
+    assert!(
+        received.iter().any(|l| l.to_lowercase().contains(codec_in)),
+        "no {codec_in} track from the browser: {received:?}"
+    );
+}
+
+/// What the page received from the terminal, checked while the call runs.
+async fn assert_page_gets_media(c: &fantoccini::Client, codec_mime: &str) {
+    wait_for(
+        c,
+        "window.rtccall.phase === 'connected'",
+        Duration::from_secs(20),
+    )
+    .await;
+    wait_for(
+        c,
+        "(window.rtccall.stats.framesDecoded || 0) > 10",
+        Duration::from_secs(15),
+    )
+    .await;
+    let a1 = js(c, "window.rtccall.stats.audioSamplesReceived || 0").await;
+    let f1 = js(c, "window.rtccall.stats.framesDecoded || 0").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let a2 = js(c, "window.rtccall.stats.audioSamplesReceived || 0").await;
+    let f2 = js(c, "window.rtccall.stats.framesDecoded || 0").await;
+    assert!(
+        a2.as_f64() > a1.as_f64(),
+        "audio samples not growing: {a1} -> {a2}"
+    );
+    assert!(
+        f2.as_f64() > f1.as_f64(),
+        "frames decoded not growing: {f1} -> {f2}"
+    );
+    let codec = js(c, "window.rtccall.stats.videoCodecIn || ''").await;
+    assert_eq!(codec.as_str(), Some(codec_mime), "codec the page decodes");
+}
+
+#[test]
+fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
+    let mut lab = Lab::create();
+    let server = lab.rtccall(&[
+        "serve",
+        "--listen",
+        &format!("{CALL_IP}:{SIGNAL_PORT}"),
+        "--json",
+    ]);
+    let mut server = server;
+    server.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
+    let ws = format!("ws://{CALL_IP}:{SIGNAL_PORT}/");
+    let page = format!("http://{CALL_IP}:{SIGNAL_PORT}/");
+    lab.start_driver();
+    let artifacts = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&artifacts).unwrap();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = browser(&lab).await;
+        for (codec, mime, track) in [("vp8", "video/VP8", "vp8"), ("h264", "video/H264", "h264")] {
+            // The terminal dials; the page (opened first, waiting) answers.
+            let room = format!("term-dials-{codec}");
+            c.goto(&format!("{page}?room={room}&autojoin=1&codec={codec}"))
+                .await
+                .unwrap();
+            wait_for(&c, "window.rtccall.phase === 'waiting'", Duration::from_secs(15)).await;
+            let dial = lab.rtccall(&call_args("dial", &room, &ws, codec));
+            assert_page_gets_media(&c, mime).await;
+            if codec == "vp8" {
+                // A third tab on the same room is told it is full.
+                let first = c.window().await.unwrap();
+                let tab = c.new_window(true).await.unwrap();
+                c.switch_to_window(tab.handle).await.unwrap();
+                c.goto(&format!("{page}?room={room}&autojoin=1")).await.unwrap();
+                wait_for(
+                    &c,
+                    "window.rtccall.error && window.rtccall.error.code === 'room-full'",
+                    Duration::from_secs(15),
+                )
+                .await;
+                let shown = js(&c, "document.getElementById('state').textContent").await;
+                assert_eq!(shown.as_str(), Some("room is full"));
+                c.close_window().await.unwrap();
+                c.switch_to_window(first).await.unwrap();
+                // The page mid-call, for people to look at.
+                let png = c.screenshot().await.unwrap();
+                std::fs::write(artifacts.join("call-vp8.png"), png).unwrap();
+            }
+            let d = tokio::task::block_in_place(|| dial.finish(Duration::from_secs(40)));
+            assert_terminal_got_media(&d, track);
+            assert_eq!(d.summary().end_reason, "duration");
+            assert!(d.summary().data.echoes_received > 0, "{:?}", d.summary().data);
+            wait_for(
+                &c,
+                "window.rtccall.phase === 'ended' && window.rtccall.ended.startsWith('remote hang-up')",
+                Duration::from_secs(10),
+            )
+            .await;
+
+            // The page dials; the terminal (waiting first) answers.
+            let room = format!("page-dials-{codec}");
+            let mut answer = lab.rtccall(&{
+                let mut a = call_args("answer", &room, &ws, codec);
+                a.push("--auto-accept");
+                a
+            });
+            answer.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
+            c.goto(&format!("{page}?room={room}&autojoin=1&codec={codec}"))
+                .await
+                .unwrap();
+            assert_page_gets_media(&c, mime).await;
+            let a = tokio::task::block_in_place(|| answer.finish(Duration::from_secs(40)));
+            assert_terminal_got_media(&a, track);
+            wait_for(
+                &c,
+                "window.rtccall.phase === 'ended' && window.rtccall.ended.startsWith('remote hang-up')",
+                Duration::from_secs(10),
+            )
+            .await;
+        }
+        c.close().await.unwrap();
+    });
+}
