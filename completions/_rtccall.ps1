@@ -38,6 +38,10 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
         }
         'rtccall;serve' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on; port 0 picks a free port')
+            [CompletionResult]::new('--ice-server', '--ice-server', [CompletionResultType]::ParameterName, 'STUN/TURN server handed to every peer in `joined` (repeatable): the page and the CLI use them unless given their own. Credentials as turn:USER:PASS@HOST[:PORT]')
+            [CompletionResult]::new('--turn-secret', '--turn-secret', [CompletionResultType]::ParameterName, 'Mint time-limited TURN REST credentials from this secret (coturn static-auth-secret) per join, for the --ice-server TURN URLs that carry no credentials')
+            [CompletionResult]::new('--turn-user', '--turn-user', [CompletionResultType]::ParameterName, 'User part of minted usernames (EXPIRY:USER)')
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Lifetime of minted credentials, seconds')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print `{"type":"listening","url":...}` instead of the bare URL')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')

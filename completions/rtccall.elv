@@ -34,6 +34,10 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         }
         &'rtccall;serve'= {
             cand --listen 'Address to listen on; port 0 picks a free port'
+            cand --ice-server 'STUN/TURN server handed to every peer in `joined` (repeatable): the page and the CLI use them unless given their own. Credentials as turn:USER:PASS@HOST[:PORT]'
+            cand --turn-secret 'Mint time-limited TURN REST credentials from this secret (coturn static-auth-secret) per join, for the --ice-server TURN URLs that carry no credentials'
+            cand --turn-user 'User part of minted usernames (EXPIRY:USER)'
+            cand --ttl 'Lifetime of minted credentials, seconds'
             cand --json 'Print `{"type":"listening","url":...}` instead of the bare URL'
             cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'

@@ -35,6 +35,10 @@ complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "devices" -d 'List a
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free port' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l ice-server -d 'STUN/TURN server handed to every peer in `joined` (repeatable): the page and the CLI use them unless given their own. Credentials as turn:USER:PASS@HOST[:PORT]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l turn-secret -d 'Mint time-limited TURN REST credentials from this secret (coturn static-auth-secret) per join, for the --ice-server TURN URLs that carry no credentials' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l turn-user -d 'User part of minted usernames (EXPIRY:USER)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l ttl -d 'Lifetime of minted credentials, seconds' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l json -d 'Print `{"type":"listening","url":...}` instead of the bare URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'

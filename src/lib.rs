@@ -131,8 +131,12 @@ async fn watch_signals(cancel: CancellationToken) {
 }
 
 async fn serve(args: cli::serve::ServeArgs, cancel: CancellationToken) -> i32 {
+    let ice = match args.ice_handout() {
+        Ok(i) => i,
+        Err(e) => return fail_usage(&e),
+    };
     let server = match signal::Server::bind(args.listen).await {
-        Ok(s) => s,
+        Ok(s) => s.with_ice(ice),
         Err(e) => {
             eprintln!("rtccall: error: cannot listen on {}: {e}", args.listen);
             return exit::USAGE;

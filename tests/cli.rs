@@ -463,3 +463,70 @@ fn serve_answers_http_with_the_call_page_and_health() {
         d.summary().data
     );
 }
+
+#[test]
+fn serve_hands_its_ice_servers_to_peers_with_minted_turn_credentials() {
+    let turn = Turn::start(&[
+        "--use-auth-secret",
+        "--static-auth-secret=handout-secret",
+        "--realm=rtccall.test",
+        "--allow-loopback-peers",
+    ]);
+    let turn_url = format!("turn:127.0.0.1:{}", turn.port);
+    let mut server = Proc::spawn(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+        "--ice-server",
+        &turn_url,
+        "--turn-secret",
+        "handout-secret",
+    ]);
+    let line = server.wait_line(Duration::from_secs(10), |_| true);
+    let Record::Listening { url } = serde_json::from_str(&line).unwrap() else {
+        panic!("{line}")
+    };
+    // The joined message carries the server with fresh REST credentials, browser-shaped.
+    let mut probe = ws(&url);
+    probe
+        .send(tungstenite::Message::text(
+            r#"{"type":"join","room":"peek"}"#,
+        ))
+        .unwrap();
+    let joined = ws_read(&mut probe);
+    assert_eq!(joined["type"], "joined");
+    let ice = &joined["iceServers"][0];
+    assert_eq!(ice["urls"][0], turn_url.as_str(), "{joined}");
+    let user = ice["username"].as_str().unwrap();
+    let (expiry, name) = user.split_once(':').unwrap();
+    assert_eq!(name, "rtccall");
+    assert!(expiry.parse::<u64>().unwrap() > 1_700_000_000);
+    assert_eq!(ice["credential"].as_str().unwrap().len(), 28);
+    drop(probe);
+
+    // Peers given no ICE servers use those: relay-only works through the handed-out TURN.
+    let extra = ["--relay-only", "--duration", "2"];
+    let answer = Proc::spawn(&call_args("answer", "handout", &url, &extra));
+    let dial = Proc::spawn(&call_args("dial", "handout", &url, &extra));
+    let d = dial.finish(Duration::from_secs(60));
+    let a = answer.finish(Duration::from_secs(60));
+    assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
+    let pair = d.summary().selected_pair.expect("a selected pair");
+    assert_eq!(pair.local.candidate_type, "relay");
+    assert!(d.records().iter().any(|r| matches!(
+        r,
+        Record::Signaling { event, .. } if event == "ice-servers"
+    )));
+    // A TURN server without credentials or secret is a usage error.
+    let p = Proc::spawn(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--ice-server",
+        &turn_url,
+    ]);
+    let f = p.finish(Duration::from_secs(10));
+    assert_eq!(f.code, 2, "{}", f.stderr);
+    assert!(f.stderr.contains("needs credentials"), "{}", f.stderr);
+}

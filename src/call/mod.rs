@@ -250,14 +250,6 @@ impl Driver<'_> {
             .signaling("connected", Some(cfg.server.clone()))
             .await;
 
-        let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
-        let mut peer = match Peer::new(&cfg.peer, ports, peer_tx).await {
-            Ok(p) => p,
-            Err(e) => {
-                channel.finish().await;
-                return Ending::err("error", e, false);
-            }
-        };
         let _ = channel
             .tx
             .send(Message::Join {
@@ -265,6 +257,64 @@ impl Driver<'_> {
                 role: Some(cfg.role),
             })
             .await;
+        // The server's answer to the join may carry ICE servers for everyone: they apply when
+        // none were given here. The answer then goes on to the session as it came.
+        let first = tokio::select! {
+            _ = cancel.cancelled() => None,
+            m = tokio::time::timeout(cfg.timeout, channel.rx.recv()) => m.ok().flatten(),
+        };
+        let mut setup = cfg.peer.clone();
+        if let Some(Incoming::Message(Message::Joined { ice_servers, .. })) = &first
+            && setup.ice_servers.is_empty()
+            && !ice_servers.is_empty()
+        {
+            setup.ice_servers = ice_servers
+                .iter()
+                .map(|s| peer::IceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone().unwrap_or_default(),
+                    credential: s.credential.clone().unwrap_or_default(),
+                })
+                .collect();
+            let urls: Vec<&str> = ice_servers
+                .iter()
+                .flat_map(|s| s.urls.iter().map(String::as_str))
+                .collect();
+            self.events
+                .signaling(
+                    "ice-servers",
+                    Some(format!("from the server: {}", urls.join(", "))),
+                )
+                .await;
+        }
+        if let Some(m) = first {
+            channel.push_front(m);
+        }
+        if setup.relay_only
+            && !setup
+                .ice_servers
+                .iter()
+                .any(|s| s.urls[0].starts_with("turn"))
+        {
+            channel.finish().await;
+            return Ending::err(
+                "error",
+                Error::Usage(
+                    "--relay-only needs a TURN server: give --ice-server turn:... or use a \
+                     signaling server that hands one out (serve --ice-server)"
+                        .into(),
+                ),
+                false,
+            );
+        }
+        let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
+        let mut peer = match Peer::new(&setup, ports, peer_tx).await {
+            Ok(p) => p,
+            Err(e) => {
+                channel.finish().await;
+                return Ending::err("error", e, false);
+            }
+        };
 
         let ending = self
             .session(

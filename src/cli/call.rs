@@ -479,7 +479,12 @@ impl CallArgs {
                 credential,
             });
         }
-        if i.relay_only && !ice_servers.iter().any(|s| s.urls[0].starts_with("turn")) {
+        // With no --ice-server at all, the signaling server may hand TURN servers out (the
+        // driver checks once it has joined).
+        if i.relay_only
+            && !ice_servers.is_empty()
+            && !ice_servers.iter().any(|s| s.urls[0].starts_with("turn"))
+        {
             return Err(usage(
                 "--relay-only needs at least one TURN server (--ice-server turn:...)",
             ));

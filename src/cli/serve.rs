@@ -4,6 +4,11 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
+use crate::cli::call::parse_ice_url;
+use crate::exit::Error;
+use crate::signal::protocol::IceServerJson;
+use crate::signal::server::{IceHandout, RestSecret};
+
 /// Options of `rtccall serve`.
 #[derive(Debug, Args)]
 #[command(after_long_help = super::exit_codes_help())]
@@ -20,4 +25,82 @@ pub struct ServeArgs {
     /// Print `{"type":"listening","url":...}` instead of the bare URL.
     #[arg(long)]
     pub json: bool,
+
+    /// STUN/TURN server handed to every peer in `joined` (repeatable): the page and the CLI use
+    /// them unless given their own. Credentials as turn:USER:PASS@HOST[:PORT].
+    #[arg(long = "ice-server", value_name = "URL")]
+    pub ice_servers: Vec<String>,
+
+    /// Mint time-limited TURN REST credentials from this secret (coturn static-auth-secret)
+    /// per join, for the --ice-server TURN URLs that carry no credentials.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RTCCALL_TURN_SECRET",
+        hide_env_values = true
+    )]
+    pub turn_secret: Option<String>,
+
+    /// User part of minted usernames (EXPIRY:USER).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "rtccall",
+        requires = "turn_secret"
+    )]
+    pub turn_user: String,
+
+    /// Lifetime of minted credentials, seconds.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 86_400,
+        requires = "turn_secret"
+    )]
+    pub ttl: u64,
+}
+
+impl ServeArgs {
+    /// The ICE servers to hand out, validated.
+    pub fn ice_handout(&self) -> Result<IceHandout, Error> {
+        let mut out = IceHandout::default();
+        let mut rest_urls = Vec::new();
+        for u in &self.ice_servers {
+            let (bare, creds) = parse_ice_url(u)?;
+            let turn = bare.starts_with("turn");
+            match creds {
+                Some((user, pass)) => out.servers.push(IceServerJson {
+                    urls: vec![bare],
+                    username: Some(user),
+                    credential: Some(pass),
+                }),
+                None if turn && self.turn_secret.is_some() => rest_urls.push(bare),
+                None if turn => {
+                    return Err(Error::Usage(format!(
+                        "--ice-server {bare}: a TURN server needs credentials \
+                         (turn:USER:PASS@HOST) or --turn-secret"
+                    )));
+                }
+                None => out.servers.push(IceServerJson {
+                    urls: vec![bare],
+                    username: None,
+                    credential: None,
+                }),
+            }
+        }
+        if let Some(secret) = &self.turn_secret {
+            if rest_urls.is_empty() {
+                return Err(Error::Usage(
+                    "--turn-secret needs a TURN --ice-server without credentials".into(),
+                ));
+            }
+            out.rest = Some(RestSecret {
+                secret: secret.clone(),
+                user: self.turn_user.clone(),
+                ttl_s: self.ttl,
+                urls: rest_urls,
+            });
+        }
+        Ok(out)
+    }
 }

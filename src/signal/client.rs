@@ -56,6 +56,22 @@ impl Channel {
         )
     }
 
+    /// Put `m` back in front of what is still to come.
+    pub fn push_front(&mut self, m: Incoming) {
+        let (tx, rx) = mpsc::channel(64);
+        let mut rest = std::mem::replace(&mut self.rx, rx);
+        tokio::spawn(async move {
+            if tx.send(m).await.is_err() {
+                return;
+            }
+            while let Some(next) = rest.recv().await {
+                if tx.send(next).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+
     /// Send what is queued, close the connection and wait (at most a second) until it is done.
     pub async fn finish(self) {
         let Channel { tx, rx, writer } = self;

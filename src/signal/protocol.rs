@@ -28,6 +28,16 @@ impl Role {
     }
 }
 
+/// One ICE server as browsers take it in `RTCConfiguration.iceServers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServerJson {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
 /// Every message of the protocol. Unknown fields are ignored (forward compatible); an unknown
 /// `type` is an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +51,13 @@ pub enum Message {
     },
     /// Server → client: you are in the room. `peer` is the role of the peer already there
     /// (`null` when you are alone, `"unknown"` when that peer gave no role).
-    Joined { room: String, peer: Option<String> },
+    /// `iceServers` (browser shape) are the STUN/TURN servers the server hands to its peers.
+    Joined {
+        room: String,
+        peer: Option<String>,
+        #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServerJson>,
+    },
     /// Server → client: another peer entered your room.
     PeerJoined { role: Option<String> },
     /// Server → client: the other peer left your room (closed its connection or sent `bye`).

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::http;
-use super::protocol::{Message, code, parse_client, validate_room};
+use super::protocol::{IceServerJson, Message, code, parse_client, validate_room};
 
 /// Frames larger than this are refused by the WebSocket layer itself (the connection closes).
 /// Between [`super::protocol::MAX_MESSAGE_BYTES`] and this, the server replies `too-large` and
@@ -39,11 +39,51 @@ struct Rooms {
     rooms: HashMap<String, Vec<Member>>,
 }
 
+/// The ICE servers a signaling server hands to every peer in `joined`.
+#[derive(Debug, Clone, Default)]
+pub struct IceHandout {
+    /// Given as they are (credentials included).
+    pub servers: Vec<IceServerJson>,
+    /// TURN URLs that get fresh TURN REST credentials minted per join from this secret.
+    pub rest: Option<RestSecret>,
+}
+
+/// A coturn `static-auth-secret` and the lifetime of the credentials minted from it.
+#[derive(Debug, Clone)]
+pub struct RestSecret {
+    pub secret: String,
+    pub user: String,
+    pub ttl_s: u64,
+    pub urls: Vec<String>,
+}
+
+impl IceHandout {
+    /// The list for one join.
+    fn for_join(&self) -> Vec<IceServerJson> {
+        let mut v = self.servers.clone();
+        if let Some(r) = &self.rest {
+            let (username, credential) = crate::probe::servers::rest_credentials(
+                &r.secret,
+                &r.user,
+                r.ttl_s,
+                std::time::SystemTime::now(),
+            );
+            v.push(IceServerJson {
+                urls: r.urls.clone(),
+                username: Some(username),
+                credential: Some(credential),
+            });
+        }
+        v
+    }
+}
+
 /// A bound signaling server; call [`Server::run`] to serve.
 pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
     clients: Arc<AtomicUsize>,
+    ice: Arc<IceHandout>,
 }
 
 impl Server {
@@ -55,7 +95,14 @@ impl Server {
             listener,
             addr,
             clients: Arc::new(AtomicUsize::new(0)),
+            ice: Arc::new(IceHandout::default()),
         })
+    }
+
+    /// Hand these ICE servers to every peer that joins.
+    pub fn with_ice(mut self, ice: IceHandout) -> Server {
+        self.ice = Arc::new(ice);
+        self
     }
 
     /// A live count of connected clients.
@@ -88,13 +135,14 @@ impl Server {
                         let clients = self.clients.clone();
                         clients.fetch_add(1, Ordering::SeqCst);
                         let health_clients = clients.clone();
+                        let ice = self.ice.clone();
                         tokio::spawn(async move {
                             tokio::select! {
                                 _ = shutdown.cancelled() => {}
                                 _ = async {
                                     match http::classify(&stream).await {
                                         http::Kind::WebSocket => {
-                                            serve_client(stream, peer, id, rooms).await
+                                            serve_client(stream, peer, id, rooms, ice).await
                                         }
                                         http::Kind::Http => {
                                             let health = || health_json(&rooms, &health_clients);
@@ -136,7 +184,13 @@ fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(HARD_FRAME_LIMIT))
 }
 
-async fn serve_client(stream: TcpStream, peer: SocketAddr, id: u64, rooms: Arc<Mutex<Rooms>>) {
+async fn serve_client(
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    rooms: Arc<Mutex<Rooms>>,
+    ice: Arc<IceHandout>,
+) {
     let _ = stream.set_nodelay(true);
     let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(ws_config())).await {
         Ok(ws) => ws,
@@ -204,7 +258,7 @@ async fn serve_client(stream: TcpStream, peer: SocketAddr, id: u64, rooms: Arc<M
                     continue;
                 }
                 let role = role.map(|r| r.as_str().to_string());
-                if join(&rooms, &name, id, role, &outbox) {
+                if join(&rooms, &name, id, role, &outbox, ice.for_join()) {
                     room = Some(name);
                 }
             }
@@ -239,7 +293,14 @@ fn reply(outbox: &Outbox, msg: Message) {
 }
 
 /// Admit `id` to `name`; tells it and the other peer. Returns false when the room is full.
-fn join(rooms: &Mutex<Rooms>, name: &str, id: u64, role: Option<String>, outbox: &Outbox) -> bool {
+fn join(
+    rooms: &Mutex<Rooms>,
+    name: &str,
+    id: u64,
+    role: Option<String>,
+    outbox: &Outbox,
+    ice_servers: Vec<IceServerJson>,
+) -> bool {
     let mut rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
     let members = rooms.rooms.entry(name.to_string()).or_default();
     if members.len() >= 2 {
@@ -263,6 +324,7 @@ fn join(rooms: &Mutex<Rooms>, name: &str, id: u64, role: Option<String>, outbox:
         Message::Joined {
             room: name.to_string(),
             peer,
+            ice_servers,
         },
     );
     info!(
