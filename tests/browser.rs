@@ -351,6 +351,59 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
             )
             .await;
         }
+
+        // A person at the page: an incoming call waits for a click; Reject is sent back.
+        let room = "reject-me";
+        c.goto(&format!("{page}?room={room}")).await.unwrap();
+        c.find(fantoccini::Locator::Id("join"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_for(&c, "window.rtccall.phase === 'waiting'", Duration::from_secs(15)).await;
+        let dial = lab.rtccall(&call_args("dial", room, &ws, "vp8"));
+        wait_for(&c, "window.rtccall.phase === 'incoming'", Duration::from_secs(15)).await;
+        c.find(fantoccini::Locator::Id("reject"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let d = tokio::task::block_in_place(|| dial.finish(Duration::from_secs(30)));
+        assert_eq!(d.code, 3, "{}", d.stderr);
+        assert_eq!(d.summary().end_reason, "rejected");
+        assert!(
+            d.summary()
+                .error
+                .unwrap_or_default()
+                .contains("declined in the browser"),
+            "{:?}",
+            d.summary()
+        );
+
+        // Hang up from the page: the terminal ends normally (remote-bye, exit 0).
+        let room = "page-hangs-up";
+        let mut answer = lab.rtccall(&{
+            let mut a = call_args("answer", room, &ws, "vp8");
+            a.retain(|x| *x != "--duration" && *x != "5");
+            a.push("--auto-accept");
+            a
+        });
+        answer.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
+        c.goto(&format!("{page}?room={room}&autojoin=1")).await.unwrap();
+        assert_page_gets_media(&c, "video/VP8").await;
+        c.find(fantoccini::Locator::Id("hangup"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let a = tokio::task::block_in_place(|| answer.finish(Duration::from_secs(30)));
+        assert_eq!(a.code, 0, "{}", a.stderr);
+        assert_eq!(a.summary().end_reason, "remote-bye");
+        assert!(a.summary().video.frames_decoded > 10);
+        wait_for(&c, "window.rtccall.ended === 'hang-up'", Duration::from_secs(5)).await;
         c.close().await.unwrap();
     });
 }
