@@ -4,12 +4,15 @@
 //!
 //! - [`cli`] parses arguments (clap) and validates them into configs without doing I/O.
 //! - [`signal`] is the signaling protocol, the room server (`rtccall serve`, or embedded in the
-//!   first peer) and the client side that turns a WebSocket into a channel of messages.
+//!   first peer), the client side that turns a WebSocket into a channel of messages, and the
+//!   browser call page served on the same port.
 //! - [`call`] is the driver: it meets the other peer, negotiates, runs media and stats, and
 //!   emits typed [`report::schema::Record`]s. [`call::peer`] is the only module that talks to
 //!   webrtc-rs.
 //! - [`media`] runs sources, encoders and decoders on their own threads, joined to the network
 //!   by bounded queues; drops are counted.
+//! - [`probe`] is `rtccall probe`: its own STUN/TURN client, the checks, their verdicts; its
+//!   calls and ICE gathering go through [`call`].
 //! - [`report`] renders records for people (indicatif, summary table) or scripts (NDJSON).
 //! - [`exit`] holds the exit codes and the error type that carries them.
 //!
