@@ -167,6 +167,8 @@ pub struct Peer {
     video_codec: VideoCodec,
     pending_candidates: std::sync::Mutex<Vec<CandidateLine>>,
     remote_set: AtomicBool,
+    /// The remote offer has a data channel section.
+    remote_has_data: AtomicBool,
 }
 
 struct Handler {
@@ -704,6 +706,7 @@ impl Peer {
             video_codec: ports.video_codec,
             pending_candidates: std::sync::Mutex::new(Vec::new()),
             remote_set: AtomicBool::new(false),
+            remote_has_data: AtomicBool::new(false),
         })
     }
 
@@ -718,7 +721,25 @@ impl Peer {
                 .create_data_channel("rtccall", None)
                 .await
                 .map_err(|e| wrtc("creating the data channel", e))?;
+            tokio::spawn(wake_driver(channel.clone(), self.connected.clone()));
             tokio::spawn(send_pings(channel, self.counters.clone()));
+        } else if self.remote_has_data.load(Ordering::SeqCst) {
+            // A channel of our own, never opened on the wire (negotiated, unannounced), only
+            // to wake the driver while connecting (see wake_driver).
+            let init = rtc::data_channel::RTCDataChannelInit {
+                negotiated: Some(1022),
+                ..Default::default()
+            };
+            match self
+                .pc
+                .create_data_channel("rtccall-wake", Some(init))
+                .await
+            {
+                Ok(ch) => {
+                    tokio::spawn(wake_driver(ch, self.connected.clone()));
+                }
+                Err(e) => debug!("no wake-up channel: {e}"),
+            }
         }
         for kind in [MediaKind::Audio, MediaKind::Video] {
             let frames = match kind {
@@ -863,6 +884,8 @@ impl Peer {
 
     /// Apply the remote offer (tracks must be attached after this, then [`Peer::create_answer`]).
     pub async fn apply_offer(&self, sdp: &str) -> Result<()> {
+        self.remote_has_data
+            .store(sdp.contains("m=application"), Ordering::SeqCst);
         let desc = RTCSessionDescription::offer(sdp.to_string())
             .map_err(|e| Error::Signaling(format!("the offer is not valid SDP: {e}")))?;
         self.pc
@@ -1116,6 +1139,20 @@ mod tests {
             a.push(6, 300, true, &vp8_payload(false, b"qrst")),
             Assembled::Dropped
         ));
+    }
+}
+
+/// webrtc-rs 0.21's driver hands packets bound for a TURN relay to its TURN client after it has
+/// drained that client's queue (`poll_writes` in peer_connection/driver.rs), so a relayed ICE
+/// check or DTLS flight waits for the driver's next wake-up. Until the connection is up (at most
+/// 15 s), poke the driver every 2 ms through a no-op data channel call that wakes it.
+async fn wake_driver(channel: Arc<dyn DataChannel>, connected: Arc<AtomicBool>) {
+    let until = Instant::now() + Duration::from_secs(15);
+    while !connected.load(Ordering::SeqCst) && Instant::now() < until {
+        if channel.set_buffered_amount_low_threshold(0).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
 
