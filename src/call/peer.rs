@@ -640,8 +640,9 @@ async fn build_pc(
             Some(Duration::from_secs(3)),
             Some(Duration::from_secs(4)),
             // webrtc-rs 0.21 hands a relayed packet to its TURN client after draining that
-            // client's queue, so relayed DTLS flights leave only at the next driver wake-up:
-            // keepalives every 20 ms wake it (1.4 s of relayed DTLS setup becomes ~0.1 s).
+            // client's queue, so relayed packets leave only at the next driver wake-up (see
+            // wake_driver, which covers connecting): keepalives every 20 ms keep waking it
+            // afterwards, when little else is sent.
             Some(if setup.relay_only {
                 Duration::from_millis(20)
             } else {
