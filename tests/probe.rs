@@ -1138,3 +1138,124 @@ fn tls_certificates_are_verified_unless_trusted_or_skipped() {
     );
     assert_eq!(s.status, Status::Fail, "{p}");
 }
+
+/// coturn listening and relaying on ::1 only, stopped on drop.
+struct Ipv6Turn {
+    port: u16,
+    child: std::process::Child,
+    /// Its log and pidfile, removed after it stops.
+    _dir: TempDir,
+}
+
+impl Ipv6Turn {
+    fn start() -> Ipv6Turn {
+        let dir = TempDir::new("v6");
+        let port = {
+            let s = std::net::UdpSocket::bind("[::1]:0").expect("IPv6 loopback");
+            s.local_addr().unwrap().port()
+        };
+        let (lo, hi) = (
+            40_000 + (port % 100) * 200,
+            40_000 + (port % 100) * 200 + 199,
+        );
+        let child = std::process::Command::new("turnserver")
+            .args(["-n", "--listening-ip=::1", "--relay-ip=::1"])
+            .arg(format!("--listening-port={port}"))
+            .arg(format!("--min-port={lo}"))
+            .arg(format!("--max-port={hi}"))
+            .args(["--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
+            .args(TURN_TEST_USER)
+            .arg(format!("--log-file={}", dir.0.join("log").display()))
+            .arg(format!("--pidfile={}", dir.0.join("pid").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start turnserver");
+        let t = Ipv6Turn {
+            port,
+            child,
+            _dir: dir,
+        };
+        // Ready when a bounded probe of its binding passes.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let p = probe(&["--step-timeout", "0.3", "--ice-server", &t.stun_url()]);
+            if p.code == 0 {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "coturn on ::1 did not start\n{p}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stun_url(&self) -> String {
+        format!("stun:[::1]:{}", self.port)
+    }
+}
+
+impl Drop for Ipv6Turn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn an_ipv6_only_relay_works_and_is_flagged() {
+    let t = Ipv6Turn::start();
+    let udp = format!("turn:test:secret@[::1]:{}", t.port);
+    let tcp = format!("turn:test:secret@[::1]:{}?transport=tcp", t.port);
+    let p = start_raw(
+        &[
+            "probe",
+            "--json",
+            "--bind",
+            "[::1]:0",
+            "--ice-server",
+            &udp,
+            "--ice-server",
+            &tcp,
+        ],
+        &[],
+    )
+    .finish();
+    for label in [
+        format!("turn:[::1]:{}?transport=udp", t.port),
+        format!("turn:[::1]:{}?transport=tcp", t.port),
+    ] {
+        let a = p.step(&label, "turn-allocate");
+        // The IPv4 request is refused (440), the IPv6 one granted: a warning, with the reason.
+        assert_eq!(a.status, Status::Warn, "{p}");
+        assert!(
+            a.relayed_address
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("[::1]:"),
+            "{p}"
+        );
+        assert!(
+            a.explanation.as_deref().unwrap_or("").contains("IPv4"),
+            "{p}"
+        );
+        let e = p.step(&label, "relay-echo");
+        assert_eq!(e.status, Status::Pass, "{p}");
+        assert_eq!(e.received, Some(100), "{p}");
+        let sec = p.step(&label, "turn-security");
+        assert!(
+            sec.peers_allowed
+                .unwrap_or_default()
+                .contains(&"::1".to_string()),
+            "{p}"
+        );
+    }
+    let c = p.step(
+        &format!("turn:[::1]:{}?transport=udp", t.port),
+        "call-relay",
+    );
+    assert_eq!(c.status, Status::Skip, "{p}");
+    // Warnings do not fail the probe.
+    assert_eq!(p.code, 0, "{p}");
+}

@@ -60,8 +60,13 @@ pub async fn gathering(cfg: &ProbeConfig, relay_ok: &[(String, bool)]) -> Step {
     let mut s = t.done(
         Status::Pass,
         format!(
-            "{} candidates ({} host, {} srflx, {} relay){}",
+            "{} candidate{} ({} host, {} srflx, {} relay){}",
             report.candidates.len(),
+            if report.candidates.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             count("host"),
             count("srflx"),
             count("relay"),

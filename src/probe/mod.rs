@@ -166,6 +166,8 @@ pub struct Outcome {
     pub binding_ok: bool,
     /// A `stun:` server also answered STUN over TCP.
     pub stun_tcp_ok: bool,
+    /// The server relays IPv6 only.
+    pub ipv6_only_relay: bool,
 }
 
 /// Plain words for a STUN/TURN error code.
@@ -485,10 +487,10 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             "relayed address {}, lifetime {} s{}",
             alloc.relayed,
             alloc.lifetime_s,
-            if alloc.stale_nonce_retried {
-                " (retried once after 438 stale nonce)"
-            } else {
-                ""
+            match (alloc.stale_nonce_retried, alloc.ipv6_requested) {
+                (true, _) => " (retried once after 438 stale nonce)",
+                (false, true) => " (IPv6: the server has no IPv4 relay address)",
+                _ => "",
             }
         ),
     );
@@ -500,6 +502,16 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             alloc.relayed.ip(),
             remote.ip()
         ));
+    }
+    if alloc.ipv6_requested {
+        out.ipv6_only_relay = true;
+        s.status = Status::Warn;
+        s.explanation = Some(
+            "the server refused an IPv4 relay (440) and gave an IPv6 one when asked: clients \
+             that ask for the default IPv4 relay (webrtc-rs, most browsers) get no relay \
+             candidate from it (coturn: add an IPv4 relay-ip)"
+                .into(),
+        );
     }
     s.relayed_address = Some(alloc.relayed.to_string());
     s.mapped_address = alloc.mapped.map(|m| m.to_string());
@@ -567,8 +579,8 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         s.explanation = Some(
             "anyone with TURN credentials can reach these addresses through the relay (the \
              CVE-2020-26262 class): deny them (coturn: no-loopback-peers, denied-peer-ip for \
-             10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16) unless the relay \
-             really must reach them"
+             10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16, fc00::/7, fe80::/10) \
+             unless the relay really must reach them"
                 .into(),
         );
         s
@@ -965,7 +977,12 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
         let probes = cfg.servers.iter().map(|s| async move {
             let mut o = probe_server(s, cfg, sink).await;
             if cfg.calls && s.scheme == Scheme::Turn {
-                let step = if o.relay_ok || s.transport != Transport::Udp {
+                let step = if o.ipv6_only_relay && s.transport == Transport::Udp {
+                    Timer::new(&s.label(), "call-relay", Some(s.transport)).done(
+                        Status::Skip,
+                        "not tried: webrtc-rs asks for IPv4 relays, which this server refuses",
+                    )
+                } else if o.relay_ok || s.transport != Transport::Udp {
                     connect::call_check(cfg, Some(s)).await
                 } else {
                     Timer::new(&s.label(), "call-relay", Some(s.transport))

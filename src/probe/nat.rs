@@ -30,7 +30,10 @@ async fn udp_targets(cfg: &ProbeConfig) -> Vec<(String, SocketAddr)> {
             tokio::net::lookup_host((s.host.as_str(), s.port)),
         )
         .await
-            && let Some(addr) = a.find(|a| a.is_ipv4())
+            && let Some(addr) = {
+                let all: Vec<SocketAddr> = a.by_ref().collect();
+                all.iter().find(|x| x.is_ipv4()).or(all.first()).copied()
+            }
             && !out.iter().any(|(_, x)| *x == addr)
         {
             out.push((s.label(), addr));
@@ -40,10 +43,10 @@ async fn udp_targets(cfg: &ProbeConfig) -> Vec<(String, SocketAddr)> {
 }
 
 fn local_for(addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_loopback() {
-        SocketAddr::new(addr.ip(), 0)
-    } else {
-        "0.0.0.0:0".parse().expect("literal")
+    match addr.ip() {
+        ip if ip.is_loopback() => SocketAddr::new(ip, 0),
+        std::net::IpAddr::V4(_) => "0.0.0.0:0".parse().expect("literal"),
+        std::net::IpAddr::V6(_) => "[::]:0".parse().expect("literal"),
     }
 }
 

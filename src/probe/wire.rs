@@ -26,7 +26,7 @@ use rtc::stun::xoraddr::XorMappedAddress;
 use rtc::turn::proto::channum::ChannelNumber;
 use rtc::turn::proto::lifetime::Lifetime;
 use rtc::turn::proto::peeraddr::PeerAddress;
-use rtc::turn::proto::relayaddr::RelayedAddress;
+use rtc::turn::proto::reqfamily::REQUESTED_FAMILY_IPV6;
 use rtc::turn::proto::reqtrans::RequestedTransport;
 use rtc::turn::proto::{PROTO_UDP, allocate_request, create_permission_request, refresh_request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -593,6 +593,8 @@ pub struct Allocation {
     pub software: Option<String>,
     /// The server asked for a fresh nonce (438) and the request was retried.
     pub stale_nonce_retried: bool,
+    /// The server has no IPv4 relay (440) and an IPv6 one was asked for.
+    pub ipv6_requested: bool,
 }
 
 /// A TURN client holding one allocation's credentials.
@@ -681,15 +683,32 @@ impl Turn {
             crypto,
             rto,
         };
-        let (resp, retried) = turn
-            .request(allocate_request(), |_| {
-                vec![Box::new(RequestedTransport {
+        let allocate = |ipv6: bool| {
+            move |_: &mut Turn| -> Vec<Box<dyn Setter>> {
+                let mut v: Vec<Box<dyn Setter>> = vec![Box::new(RequestedTransport {
                     protocol: PROTO_UDP,
-                })]
-            })
-            .await
-            .map_err(|e| fail(e, true))?;
-        let alloc = allocation(&resp, retried).map_err(|e| fail(e, true))?;
+                })];
+                if ipv6 {
+                    v.push(Box::new(REQUESTED_FAMILY_IPV6));
+                }
+                v
+            }
+        };
+        // An IPv4 relay first (what browsers ask for); a server that relays only IPv6 answers
+        // 440, and then gets asked for that (RFC 6156).
+        let (resp, retried, ipv6) = match turn.request(allocate_request(), allocate(false)).await {
+            Ok((r, retried)) => (r, retried, false),
+            Err(WireError::Stun { code: 440, .. }) => {
+                let (r, retried) = turn
+                    .request(allocate_request(), allocate(true))
+                    .await
+                    .map_err(|e| fail(e, true))?;
+                (r, retried, true)
+            }
+            Err(e) => return Err(fail(e, true)),
+        };
+        let mut alloc = allocation(&resp, retried).map_err(|e| fail(e, true))?;
+        alloc.ipv6_requested = ipv6;
         Ok((turn, alloc))
     }
 
@@ -785,22 +804,52 @@ pub fn data_indication_peer(m: &Message) -> Option<SocketAddr> {
     Some(SocketAddr::new(p.ip, p.port))
 }
 
+/// Every XOR-encoded address of type `t` in `m` (RFC 5389 15.2).
+fn xor_addrs(m: &Message, t: rtc::stun::attributes::AttrType) -> Vec<SocketAddr> {
+    let mut key = [0u8; 16];
+    key[..4].copy_from_slice(&rtc::stun::message::MAGIC_COOKIE.to_be_bytes());
+    key[4..].copy_from_slice(&m.transaction_id.0);
+    m.attributes
+        .0
+        .iter()
+        .filter(|a| a.typ == t && a.value.len() >= 8)
+        .filter_map(|a| {
+            let v = &a.value;
+            let port = u16::from_be_bytes([v[2], v[3]]) ^ 0x2112;
+            let ip: std::net::IpAddr = match (v[1], v.len()) {
+                (1, 8) => {
+                    let b: [u8; 4] = std::array::from_fn(|i| v[4 + i] ^ key[i]);
+                    b.into()
+                }
+                (2, 20) => {
+                    let b: [u8; 16] = std::array::from_fn(|i| v[4 + i] ^ key[i]);
+                    b.into()
+                }
+                _ => return None,
+            };
+            Some(SocketAddr::new(ip, port))
+        })
+        .collect()
+}
+
 fn allocation(resp: &Message, retried: bool) -> Result<Allocation, WireError> {
-    let mut relayed = RelayedAddress::default();
-    relayed
-        .get_from(resp)
-        .map_err(|_| proto("an allocation without XOR-RELAYED-ADDRESS"))?;
+    // coturn answers an IPv6 request with an empty IPv4 entry (0.0.0.0:0) before the real one.
+    let relayed = xor_addrs(resp, rtc::stun::attributes::ATTR_XOR_RELAYED_ADDRESS)
+        .into_iter()
+        .find(|a| a.port() != 0 && !a.ip().is_unspecified())
+        .ok_or_else(|| proto("an allocation without a usable XOR-RELAYED-ADDRESS"))?;
     let mut lifetime = Lifetime::default();
     let lifetime_s = match lifetime.get_from(resp) {
         Ok(()) => lifetime.0.as_secs() as u32,
         Err(_) => 0,
     };
     Ok(Allocation {
-        relayed: SocketAddr::new(relayed.ip, relayed.port),
+        relayed,
         mapped: xor_mapped(resp),
         lifetime_s,
         software: software(resp),
         stale_nonce_retried: retried,
+        ipv6_requested: false,
     })
 }
 
