@@ -131,7 +131,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Bound on the whole probe, seconds')
             [CompletionResult]::new('--step-timeout', '--step-timeout', [CompletionResultType]::ParameterName, 'Bound on each step, seconds')
             [CompletionResult]::new('--echo-packets', '--echo-packets', [CompletionResultType]::ParameterName, 'Packets sent through each relay and echoed back')
-            [CompletionResult]::new('--call-media', '--call-media', [CompletionResultType]::ParameterName, 'Seconds of media in each in-process call once connected')
+            [CompletionResult]::new('--call-media', '--call-media', [CompletionResultType]::ParameterName, 'Each in-process call hangs up as soon as audio, video and a data channel echo have flowed both ways, or after this many seconds connected')
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not verify TLS certificates')
             [CompletionResult]::new('--no-call', '--no-call', [CompletionResultType]::ParameterName, 'Skip the ICE gathering report and the in-process calls (direct and relay-only)')

@@ -124,7 +124,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --timeout 'Bound on the whole probe, seconds'
             cand --step-timeout 'Bound on each step, seconds'
             cand --echo-packets 'Packets sent through each relay and echoed back'
-            cand --call-media 'Seconds of media in each in-process call once connected'
+            cand --call-media 'Each in-process call hangs up as soon as audio, video and a data channel echo have flowed both ways, or after this many seconds connected'
             cand --bind 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface'
             cand --insecure 'Do not verify TLS certificates'
             cand --no-call 'Skip the ICE gathering report and the in-process calls (direct and relay-only)'

@@ -117,7 +117,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l max-rtt -d 'Fa
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l timeout -d 'Bound on the whole probe, seconds' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l step-timeout -d 'Bound on each step, seconds' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l echo-packets -d 'Packets sent through each relay and echoed back' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l call-media -d 'Seconds of media in each in-process call once connected' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l call-media -d 'Each in-process call hangs up as soon as audio, video and a data channel echo have flowed both ways, or after this many seconds connected' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l bind -d 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l insecure -d 'Do not verify TLS certificates'
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l no-call -d 'Skip the ICE gathering report and the in-process calls (direct and relay-only)'

@@ -658,6 +658,15 @@ impl Driver<'_> {
         }
     }
 
+    fn data_summary(&self) -> DataSummary {
+        let c = &self.counters;
+        DataSummary {
+            pings_sent: KindCounters::get(&c.data_sent),
+            echoes_received: KindCounters::get(&c.data_echoes),
+            pings_echoed: KindCounters::get(&c.data_echoed_for_peer),
+        }
+    }
+
     async fn sample_stats(&mut self, peer: &Peer) -> (PeerStats, f64, f64, f64) {
         let now = Instant::now();
         let s = peer.stats().await;
@@ -754,6 +763,7 @@ impl Driver<'_> {
                     .map(|_| KindCounters::get(&c.source_position_ms) as f64 / 1000.0),
                 source_length_s: source_length,
             },
+            data: self.data_summary(),
         };
         let ms = self.events.ms();
         self.events.send(Record::Stats { ms, stats }).await;
@@ -832,11 +842,7 @@ impl Driver<'_> {
                 encode_ms_p95: c.video.encode_ms_percentile(95.0),
                 recorded: KindCounters::get(&c.video.recorded),
             },
-            data: DataSummary {
-                pings_sent: KindCounters::get(&c.data_sent),
-                echoes_received: KindCounters::get(&c.data_echoes),
-                pings_echoed: KindCounters::get(&c.data_echoed_for_peer),
-            },
+            data: self.data_summary(),
             recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),
             recording_error: c
                 .record_error

@@ -1145,11 +1145,19 @@ mod tests {
 
 /// webrtc-rs 0.21's driver hands packets bound for a TURN relay to its TURN client after it has
 /// drained that client's queue (`poll_writes` in peer_connection/driver.rs), so a relayed ICE
-/// check or DTLS flight waits for the driver's next wake-up. Until the connection is up (at most
-/// 15 s), poke the driver every 2 ms through a no-op data channel call that wakes it.
+/// check or DTLS flight waits for the driver's next wake-up. Until the connection is up and
+/// half a second after (SCTP and the data channel open then; at most 15 s in all), poke the
+/// driver every 2 ms through a no-op data channel call that wakes it.
 async fn wake_driver(channel: Arc<dyn DataChannel>, connected: Arc<AtomicBool>) {
     let until = Instant::now() + Duration::from_secs(15);
-    while !connected.load(Ordering::SeqCst) && Instant::now() < until {
+    let mut after_connect: Option<Instant> = None;
+    while Instant::now() < until {
+        if connected.load(Ordering::SeqCst) {
+            let since = *after_connect.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_millis(500) {
+                return;
+            }
+        }
         if channel.set_buffered_amount_low_threshold(0).await.is_err() {
             return;
         }

@@ -111,8 +111,9 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub no_call: bool,
 
-    /// Seconds of media in each in-process call once connected.
-    #[arg(long, value_name = "SECS", default_value_t = 0.3)]
+    /// Each in-process call hangs up as soon as audio, video and a data channel echo have
+    /// flowed both ways, or after this many seconds connected.
+    #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     pub call_media: f64,
 
     /// Local UDP address(es) for ICE gathering and the in-process calls (repeatable or

@@ -15,7 +15,7 @@ use crate::call::peer::{self, IceServer, PeerSetup};
 use crate::call::{self, AcceptPolicy, CallConfig, Events};
 use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
 use crate::report::probe_schema::{CallCheck, Status, Step};
-use crate::report::schema::Summary;
+use crate::report::schema::{Record, Summary};
 use crate::signal::{Role, Server as SignalServer};
 
 /// The servers as webrtc-rs takes them: STUN, and TURN over UDP with credentials (webrtc-rs
@@ -148,24 +148,46 @@ async fn two_peers(
             speaker: Speaker::Off,
             record: None,
         },
-        stats_interval: Duration::from_secs(1),
+        stats_interval: Duration::from_millis(40),
     };
     let dial = CallConfig {
         role: Role::Dial,
         ..answer.clone()
     };
     let start = Instant::now();
-    let events = || {
+    // Each side's latest stats; the call ends as soon as audio, video and the data channel
+    // echo have flowed both ways (at most --call-media after connecting).
+    let (seen_tx, mut seen_rx) = tokio::sync::watch::channel((false, false));
+    let events = |dialer: bool| {
         let (tx, mut rx) = mpsc::channel(256);
-        tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let seen_tx = seen_tx.clone();
+        tokio::spawn(async move {
+            while let Some(r) = rx.recv().await {
+                if let Record::Stats { stats, .. } = r {
+                    let flowed = stats.audio.packets_received > 0
+                        && stats.video.frames_decoded > 0
+                        && (!dialer || stats.data.echoes_received > 0);
+                    if flowed {
+                        seen_tx.send_modify(|s| if dialer { s.0 = true } else { s.1 = true });
+                    }
+                }
+            }
+        });
         Events::new(tx, start)
     };
-    let (ae, de) = (events(), events());
+    let (ae, de) = (events(false), events(true));
     let cancel = CancellationToken::new();
+    let hang_up = cancel.clone();
+    let watcher = tokio::spawn(async move {
+        if seen_rx.wait_for(|(d, a)| *d && *a).await.is_ok() {
+            hang_up.cancel();
+        }
+    });
     let (a, d) = tokio::join!(
         call::run(&answer, &ae, cancel.clone(), None),
         call::run(&dial, &de, cancel.clone(), None)
     );
+    watcher.abort();
     stop.cancel();
     let _ = serving.await;
     Ok((d, a))

@@ -195,6 +195,8 @@ pub struct Stats {
     pub loss_pct: f64,
     pub audio: AudioInterval,
     pub video: VideoInterval,
+    /// Data channel pings and echoes so far.
+    pub data: DataSummary,
 }
 
 /// Every NDJSON record. `ms` is milliseconds since the command started.
