@@ -36,9 +36,9 @@ complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "generate" -d 'Write
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free port' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l ice-server -d 'STUN/TURN server handed to every peer in `joined` (repeatable): the page and the CLI use them unless given their own. Credentials as turn:USER:PASS@HOST[:PORT]' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l turn-secret -d 'Mint time-limited TURN REST credentials from this secret (coturn static-auth-secret) per join, for the --ice-server TURN URLs that carry no credentials' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l turn-secret -d 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l turn-user -d 'User part of minted usernames (EXPIRY:USER)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l ttl -d 'Lifetime of minted credentials, seconds' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l ttl -d 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l json -d 'Print `{"type":"listening","url":...}` instead of the bare URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -105,9 +105,9 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-server -d 
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-config -d 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l username -d 'TURN username for servers that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l credential -d 'TURN password for servers that carry none (never shown in output)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-secret -d 'Mint TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers without credentials (never shown in output)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-user -d 'User part of minted TURN REST usernames (EXPIRY:USER)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ttl -d 'Lifetime of minted TURN REST credentials, seconds' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-secret -d 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-user -d 'User part of minted usernames (EXPIRY:USER)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ttl -d 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ca -d 'Trust the CA certificate(s) in this PEM file for turns: servers' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l expect -d 'Require this (repeatable): relay, srflx, tcp, tls. Exit 1 when it does not hold' -r -f -a "relay\t'Every TURN server yields a working relay (allocation and echo)'
 srflx\t'Some server returns a server-reflexive (mapped) address'

@@ -14,7 +14,8 @@
 //! - [`probe`] is `rtccall probe`: its own STUN/TURN client, the checks, their verdicts; its
 //!   calls and ICE gathering go through [`call`].
 //! - [`report`] renders records for people (indicatif, summary table) or scripts (NDJSON).
-//! - [`exit`] holds the exit codes and the error type that carries them.
+//! - [`exit`] holds the exit codes and the error type that carries them; [`ice`] the ICE
+//!   server credentials every command shares (TURN REST minting, redacted URLs).
 //!
 //! Invariants: stdout carries output only (URL, NDJSON, summary table); logs and progress go
 //! to stderr. Every failure maps to one documented exit code.
@@ -22,6 +23,7 @@
 pub mod call;
 pub mod cli;
 pub mod exit;
+pub mod ice;
 pub mod media;
 pub mod probe;
 pub mod report;
@@ -225,7 +227,7 @@ async fn probe(args: cli::probe::ProbeArgs, cancel: CancellationToken) -> i32 {
     let reporter = if args.json {
         tokio::spawn(async move {
             while let Some(r) = rx.recv().await {
-                report::json::write_probe(&r);
+                report::json::write(&r);
             }
         })
     } else {

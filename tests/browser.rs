@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use rtccall::report::schema::Record;
 use serde_json::Value;
 
 /// The veth pair: our side and the namespace's side; the call runs on the namespace's side.
@@ -227,15 +228,23 @@ fn assert_terminal_got_media(f: &Finished, codec_in: &str) {
         "audio from the browser: {:?}",
         s.audio
     );
-    let received: Vec<String> = f
-        .stdout
-        .iter()
-        .filter(|l| l.contains("\"type\":\"track\"") && l.contains("\"receive\""))
-        .cloned()
+    let video_in: Vec<String> = f
+        .records()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Track {
+                direction,
+                kind,
+                codec,
+                ..
+            } if direction == "receive" && kind == "video" => Some(codec.to_lowercase()),
+            _ => None,
+        })
         .collect();
-    assert!(
-        received.iter().any(|l| l.to_lowercase().contains(codec_in)),
-        "no {codec_in} track from the browser: {received:?}"
+    assert_eq!(
+        video_in,
+        [format!("video/{codec_in}")],
+        "the video track from the browser"
     );
 }
 

@@ -723,7 +723,7 @@ fn secrets_never_appear_in_any_output() {
     let mut secrets = vec![PASSWORD.to_string(), WRONG.to_string(), SECRET.to_string()];
     let mut t = started - Duration::from_secs(2);
     while t <= ended + Duration::from_secs(2) {
-        secrets.push(rtccall::probe::servers::rest_credentials(SECRET, "rtccall", 3600, t).1);
+        secrets.push(rtccall::ice::rest_credentials(SECRET, "rtccall", 3600, t).1);
         t += Duration::from_secs(1);
     }
     for (p, code) in &runs {

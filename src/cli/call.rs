@@ -248,7 +248,7 @@ pub fn parse_bitrate(s: &str) -> Result<u64, Error> {
 /// Split `turn:user:pass@host:port?x` into the URL without credentials and the credentials.
 pub fn parse_ice_url(url: &str) -> Result<(String, Option<(String, String)>), Error> {
     // Errors show the URL without its password.
-    let shown = crate::probe::servers::redact_url(url);
+    let shown = crate::ice::redact_url(url);
     let (scheme, rest) = url.split_once(':').ok_or_else(|| {
         usage(format!(
             "--ice-server {shown:?} must start with stun:, stuns:, turn: or turns:"

@@ -41,6 +41,39 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// TURN REST credentials minted from a shared secret (`probe` and `serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TurnSecretArgs {
+    /// Mint time-limited TURN REST credentials from this shared secret (coturn
+    /// use-auth-secret / static-auth-secret) for TURN servers given without credentials
+    /// (never shown in output).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RTCCALL_TURN_SECRET",
+        hide_env_values = true
+    )]
+    pub turn_secret: Option<String>,
+
+    /// User part of minted usernames (EXPIRY:USER).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "rtccall",
+        requires = "turn_secret"
+    )]
+    pub turn_user: String,
+
+    /// Lifetime of minted credentials, seconds (a call refreshes its allocation with them).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 86_400,
+        requires = "turn_secret"
+    )]
+    pub ttl: u64,
+}
+
 /// Options of `rtccall devices`.
 #[derive(Debug, clap::Args)]
 pub struct DevicesArgs {

@@ -1,6 +1,5 @@
 //! `rtccall probe` options and their validation into a [`ProbeConfig`].
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -51,33 +50,8 @@ pub struct ProbeArgs {
     )]
     pub credential: Option<String>,
 
-    /// Mint TURN REST credentials from this shared secret (coturn use-auth-secret /
-    /// static-auth-secret) for TURN servers without credentials (never shown in output).
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "RTCCALL_TURN_SECRET",
-        hide_env_values = true
-    )]
-    pub turn_secret: Option<String>,
-
-    /// User part of minted TURN REST usernames (EXPIRY:USER).
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "rtccall",
-        requires = "turn_secret"
-    )]
-    pub turn_user: String,
-
-    /// Lifetime of minted TURN REST credentials, seconds.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 3600,
-        requires = "turn_secret"
-    )]
-    pub ttl: u64,
+    #[command(flatten)]
+    pub turn: super::TurnSecretArgs,
 
     /// Trust the CA certificate(s) in this PEM file for turns: servers.
     #[arg(long, value_name = "FILE")]
@@ -145,25 +119,6 @@ fn secs(name: &str, v: f64) -> Result<Duration, Error> {
     Ok(Duration::from_secs_f64(v))
 }
 
-/// Peer addresses the TURN security check asks permissions for (nothing is ever sent to them):
-/// loopback, the three private ranges, link-local (cloud metadata) and the unspecified address.
-pub fn security_peers() -> Vec<IpAddr> {
-    [
-        "127.0.0.1",
-        "10.0.0.1",
-        "172.16.0.1",
-        "192.168.0.1",
-        "169.254.169.254",
-        "0.0.0.0",
-        "::1",
-        "fe80::1",
-        "fd00::1",
-    ]
-    .iter()
-    .map(|s| s.parse().expect("literal"))
-    .collect()
-}
-
 impl ProbeArgs {
     /// Validate into a probe configuration (reads `--ice-config` and `--ca`).
     pub fn to_config(&self) -> Result<ProbeConfig, Error> {
@@ -188,8 +143,9 @@ impl ProbeArgs {
         if self.username.is_some() != self.credential.is_some() {
             return Err(usage("--username and --credential go together"));
         }
-        let minted = self.turn_secret.as_ref().map(|secret| {
-            servers::rest_credentials(secret, &self.turn_user, self.ttl, SystemTime::now())
+        let t = &self.turn;
+        let minted = t.turn_secret.as_ref().map(|secret| {
+            crate::ice::rest_credentials(secret, &t.turn_user, t.ttl, SystemTime::now())
         });
         for s in &mut list {
             if s.scheme != Scheme::Turn || s.username.is_some() {
@@ -219,17 +175,18 @@ impl ProbeArgs {
         let timeout = secs("--timeout", self.timeout)?;
         let step_timeout = secs("--step-timeout", self.step_timeout)?;
         let tls = TlsSetup::new(self.ca.as_deref(), self.insecure)?;
-        let mut expect: Vec<Expect> = self
-            .expect
-            .iter()
-            .map(|e| match e {
+        let mut expect: Vec<Expect> = Vec::new();
+        for e in &self.expect {
+            let e = match e {
                 ExpectArg::Relay => Expect::Relay,
                 ExpectArg::Srflx => Expect::Srflx,
                 ExpectArg::Tcp => Expect::Tcp,
                 ExpectArg::Tls => Expect::Tls,
-            })
-            .collect();
-        expect.dedup();
+            };
+            if !expect.contains(&e) {
+                expect.push(e);
+            }
+        }
         Ok(ProbeConfig {
             servers: list,
             tls,
@@ -237,9 +194,7 @@ impl ProbeArgs {
             max_rtt_ms: self.max_rtt,
             timeout,
             step_timeout,
-            binding_requests: 5,
             echo_packets: self.echo_packets,
-            security_peers: security_peers(),
             bind: self.bind.clone(),
             calls: !self.no_call,
             call_media: secs("--call-media", self.call_media)?,

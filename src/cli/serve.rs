@@ -31,33 +31,8 @@ pub struct ServeArgs {
     #[arg(long = "ice-server", value_name = "URL")]
     pub ice_servers: Vec<String>,
 
-    /// Mint time-limited TURN REST credentials from this secret (coturn static-auth-secret)
-    /// per join, for the --ice-server TURN URLs that carry no credentials.
-    #[arg(
-        long,
-        value_name = "SECRET",
-        env = "RTCCALL_TURN_SECRET",
-        hide_env_values = true
-    )]
-    pub turn_secret: Option<String>,
-
-    /// User part of minted usernames (EXPIRY:USER).
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "rtccall",
-        requires = "turn_secret"
-    )]
-    pub turn_user: String,
-
-    /// Lifetime of minted credentials, seconds.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value_t = 86_400,
-        requires = "turn_secret"
-    )]
-    pub ttl: u64,
+    #[command(flatten)]
+    pub turn: super::TurnSecretArgs,
 }
 
 impl ServeArgs {
@@ -74,7 +49,7 @@ impl ServeArgs {
                     username: Some(user),
                     credential: Some(pass),
                 }),
-                None if turn && self.turn_secret.is_some() => rest_urls.push(bare),
+                None if turn && self.turn.turn_secret.is_some() => rest_urls.push(bare),
                 None if turn => {
                     return Err(Error::Usage(format!(
                         "--ice-server {bare}: a TURN server needs credentials \
@@ -88,7 +63,7 @@ impl ServeArgs {
                 }),
             }
         }
-        if let Some(secret) = &self.turn_secret {
+        if let Some(secret) = &self.turn.turn_secret {
             if rest_urls.is_empty() {
                 return Err(Error::Usage(
                     "--turn-secret needs a TURN --ice-server without credentials".into(),
@@ -96,8 +71,8 @@ impl ServeArgs {
             }
             out.rest = Some(RestSecret {
                 secret: secret.clone(),
-                user: self.turn_user.clone(),
-                ttl_s: self.ttl,
+                user: self.turn.turn_user.clone(),
+                ttl_s: self.turn.ttl,
                 urls: rest_urls,
             });
         }

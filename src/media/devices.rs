@@ -248,15 +248,10 @@ struct Playout {
     resampler: Option<Resampler>,
     carry: VecDeque<f32>,
     channels: usize,
-    started: bool,
 }
 
 impl Playout {
     fn fill<T: cpal::SizedSample + cpal::FromSample<f32>>(&mut self, out: &mut [T]) {
-        if !self.started {
-            self.started = true;
-            tracing::debug!("speaker: first request for {} samples", out.len());
-        }
         let frames = out.len() / self.channels.max(1);
         while self.carry.len() < frames {
             let mut pcm = [0i16; 480]; // 10 ms
@@ -340,7 +335,6 @@ pub(crate) fn start_speaker(
                 resampler,
                 carry: VecDeque::new(),
                 channels: usize::from(config.channels),
-                started: false,
             };
             let stream = match format {
                 cpal::SampleFormat::F32 => build_output::<f32>(&dev, config, playout),

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::servers::{Scheme, Server, Transport};
-use super::{ProbeConfig, Timer};
+use super::{Outcome, ProbeConfig, Timer};
 use crate::call::peer::{self, IceServer, PeerSetup};
 use crate::call::{self, AcceptPolicy, CallConfig, Events};
 use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
@@ -42,11 +42,12 @@ fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) -> PeerSetup 
     }
 }
 
-/// Gather with every server and list the candidates, capped at the step bound.
-pub async fn gathering(cfg: &ProbeConfig, relay_ok: &[(String, bool)]) -> Step {
+/// Gather with every server and list the candidates, capped at the step bound; `outcomes`
+/// tell which TURN servers gave our own client a working relay.
+pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Step {
     let t = Timer::new("*", "ice-gathering", None);
     let ice = ice_servers(&cfg.servers);
-    let report = match peer::gather(&setup(cfg, ice.clone(), false), cfg.step_timeout).await {
+    let report = match peer::gather(&setup(cfg, ice, false), cfg.step_timeout).await {
         Ok(r) => r,
         Err(e) => return t.fail("gathering could not start", e.to_string()),
     };
@@ -84,18 +85,20 @@ pub async fn gathering(cfg: &ProbeConfig, relay_ok: &[(String, bool)]) -> Step {
             cfg.step_timeout
         ));
     }
-    // TURN over UDP whose relay our own client got, but webrtc-rs did not.
-    for (label, ok) in relay_ok {
-        let host_port = label
-            .split_once(':')
-            .map(|(_, r)| r.split('?').next().unwrap_or(r))
-            .unwrap_or_default();
+    // TURN over UDP whose relay our own client got, but webrtc-rs did not (candidates name
+    // their server only when webrtc-rs fills in `url`).
+    for (s, o) in outcomes {
+        if s.scheme != Scheme::Turn || s.transport != Transport::Udp || !o.relay_ok {
+            continue;
+        }
+        let host_port = format!("{}:{}", s.host, s.port);
         let has_relay = report.candidates.iter().any(|c| {
-            c.candidate_type == "relay" && c.url.as_deref().is_none_or(|u| u.contains(host_port))
+            c.candidate_type == "relay" && c.url.as_deref().is_none_or(|u| u.contains(&host_port))
         });
-        if *ok && !has_relay {
+        if !has_relay {
             problems.push(format!(
-                "no relay candidate from {label} although its allocation works"
+                "no relay candidate from {} although its allocation works",
+                s.label()
             ));
         }
     }
@@ -193,22 +196,35 @@ async fn two_peers(
     Ok((d, a))
 }
 
-/// A call: `server` None is the direct call, Some the relay-only call through that TURN server.
-pub async fn call_check(cfg: &ProbeConfig, server: Option<&Server>) -> Step {
-    let (label, step) = match server {
-        Some(s) => (s.label(), "call-relay"),
-        None => ("*".to_string(), "call-direct"),
-    };
-    let t = Timer::new(&label, step, server.map(|s| s.transport));
-    if let Some(s) = server
-        && s.transport != Transport::Udp
-    {
-        return t.done(
+/// The `call-direct` step: two local peers without any server.
+pub async fn direct_call(cfg: &ProbeConfig) -> Step {
+    call_check(cfg, None, Timer::new("*", "call-direct", None)).await
+}
+
+/// The `call-relay` step of TURN server `s`, whose own checks ended with `o`: a relay-only
+/// call when webrtc-rs can use this relay, else why not.
+pub async fn relay_call(cfg: &ProbeConfig, s: &Server, o: &Outcome) -> Step {
+    let t = Timer::new(&s.label(), "call-relay", Some(s.transport));
+    if s.transport != Transport::Udp {
+        t.done(
             Status::Skip,
             "not applicable: webrtc-rs relays calls over UDP TURN only (the relay echo above \
              is the proof for TCP/TLS)",
-        );
+        )
+    } else if o.ipv6_only_relay {
+        t.done(
+            Status::Skip,
+            "not tried: webrtc-rs asks for IPv4 relays, which this server refuses",
+        )
+    } else if !o.relay_ok {
+        t.done(Status::Skip, "not tried: the relay does not work")
+    } else {
+        call_check(cfg, Some(s), t).await
     }
+}
+
+/// A call: `server` None is the direct call, Some the relay-only call through that TURN server.
+async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Step {
     let (ice, relay_only) = match server {
         Some(s) => (ice_servers(std::slice::from_ref(s)), true),
         None => (Vec::new(), false),
@@ -230,17 +246,7 @@ pub async fn call_check(cfg: &ProbeConfig, server: Option<&Server>) -> Step {
     let pair = check
         .selected_pair
         .as_ref()
-        .map(|p| {
-            format!(
-                "{} {}:{} <-> {} {}:{}",
-                p.local.candidate_type,
-                p.local.address,
-                p.local.port,
-                p.remote.candidate_type,
-                p.remote.address,
-                p.remote.port
-            )
-        })
+        .map(ToString::to_string)
         .unwrap_or_default();
     let mut s = if !(d.connected && a.connected) {
         let why = d.error.clone().or(a.error.clone()).unwrap_or_default();

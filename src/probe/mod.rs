@@ -23,6 +23,23 @@ use crate::report::probe_schema::{
 use servers::{Scheme, Server, Transport};
 use wire::{Conn, Frame, TlsSetup, Turn, WireError};
 
+/// Binding requests per server (RTT and loss come from these).
+const BINDING_REQUESTS: u32 = 5;
+
+/// Peer addresses the TURN security check asks permissions for (nothing is ever sent to them):
+/// loopback, the private ranges, link-local (cloud metadata) and the unspecified address.
+const SECURITY_PEERS: [IpAddr; 9] = [
+    IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)),
+    IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)),
+    IpAddr::V4(std::net::Ipv4Addr::new(172, 16, 0, 1)),
+    IpAddr::V4(std::net::Ipv4Addr::new(192, 168, 0, 1)),
+    IpAddr::V4(std::net::Ipv4Addr::new(169, 254, 169, 254)),
+    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1)),
+];
+
 /// What `--expect` can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
@@ -58,16 +75,14 @@ pub struct ProbeConfig {
     pub timeout: Duration,
     /// Bound on each step.
     pub step_timeout: Duration,
-    /// Binding requests per server, and packets in the relay echo.
-    pub binding_requests: u32,
+    /// Packets in each relay echo.
     pub echo_packets: u32,
-    /// Peer addresses tried by the TURN security check.
-    pub security_peers: Vec<IpAddr>,
     /// Local UDP sockets for ICE gathering and the in-process calls.
     pub bind: Vec<SocketAddr>,
     /// Run the ICE gathering report and the in-process calls.
     pub calls: bool,
-    /// How long media flows in each in-process call once connected.
+    /// Longest time each in-process call stays up once connected (it hangs up as soon as
+    /// media and the data channel have flowed both ways).
     pub call_media: Duration,
 }
 
@@ -161,6 +176,8 @@ impl Timer {
 #[derive(Debug, Default, Clone)]
 pub struct Outcome {
     pub steps: Vec<Step>,
+    /// The address the server was reached at (from the DNS step).
+    pub remote: Option<SocketAddr>,
     pub mapped: Option<SocketAddr>,
     pub relay_ok: bool,
     pub binding_ok: bool,
@@ -284,50 +301,43 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         tokio::net::lookup_host((server.host.as_str(), server.port)),
     )
     .await;
-    let addrs: Vec<SocketAddr> = match lookup {
+    let resolved = match lookup {
         Ok(Ok(a)) => {
             let mut v: Vec<SocketAddr> = a.collect();
             v.dedup();
-            v
+            // IPv4 first, as clients mostly try it first.
+            match v.iter().find(|a| a.is_ipv4()).or(v.first()).copied() {
+                Some(remote) => Ok((v, remote)),
+                None => Err((
+                    format!("{} has no address", server.host),
+                    "the name resolved to no A or AAAA record".to_string(),
+                )),
+            }
         }
-        Ok(Err(e)) => {
-            let s = t.fail(
-                format!("cannot resolve {}", server.host),
-                format!("DNS lookup failed ({e}): check the host name and the resolver"),
-            );
-            out.steps.push(sink.step(s).await);
-            return out;
-        }
-        Err(_) => {
-            let s = t.fail(
-                format!("cannot resolve {}: no answer", server.host),
-                "the DNS resolver did not answer in time",
-            );
-            out.steps.push(sink.step(s).await);
+        Ok(Err(e)) => Err((
+            format!("cannot resolve {}", server.host),
+            format!("DNS lookup failed ({e}): check the host name and the resolver"),
+        )),
+        Err(_) => Err((
+            format!("cannot resolve {}: no answer", server.host),
+            "the DNS resolver did not answer in time".to_string(),
+        )),
+    };
+    let (addrs, remote) = match resolved {
+        Ok(v) => v,
+        Err((message, explanation)) => {
+            out.steps
+                .push(sink.step(t.fail(message, explanation)).await);
             return out;
         }
     };
-    let Some(&remote) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) else {
-        let s = t.fail(
-            format!("{} has no address", server.host),
-            "the name resolved to no A or AAAA record",
-        );
-        out.steps.push(sink.step(s).await);
-        return out;
-    };
+    out.remote = Some(remote);
+    let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
     let mut s = t.done(
         Status::Pass,
-        format!(
-            "{} resolved to {}",
-            server.host,
-            addrs
-                .iter()
-                .map(|a| a.ip().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        format!("{} resolved to {}", server.host, shown.join(", ")),
     );
-    s.addresses = Some(addrs.iter().map(|a| a.ip().to_string()).collect());
+    s.addresses = Some(shown);
     out.steps.push(sink.step(s).await);
 
     // STUN binding over the server's transport, on the connection TURN will use.
@@ -354,7 +364,7 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         // The step's bound holds: requests it leaves no time for are not sent.
         let deadline = Instant::now() + cfg.step_timeout;
         let mut sent = 0u32;
-        for _ in 0..cfg.binding_requests {
+        for _ in 0..BINDING_REQUESTS {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -417,7 +427,10 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
                 }
                 s
             }
-            (None, None) => t.fail("no binding requests sent", "--binding-requests is 0"),
+            (None, None) => t.fail(
+                "no binding request was sent",
+                "the step's time ran out before the first request",
+            ),
         };
         s.sent = Some(sent);
         s.received = Some(received);
@@ -536,8 +549,7 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
     let t = Timer::new(&label, "turn-security", tr);
     let mut allowed = Vec::new();
     let mut refused = Vec::new();
-    let same_family: Vec<IpAddr> = cfg
-        .security_peers
+    let same_family: Vec<IpAddr> = SECURITY_PEERS
         .iter()
         .copied()
         .filter(|ip| ip.is_ipv4() == alloc.relayed.is_ipv4())
@@ -632,7 +644,7 @@ async fn stun_over_tcp(server: &Server, remote: SocketAddr, cfg: &ProbeConfig) -
     }
 }
 
-/// Send a burst from the client through the relay to a local socket, which echoes it back.
+/// Send packets from the client through the relay to a local socket, which echoes them back.
 async fn relay_echo(
     turn: &mut Turn,
     alloc: &wire::Allocation,
@@ -718,15 +730,13 @@ async fn relay_echo(
     }
     let n = cfg.echo_packets;
     let base = Instant::now();
+    // When each packet left; taken when its echo comes back, so a duplicate counts once.
     let mut sent_at = vec![None::<Duration>; n as usize];
     let mut rtts = Vec::with_capacity(n as usize);
-    let mut seen = vec![false; n as usize];
     // One 100-byte packet per millisecond (the timer's resolution): under 1 Mbit/s, like a
     // media stream, so that a relay's rate limit or a queue does not turn a burst into loss;
     // 100 packets take 0.1 to 0.2 s.
     let spacing = Duration::from_millis(1);
-    let burst = 1;
-    let mut in_burst = 0u32;
     let mut next = 0u32;
     let mut next_at = Instant::now();
     let mut finish_by = None;
@@ -740,11 +750,7 @@ async fn relay_echo(
             }
             sent_at[next as usize] = Some(base.elapsed());
             next += 1;
-            in_burst += 1;
-            if in_burst == burst {
-                in_burst = 0;
-                next_at = now + spacing;
-            }
+            next_at = now + spacing;
             if next == n {
                 finish_by = Some(Instant::now() + Duration::from_millis(500));
             }
@@ -768,9 +774,8 @@ async fn relay_echo(
         match turn.conn.recv(wait.max(Duration::from_micros(100))).await {
             Ok(Frame::Channel { number, data }) if number == CHANNEL && data.len() >= 4 => {
                 let seq = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
-                if let (Some(Some(at)), Some(false)) = (sent_at.get(seq), seen.get(seq)) {
-                    seen[seq] = true;
-                    rtts.push((base.elapsed() - *at).as_secs_f64() * 1000.0);
+                if let Some(at) = sent_at.get_mut(seq).and_then(Option::take) {
+                    rtts.push((base.elapsed() - at).as_secs_f64() * 1000.0);
                 }
             }
             Ok(_) | Err(WireError::Timeout) => {}
@@ -871,10 +876,12 @@ pub fn expectations(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Vec<Ex
                 let ok: Vec<String> = outcomes
                     .iter()
                     .filter(|(s, o)| {
-                        (s.transport == want
-                            && (o.binding_ok || o.relay_ok)
-                            && (s.scheme == Scheme::Stun || o.relay_ok))
-                            || (want == Transport::Tcp && o.stun_tcp_ok)
+                        // A STUN server works when it answers, a TURN server when it relays.
+                        let works = match s.scheme {
+                            Scheme::Stun => o.binding_ok,
+                            Scheme::Turn => o.relay_ok,
+                        };
+                        (s.transport == want && works) || (want == Transport::Tcp && o.stun_tcp_ok)
                     })
                     .map(|(s, _)| s.label())
                     .collect();
@@ -978,17 +985,7 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
         let probes = cfg.servers.iter().map(|s| async move {
             let mut o = probe_server(s, cfg, sink).await;
             if cfg.calls && s.scheme == Scheme::Turn {
-                let step = if o.ipv6_only_relay && s.transport == Transport::Udp {
-                    Timer::new(&s.label(), "call-relay", Some(s.transport)).done(
-                        Status::Skip,
-                        "not tried: webrtc-rs asks for IPv4 relays, which this server refuses",
-                    )
-                } else if o.relay_ok || s.transport != Transport::Udp {
-                    connect::call_check(cfg, Some(s)).await
-                } else {
-                    Timer::new(&s.label(), "call-relay", Some(s.transport))
-                        .done(Status::Skip, "not tried: the relay does not work")
-                };
+                let step = connect::relay_call(cfg, s, &o).await;
                 o.steps.push(sink.step(step).await);
             }
             (s.clone(), o)
@@ -996,20 +993,25 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
         // The direct call needs no server: it runs while the servers are probed.
         let direct = async {
             if cfg.calls {
-                Some(sink.step(connect::call_check(cfg, None).await).await)
+                Some(sink.step(connect::direct_call(cfg).await).await)
             } else {
                 None
             }
         };
         let (outcomes, direct) = tokio::join!(futures_util::future::join_all(probes), direct);
-        let mut all = vec![sink.step(nat::behaviour(cfg).await).await];
+        // One address per UDP server, each address once.
+        let mut udp: Vec<(String, SocketAddr)> = Vec::new();
+        for (s, o) in &outcomes {
+            if let Some(remote) = o.remote
+                && s.transport == Transport::Udp
+                && !udp.iter().any(|(_, a)| *a == remote)
+            {
+                udp.push((s.label(), remote));
+            }
+        }
+        let mut all = vec![sink.step(nat::behaviour(cfg, &udp).await).await];
         if cfg.calls {
-            let relay_ok: Vec<(String, bool)> = outcomes
-                .iter()
-                .filter(|(s, _)| s.scheme == Scheme::Turn && s.transport == Transport::Udp)
-                .map(|(s, o)| (s.label(), o.relay_ok))
-                .collect();
-            all.push(sink.step(connect::gathering(cfg, &relay_ok).await).await);
+            all.push(sink.step(connect::gathering(cfg, &outcomes).await).await);
             all.extend(direct);
         }
         (outcomes, all)

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 
-use super::servers::{Server, Transport};
 use super::wire::{self, Binding, WireError};
 use super::{ProbeConfig, Timer};
 use crate::report::probe_schema::{Nat, Status, Step};
@@ -17,31 +16,6 @@ const ADM: &str = "address-dependent";
 const APDM: &str = "address-and-port-dependent";
 const UNKNOWN: &str = "unknown";
 
-/// The first address of each UDP server (DNS already checked in the server steps).
-async fn udp_targets(cfg: &ProbeConfig) -> Vec<(String, SocketAddr)> {
-    let mut out = Vec::new();
-    for s in cfg
-        .servers
-        .iter()
-        .filter(|s: &&Server| s.transport == Transport::Udp)
-    {
-        if let Ok(Ok(mut a)) = tokio::time::timeout(
-            cfg.step_timeout,
-            tokio::net::lookup_host((s.host.as_str(), s.port)),
-        )
-        .await
-            && let Some(addr) = {
-                let all: Vec<SocketAddr> = a.by_ref().collect();
-                all.iter().find(|x| x.is_ipv4()).or(all.first()).copied()
-            }
-            && !out.iter().any(|(_, x)| *x == addr)
-        {
-            out.push((s.label(), addr));
-        }
-    }
-    out
-}
-
 fn local_for(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         ip if ip.is_loopback() => SocketAddr::new(ip, 0),
@@ -50,11 +24,10 @@ fn local_for(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// The `nat` step.
-pub async fn behaviour(cfg: &ProbeConfig) -> Step {
+/// The `nat` step, through the UDP servers (label, address as the DNS step resolved it).
+pub async fn behaviour(cfg: &ProbeConfig, targets: &[(String, SocketAddr)]) -> Step {
     let t = Timer::new("*", "nat", None);
-    let targets = udp_targets(cfg).await;
-    let Some((_, first)) = targets.first().cloned() else {
+    let Some(&(_, first)) = targets.first() else {
         return t.done(Status::Skip, "not applicable: no STUN/TURN server over UDP");
     };
     let sock = match UdpSocket::bind(local_for(first)).await {
@@ -64,7 +37,7 @@ pub async fn behaviour(cfg: &ProbeConfig) -> Step {
     let rto = (cfg.step_timeout / 6).max(Duration::from_millis(100));
     // One binding to each server from the same socket.
     let mut seen: Vec<(String, Binding)> = Vec::new();
-    for (label, addr) in &targets {
+    for (label, addr) in targets {
         if let Ok(b) = wire::binding_from(&sock, *addr, None, rto, 2).await {
             seen.push((label.clone(), b));
         }

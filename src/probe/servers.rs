@@ -1,14 +1,10 @@
-//! What the probe checks: ICE server URLs (flags, a browser-style `iceServers` file), their
-//! credentials (given, or minted TURN REST credentials), and how they are shown with secrets
-//! redacted.
+//! What the probe checks: ICE server URLs (flags, a browser-style `iceServers` file) and their
+//! credentials.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 
 use crate::exit::Error;
+use crate::ice::redact_url;
 
 /// The kind of server a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +113,6 @@ pub fn parse_url(url: &str, what: &str) -> Result<Server, Error> {
     }
     let (host, port) = split_host_port(hostport)
         .ok_or_else(|| usage(format!("{what}: {url:?} has no valid HOST[:PORT]")))?;
-    let secure = scheme.ends_with('s');
     let (scheme, transport, default_port) = match (scheme, transport) {
         ("stun", None) => (Scheme::Stun, Transport::Udp, 3478),
         ("stuns", None) => (Scheme::Stun, Transport::Tls, 5349),
@@ -129,7 +124,6 @@ pub fn parse_url(url: &str, what: &str) -> Result<Server, Error> {
             )));
         }
     };
-    let _ = secure;
     let (username, credential) = match creds {
         Some((u, p)) => (Some(u), Some(p)),
         None => (None, None),
@@ -234,37 +228,6 @@ pub fn parse_ice_config(text: &str, file: &str) -> Result<Vec<Server>, Error> {
     Ok(out)
 }
 
-/// TURN REST credentials (draft-uberti-behave-turn-rest, coturn `use-auth-secret`): the
-/// username is `EXPIRY:USER` (EXPIRY in Unix seconds) and the password
-/// base64(HMAC-SHA1(secret, username)).
-pub fn rest_credentials(secret: &str, user: &str, ttl_s: u64, now: SystemTime) -> (String, String) {
-    let expiry = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() + ttl_s;
-    let username = if user.is_empty() {
-        expiry.to_string()
-    } else {
-        format!("{expiry}:{user}")
-    };
-    let mut mac =
-        Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(username.as_bytes());
-    let password = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    (username, password)
-}
-
-/// `url` as errors show it: a password before the `@` becomes `***`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once(':') else {
-        return url.to_string();
-    };
-    match rest.rsplit_once('@') {
-        Some((creds, host)) => {
-            let user = creds.split_once(':').map_or(creds, |(u, _)| u);
-            format!("{scheme}:{user}:***@{host}")
-        }
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,19 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn rest_credentials_match_coturn() {
-        let now = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        let (u, p) = rest_credentials("secret", "alice", 600, now);
-        assert_eq!(u, "1700000600:alice");
-        // Computed independently (Python hmac/hashlib).
-        assert_eq!(p, "5PrY1fcLQr5jls8N4ZU7fEnmVNE=");
-        assert_eq!(p.len(), 28);
-    }
-
-    #[test]
     fn passwords_in_urls_are_redacted() {
-        assert_eq!(redact_url("turn:u:hunter2@h:1"), "turn:u:***@h:1");
-        assert_eq!(redact_url("stun:h"), "stun:h");
         let e = parse_url("turn:u:hunter2@h?transport=x", "x").unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
         let e = parse_url("turn:u:hunter2@", "x").unwrap_err();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rtc::crypto::RTCCryptoProvider;
 use rtc::stun::addr::MappedAddress;
 use rtc::stun::attributes::{
-    ATTR_NONCE, ATTR_OTHER_ADDRESS, ATTR_REALM, ATTR_RESPONSE_ORIGIN, ATTR_SOFTWARE, ATTR_USERNAME,
+    ATTR_NONCE, ATTR_OTHER_ADDRESS, ATTR_REALM, ATTR_SOFTWARE, ATTR_USERNAME,
 };
 use rtc::stun::error_code::ErrorCodeAttribute;
 use rtc::stun::fingerprint::FINGERPRINT;
@@ -245,8 +245,6 @@ pub enum Frame {
 /// One connection to a STUN/TURN server.
 pub struct Conn {
     io: Io,
-    pub local: SocketAddr,
-    pub remote: SocketAddr,
     /// Frames that arrived while a transaction waited for its response.
     pending: VecDeque<Frame>,
 }
@@ -279,13 +277,11 @@ impl Conn {
                     };
                     let sock = UdpSocket::bind(local).await.map_err(io_err)?;
                     sock.connect(remote).await.map_err(io_err)?;
-                    let local = sock.local_addr().map_err(io_err)?;
-                    Ok((Io::Udp(sock), local))
+                    Ok(Io::Udp(sock))
                 }
                 Transport::Tcp | Transport::Tls => {
                     let tcp = TcpStream::connect(remote).await.map_err(io_err)?;
                     let _ = tcp.set_nodelay(true);
-                    let local = tcp.local_addr().map_err(io_err)?;
                     let io: Box<dyn StreamIo> = if transport == Transport::Tls {
                         let (setup, host) = tls.ok_or_else(|| proto("TLS without set-up"))?;
                         let name = rustls::pki_types::ServerName::try_from(host.to_string())
@@ -299,23 +295,18 @@ impl Conn {
                     } else {
                         Box::new(tcp)
                     };
-                    Ok((
-                        Io::Stream {
-                            io,
-                            buf: Vec::with_capacity(2048),
-                        },
-                        local,
-                    ))
+                    Ok(Io::Stream {
+                        io,
+                        buf: Vec::with_capacity(2048),
+                    })
                 }
             }
         };
-        let (io, local) = tokio::time::timeout(bound, opening)
+        let io = tokio::time::timeout(bound, opening)
             .await
             .map_err(|_| WireError::Timeout)??;
         Ok(Conn {
             io,
-            local,
-            remote,
             pending: VecDeque::new(),
         })
     }
@@ -349,7 +340,7 @@ impl Conn {
     async fn read_frame(&mut self) -> Result<Frame, WireError> {
         match &mut self.io {
             Io::Udp(s) => {
-                let mut buf = vec![0u8; 2048];
+                let mut buf = [0u8; 2048];
                 loop {
                     let n = s.recv(&mut buf).await.map_err(io_err)?;
                     if let Some(f) = decode_frame(&buf[..n]) {
@@ -403,7 +394,7 @@ impl Conn {
         let mut wait = rto;
         let total: Duration = (0..tries).map(|i| rto * 2u32.pow(i)).sum();
         let attempts = if udp { tries } else { 1 };
-        for attempt in 0..attempts {
+        for _ in 0..attempts {
             let sent = Instant::now();
             self.send(&request.raw).await?;
             let deadline = sent + if udp { wait } else { total };
@@ -420,7 +411,6 @@ impl Conn {
                     other => self.pending.push_back(other),
                 }
             }
-            let _ = attempt;
             wait *= 2;
         }
         Err(WireError::Timeout)
@@ -495,9 +485,8 @@ fn plain_addr(m: &Message, attr: rtc::stun::attributes::AttrType) -> Option<Sock
 pub struct Binding {
     pub mapped: SocketAddr,
     pub rtt: Duration,
-    /// RFC 5780 OTHER-ADDRESS and RESPONSE-ORIGIN, when the server supports NAT discovery.
+    /// RFC 5780 OTHER-ADDRESS, when the server supports NAT discovery.
     pub other: Option<SocketAddr>,
-    pub origin: Option<SocketAddr>,
     pub software: Option<String>,
 }
 
@@ -530,7 +519,6 @@ fn parse_binding(resp: &Message, rtt: Duration) -> Result<Binding, WireError> {
         mapped,
         rtt,
         other: plain_addr(resp, ATTR_OTHER_ADDRESS),
-        origin: plain_addr(resp, ATTR_RESPONSE_ORIGIN),
         software: software(resp),
     })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::schema::{Candidate, Record, SelectedPair, Stats, Summary};
+use super::schema::{Record, Stats, Summary};
 
 /// Render records until the channel closes.
 pub async fn run(mut human: Human, mut rx: tokio::sync::mpsc::Receiver<Record>) {
@@ -20,16 +20,6 @@ pub async fn run(mut human: Human, mut rx: tokio::sync::mpsc::Receiver<Record>) 
 /// Renders records for people.
 pub struct Human {
     bar: Option<ProgressBar>,
-}
-
-fn pair_text(p: &SelectedPair) -> String {
-    let c = |c: &Candidate| {
-        format!(
-            "{} {} {}:{}",
-            c.candidate_type, c.protocol, c.address, c.port
-        )
-    };
-    format!("{} <-> {}", c(&p.local), c(&p.remote))
 }
 
 fn opt_ms(v: Option<f64>) -> String {
@@ -231,7 +221,9 @@ pub fn print_summary(s: &Summary) {
         ),
         (
             "selected pair",
-            s.selected_pair.as_ref().map_or("-".into(), pair_text),
+            s.selected_pair
+                .as_ref()
+                .map_or("-".into(), ToString::to_string),
         ),
         (
             "rtt",

@@ -2,18 +2,12 @@
 
 use std::io::Write;
 
-use super::schema::Record;
-
-/// Write one record as a line on stdout. A closed stdout is not an error worth dying for.
-pub fn write(record: &Record) {
+/// Write one record (a call's [`super::schema::Record`] or a probe's
+/// [`super::probe_schema::ProbeRecord`]) as a line on stdout. A closed stdout is not an error
+/// worth dying for.
+pub fn write(record: &impl serde::Serialize) {
+    let line = serde_json::to_string(record).expect("records always serialise");
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", record.to_line());
-    let _ = out.flush();
-}
-
-/// Write one probe record as a line on stdout.
-pub fn write_probe(record: &super::probe_schema::ProbeRecord) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", record.to_line());
+    let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }

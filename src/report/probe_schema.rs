@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 use super::schema::SelectedPair;
 
 /// How a step ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// It worked.
+    #[default]
     Pass,
     /// Worked, with something worth fixing (the `explanation` says what).
     Warn,
@@ -89,7 +90,7 @@ pub struct Nat {
 }
 
 /// One ended check. Optional fields appear when the step has them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     /// Milliseconds since the probe started, when the step ended.
@@ -154,31 +155,11 @@ impl Step {
     /// A step with only the required fields set.
     pub fn new(server: &str, step: &str, transport: Option<&str>, status: Status) -> Step {
         Step {
-            ms: 0.0,
             server: server.to_string(),
             step: step.to_string(),
             transport: transport.map(str::to_string),
             status,
-            duration_ms: 0.0,
-            message: String::new(),
-            explanation: None,
-            error_code: None,
-            addresses: None,
-            mapped_address: None,
-            relayed_address: None,
-            lifetime_s: None,
-            software: None,
-            rtt_ms: None,
-            sent: None,
-            received: None,
-            loss_pct: None,
-            peers_allowed: None,
-            peers_refused: None,
-            candidates: None,
-            first_candidate_ms: None,
-            gathering_complete_ms: None,
-            call: None,
-            nat: None,
+            ..Step::default()
         }
     }
 }
@@ -223,11 +204,4 @@ pub struct ProbeSummary {
 pub enum ProbeRecord {
     Step(Box<Step>),
     Summary(ProbeSummary),
-}
-
-impl ProbeRecord {
-    /// The serialised NDJSON line (no newline).
-    pub fn to_line(&self) -> String {
-        serde_json::to_string(self).expect("records always serialise")
-    }
 }

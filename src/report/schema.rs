@@ -27,6 +27,25 @@ pub struct SelectedPair {
     pub rtt_ms: Option<f64>,
 }
 
+/// `host udp 127.0.0.1:5000 <-> relay udp 10.0.0.1:6000`.
+impl std::fmt::Display for SelectedPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (l, r) = (&self.local, &self.remote);
+        write!(
+            f,
+            "{} {} {}:{} <-> {} {} {}:{}",
+            l.candidate_type,
+            l.protocol,
+            l.address,
+            l.port,
+            r.candidate_type,
+            r.protocol,
+            r.address,
+            r.port
+        )
+    }
+}
+
 /// Per-interval audio figures in a `stats` record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -255,11 +274,4 @@ pub enum Record {
     },
     /// Last record of a call.
     Summary(Summary),
-}
-
-impl Record {
-    /// The serialised NDJSON line (no newline).
-    pub fn to_line(&self) -> String {
-        serde_json::to_string(self).expect("records always serialise")
-    }
 }

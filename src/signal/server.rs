@@ -62,7 +62,7 @@ impl IceHandout {
     fn for_join(&self) -> Vec<IceServerJson> {
         let mut v = self.servers.clone();
         if let Some(r) = &self.rest {
-            let (username, credential) = crate::probe::servers::rest_credentials(
+            let (username, credential) = crate::ice::rest_credentials(
                 &r.secret,
                 &r.user,
                 r.ttl_s,
@@ -134,7 +134,6 @@ impl Server {
                         let shutdown = shutdown.clone();
                         let clients = self.clients.clone();
                         clients.fetch_add(1, Ordering::SeqCst);
-                        let health_clients = clients.clone();
                         let ice = self.ice.clone();
                         tokio::spawn(async move {
                             tokio::select! {
@@ -145,7 +144,7 @@ impl Server {
                                             serve_client(stream, peer, id, rooms, ice).await
                                         }
                                         http::Kind::Http => {
-                                            let health = || health_json(&rooms, &health_clients);
+                                            let health = || health_json(&rooms, &clients);
                                             http::serve(stream, health).await
                                         }
                                         http::Kind::Bad => {}
