@@ -14,7 +14,7 @@ use super::{Outcome, ProbeConfig, Timer};
 use crate::call::peer::{self, IceServer, PeerSetup};
 use crate::call::{self, AcceptPolicy, CallConfig, Events};
 use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
-use crate::report::probe_schema::{CallCheck, Status, Step};
+use crate::report::probe_schema::{CallCheck, GatheredCandidate, Status, Step};
 use crate::report::schema::{Record, Summary};
 use crate::signal::{Role, Server as SignalServer};
 
@@ -109,7 +109,24 @@ pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Ste
     }
     s.first_candidate_ms = report.first_ms;
     s.gathering_complete_ms = report.complete_ms;
-    s.candidates = Some(report.candidates);
+    s.candidates = Some(
+        report
+            .candidates
+            .into_iter()
+            .map(|c| GatheredCandidate {
+                ms: c.ms,
+                component: c.component,
+                candidate_type: c.candidate_type,
+                protocol: c.protocol,
+                address: c.address,
+                port: c.port,
+                priority: c.priority,
+                related_address: c.related_address,
+                related_port: c.related_port,
+                url: c.url,
+            })
+            .collect(),
+    );
     s
 }
 

@@ -70,29 +70,45 @@ impl Human {
         match r {
             Record::Listening { url } => println!("{url}"),
             Record::Signaling { event, detail, .. } => {
-                let text = match (event.as_str(), detail) {
-                    ("embedded-server", Some(d)) => d.clone(),
-                    ("connected", Some(url)) => format!("signaling: connected to {url}"),
-                    ("joined", Some(d)) => {
+                use super::schema::SignalingEvent as S;
+                let text = match (event, detail) {
+                    (S::EmbeddedServer, Some(d)) => d.clone(),
+                    (S::Connected, Some(url)) => format!("signaling: connected to {url}"),
+                    (S::Joined, Some(d)) if d.contains(" again") => {
+                        format!("signaling: joined {d}")
+                    }
+                    (S::Joined, Some(d)) => {
                         format!("signaling: joined {d}, waiting for the other peer")
                     }
-                    ("peer-joined", d) => format!(
+                    (S::PeerJoined, d) => format!(
                         "signaling: the other peer joined ({})",
                         d.as_deref().unwrap_or("unknown role")
                     ),
-                    ("offer-sent", _) => "signaling: offer sent, waiting for the answer".into(),
-                    ("offer-received", _) => "signaling: incoming call".into(),
-                    ("answer-sent", _) | ("answer-received", _) => {
+                    (S::OfferSent, _) => "signaling: offer sent, waiting for the answer".into(),
+                    (S::OfferReceived, _) => "signaling: incoming call".into(),
+                    (S::AnswerSent, _) | (S::AnswerReceived, _) => {
                         "connecting: gathering candidates and checking pairs".into()
                     }
-                    ("rejected", Some(d)) => format!("signaling: call rejected ({d})"),
-                    ("bye-received", _) => "the other side hung up".into(),
-                    ("bye-sent", _) => "hung up".into(),
-                    ("peer-left", _) => "signaling: the other peer left the room".into(),
-                    (e, Some(d)) => format!("signaling: {e} ({d})"),
-                    (e, None) => format!("signaling: {e}"),
+                    (S::Rejected, Some(d)) => format!("signaling: call rejected ({d})"),
+                    (S::ByeReceived, _) => "the other side hung up".into(),
+                    (S::ByeSent, _) => "hung up".into(),
+                    (S::PeerLeft, None) => "signaling: the other peer left the room".into(),
+                    (S::Lost, Some(d)) => format!("signaling lost: {d}"),
+                    (S::Reconnected, Some(url)) => format!("signaling: reconnected to {url}"),
+                    (e, Some(d)) => format!("signaling: {} ({d})", e.as_str()),
+                    (e, None) => format!("signaling: {}", e.as_str()),
                 };
-                if event == "embedded-server" || event.starts_with("bye") || event == "rejected" {
+                let note = matches!(
+                    event,
+                    S::EmbeddedServer
+                        | S::ByeSent
+                        | S::ByeReceived
+                        | S::Rejected
+                        | S::Lost
+                        | S::Reconnected
+                        | S::OfferIgnored
+                ) || (*event == S::PeerLeft && detail.is_some());
+                if note {
                     self.note(text);
                 } else {
                     self.status(text);

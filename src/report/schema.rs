@@ -219,17 +219,74 @@ pub struct Stats {
 }
 
 /// Every NDJSON record. `ms` is milliseconds since the command started.
+/// What happened on the signaling side (the `event` of a `signaling` record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignalingEvent {
+    /// No server was running on the loopback URL: this process serves it.
+    EmbeddedServer,
+    /// Connected to the signaling server (detail: its URL).
+    Connected,
+    /// ICE servers handed out by the server are used.
+    IceServers,
+    /// In the room (again, after a reconnection).
+    Joined,
+    PeerJoined,
+    PeerLeft,
+    OfferSent,
+    OfferReceived,
+    /// An offer that was not taken (glare, or renegotiation).
+    OfferIgnored,
+    AnswerSent,
+    AnswerReceived,
+    Rejected,
+    ByeSent,
+    ByeReceived,
+    /// The signaling connection went while the call is connected: the call goes on.
+    Lost,
+    /// Connected to the signaling server again after losing it.
+    Reconnected,
+}
+
+impl PartialEq<str> for SignalingEvent {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl SignalingEvent {
+    /// The name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalingEvent::EmbeddedServer => "embedded-server",
+            SignalingEvent::Connected => "connected",
+            SignalingEvent::IceServers => "ice-servers",
+            SignalingEvent::Joined => "joined",
+            SignalingEvent::PeerJoined => "peer-joined",
+            SignalingEvent::PeerLeft => "peer-left",
+            SignalingEvent::OfferSent => "offer-sent",
+            SignalingEvent::OfferReceived => "offer-received",
+            SignalingEvent::OfferIgnored => "offer-ignored",
+            SignalingEvent::AnswerSent => "answer-sent",
+            SignalingEvent::AnswerReceived => "answer-received",
+            SignalingEvent::Rejected => "rejected",
+            SignalingEvent::ByeSent => "bye-sent",
+            SignalingEvent::ByeReceived => "bye-received",
+            SignalingEvent::Lost => "lost",
+            SignalingEvent::Reconnected => "reconnected",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Record {
     /// The signaling server `rtccall serve` listens on (first line of `serve --json`).
     Listening { url: String },
-    /// A signaling step: `connected`, `embedded-server`, `joined`, `peer-joined`, `peer-left`,
-    /// `offer-sent`, `offer-received`, `answer-sent`, `answer-received`, `rejected`,
-    /// `bye-sent`, `bye-received`.
+    /// A signaling step (see [`SignalingEvent`]).
     Signaling {
         ms: f64,
-        event: String,
+        event: SignalingEvent,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },

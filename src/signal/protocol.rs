@@ -28,14 +28,29 @@ impl Role {
     }
 }
 
-/// One ICE server as browsers take it in `RTCConfiguration.iceServers`.
+/// One ICE server as browsers take it in `RTCConfiguration.iceServers`: `urls` is one URL or
+/// a list of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IceServerJson {
+    #[serde(deserialize_with = "one_or_many")]
     pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential: Option<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Urls {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Urls::deserialize(d)? {
+        Urls::One(u) => vec![u],
+        Urls::Many(v) => v,
+    })
 }
 
 /// Every message of the protocol. Unknown fields are ignored (forward compatible); an unknown
@@ -48,6 +63,9 @@ pub enum Message {
         room: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<Role>,
+        /// The token of an earlier `joined`: asks for the same seat back after a reconnection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// Server → client: you are in the room. `peer` is the role of the peer already there
     /// (`null` when you are alone, `"unknown"` when that peer gave no role).
@@ -55,6 +73,9 @@ pub enum Message {
     Joined {
         room: String,
         peer: Option<String>,
+        /// A token that gives this seat back to whoever shows it in a later `join`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
         #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
         ice_servers: Vec<IceServerJson>,
     },

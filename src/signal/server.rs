@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -28,15 +29,50 @@ const CLIENT_QUEUE: usize = 256;
 
 type Outbox = mpsc::Sender<Frame>;
 
+/// How long the seat of a peer whose connection went (without `bye`) is kept for it: a `join`
+/// with its resume token within this time gets it back.
+pub const RESUME_GRACE: Duration = Duration::from_secs(30);
+
 struct Member {
     id: u64,
     role: Option<String>,
     outbox: Outbox,
+    /// Shown back in a later `join` to get this seat again.
+    token: String,
+    /// It sent `bye`: its seat is not kept when it goes.
+    leaving: bool,
+}
+
+/// A seat kept for a peer whose connection went.
+struct Reserved {
+    token: String,
+    /// Tells this reservation from a later one with the same token.
+    id: u64,
+}
+
+#[derive(Default)]
+struct Room {
+    members: Vec<Member>,
+    reserved: Vec<Reserved>,
 }
 
 #[derive(Default)]
 struct Rooms {
-    rooms: HashMap<String, Vec<Member>>,
+    rooms: HashMap<String, Room>,
+}
+
+/// A fresh, unguessable resume token (128 random bits, hex).
+fn new_token() -> String {
+    let mut b = [0u8; 16];
+    if getrandom::fill(&mut b).is_err() {
+        // No OS randomness: a token that at least differs per process and call.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The ICE servers a signaling server hands to every peer in `joined`.
@@ -135,13 +171,14 @@ impl Server {
                         let clients = self.clients.clone();
                         clients.fetch_add(1, Ordering::SeqCst);
                         let ice = self.ice.clone();
+                        let ids = ids.clone();
                         tokio::spawn(async move {
                             tokio::select! {
                                 _ = shutdown.cancelled() => {}
                                 _ = async {
                                     match http::classify(&stream).await {
                                         http::Kind::WebSocket => {
-                                            serve_client(stream, peer, id, rooms, ice).await
+                                            serve_client(stream, peer, id, rooms, ice, ids).await
                                         }
                                         http::Kind::Http => {
                                             let health = || health_json(&rooms, &clients);
@@ -189,6 +226,7 @@ async fn serve_client(
     id: u64,
     rooms: Arc<Mutex<Rooms>>,
     ice: Arc<IceHandout>,
+    ids: Arc<AtomicU64>,
 ) {
     let _ = stream.set_nodelay(true);
     let ws = match tokio_tungstenite::accept_async_with_config(stream, Some(ws_config())).await {
@@ -241,7 +279,11 @@ async fn serve_client(
             }
         };
         match msg {
-            Message::Join { room: name, role } => {
+            Message::Join {
+                room: name,
+                role,
+                resume,
+            } => {
                 if room.is_some() {
                     reply(
                         &outbox,
@@ -257,7 +299,7 @@ async fn serve_client(
                     continue;
                 }
                 let role = role.map(|r| r.as_str().to_string());
-                if join(&rooms, &name, id, role, &outbox, ice.for_join()) {
+                if join(&rooms, &name, id, role, resume, &outbox, ice.for_join()) {
                     room = Some(name);
                 }
             }
@@ -270,6 +312,9 @@ async fn serve_client(
                     continue;
                 };
                 let is_bye = matches!(other, Message::Bye { .. });
+                if is_bye {
+                    mark_leaving(&rooms, name, id);
+                }
                 if !relay(&rooms, name, id, Frame::text(text.as_str())) && !is_bye {
                     reply(
                         &outbox,
@@ -280,7 +325,7 @@ async fn serve_client(
         }
     }
     if let Some(name) = room {
-        leave(&rooms, &name, id);
+        leave(&rooms, &name, id, ids);
     }
     drop(outbox);
     let _ = writer.await;
@@ -292,17 +337,35 @@ fn reply(outbox: &Outbox, msg: Message) {
 }
 
 /// Admit `id` to `name`; tells it and the other peer. Returns false when the room is full.
+/// A `resume` token of a seat in the room (kept for a peer whose connection went, or still
+/// held by a connection of its own that has not noticed it is gone) gives that seat back.
 fn join(
     rooms: &Mutex<Rooms>,
     name: &str,
     id: u64,
     role: Option<String>,
+    resume: Option<String>,
     outbox: &Outbox,
     ice_servers: Vec<IceServerJson>,
 ) -> bool {
     let mut rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
-    let members = rooms.rooms.entry(name.to_string()).or_default();
-    if members.len() >= 2 {
+    let room = rooms.rooms.entry(name.to_string()).or_default();
+    let mut token = None;
+    if let Some(t) = resume.filter(|t| !t.is_empty()) {
+        if let Some(i) = room.reserved.iter().position(|r| r.token == t) {
+            room.reserved.remove(i);
+            token = Some(t);
+        } else if let Some(i) = room.members.iter().position(|m| m.token == t) {
+            // The same peer on a new connection: the old one is closed, silently.
+            let old = room.members.remove(i);
+            let _ = old.outbox.try_send(Frame::Close(None));
+            token = Some(t);
+        }
+    }
+    if room.members.len() + room.reserved.len() >= 2 {
+        if room.members.is_empty() && room.reserved.is_empty() {
+            rooms.rooms.remove(name);
+        }
         reply(
             outbox,
             Message::error(
@@ -312,10 +375,12 @@ fn join(
         );
         return false;
     }
-    let peer = members
+    let token = token.unwrap_or_else(new_token);
+    let peer = room
+        .members
         .first()
         .map(|m| m.role.clone().unwrap_or_else(|| "unknown".into()));
-    for m in members.iter() {
+    for m in room.members.iter() {
         reply(&m.outbox, Message::PeerJoined { role: role.clone() });
     }
     reply(
@@ -323,29 +388,44 @@ fn join(
         Message::Joined {
             room: name.to_string(),
             peer,
+            resume: Some(token.clone()),
             ice_servers,
         },
     );
     info!(
         "room {name}: client {id} joined ({} now)",
-        members.len() + 1
+        room.members.len() + 1
     );
-    members.push(Member {
+    room.members.push(Member {
         id,
         role,
         outbox: outbox.clone(),
+        token,
+        leaving: false,
     });
     true
+}
+
+/// `id` said `bye`: its seat goes with its connection.
+fn mark_leaving(rooms: &Mutex<Rooms>, name: &str, id: u64) {
+    let mut rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(m) = rooms
+        .rooms
+        .get_mut(name)
+        .and_then(|r| r.members.iter_mut().find(|m| m.id == id))
+    {
+        m.leaving = true;
+    }
 }
 
 /// Pass a frame to the other member of the room. False when there is none.
 fn relay(rooms: &Mutex<Rooms>, name: &str, from: u64, frame: Frame) -> bool {
     let rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(members) = rooms.rooms.get(name) else {
+    let Some(room) = rooms.rooms.get(name) else {
         return false;
     };
     let mut sent = false;
-    for m in members.iter().filter(|m| m.id != from) {
+    for m in room.members.iter().filter(|m| m.id != from) {
         if m.outbox.try_send(frame.clone()).is_err() {
             warn!(
                 "room {name}: client {} is not reading; message dropped",
@@ -357,16 +437,41 @@ fn relay(rooms: &Mutex<Rooms>, name: &str, from: u64, frame: Frame) -> bool {
     sent
 }
 
-fn leave(rooms: &Mutex<Rooms>, name: &str, id: u64) {
-    let mut rooms = rooms.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(members) = rooms.rooms.get_mut(name) {
-        members.retain(|m| m.id != id);
-        for m in members.iter() {
-            reply(&m.outbox, Message::PeerLeft {});
-        }
-        info!("room {name}: client {id} left ({} now)", members.len());
-        if members.is_empty() {
-            rooms.rooms.remove(name);
-        }
+/// `id`'s connection went: the other peer is told, and unless it said `bye` its seat is kept
+/// for [`RESUME_GRACE`].
+fn leave(rooms_lock: &Arc<Mutex<Rooms>>, name: &str, id: u64, ids: Arc<AtomicU64>) {
+    let mut rooms = rooms_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(room) = rooms.rooms.get_mut(name) else {
+        return;
+    };
+    // A connection replaced by a resumed one is no longer a member: nothing to tell.
+    let Some(i) = room.members.iter().position(|m| m.id == id) else {
+        return;
+    };
+    let gone = room.members.remove(i);
+    for m in room.members.iter() {
+        reply(&m.outbox, Message::PeerLeft {});
+    }
+    info!("room {name}: client {id} left ({} now)", room.members.len());
+    if !gone.leaving {
+        let rid = ids.fetch_add(1, Ordering::Relaxed);
+        room.reserved.push(Reserved {
+            token: gone.token,
+            id: rid,
+        });
+        let (rooms_lock, name) = (rooms_lock.clone(), name.to_string());
+        tokio::spawn(async move {
+            tokio::time::sleep(RESUME_GRACE).await;
+            let mut rooms = rooms_lock.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(room) = rooms.rooms.get_mut(&name) {
+                room.reserved.retain(|r| r.id != rid);
+                if room.members.is_empty() && room.reserved.is_empty() {
+                    rooms.rooms.remove(&name);
+                }
+            }
+        });
+    }
+    if room.members.is_empty() && room.reserved.is_empty() {
+        rooms.rooms.remove(name);
     }
 }

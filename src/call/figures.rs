@@ -1,0 +1,292 @@
+//! The call's figures: peer connection stats and media counters sampled into `stats` records
+//! while connected, and the `summary` at the end.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::peer::{CandidateInfo, PairInfo, Peer, PeerStats};
+use super::session::Ending;
+use super::{CallConfig, Events, ms_between};
+use crate::exit::{self, Error};
+use crate::media::{Counters, KindCounters, LEVEL_SILENT, Speaker, VideoSource};
+use crate::report::schema::{
+    AudioInterval, AudioSummary, Candidate, DataSummary, Record, SelectedPair, Stats, Summary,
+    Timings, VideoInterval, VideoSummary,
+};
+
+/// Frames dropped because capture, encoder or network fell behind.
+fn dropped(k: &KindCounters) -> u64 {
+    KindCounters::get(&k.capture_dropped) + KindCounters::get(&k.encode_dropped)
+}
+
+impl From<CandidateInfo> for Candidate {
+    fn from(c: CandidateInfo) -> Candidate {
+        Candidate {
+            candidate_type: c.candidate_type,
+            protocol: c.protocol,
+            address: c.address,
+            port: c.port,
+        }
+    }
+}
+
+impl From<PairInfo> for SelectedPair {
+    fn from(p: PairInfo) -> SelectedPair {
+        SelectedPair {
+            local: p.local.into(),
+            remote: p.remote.into(),
+            rtt_ms: p.rtt_ms,
+        }
+    }
+}
+
+/// What the driver keeps to compute rates and the summary.
+pub(super) struct Figures {
+    pub counters: Arc<Counters>,
+    pub timings: Timings,
+    /// When this peer started negotiating (dialer: made its offer; answerer: got the offer).
+    pub negotiation_start: Option<Instant>,
+    pub connected_at: Option<Instant>,
+    last_pair: Option<SelectedPair>,
+    last_stats: Option<(Instant, PeerStats)>,
+    last_video_decoded: u64,
+    /// Encode time totals and frame counts (audio, video) at the last stats record.
+    last_encode: ((u64, u64), (u64, u64)),
+}
+
+impl Figures {
+    pub fn new(counters: Arc<Counters>) -> Figures {
+        Figures {
+            counters,
+            timings: Timings::default(),
+            negotiation_start: None,
+            connected_at: None,
+            last_pair: None,
+            last_stats: None,
+            last_video_decoded: 0,
+            last_encode: ((0, 0), (0, 0)),
+        }
+    }
+
+    pub fn since_negotiation(&self) -> Option<f64> {
+        self.negotiation_start
+            .map(|t| ms_between(t, Instant::now()))
+    }
+
+    fn data_summary(&self) -> DataSummary {
+        let c = &self.counters;
+        DataSummary {
+            pings_sent: KindCounters::get(&c.data_sent),
+            echoes_received: KindCounters::get(&c.data_echoes),
+            pings_echoed: KindCounters::get(&c.data_echoed_for_peer),
+        }
+    }
+
+    pub async fn sample_stats(&mut self, peer: &Peer) -> (PeerStats, f64, f64, f64) {
+        let now = Instant::now();
+        let s = peer.stats().await;
+        let (out_kbps, in_kbps, fps) = match &self.last_stats {
+            Some((t, prev)) => {
+                let dt = now.duration_since(*t).as_secs_f64().max(1e-3);
+                let decoded = KindCounters::get(&self.counters.video.decoded);
+                let fps = (decoded - self.last_video_decoded) as f64 / dt;
+                (
+                    s.bytes_sent.saturating_sub(prev.bytes_sent) as f64 * 8.0 / dt / 1000.0,
+                    s.bytes_received.saturating_sub(prev.bytes_received) as f64 * 8.0 / dt / 1000.0,
+                    fps,
+                )
+            }
+            None => (0.0, 0.0, 0.0),
+        };
+        self.last_video_decoded = KindCounters::get(&self.counters.video.decoded);
+        if let Some(p) = &s.selected_pair {
+            self.last_pair = Some(p.clone().into());
+        }
+        self.last_stats = Some((now, s.clone()));
+        (s, out_kbps, in_kbps, fps)
+    }
+
+    pub async fn emit_stats(&mut self, peer: &Peer, events: &Events, cfg: &CallConfig) {
+        let (s, out_kbps, in_kbps, fps) = self.sample_stats(peer).await;
+        let c = &self.counters;
+        let received = s.audio_packets_received + s.video_packets_received;
+        let lost = (s.audio_packets_lost + s.video_packets_lost).max(0) as f64;
+        let loss_pct = if received as f64 + lost > 0.0 {
+            lost * 100.0 / (received as f64 + lost)
+        } else {
+            0.0
+        };
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        let level = |v: &std::sync::atomic::AtomicI32| {
+            f64::from(v.load(Ordering::Relaxed).max(LEVEL_SILENT)) / 10.0
+        };
+        let (audio_encode, video_encode) = {
+            let mean = |k: &KindCounters, last: &mut (u64, u64)| {
+                let total = KindCounters::get(&k.encode_us_total);
+                let n = KindCounters::get(&k.encoded);
+                let (dt, dn) = (total - last.0, n - last.1);
+                *last = (total, n);
+                (dn > 0).then(|| (dt as f64 / dn as f64 / 10.0).round() / 100.0)
+            };
+            (
+                mean(&c.audio, &mut self.last_encode.0),
+                mean(&c.video, &mut self.last_encode.1),
+            )
+        };
+        let source_length = match KindCounters::get(&c.source_length_ms) {
+            0 => None,
+            l => Some(l as f64 / 1000.0),
+        };
+        let stats = Stats {
+            state: s.state.clone(),
+            selected_pair: self.last_pair.clone(),
+            bitrate_out_kbps: round(out_kbps),
+            bitrate_in_kbps: round(in_kbps),
+            loss_pct: (loss_pct * 100.0).round() / 100.0,
+            audio: AudioInterval {
+                packets_sent: KindCounters::get(&c.audio.frames_sent),
+                packets_received: KindCounters::get(&c.audio.packets_received),
+                packets_lost: s.audio_packets_lost,
+                jitter_ms: s.audio_jitter_ms.map(|j| (j * 100.0).round() / 100.0),
+                decoded_ms: KindCounters::get(&c.audio.decoded_ms),
+                level_sent_dbfs: (KindCounters::get(&c.audio.encoded) > 0)
+                    .then(|| level(&c.audio.level_sent)),
+                level_received_dbfs: c
+                    .audio
+                    .first_decoded
+                    .get()
+                    .map(|_| level(&c.audio.level_received)),
+                frames_dropped: dropped(&c.audio),
+                encode_ms: audio_encode,
+                buffer_ms: (cfg.media.speaker != Speaker::Off)
+                    .then(|| KindCounters::get(&c.audio.buffer_ms)),
+                underruns: KindCounters::get(&c.audio.underruns),
+                late_packets: KindCounters::get(&c.audio.late),
+            },
+            video: VideoInterval {
+                frames_sent: KindCounters::get(&c.video.frames_sent),
+                frames_decoded: KindCounters::get(&c.video.decoded),
+                fps_received: round(fps),
+                packets_lost: s.video_packets_lost,
+                jitter_ms: s.video_jitter_ms.map(|j| (j * 100.0).round() / 100.0),
+                width: c.video.width.load(Ordering::Relaxed),
+                height: c.video.height.load(Ordering::Relaxed),
+                frames_dropped: dropped(&c.video),
+                encode_ms: video_encode,
+                source_position_s: source_length
+                    .map(|_| KindCounters::get(&c.source_position_ms) as f64 / 1000.0),
+                source_length_s: source_length,
+            },
+            data: self.data_summary(),
+        };
+        let ms = events.ms();
+        events.send(Record::Stats { ms, stats }).await;
+    }
+
+    pub async fn summary(&mut self, ending: Ending, events: &Events, cfg: &CallConfig) -> Summary {
+        let c = &self.counters;
+        if let Some(neg) = self.negotiation_start {
+            for (slot, first) in [
+                (&mut self.timings.first_audio, c.audio.first_decoded.get()),
+                (
+                    &mut self.timings.first_video_frame,
+                    c.video.first_decoded.get(),
+                ),
+            ] {
+                if let Some(t) = first {
+                    *slot = Some(ms_between(neg, *t));
+                }
+            }
+        }
+        let duration_s = match self.connected_at {
+            Some(t) => (t.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            None => 0.0,
+        };
+        let (audio_lost, video_lost) = self
+            .last_stats
+            .as_ref()
+            .map(|(_, s)| (s.audio_packets_lost, s.video_packets_lost))
+            .unwrap_or((0, 0));
+        let exit_code = ending.error.as_ref().map_or(exit::OK, Error::code);
+        if let Some(e) = &ending.error {
+            let ms = events.ms();
+            events
+                .send(Record::Error {
+                    ms,
+                    kind: e.kind().into(),
+                    message: e.to_string(),
+                    exit_code,
+                })
+                .await;
+        }
+        Summary {
+            role: cfg.role.as_str().into(),
+            room: cfg.room.clone(),
+            connected: self.connected_at.is_some(),
+            duration_s,
+            timings_ms: self.timings.clone(),
+            selected_pair: self.last_pair.clone(),
+            audio: AudioSummary {
+                source: cfg.media.audio.label(),
+                packets_sent: KindCounters::get(&c.audio.frames_sent),
+                packets_received: KindCounters::get(&c.audio.packets_received),
+                packets_lost: audio_lost,
+                decoded_ms: KindCounters::get(&c.audio.decoded_ms),
+                frames_dropped: dropped(&c.audio),
+                decode_errors: KindCounters::get(&c.audio.decode_errors),
+                underruns: KindCounters::get(&c.audio.underruns),
+                late_packets: KindCounters::get(&c.audio.late),
+                recorded: KindCounters::get(&c.audio.recorded),
+            },
+            video: VideoSummary {
+                source: video_label(&cfg.media.video),
+                codec: cfg.media.format.codec.label().into(),
+                frames_sent: KindCounters::get(&c.video.frames_sent),
+                keyframes_sent: KindCounters::get(&c.video.keyframes_sent),
+                frames_decoded: KindCounters::get(&c.video.decoded),
+                width: c.video.width.load(Ordering::Relaxed),
+                height: c.video.height.load(Ordering::Relaxed),
+                packets_lost: video_lost,
+                frames_dropped: dropped(&c.video),
+                decode_errors: KindCounters::get(&c.video.decode_errors),
+                plis_sent: KindCounters::get(&c.video.plis_sent),
+                plis_received: KindCounters::get(&c.video.plis_received),
+                encode_ms_p50: c.video.encode_ms_percentile(50.0),
+                encode_ms_p95: c.video.encode_ms_percentile(95.0),
+                recorded: KindCounters::get(&c.video.recorded),
+            },
+            data: self.data_summary(),
+            recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),
+            recording_error: c
+                .record_error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            end_reason: if ending.error.is_some()
+                && ending.reason != "rejected"
+                && ending.reason != "interrupted"
+                && ending.reason != "remote-bye"
+            {
+                "error".into()
+            } else {
+                ending.reason.into()
+            },
+            error: ending.error.as_ref().map(|e| e.to_string()),
+            exit_code,
+        }
+    }
+}
+
+fn video_label(v: &VideoSource) -> String {
+    match v {
+        VideoSource::TestSrc => "testsrc".into(),
+        VideoSource::None => "none".into(),
+        VideoSource::Input(i) => match (i.format.as_deref(), i.device) {
+            (None, _) => format!("file:{}", i.url),
+            (Some("v4l2"), true) => format!("camera:{}", i.url),
+            (Some("x11grab"), true) => format!("screen:{}", i.url),
+            (Some(f), _) => format!("ffmpeg:{f}:{}", i.url),
+        },
+    }
+}

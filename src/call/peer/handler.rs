@@ -1,0 +1,170 @@
+//! The webrtc-rs event handler: its callbacks become [`super::PeerEvent`]s, remote tracks are
+//! read on tasks of their own (audio packets to the decoder queue, video through [`super::frames`]).
+
+use super::{CandidateInfo, CandidateLine, ConnState, PeerEvent};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use tokio::sync::mpsc;
+use tracing::warn;
+use webrtc::data_channel::DataChannel;
+
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnectionEventHandler, RTCIceConnectionState, RTCIceGatheringState,
+    RTCPeerConnectionIceErrorEvent, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
+};
+
+use super::data::echo_pings;
+use super::frames::read_video;
+use super::setup::codec_from_mime;
+use crate::media::{Counters, MediaKind, ReceivedFrame};
+
+pub(super) struct Handler {
+    pub(super) events: mpsc::UnboundedSender<PeerEvent>,
+    pub(super) connected: Arc<AtomicBool>,
+    pub(super) force_keyframe: Arc<AtomicBool>,
+    pub(super) want_keyframe: Arc<AtomicBool>,
+    pub(super) audio_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
+    pub(super) video_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
+    pub(super) counters: Arc<Counters>,
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Handler {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        let c = &event.candidate;
+        let info = CandidateInfo {
+            candidate_type: c.typ.to_string(),
+            protocol: c.protocol.to_string(),
+            address: c.address.clone(),
+            port: c.port,
+        };
+        match c.to_json() {
+            Ok(init) => {
+                let line = CandidateLine {
+                    candidate: init.candidate,
+                    sdp_mid: init.sdp_mid,
+                    sdp_mline_index: init.sdp_mline_index,
+                    username_fragment: init.username_fragment,
+                };
+                let _ = self.events.send(PeerEvent::LocalCandidate(line, info));
+            }
+            Err(e) => warn!("cannot serialise a local candidate: {e}"),
+        }
+    }
+
+    async fn on_ice_candidate_error(&self, event: RTCPeerConnectionIceErrorEvent) {
+        let _ = self.events.send(PeerEvent::CandidateError(format!(
+            "{} (code {}): {}",
+            event.url, event.error_code, event.error_text
+        )));
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.events.send(PeerEvent::GatheringComplete);
+        } else {
+            let _ = self.events.send(PeerEvent::Gathering(state.to_string()));
+        }
+    }
+
+    async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
+        let _ = self.events.send(PeerEvent::IceState(state.to_string()));
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let s = match state {
+            RTCPeerConnectionState::Connecting => ConnState::Connecting,
+            RTCPeerConnectionState::Connected => {
+                self.connected.store(true, Ordering::SeqCst);
+                self.counters.live.store(true, Ordering::SeqCst);
+                // The first frame the other side sees must be decodable.
+                self.force_keyframe.store(true, Ordering::SeqCst);
+                ConnState::Connected
+            }
+            RTCPeerConnectionState::Disconnected => ConnState::Disconnected,
+            RTCPeerConnectionState::Failed => ConnState::Failed,
+            RTCPeerConnectionState::Closed => ConnState::Closed,
+            _ => ConnState::Other,
+        };
+        if s != ConnState::Connected {
+            self.connected.store(false, Ordering::SeqCst);
+            self.counters.live.store(false, Ordering::SeqCst);
+        }
+        let _ = self.events.send(PeerEvent::ConnectionState(s));
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        tokio::spawn(echo_pings(channel, self.counters.clone()));
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let Some(ssrc) = track.ssrcs().await.first().copied() else {
+            warn!("remote track without SSRC ignored");
+            return;
+        };
+        let codec = track
+            .codec(ssrc)
+            .await
+            .map(|c| c.mime_type)
+            .unwrap_or_default();
+        let kind = match track.kind().await {
+            RtpCodecKind::Audio => MediaKind::Audio,
+            _ => MediaKind::Video,
+        };
+        let _ = self.events.send(PeerEvent::Track {
+            kind,
+            codec: codec.clone(),
+        });
+        let counters = self.counters.clone();
+        match kind {
+            MediaKind::Audio => {
+                let sink = self.audio_in.clone();
+                tokio::spawn(read_audio(track, sink, counters));
+            }
+            MediaKind::Video => {
+                let Some(video_codec) = codec_from_mime(&codec) else {
+                    warn!("remote video codec {codec} is not one rtccall decodes; ignoring it");
+                    return;
+                };
+                let sink = self.video_in.clone();
+                let want = self.want_keyframe.clone();
+                tokio::spawn(read_video(track, ssrc, video_codec, sink, want, counters));
+            }
+        }
+    }
+}
+
+pub(super) async fn read_audio(
+    track: Arc<dyn TrackRemote>,
+    sink: std::sync::mpsc::SyncSender<ReceivedFrame>,
+    counters: Arc<Counters>,
+) {
+    while let Some(ev) = track.poll().await {
+        match ev {
+            TrackRemoteEvent::OnRtpPacket(pkt) => {
+                counters
+                    .audio
+                    .packets_received
+                    .fetch_add(1, Ordering::Relaxed);
+                let frame = ReceivedFrame {
+                    data: pkt.payload.clone(),
+                    codec: None,
+                    rtp_timestamp: pkt.header.timestamp,
+                    arrived: Instant::now(),
+                };
+                if sink.try_send(frame).is_err() {
+                    counters
+                        .audio
+                        .receive_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            TrackRemoteEvent::OnEnded | TrackRemoteEvent::OnError => break,
+            _ => {}
+        }
+    }
+}

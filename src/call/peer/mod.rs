@@ -1,0 +1,522 @@
+//! The only module that talks to webrtc-rs. This file owns the [`Peer`]: building it, attaching
+//! local tracks, offer/answer and candidates; its parts, one concern each, are in the
+//! submodules: set-up and codecs ([`setup`]), callbacks ([`handler`]), frame assembly and
+//! keyframe requests for received video ([`frames`], [`keyframe`]), the data channel protocol
+//! ([`data`]), stats ([`stats`]) and the probe's gathering ([`gather`]). Nothing here knows the
+//! output schema: it reports in its own types, which the call driver turns into records.
+
+mod data;
+mod frames;
+pub mod gather;
+mod handler;
+mod keyframe;
+mod setup;
+mod stats;
+
+pub use gather::{GatherReport, Gathered, gather};
+pub use stats::PeerStats;
+
+use data::{send_pings, wake_driver};
+use handler::Handler;
+use setup::{build_pc, opus_codec, video_codec, video_mime};
+
+/// One ICE candidate as the driver reports it (local, remote, or an end of the selected pair).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateInfo {
+    /// `host`, `srflx`, `prflx` or `relay`.
+    pub candidate_type: String,
+    /// `udp` or `tcp`.
+    pub protocol: String,
+    pub address: String,
+    pub port: u16,
+}
+
+/// The candidate pair ICE selected, and its STUN round-trip time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairInfo {
+    pub local: CandidateInfo,
+    pub remote: CandidateInfo,
+    pub rtt_ms: Option<f64>,
+}
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
+
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+
+use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
+use webrtc::rtp_transceiver::RtpSender;
+
+use crate::exit::{Error, Result};
+use crate::media::{Counters, EncodedFrame, MediaKind, ReceivedFrame, VideoCodec};
+
+pub(crate) const OPUS_PT: u8 = 111;
+pub(crate) const VP8_PT: u8 = 96;
+pub(crate) const VP9_PT: u8 = 98;
+pub(crate) const H264_PT: u8 = 102;
+
+/// One ICE server as configured by the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+/// How to build the peer connection.
+#[derive(Debug, Clone)]
+pub struct PeerSetup {
+    pub ice_servers: Vec<IceServer>,
+    pub relay_only: bool,
+    pub udp_bind: Vec<SocketAddr>,
+    pub tcp_bind: Vec<SocketAddr>,
+}
+
+/// A trickled candidate in the flat shape of the signaling protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateLine {
+    pub candidate: String,
+    pub sdp_mid: Option<String>,
+    pub sdp_mline_index: Option<u16>,
+    pub username_fragment: Option<String>,
+}
+
+/// What the peer connection reports, in rtccall's terms.
+#[derive(Debug)]
+pub enum PeerEvent {
+    LocalCandidate(CandidateLine, CandidateInfo),
+    GatheringComplete,
+    Gathering(String),
+    CandidateError(String),
+    IceState(String),
+    ConnectionState(ConnState),
+    Track { kind: MediaKind, codec: String },
+}
+
+/// Peer connection states that matter to the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Connected,
+    Disconnected,
+    Failed,
+    Closed,
+    Other,
+}
+
+impl ConnState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::Connecting => "connecting",
+            ConnState::Connected => "connected",
+            ConnState::Disconnected => "disconnected",
+            ConnState::Failed => "failed",
+            ConnState::Closed => "closed",
+            ConnState::Other => "new",
+        }
+    }
+}
+
+/// The encoded-media queues a peer moves between the media threads and the network.
+pub struct MediaPorts {
+    pub audio_out: Option<mpsc::Receiver<EncodedFrame>>,
+    pub video_out: Option<mpsc::Receiver<EncodedFrame>>,
+    pub audio_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
+    pub video_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
+    /// Set to make the video encoder produce a keyframe next.
+    pub force_keyframe: Arc<AtomicBool>,
+    /// Set by the video decoder when it needs a keyframe (decode error).
+    pub want_keyframe: Arc<AtomicBool>,
+    pub counters: Arc<Counters>,
+    /// The codec our video is encoded in (offered first, so the other side prefers it too).
+    pub video_codec: VideoCodec,
+}
+
+struct LocalTrack {
+    kind: MediaKind,
+    track: Arc<TrackLocalStaticSample>,
+    sender: Arc<dyn RtpSender>,
+    ssrc: u32,
+    frames: mpsc::Receiver<EncodedFrame>,
+}
+
+/// A webrtc-rs peer connection with rtccall's media attached.
+pub struct Peer {
+    pc: Arc<dyn PeerConnection>,
+    connected: Arc<AtomicBool>,
+    audio_out: Option<mpsc::Receiver<EncodedFrame>>,
+    video_out: Option<mpsc::Receiver<EncodedFrame>>,
+    local: Vec<LocalTrack>,
+    force_keyframe: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+    video_codec: VideoCodec,
+    pending_candidates: std::sync::Mutex<Vec<CandidateLine>>,
+    remote_set: AtomicBool,
+    /// The remote offer has a data channel section.
+    remote_has_data: AtomicBool,
+}
+
+fn wrtc(context: &str, e: impl std::fmt::Display) -> Error {
+    Error::Connection(format!("{context}: {e}"))
+}
+
+impl Peer {
+    /// Build the peer connection. Events arrive on `events`.
+    pub async fn new(
+        setup: &PeerSetup,
+        ports: MediaPorts,
+        events: mpsc::UnboundedSender<PeerEvent>,
+    ) -> Result<Peer> {
+        let connected = Arc::new(AtomicBool::new(false));
+        let handler = Arc::new(Handler {
+            events,
+            connected: connected.clone(),
+            force_keyframe: ports.force_keyframe.clone(),
+            want_keyframe: ports.want_keyframe.clone(),
+            audio_in: ports.audio_in.clone(),
+            video_in: ports.video_in.clone(),
+            counters: ports.counters.clone(),
+        });
+        // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
+        // without one (a bare network namespace, some containers) go on without it.
+        let pc = match build_pc(setup, ports.video_codec, handler.clone(), true).await {
+            Ok(pc) => pc,
+            Err(e) => {
+                warn!("{e}; trying again without mDNS (.local candidates will not resolve)");
+                build_pc(setup, ports.video_codec, handler, false).await?
+            }
+        };
+        Ok(Peer {
+            pc,
+            connected,
+            audio_out: ports.audio_out,
+            video_out: ports.video_out,
+            local: Vec::new(),
+            force_keyframe: ports.force_keyframe,
+            counters: ports.counters,
+            video_codec: ports.video_codec,
+            pending_candidates: std::sync::Mutex::new(Vec::new()),
+            remote_set: AtomicBool::new(false),
+            remote_has_data: AtomicBool::new(false),
+        })
+    }
+
+    /// Add our tracks. The dialer calls this before its offer (`offerer`: it then also adds
+    /// receive-only transceivers for kinds it does not send); the answerer after applying the
+    /// offer, so its tracks attach to the offered transceivers.
+    pub async fn attach_media(&mut self, offerer: bool) -> Result<()> {
+        if offerer {
+            // A data channel proves SCTP over DTLS works too: the answerer echoes our pings.
+            let channel = self
+                .pc
+                .create_data_channel("rtccall", None)
+                .await
+                .map_err(|e| wrtc("creating the data channel", e))?;
+            tokio::spawn(wake_driver(channel.clone(), self.connected.clone()));
+            tokio::spawn(send_pings(channel, self.counters.clone()));
+        } else if self.remote_has_data.load(Ordering::SeqCst) {
+            // A channel of our own, never opened on the wire (negotiated, unannounced), only
+            // to wake the driver while connecting (see wake_driver).
+            let init = rtc::data_channel::RTCDataChannelInit {
+                negotiated: Some(1022),
+                ..Default::default()
+            };
+            match self
+                .pc
+                .create_data_channel("rtccall-wake", Some(init))
+                .await
+            {
+                Ok(ch) => {
+                    tokio::spawn(wake_driver(ch, self.connected.clone()));
+                }
+                Err(e) => debug!("no wake-up channel: {e}"),
+            }
+        }
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            let frames = match kind {
+                MediaKind::Audio => self.audio_out.take(),
+                MediaKind::Video => self.video_out.take(),
+            };
+            let rtp_kind = match kind {
+                MediaKind::Audio => RtpCodecKind::Audio,
+                MediaKind::Video => RtpCodecKind::Video,
+            };
+            let Some(frames) = frames else {
+                if offerer {
+                    self.pc
+                        .add_transceiver_from_kind(
+                            rtp_kind,
+                            Some(RTCRtpTransceiverInit {
+                                direction: RTCRtpTransceiverDirection::Recvonly,
+                                ..Default::default()
+                            }),
+                        )
+                        .await
+                        .map_err(|e| wrtc("adding a receive-only transceiver", e))?;
+                }
+                continue;
+            };
+            let ssrc: u32 = rand_ssrc();
+            let codec = match kind {
+                MediaKind::Audio => opus_codec(),
+                MediaKind::Video => video_codec(self.video_codec),
+            };
+            let track = Arc::new(
+                TrackLocalStaticSample::new(
+                    Instant::now(),
+                    // Track ids must differ from the other peer's: webrtc-rs routes inbound RTCP
+                    // (PLI for our sender) by track id and looks at remote tracks first.
+                    MediaStreamTrack::new(
+                        format!("rtccall-{ssrc:08x}"),
+                        format!("rtccall-{}-{ssrc:08x}", kind.as_str()),
+                        format!("rtccall {}", kind.as_str()),
+                        rtp_kind,
+                        vec![RTCRtpEncodingParameters {
+                            rtp_coding_parameters: RTCRtpCodingParameters {
+                                ssrc: Some(ssrc),
+                                ..Default::default()
+                            },
+                            codec,
+                            ..Default::default()
+                        }],
+                    ),
+                )
+                .map_err(|e| wrtc("creating a local track", e))?,
+            );
+            let sender = self
+                .pc
+                .add_track(track.clone() as Arc<dyn TrackLocal>)
+                .await
+                .map_err(|e| wrtc("adding a local track", e))?;
+            self.local.push(LocalTrack {
+                kind,
+                track,
+                sender,
+                ssrc,
+                frames,
+            });
+        }
+        Ok(())
+    }
+
+    /// Start moving encoded frames onto the negotiated tracks. Call once negotiation is done.
+    /// Returns the tracks that will be sent, as `(kind, codec)`.
+    pub async fn start_sending(&mut self) -> Vec<(MediaKind, String)> {
+        let mut started = Vec::new();
+        for local in self.local.drain(..) {
+            let codec = match local.kind {
+                MediaKind::Audio => MIME_TYPE_OPUS,
+                MediaKind::Video => video_mime(self.video_codec),
+            };
+            let pt = match local.sender.get_parameters().await {
+                Ok(p) => {
+                    let same: Vec<_> = p
+                        .rtp_parameters
+                        .codecs
+                        .iter()
+                        .filter(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(codec))
+                        .collect();
+                    // H.264 must be packetization-mode 1 (FU-A): that is what we packetize.
+                    same.iter()
+                        .find(|c| {
+                            codec != MIME_TYPE_H264
+                                || c.rtp_codec.sdp_fmtp_line.contains("packetization-mode=1")
+                        })
+                        .or(same.first())
+                        .map(|c| c.payload_type)
+                }
+                Err(e) => {
+                    warn!("no parameters for the {} sender: {e}", local.kind.as_str());
+                    None
+                }
+            };
+            let Some(pt) = pt else {
+                warn!(
+                    "the other side does not take our {} ({codec}); not sending it",
+                    local.kind.as_str()
+                );
+                continue;
+            };
+            started.push((local.kind, codec.to_string()));
+            let connected = self.connected.clone();
+            let counters = self.counters.clone();
+            let force = self.force_keyframe.clone();
+            let feedback_track = local.track.clone();
+            let feedback_counters = self.counters.clone();
+            tokio::spawn(async move {
+                while let Some(ev) = feedback_track.poll().await {
+                    if let TrackLocalEvent::OnRtcpPacket(_) = ev {
+                        force.store(true, Ordering::SeqCst);
+                        feedback_counters
+                            .video
+                            .plis_received
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+            tokio::spawn(write_frames(local, pt, connected, counters));
+        }
+        started
+    }
+
+    pub async fn create_offer(&self) -> Result<String> {
+        let offer = self
+            .pc
+            .create_offer(None)
+            .await
+            .map_err(|e| wrtc("creating the offer", e))?;
+        let sdp = offer.sdp.clone();
+        self.pc
+            .set_local_description(offer)
+            .await
+            .map_err(|e| wrtc("applying our offer", e))?;
+        Ok(sdp)
+    }
+
+    /// Apply the remote offer (tracks must be attached after this, then [`Peer::create_answer`]).
+    pub async fn apply_offer(&self, sdp: &str) -> Result<()> {
+        self.remote_has_data
+            .store(sdp.contains("m=application"), Ordering::SeqCst);
+        let desc = RTCSessionDescription::offer(sdp.to_string())
+            .map_err(|e| Error::Signaling(format!("the offer is not valid SDP: {e}")))?;
+        self.pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| Error::Signaling(format!("the offer was not accepted: {e}")))?;
+        self.remote_applied().await;
+        Ok(())
+    }
+
+    pub async fn create_answer(&self) -> Result<String> {
+        let answer = self
+            .pc
+            .create_answer(None)
+            .await
+            .map_err(|e| wrtc("creating the answer", e))?;
+        let sdp = answer.sdp.clone();
+        self.pc
+            .set_local_description(answer)
+            .await
+            .map_err(|e| wrtc("applying our answer", e))?;
+        Ok(sdp)
+    }
+
+    pub async fn apply_answer(&self, sdp: &str) -> Result<()> {
+        let desc = RTCSessionDescription::answer(sdp.to_string())
+            .map_err(|e| Error::Signaling(format!("the answer is not valid SDP: {e}")))?;
+        self.pc
+            .set_remote_description(desc)
+            .await
+            .map_err(|e| Error::Signaling(format!("the answer was not accepted: {e}")))?;
+        self.remote_applied().await;
+        Ok(())
+    }
+
+    async fn remote_applied(&self) {
+        self.remote_set.store(true, Ordering::SeqCst);
+        let pending = std::mem::take(
+            &mut *self
+                .pending_candidates
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for c in pending {
+            self.add_candidate_now(c).await;
+        }
+    }
+
+    /// Add a trickled remote candidate; held back until the remote description is applied.
+    pub async fn add_remote_candidate(&self, c: CandidateLine) {
+        if !self.remote_set.load(Ordering::SeqCst) {
+            self.pending_candidates
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(c);
+            return;
+        }
+        self.add_candidate_now(c).await;
+    }
+
+    async fn add_candidate_now(&self, c: CandidateLine) {
+        let init = RTCIceCandidateInit {
+            candidate: c.candidate.clone(),
+            sdp_mid: c.sdp_mid,
+            sdp_mline_index: c.sdp_mline_index,
+            username_fragment: c.username_fragment,
+            url: None,
+        };
+        if let Err(e) = self.pc.add_ice_candidate(init).await {
+            warn!("remote candidate {:?} not usable: {e}", c.candidate);
+        }
+    }
+
+    /// Close the peer connection (idempotent).
+    pub async fn close(&self) {
+        if let Err(e) = self.pc.close().await {
+            debug!("closing the peer connection: {e}");
+        }
+    }
+}
+
+async fn write_frames(
+    mut local: LocalTrack,
+    pt: u8,
+    connected: Arc<AtomicBool>,
+    counters: Arc<Counters>,
+) {
+    let kind_counters = counters.of(local.kind);
+    while let Some(frame) = local.frames.recv().await {
+        if !connected.load(Ordering::Relaxed) {
+            continue; // nothing can be sent yet; the encoder is told to send a keyframe on connect
+        }
+        let sample = Sample {
+            data: frame.data,
+            duration: frame.duration,
+            ..Sample::new(frame.captured)
+        };
+        match local
+            .track
+            .sample_writer(local.ssrc, pt)
+            .write_sample(&sample)
+            .await
+        {
+            Ok(()) => {
+                kind_counters.frames_sent.fetch_add(1, Ordering::Relaxed);
+                if frame.keyframe {
+                    kind_counters.keyframes_sent.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                debug!("{} frame not sent: {e}", local.kind.as_str());
+                kind_counters.send_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+fn rand_ssrc() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() as u32) | 1
+}

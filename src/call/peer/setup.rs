@@ -1,0 +1,175 @@
+//! Building the webrtc-rs peer connection: the codecs and their payload types, interceptors,
+//! fast ICE timers, sockets.
+
+use super::{H264_PT, OPUS_PT, PeerSetup, VP8_PT, VP9_PT, wrtc};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::interceptor::Slot;
+use rtc::peer_connection::configuration::RTCIceTransportPolicy;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use std::collections::VecDeque;
+
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCIceServer, Registry,
+};
+
+use super::keyframe::KeyframeRequests;
+use crate::exit::Result;
+use crate::media::VideoCodec;
+
+pub(super) fn codec_from_mime(mime: &str) -> Option<VideoCodec> {
+    [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264]
+        .into_iter()
+        .find(|c| mime.eq_ignore_ascii_case(video_mime(*c)))
+}
+
+pub(super) fn video_mime(codec: VideoCodec) -> &'static str {
+    match codec {
+        VideoCodec::Vp8 => MIME_TYPE_VP8,
+        VideoCodec::Vp9 => MIME_TYPE_VP9,
+        VideoCodec::H264 => MIME_TYPE_H264,
+    }
+}
+
+pub(super) fn opus_codec() -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: MIME_TYPE_OPUS.to_owned(),
+        clock_rate: 48000,
+        channels: 2,
+        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+        rtcp_feedback: vec![],
+    }
+}
+
+pub(super) fn video_codec(codec: VideoCodec) -> RTCRtpCodec {
+    RTCRtpCodec {
+        mime_type: video_mime(codec).to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        sdp_fmtp_line: match codec {
+            VideoCodec::Vp8 => String::new(),
+            VideoCodec::Vp9 => "profile-id=0".to_owned(),
+            // Constrained baseline 3.1 in non-interleaved mode: what every browser takes.
+            VideoCodec::H264 => {
+                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".to_owned()
+            }
+        },
+        rtcp_feedback: vec![],
+    }
+}
+
+pub(super) fn video_pt(codec: VideoCodec) -> u8 {
+    match codec {
+        VideoCodec::Vp8 => VP8_PT,
+        VideoCodec::Vp9 => VP9_PT,
+        VideoCodec::H264 => H264_PT,
+    }
+}
+
+/// Build the webrtc-rs peer connection: codecs, interceptors, fast ICE timers, sockets.
+pub(super) async fn build_pc(
+    setup: &PeerSetup,
+    video_codec_choice: VideoCodec,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+    mdns: bool,
+) -> Result<Arc<dyn PeerConnection>> {
+    let mut media_engine = MediaEngine::default();
+    media_engine
+        .register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: opus_codec(),
+                payload_type: OPUS_PT,
+            },
+            RtpCodecKind::Audio,
+        )
+        .map_err(|e| wrtc("registering Opus", e))?;
+    // Every codec rtccall decodes, ours first.
+    let mut codecs = vec![video_codec_choice];
+    codecs.extend(
+        [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264]
+            .into_iter()
+            .filter(|c| *c != video_codec_choice),
+    );
+    for c in codecs {
+        media_engine
+            .register_codec(
+                RTCRtpCodecParameters {
+                    rtp_codec: video_codec(c),
+                    payload_type: video_pt(c),
+                },
+                RtpCodecKind::Video,
+            )
+            .map_err(|e| wrtc(&format!("registering {}", c.label()), e))?;
+    }
+    let registry = register_default_interceptors(Registry::new(), &mut media_engine)
+        .map_err(|e| wrtc("setting up interceptors", e))?
+        .with(
+            Slot::from(14_000),
+            KeyframeRequests {
+                read: VecDeque::new(),
+                write: VecDeque::new(),
+            },
+        );
+
+    let ice_servers = setup
+        .ice_servers
+        .iter()
+        .map(|s| RTCIceServer {
+            urls: s.urls.clone(),
+            username: s.username.clone(),
+            credential: s.credential.clone(),
+        })
+        .collect();
+    let mut config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
+    if setup.relay_only {
+        config = config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
+    }
+    // The defaults cost 0.2 s to 4 s of setup (see the stack notes): accept pairs at once,
+    // check every 20 ms, and notice a vanished peer within seconds.
+    let setting_engine = SettingEngineBuilder::new()
+        .with_host_acceptance_min_wait(Some(Duration::ZERO))
+        .with_srflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
+        .with_relay_acceptance_min_wait(Some(Duration::ZERO))
+        .with_ice_connection_attempts(Some(Duration::from_millis(20)), None)
+        .with_ice_timeouts(
+            Some(Duration::from_secs(3)),
+            Some(Duration::from_secs(4)),
+            // webrtc-rs 0.21 hands a relayed packet to its TURN client after draining that
+            // client's queue, so relayed packets leave only at the next driver wake-up (see
+            // wake_driver, which covers connecting): keepalives every 20 ms keep waking it
+            // afterwards, when little else is sent.
+            Some(if setup.relay_only {
+                Duration::from_millis(20)
+            } else {
+                Duration::from_millis(500)
+            }),
+        )
+        .with_include_loopback_candidate(true)
+        .with_multicast_dns_mode(if mdns {
+            MulticastDnsMode::QueryOnly
+        } else {
+            MulticastDnsMode::Disabled
+        })
+        .build();
+    let pc = PeerConnectionBuilder::new()
+        .with_configuration(config.build())
+        .with_media_engine(media_engine)
+        .with_interceptor_registry(registry)
+        .with_setting_engine(setting_engine)
+        .with_handler(handler)
+        .with_udp_addrs(setup.udp_bind.clone())
+        .with_tcp_addrs(setup.tcp_bind.clone())
+        .build()
+        .await
+        .map_err(|e| wrtc("creating the peer connection", e))?;
+    Ok(Arc::new(pc))
+}

@@ -1,0 +1,1079 @@
+//! The negotiation logic of one call as a plain state machine, with no sockets, tasks or clocks
+//! of its own: the driver feeds it [`Input`]s (a signaling message, the signaling connection
+//! coming or going, a peer connection event, the result of a peer command, the end of the
+//! media, a deadline, Ctrl-C) with the current time, and carries out the [`Output`]s it queues
+//! (send a message, run a peer command, ask the person, record a signaling event, end).
+//!
+//! Rules it enforces: the dialer offers once the answerer is in the room, whoever joined first;
+//! the dialer is the impolite peer (an offer that crosses its own is ignored); before the call
+//! is connected, losing signaling or the other peer ends the call (exit 3); once connected, the
+//! call is peer to peer: signaling may go and come back (the driver reconnects and the machine
+//! rejoins with its resume token), `peer-left` is only noted, and only ICE (consent) or a `bye`
+//! ends the call.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, warn};
+
+use super::peer::{CandidateLine, ConnState};
+use crate::exit::Error;
+use crate::report::schema::SignalingEvent;
+use crate::signal::Role;
+use crate::signal::protocol::{Message, code};
+
+/// How long a call stays up after its file source ends, so the last frames arrive.
+pub const END_OF_MEDIA_GRACE: Duration = Duration::from_millis(500);
+
+/// What `answer` does with an incoming call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptPolicy {
+    /// Ask on the terminal.
+    Ask,
+    /// Accept without asking.
+    Auto,
+    /// Decline with this reason.
+    Reject(String),
+}
+
+/// Where the call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Connected to signaling, `join` sent, no `joined` yet.
+    Joining,
+    /// In the room: waiting for the other peer (dialer) or its offer (answerer).
+    Waiting,
+    /// The answerer asks the person whether to take the call.
+    Deciding,
+    /// The dialer is making its offer.
+    Offering,
+    /// The dialer sent its offer and waits for the answer.
+    Offered,
+    /// The answerer is applying the offer and making its answer.
+    Answering,
+    /// The dialer is applying the answer.
+    Applying,
+    /// Descriptions exchanged; ICE and DTLS under way.
+    Connecting,
+    /// The peer connection is connected.
+    Connected,
+    /// The machine has asked to end; nothing more happens.
+    Ended,
+}
+
+/// What the machine reacts to.
+#[derive(Debug)]
+pub enum Input {
+    /// A signaling connection is up (the first one, or a reconnection).
+    SignalUp,
+    /// The signaling connection is gone; the text says why.
+    SignalLost(String),
+    /// A message from the signaling server.
+    Signal(Message),
+    /// A local candidate to trickle, or `None` when gathering is complete.
+    LocalCandidate(Option<CandidateLine>),
+    /// The ICE connection state changed (its W3C name).
+    IceState(String),
+    /// The peer connection state changed.
+    Conn(ConnState),
+    /// The person decided: `Ok` takes the call, `Err(reason)` declines it.
+    Decision(Result<(), String>),
+    /// Results of [`Command`]s.
+    OfferMade(Result<String, Error>),
+    AnswerMade(Result<String, Error>),
+    AnswerApplied(Result<(), Error>),
+    /// A media source ended: `None` at the end of a file, `Some(why)` when it failed.
+    MediaEnded(Option<String>),
+    /// The deadline the machine gave ([`Session::deadline`]) has passed.
+    Timeout,
+    /// Ctrl-C or SIGTERM.
+    Cancel,
+}
+
+/// Work for the peer connection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Attach our media and create the offer; answer with [`Input::OfferMade`].
+    MakeOffer,
+    /// Apply this offer, attach our media, create the answer; answer with [`Input::AnswerMade`].
+    AnswerOffer(String),
+    /// Apply this answer; answer with [`Input::AnswerApplied`].
+    ApplyAnswer(String),
+    /// Add a remote candidate.
+    AddCandidate(CandidateLine),
+    /// Negotiation is done: start moving media onto the tracks.
+    StartSending,
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ending {
+    /// `duration`, `end-of-media`, `remote-bye`, `interrupted`, `rejected` or `error`.
+    pub reason: &'static str,
+    pub error: Option<Error>,
+    /// Whether to tell the other side with a `bye`.
+    pub send_bye: bool,
+}
+
+impl Ending {
+    fn ok(reason: &'static str, send_bye: bool) -> Ending {
+        Ending {
+            reason,
+            error: None,
+            send_bye,
+        }
+    }
+    fn err(reason: &'static str, error: Error, send_bye: bool) -> Ending {
+        Ending {
+            reason,
+            error: Some(error),
+            send_bye,
+        }
+    }
+}
+
+/// What the machine asks the driver to do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send this message on the signaling connection.
+    Send(Message),
+    /// Run this peer command.
+    Do(Command),
+    /// Emit a `signaling` record.
+    Note(SignalingEvent, Option<String>),
+    /// Ask the person whether to take the call; answer with [`Input::Decision`].
+    Ask,
+    /// The call just connected (baseline stats, timings).
+    Connected,
+    /// Signaling is gone but the call goes on: reconnect, then feed [`Input::SignalUp`].
+    Reconnect,
+    /// The call is over.
+    End(Ending),
+}
+
+/// Fixed facts of the call the machine needs.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub role: Role,
+    pub room: String,
+    /// Bound on waiting for the other peer, and again on connecting.
+    pub timeout: Duration,
+    /// Hang up after this long connected.
+    pub duration: Option<Duration>,
+    pub accept: AcceptPolicy,
+}
+
+/// The call session machine.
+#[derive(Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    phase: Phase,
+    phase_started: Instant,
+    connected_at: Option<Instant>,
+    /// The signaling connection is up.
+    signal_up: bool,
+    /// Given by the server in `joined`; sent back in `join` to get our seat again.
+    resume: Option<String>,
+    /// The offer being decided on.
+    pending_offer: Option<String>,
+    /// When the file source ended (the call hangs up a moment later).
+    media_ended_at: Option<Instant>,
+    ice_state: String,
+    out: VecDeque<Output>,
+}
+
+impl Session {
+    pub fn new(cfg: SessionConfig, now: Instant) -> Session {
+        Session {
+            cfg,
+            phase: Phase::Joining,
+            phase_started: now,
+            connected_at: None,
+            signal_up: false,
+            resume: None,
+            pending_offer: None,
+            media_ended_at: None,
+            ice_state: "new".into(),
+            out: VecDeque::new(),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The peer connection is (or was until the end) connected.
+    pub fn connected(&self) -> bool {
+        self.connected_at.is_some()
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When to feed [`Input::Timeout`] (`None`: no deadline).
+    pub fn deadline(&self) -> Option<Instant> {
+        let phase = match self.phase {
+            Phase::Ended | Phase::Deciding => None,
+            Phase::Connected => match (self.cfg.duration, self.connected_at) {
+                (Some(d), Some(t)) => Some(t + d),
+                _ => None,
+            },
+            _ => Some(self.phase_started + self.cfg.timeout),
+        };
+        let media = self.media_ended_at.map(|t| t + END_OF_MEDIA_GRACE);
+        match (phase, media) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn enter(&mut self, phase: Phase, now: Instant) {
+        self.phase = phase;
+        self.phase_started = now;
+    }
+
+    fn emit(&mut self, o: Output) {
+        self.out.push_back(o);
+    }
+
+    fn note(&mut self, e: SignalingEvent, detail: Option<String>) {
+        self.emit(Output::Note(e, detail));
+    }
+
+    fn end(&mut self, ending: Ending) {
+        if self.phase != Phase::Ended {
+            self.phase = Phase::Ended;
+            self.emit(Output::End(ending));
+        }
+    }
+
+    fn send(&mut self, m: Message) {
+        if self.signal_up {
+            self.emit(Output::Send(m));
+        } else {
+            debug!("signaling is down; not sent: {m:?}");
+        }
+    }
+
+    /// Before the descriptions are exchanged a `bye` is only worth sending by a dialer that
+    /// may have offered, or an answerer that was offered.
+    fn bye_worth_sending(&self) -> bool {
+        self.phase != Phase::Waiting && self.phase != Phase::Joining || self.cfg.role == Role::Dial
+    }
+
+    /// React to one input at `now`.
+    pub fn handle(&mut self, input: Input, now: Instant) {
+        if self.phase == Phase::Ended {
+            return;
+        }
+        match input {
+            Input::SignalUp => {
+                self.signal_up = true;
+                self.send(Message::Join {
+                    room: self.cfg.room.clone(),
+                    role: Some(self.cfg.role),
+                    resume: self.resume.clone(),
+                });
+            }
+            Input::SignalLost(why) => {
+                self.signal_up = false;
+                if self.phase == Phase::Connected {
+                    self.note(
+                        SignalingEvent::Lost,
+                        Some(format!(
+                            "{why}; the call goes on peer to peer, reconnecting"
+                        )),
+                    );
+                    self.emit(Output::Reconnect);
+                } else {
+                    self.end(Ending::err(
+                        "error",
+                        Error::Signaling(format!("{why} (before the call connected)")),
+                        false,
+                    ));
+                }
+            }
+            Input::Signal(m) => self.signal(m, now),
+            Input::LocalCandidate(c) => {
+                let m = match c {
+                    Some(c) => Message::Candidate {
+                        candidate: Some(c.candidate),
+                        sdp_mid: c.sdp_mid,
+                        sdp_mline_index: c.sdp_mline_index,
+                        username_fragment: c.username_fragment,
+                    },
+                    None => Message::Candidate {
+                        candidate: None,
+                        sdp_mid: None,
+                        sdp_mline_index: None,
+                        username_fragment: None,
+                    },
+                };
+                self.send(m);
+            }
+            Input::IceState(s) => self.ice_state = s,
+            Input::Conn(s) => match s {
+                ConnState::Connected if self.phase != Phase::Connected => {
+                    self.enter(Phase::Connected, now);
+                    self.connected_at = Some(now);
+                    self.emit(Output::Connected);
+                }
+                ConnState::Failed => {
+                    let what = if self.phase == Phase::Connected {
+                        "the other peer vanished: it stopped answering ICE consent checks (ICE failed)"
+                    } else {
+                        "ICE failed: no candidate pair between the peers worked — check --ice-server, --relay-only and firewalls"
+                    };
+                    self.end(Ending::err("error", Error::Connection(what.into()), true));
+                }
+                ConnState::Closed => self.end(Ending::err(
+                    "error",
+                    Error::Connection("the peer connection closed unexpectedly".into()),
+                    true,
+                )),
+                _ => {}
+            },
+            Input::Decision(d) => {
+                if self.phase != Phase::Deciding {
+                    return;
+                }
+                match (d, self.pending_offer.take()) {
+                    (Ok(()), Some(sdp)) => {
+                        self.emit(Output::Do(Command::AnswerOffer(sdp)));
+                        self.enter(Phase::Answering, now);
+                    }
+                    (Ok(()), None) => self.reject("declined".into()),
+                    (Err(reason), _) if reason.trim().is_empty() => self.reject("declined".into()),
+                    (Err(reason), _) => self.reject(reason),
+                }
+            }
+            Input::OfferMade(r) => match r {
+                Ok(sdp) if self.phase == Phase::Offering => {
+                    self.send(Message::Offer { sdp });
+                    self.note(SignalingEvent::OfferSent, None);
+                    self.enter(Phase::Offered, now);
+                }
+                Ok(_) => {}
+                Err(e) => self.end(Ending::err("error", e, true)),
+            },
+            Input::AnswerMade(r) => match r {
+                Ok(sdp) if self.phase == Phase::Answering => {
+                    self.send(Message::Answer { sdp });
+                    self.note(SignalingEvent::AnswerSent, None);
+                    self.emit(Output::Do(Command::StartSending));
+                    self.enter(Phase::Connecting, now);
+                }
+                Ok(_) => {}
+                Err(e) => self.end(Ending::err("error", e, true)),
+            },
+            Input::AnswerApplied(r) => match r {
+                Ok(()) if self.phase == Phase::Applying => {
+                    self.emit(Output::Do(Command::StartSending));
+                    self.enter(Phase::Connecting, now);
+                }
+                Ok(()) => {}
+                Err(e) => self.end(Ending::err("error", e, true)),
+            },
+            Input::MediaEnded(failure) => match failure {
+                Some(e) => {
+                    let bye = self.bye_worth_sending();
+                    self.end(Ending::err("error", Error::Media(e), bye));
+                }
+                None => {
+                    self.media_ended_at.get_or_insert(now);
+                }
+            },
+            Input::Timeout => self.timeout(now),
+            Input::Cancel => {
+                let bye = self.bye_worth_sending();
+                self.end(Ending::err("interrupted", Error::Interrupted, bye));
+            }
+        }
+    }
+
+    fn reject(&mut self, reason: String) {
+        self.send(Message::Reject {
+            reason: Some(reason.clone()),
+        });
+        self.note(SignalingEvent::Rejected, Some(reason));
+        self.end(Ending::ok("rejected", false));
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        if self
+            .media_ended_at
+            .is_some_and(|t| now >= t + END_OF_MEDIA_GRACE)
+        {
+            self.end(Ending::ok("end-of-media", true));
+            return;
+        }
+        let Some(deadline) = self.deadline() else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        let secs = self.cfg.timeout.as_secs_f64();
+        let room = self.cfg.room.clone();
+        let ending = match self.phase {
+            Phase::Connected => Ending::ok("duration", true),
+            Phase::Joining => Ending::err(
+                "error",
+                Error::Signaling(format!(
+                    "the signaling server did not let us into room {room:?} within {secs} s"
+                )),
+                false,
+            ),
+            Phase::Waiting if self.cfg.role == Role::Dial => Ending::err(
+                "error",
+                Error::Signaling(format!("nobody answered in room {room:?} within {secs} s")),
+                false,
+            ),
+            Phase::Waiting => Ending::err(
+                "error",
+                Error::Signaling(format!("no call arrived in room {room:?} within {secs} s")),
+                false,
+            ),
+            Phase::Offering | Phase::Offered | Phase::Applying => Ending::err(
+                "error",
+                Error::Signaling(format!(
+                    "the other side did not answer the offer within {secs} s"
+                )),
+                true,
+            ),
+            Phase::Answering | Phase::Connecting => Ending::err(
+                "error",
+                Error::Connection(format!(
+                    "could not connect within {secs} s (ICE state: {}); no candidate pair worked — check --ice-server and firewalls",
+                    self.ice_state
+                )),
+                true,
+            ),
+            Phase::Deciding | Phase::Ended => return,
+        };
+        self.end(ending);
+    }
+
+    /// The other peer's role clashes with ours.
+    fn role_clash(&mut self, other: &str) -> bool {
+        if other != self.cfg.role.as_str() {
+            return false;
+        }
+        let what = if self.cfg.role == Role::Dial {
+            "another dialer is already in the room; run `rtccall answer` on the other side"
+        } else {
+            "another answerer is already in the room; run `rtccall dial` on the other side"
+        };
+        self.end(Ending::err("error", Error::Signaling(what.into()), false));
+        true
+    }
+
+    fn offer_if_dialer(&mut self, now: Instant) {
+        if self.cfg.role == Role::Dial && self.phase == Phase::Waiting {
+            self.emit(Output::Do(Command::MakeOffer));
+            self.enter(Phase::Offering, now);
+        }
+    }
+
+    fn signal(&mut self, m: Message, now: Instant) {
+        let role = self.cfg.role;
+        match m {
+            Message::Joined { peer, resume, .. } => {
+                let rejoined = self.phase != Phase::Joining;
+                if resume.is_some() {
+                    self.resume = resume;
+                }
+                let room = &self.cfg.room;
+                let detail = if rejoined {
+                    format!("room {room} again; the call was never interrupted")
+                } else {
+                    format!("room {room}")
+                };
+                self.note(SignalingEvent::Joined, Some(detail));
+                if rejoined {
+                    return;
+                }
+                self.enter(Phase::Waiting, now);
+                if let Some(other) = peer {
+                    if self.role_clash(&other) {
+                        return;
+                    }
+                    self.offer_if_dialer(now);
+                }
+            }
+            Message::PeerJoined { role: other } => {
+                self.note(SignalingEvent::PeerJoined, other.clone());
+                if self.phase == Phase::Waiting {
+                    if self.role_clash(other.as_deref().unwrap_or("unknown")) {
+                        return;
+                    }
+                    self.offer_if_dialer(now);
+                }
+            }
+            Message::PeerLeft {} => {
+                match self.phase {
+                    Phase::Joining | Phase::Waiting => {
+                        self.note(SignalingEvent::PeerLeft, None);
+                    }
+                    Phase::Connected => self.note(
+                        SignalingEvent::PeerLeft,
+                        Some("its signaling connection went; the call goes on until it hangs up or stops answering".into()),
+                    ),
+                    _ => {
+                        self.note(SignalingEvent::PeerLeft, None);
+                        self.end(Ending::err(
+                            "error",
+                            Error::Signaling(
+                                "the other peer left the room before the call connected".into(),
+                            ),
+                            false,
+                        ));
+                    }
+                }
+            }
+            Message::Offer { sdp } => match (role, self.phase) {
+                (Role::Answer, Phase::Waiting) => {
+                    self.note(SignalingEvent::OfferReceived, None);
+                    match self.cfg.accept.clone() {
+                        AcceptPolicy::Auto => {
+                            self.emit(Output::Do(Command::AnswerOffer(sdp)));
+                            self.enter(Phase::Answering, now);
+                        }
+                        AcceptPolicy::Reject(reason) => self.reject(reason),
+                        AcceptPolicy::Ask => {
+                            self.pending_offer = Some(sdp);
+                            self.emit(Output::Ask);
+                            self.enter(Phase::Deciding, now);
+                        }
+                    }
+                }
+                (Role::Dial, Phase::Offering | Phase::Offered) => {
+                    // Glare: the dialer is the impolite peer and keeps its own offer.
+                    self.note(
+                        SignalingEvent::OfferIgnored,
+                        Some("an offer crossed ours; the dialer keeps its own".into()),
+                    );
+                }
+                (_, phase) => {
+                    warn!("an offer in phase {phase:?} ignored (renegotiation is not supported)");
+                    self.note(
+                        SignalingEvent::OfferIgnored,
+                        Some("renegotiation is not supported".into()),
+                    );
+                }
+            },
+            Message::Answer { sdp } => {
+                if role == Role::Dial && self.phase == Phase::Offered {
+                    self.note(SignalingEvent::AnswerReceived, None);
+                    self.emit(Output::Do(Command::ApplyAnswer(sdp)));
+                    self.enter(Phase::Applying, now);
+                } else {
+                    debug!("an answer in phase {:?} ignored", self.phase);
+                }
+            }
+            Message::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+                username_fragment,
+            } => match candidate.filter(|c| !c.trim().is_empty()) {
+                None => debug!("the other side finished gathering"),
+                Some(candidate) => self.emit(Output::Do(Command::AddCandidate(CandidateLine {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                    username_fragment,
+                }))),
+            },
+            Message::Reject { reason } if role == Role::Dial => {
+                let reason = reason.unwrap_or_else(|| "no reason given".into());
+                self.note(SignalingEvent::Rejected, Some(reason.clone()));
+                self.end(Ending::err(
+                    "rejected",
+                    Error::Signaling(format!("the call was rejected: {reason}")),
+                    false,
+                ));
+            }
+            Message::Bye { reason } => {
+                self.note(SignalingEvent::ByeReceived, reason.clone());
+                let ending = if self.phase == Phase::Connected {
+                    Ending::ok("remote-bye", false)
+                } else {
+                    Ending::err(
+                        "remote-bye",
+                        Error::Signaling(format!(
+                            "the other side hung up before the call connected ({})",
+                            reason.unwrap_or_else(|| "no reason given".into())
+                        )),
+                        false,
+                    )
+                };
+                self.end(ending);
+            }
+            Message::Error { code: c, message } => {
+                if c == code::ROOM_FULL || c == code::BAD_ROOM || c == code::ALREADY_JOINED {
+                    if self.phase == Phase::Connected {
+                        // A rejoin refused (the seat went to someone else): the call goes on.
+                        self.note(
+                            SignalingEvent::Lost,
+                            Some(format!("the room refused us on rejoining: {message} ({c})")),
+                        );
+                        return;
+                    }
+                    self.end(Ending::err(
+                        "error",
+                        Error::Signaling(format!(
+                            "the signaling server refused us: {message} ({c})"
+                        )),
+                        false,
+                    ));
+                } else {
+                    warn!("signaling server: {message} ({c})");
+                }
+            }
+            other => debug!("ignoring signaling message {other:?} in phase {:?}", self.phase),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit;
+
+    const T: Duration = Duration::from_secs(10);
+
+    fn machine(role: Role, accept: AcceptPolicy, t0: Instant) -> Session {
+        Session::new(
+            SessionConfig {
+                role,
+                room: "r".into(),
+                timeout: T,
+                duration: Some(Duration::from_secs(8)),
+                accept,
+            },
+            t0,
+        )
+    }
+
+    fn drain(s: &mut Session) -> Vec<Output> {
+        std::iter::from_fn(|| s.poll_output()).collect()
+    }
+
+    fn joined(peer: Option<&str>, token: &str) -> Input {
+        Input::Signal(Message::Joined {
+            room: "r".into(),
+            peer: peer.map(str::to_string),
+            resume: Some(token.into()),
+            ice_servers: vec![],
+        })
+    }
+
+    fn ended(outs: &[Output]) -> Option<&Ending> {
+        outs.iter().find_map(|o| match o {
+            Output::End(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    fn exit_code(e: &Ending) -> i32 {
+        e.error.as_ref().map_or(exit::OK, Error::code)
+    }
+
+    /// Two machines in one room: what one sends reaches the other (the server's relaying),
+    /// peer commands succeed at once, and the peer connections connect once both have the
+    /// descriptions.
+    struct Room {
+        dial: Session,
+        answer: Session,
+        now: Instant,
+        ended: Vec<(Role, Ending)>,
+        sent: Vec<(Role, Message)>,
+    }
+
+    impl Room {
+        fn new(accept: AcceptPolicy) -> Room {
+            let now = Instant::now();
+            Room {
+                dial: machine(Role::Dial, AcceptPolicy::Auto, now),
+                answer: machine(Role::Answer, accept, now),
+                now,
+                ended: vec![],
+                sent: vec![],
+            }
+        }
+
+        fn feed(&mut self, role: Role, input: Input) {
+            let now = self.now;
+            let mut queue = VecDeque::from([(role, input)]);
+            while let Some((role, input)) = queue.pop_front() {
+                let (me, other) = match role {
+                    Role::Dial => (&mut self.dial, Role::Answer),
+                    Role::Answer => (&mut self.answer, Role::Dial),
+                };
+                me.handle(input, now);
+                for out in drain(me) {
+                    match out {
+                        Output::Send(Message::Join { .. }) => {}
+                        Output::Send(m) => {
+                            self.sent.push((role, m.clone()));
+                            queue.push_back((other, Input::Signal(m)));
+                        }
+                        Output::Do(Command::MakeOffer) => {
+                            queue.push_back((role, Input::OfferMade(Ok("offer".into()))))
+                        }
+                        Output::Do(Command::AnswerOffer(_)) => {
+                            queue.push_back((role, Input::AnswerMade(Ok("answer".into()))))
+                        }
+                        Output::Do(Command::ApplyAnswer(_)) => {
+                            queue.push_back((role, Input::AnswerApplied(Ok(()))))
+                        }
+                        Output::Do(Command::StartSending) => {
+                            queue.push_back((role, Input::Conn(ConnState::Connected)));
+                        }
+                        Output::End(e) => self.ended.push((role, e)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+
+        /// Both join; the answerer first.
+        fn meet(&mut self) {
+            self.feed(Role::Answer, Input::SignalUp);
+            self.feed(Role::Answer, joined(None, "ta"));
+            self.feed(Role::Dial, Input::SignalUp);
+            self.feed(
+                Role::Answer,
+                Input::Signal(Message::PeerJoined {
+                    role: Some("dial".into()),
+                }),
+            );
+            self.feed(Role::Dial, joined(Some("answer"), "td"));
+        }
+    }
+
+    #[test]
+    fn a_call_connects_whoever_joins_first_and_ends_at_its_duration() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        assert_eq!(room.dial.phase(), Phase::Connected);
+        assert_eq!(room.answer.phase(), Phase::Connected);
+        let offers = room
+            .sent
+            .iter()
+            .filter(|(_, m)| matches!(m, Message::Offer { .. }));
+        assert_eq!(offers.count(), 1, "exactly one offer, from the dialer");
+        // The dialer joined second, the answerer offers nothing: now the other way round.
+        let mut room2 = Room::new(AcceptPolicy::Auto);
+        room2.feed(Role::Dial, Input::SignalUp);
+        room2.feed(Role::Dial, joined(None, "td"));
+        room2.feed(Role::Answer, Input::SignalUp);
+        // The server queues `joined` for the newcomer before it tells the other peer.
+        room2.feed(Role::Answer, joined(Some("dial"), "ta"));
+        room2.feed(
+            Role::Dial,
+            Input::Signal(Message::PeerJoined {
+                role: Some("answer".into()),
+            }),
+        );
+        assert_eq!(room2.dial.phase(), Phase::Connected);
+        assert_eq!(room2.answer.phase(), Phase::Connected);
+
+        let end = room.dial.deadline().unwrap();
+        assert_eq!(end, room.now + Duration::from_secs(8));
+        room.now = end;
+        room.feed(Role::Dial, Input::Timeout);
+        let (role, e) = &room.ended[0];
+        assert_eq!(
+            (*role, e.reason, e.send_bye),
+            (Role::Dial, "duration", true)
+        );
+    }
+
+    #[test]
+    fn glare_the_dialer_keeps_its_own_offer() {
+        let t0 = Instant::now();
+        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+        d.handle(Input::SignalUp, t0);
+        d.handle(joined(Some("unknown"), "t"), t0);
+        d.handle(Input::OfferMade(Ok("mine".into())), t0);
+        drain(&mut d);
+        d.handle(
+            Input::Signal(Message::Offer {
+                sdp: "theirs".into(),
+            }),
+            t0,
+        );
+        let outs = drain(&mut d);
+        assert_eq!(d.phase(), Phase::Offered);
+        assert!(outs.contains(&Output::Note(
+            SignalingEvent::OfferIgnored,
+            Some("an offer crossed ours; the dialer keeps its own".into())
+        )));
+        assert!(
+            !outs
+                .iter()
+                .any(|o| matches!(o, Output::Do(_) | Output::Send(_)))
+        );
+        // Its answer still comes through.
+        d.handle(Input::Signal(Message::Answer { sdp: "a".into() }), t0);
+        assert!(drain(&mut d).contains(&Output::Do(Command::ApplyAnswer("a".into()))));
+    }
+
+    #[test]
+    fn a_third_peer_or_a_second_dialer_ends_with_exit_3() {
+        let t0 = Instant::now();
+        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+        d.handle(Input::SignalUp, t0);
+        d.handle(
+            Input::Signal(Message::error(
+                code::ROOM_FULL,
+                "room \"r\" already has two peers",
+            )),
+            t0,
+        );
+        let outs = drain(&mut d);
+        assert_eq!(exit_code(ended(&outs).unwrap()), exit::SIGNALING);
+
+        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+        d.handle(Input::SignalUp, t0);
+        d.handle(joined(Some("dial"), "t"), t0);
+        let outs = drain(&mut d);
+        let e = ended(&outs).unwrap();
+        assert_eq!(exit_code(e), exit::SIGNALING);
+        assert!(
+            e.error
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .contains("another dialer")
+        );
+        assert!(!outs.contains(&Output::Do(Command::MakeOffer)));
+    }
+
+    #[test]
+    fn a_rejected_call_ends_both_sides_with_the_reason() {
+        let mut room = Room::new(AcceptPolicy::Reject("busy".into()));
+        room.meet();
+        let answer = room.ended.iter().find(|(r, _)| *r == Role::Answer).unwrap();
+        assert_eq!(
+            (answer.1.reason, exit_code(&answer.1)),
+            ("rejected", exit::OK)
+        );
+        let dial = room.ended.iter().find(|(r, _)| *r == Role::Dial).unwrap();
+        assert_eq!(
+            (dial.1.reason, exit_code(&dial.1)),
+            ("rejected", exit::SIGNALING)
+        );
+        assert!(dial.1.error.as_ref().unwrap().to_string().contains("busy"));
+    }
+
+    #[test]
+    fn asking_the_person_declined_rejects() {
+        let t0 = Instant::now();
+        let mut a = machine(Role::Answer, AcceptPolicy::Ask, t0);
+        a.handle(Input::SignalUp, t0);
+        a.handle(joined(Some("dial"), "t"), t0);
+        a.handle(Input::Signal(Message::Offer { sdp: "o".into() }), t0);
+        assert!(drain(&mut a).contains(&Output::Ask));
+        assert_eq!(a.deadline(), None, "no timeout while the person decides");
+        a.handle(Input::Decision(Err(String::new())), t0);
+        let outs = drain(&mut a);
+        assert!(outs.contains(&Output::Send(Message::Reject {
+            reason: Some("declined".into())
+        })));
+        assert_eq!(ended(&outs).unwrap().reason, "rejected");
+    }
+
+    #[test]
+    fn bye_before_the_answer_is_a_signaling_failure_after_it_a_normal_end() {
+        let t0 = Instant::now();
+        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+        d.handle(Input::SignalUp, t0);
+        d.handle(joined(Some("answer"), "t"), t0);
+        d.handle(Input::OfferMade(Ok("o".into())), t0);
+        d.handle(Input::Signal(Message::Bye { reason: None }), t0);
+        let outs = drain(&mut d);
+        let e = ended(&outs).unwrap();
+        assert_eq!(
+            (e.reason, exit_code(e), e.send_bye),
+            ("remote-bye", exit::SIGNALING, false)
+        );
+
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        room.feed(Role::Answer, Input::Signal(Message::Bye { reason: None }));
+        let e = &room.ended[0].1;
+        assert_eq!((e.reason, exit_code(e)), ("remote-bye", exit::OK));
+    }
+
+    #[test]
+    fn timeouts_name_the_phase() {
+        let t0 = Instant::now();
+        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+        d.handle(Input::SignalUp, t0);
+        d.handle(joined(None, "t"), t0);
+        drain(&mut d);
+        d.handle(Input::Timeout, t0 + T / 2);
+        assert!(
+            drain(&mut d).is_empty(),
+            "a timeout before the deadline does nothing"
+        );
+        d.handle(Input::Timeout, t0 + T);
+        let outs = drain(&mut d);
+        let e = ended(&outs).unwrap();
+        assert_eq!(exit_code(e), exit::SIGNALING);
+        assert!(
+            e.error
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .contains("nobody answered")
+        );
+
+        // Descriptions exchanged but ICE never connects: a connection failure.
+        let mut a = machine(Role::Answer, AcceptPolicy::Auto, t0);
+        a.handle(Input::SignalUp, t0);
+        a.handle(joined(Some("dial"), "t"), t0);
+        a.handle(Input::Signal(Message::Offer { sdp: "o".into() }), t0);
+        let t1 = t0 + Duration::from_secs(3);
+        a.handle(Input::AnswerMade(Ok("a".into())), t1);
+        a.handle(Input::IceState("checking".into()), t1);
+        assert_eq!(
+            a.deadline(),
+            Some(t1 + T),
+            "the connect bound starts with the answer"
+        );
+        a.handle(Input::Timeout, t1 + T);
+        let outs = drain(&mut a);
+        let e = ended(&outs).unwrap();
+        assert_eq!((exit_code(e), e.send_bye), (exit::CONNECTION, true));
+        assert!(
+            e.error
+                .as_ref()
+                .unwrap()
+                .to_string()
+                .contains("ICE state: checking")
+        );
+    }
+
+    #[test]
+    fn losing_signaling_before_connecting_ends_with_exit_3() {
+        let t0 = Instant::now();
+        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+        d.handle(Input::SignalUp, t0);
+        d.handle(joined(Some("answer"), "t"), t0);
+        d.handle(Input::OfferMade(Ok("o".into())), t0);
+        d.handle(
+            Input::SignalLost("the signaling server closed the connection".into()),
+            t0,
+        );
+        let outs = drain(&mut d);
+        let e = ended(&outs).unwrap();
+        assert_eq!((exit_code(e), e.send_bye), (exit::SIGNALING, false));
+        assert!(!outs.contains(&Output::Reconnect));
+    }
+
+    #[test]
+    fn a_connected_call_outlives_signaling_and_rejoins_its_seat() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        room.feed(
+            Role::Dial,
+            Input::SignalLost("signaling connection lost".into()),
+        );
+        room.feed(
+            Role::Answer,
+            Input::SignalLost("signaling connection lost".into()),
+        );
+        assert!(room.ended.is_empty());
+        assert_eq!(room.dial.phase(), Phase::Connected);
+        // The driver reconnects; the machine asks for its seat back with its token.
+        let now = room.now;
+        room.dial.handle(Input::SignalUp, now);
+        let outs = drain(&mut room.dial);
+        assert_eq!(
+            outs,
+            vec![Output::Send(Message::Join {
+                room: "r".into(),
+                role: Some(Role::Dial),
+                resume: Some("td".into()),
+            })]
+        );
+        // A new server (no seats kept) lets it in alone: no new offer, the call goes on.
+        room.dial.handle(joined(None, "td2"), now);
+        let outs = drain(&mut room.dial);
+        assert!(
+            !outs
+                .iter()
+                .any(|o| matches!(o, Output::Do(_) | Output::End(_)))
+        );
+        room.dial.handle(
+            Input::Signal(Message::PeerJoined {
+                role: Some("answer".into()),
+            }),
+            now,
+        );
+        assert!(
+            !drain(&mut room.dial)
+                .iter()
+                .any(|o| matches!(o, Output::Do(_)))
+        );
+        // The other side's peer-left is noted only; a later bye still ends it normally.
+        room.dial.handle(Input::Signal(Message::PeerLeft {}), now);
+        assert!(ended(&drain(&mut room.dial)).is_none());
+        room.dial
+            .handle(Input::Signal(Message::Bye { reason: None }), now);
+        let outs = drain(&mut room.dial);
+        assert_eq!(ended(&outs).unwrap().reason, "remote-bye");
+    }
+
+    #[test]
+    fn without_signaling_the_call_still_ends_at_its_duration_and_on_ctrl_c() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        room.feed(Role::Dial, Input::SignalLost("gone".into()));
+        room.feed(Role::Answer, Input::SignalLost("gone".into()));
+        room.sent.clear();
+        room.now += Duration::from_secs(8);
+        room.feed(Role::Dial, Input::Timeout);
+        room.feed(Role::Answer, Input::Cancel);
+        assert!(
+            room.sent.is_empty(),
+            "nothing is sent while signaling is down"
+        );
+        let reasons: Vec<_> = room
+            .ended
+            .iter()
+            .map(|(_, e)| (e.reason, exit_code(e)))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![("duration", exit::OK), ("interrupted", exit::INTERRUPTED)]
+        );
+    }
+
+    #[test]
+    fn ice_failure_ends_the_call_with_exit_4() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        room.feed(Role::Answer, Input::Conn(ConnState::Failed));
+        let e = &room.ended[0].1;
+        assert_eq!((exit_code(e), e.send_bye), (exit::CONNECTION, true));
+    }
+
+    #[test]
+    fn the_end_of_a_file_hangs_up_after_a_grace() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        let now = room.now;
+        room.dial.handle(Input::MediaEnded(None), now);
+        assert_eq!(room.dial.deadline(), Some(now + END_OF_MEDIA_GRACE));
+        room.dial.handle(Input::Timeout, now + END_OF_MEDIA_GRACE);
+        let outs = drain(&mut room.dial);
+        assert_eq!(ended(&outs).unwrap(), &Ending::ok("end-of-media", true));
+    }
+}
