@@ -535,3 +535,188 @@ fn serve_hands_its_ice_servers_to_peers_with_minted_turn_credentials() {
     assert_eq!(f.code, 2, "{}", f.stderr);
     assert!(f.stderr.contains("needs credentials"), "{}", f.stderr);
 }
+
+/// The `signaling` events of a finished call, in order.
+fn signaling_events(f: &Finished) -> Vec<String> {
+    f.records()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Signaling { event, .. } => Some(event.as_str().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_call_outlives_its_killed_signaling_server() {
+    let (server, url) = serve();
+    let extra = ["--duration", "8"];
+    let answer = Proc::spawn(&call_args("answer", "outlive", &url, &extra));
+    let mut dial = Proc::spawn(&call_args("dial", "outlive", &url, &extra));
+    dial.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    std::thread::sleep(Duration::from_secs(2));
+    server.signal("-KILL");
+    dial.wait_line(Duration::from_secs(5), |l| l.contains(r#""event":"lost""#));
+    let (a, d) = (
+        answer.finish(Duration::from_secs(20)),
+        dial.finish(Duration::from_secs(20)),
+    );
+    for (who, f) in [("answer", &a), ("dial", &d)] {
+        assert_eq!(f.code, 0, "{who} stderr: {}", f.stderr);
+        let s = f.summary();
+        assert_eq!(s.end_reason, "duration", "{who}");
+        assert!(s.duration_s >= 7.9, "{who} lasted {} s", s.duration_s);
+        assert!(signaling_events(f).contains(&"lost".to_string()), "{who}");
+        // Media went on flowing after the server died: 8 s of 15 fps is 120 frames.
+        assert!(s.video.frames_decoded >= 90, "{who}: {:?}", s.video);
+    }
+}
+
+#[test]
+fn a_restarted_signaling_server_carries_the_later_bye() {
+    let (server, url) = serve();
+    let listen = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_string();
+    let mut answer = Proc::spawn(&call_args("answer", "restart", &url, &["--duration", "30"]));
+    let mut dial = Proc::spawn(&call_args("dial", "restart", &url, &["--duration", "8"]));
+    dial.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    answer.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    server.signal("-TERM");
+    dial.wait_line(Duration::from_secs(5), |l| l.contains(r#""event":"lost""#));
+    answer.wait_line(Duration::from_secs(5), |l| l.contains(r#""event":"lost""#));
+    let mut again = Proc::spawn(&["serve", "--listen", &listen, "--json"]);
+    again.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
+    dial.wait_line(Duration::from_secs(10), |l| {
+        l.contains(r#""event":"reconnected""#)
+    });
+    answer.wait_line(Duration::from_secs(10), |l| {
+        l.contains(r#""event":"reconnected""#)
+    });
+    let d = dial.finish(Duration::from_secs(20));
+    let a = answer.finish(Duration::from_secs(10));
+    assert_eq!(d.code, 0, "dial stderr: {}", d.stderr);
+    assert_eq!(d.summary().end_reason, "duration");
+    assert_eq!(a.code, 0, "answer stderr: {}", a.stderr);
+    let s = a.summary();
+    assert_eq!(
+        s.end_reason, "remote-bye",
+        "the dialer's bye crossed the new server"
+    );
+    assert!(s.duration_s < 20.0);
+    let events = signaling_events(&a);
+    let lost = events.iter().position(|e| e == "lost").unwrap();
+    assert!(events[lost..].contains(&"joined".to_string()), "{events:?}");
+    assert!(
+        events[lost..].contains(&"bye-received".to_string()),
+        "{events:?}"
+    );
+}
+
+/// A TCP relay on a loopback port that can be cut and started again on the same port: the
+/// network between a peer and its signaling server.
+struct Relay {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Relay {
+    fn start(port: u16, to: std::net::SocketAddr) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (s, c) = (stop.clone(), conns.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        client.set_nonblocking(false).unwrap();
+                        let server = std::net::TcpStream::connect(to).unwrap();
+                        for (mut from, mut into) in [
+                            (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                            (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                        ] {
+                            std::thread::spawn(move || {
+                                let _ = std::io::copy(&mut from, &mut into);
+                                let _ = into.shutdown(std::net::Shutdown::Both);
+                            });
+                        }
+                        c.lock().unwrap().extend([client, server]);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Relay {
+            port,
+            stop,
+            conns,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stop listening and cut every connection.
+    fn cut(mut self) -> u16 {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+        self.port
+    }
+}
+
+#[test]
+fn a_cut_signaling_link_resumes_the_seat_on_the_embedded_server() {
+    // The answerer hosts the signaling server itself; the dialer reaches it through a link
+    // that is cut mid-call and comes back.
+    let port = free_port();
+    let direct = format!("ws://127.0.0.1:{port}/");
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "resume",
+        &direct,
+        &["--duration", "30"],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| {
+        l.contains(r#""event":"joined""#)
+    });
+    let relay = Relay::start(0, ([127, 0, 0, 1], port).into());
+    let via = format!("ws://127.0.0.1:{}/", relay.port);
+    let mut dial = Proc::spawn(&call_args(
+        "dial",
+        "resume",
+        &via,
+        &["--duration", "8", "--no-embedded-server"],
+    ));
+    dial.wait_line(Duration::from_secs(20), |l| l.contains(r#""type":"stats""#));
+    let relay_port = relay.cut();
+    dial.wait_line(Duration::from_secs(5), |l| l.contains(r#""event":"lost""#));
+    std::thread::sleep(Duration::from_millis(500));
+    let _relay = Relay::start(relay_port, ([127, 0, 0, 1], port).into());
+    dial.wait_line(Duration::from_secs(10), |l| {
+        l.contains(r#""event":"reconnected""#)
+    });
+    let d = dial.finish(Duration::from_secs(20));
+    let a = answer.finish(Duration::from_secs(10));
+    assert_eq!(d.code, 0, "dial stderr: {}", d.stderr);
+    assert_eq!(a.code, 0, "answer stderr: {}", a.stderr);
+    assert_eq!(a.summary().end_reason, "remote-bye");
+    // The seat came back: the server did not see a new peer, it saw the same one rejoin.
+    let events = signaling_events(&d);
+    let lost = events.iter().position(|e| e == "lost").unwrap();
+    assert!(events[lost..].contains(&"joined".to_string()), "{events:?}");
+    let answer_events = signaling_events(&a);
+    assert!(
+        answer_events.contains(&"peer-left".to_string()),
+        "{answer_events:?}"
+    );
+}

@@ -110,11 +110,13 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(250u64 << attempt.min(4))
 }
 
-/// Connect to signaling again after losing it, with backoff, until it works.
-async fn reconnect(url: String, embed: bool) -> (Channel, Option<Embedded>) {
+/// Connect to signaling again after losing it, with backoff, until it works. It never hosts a
+/// server itself: the one that went was someone else's (a `serve` that may be restarting, or
+/// the other peer's embedded one), and its address must stay free for it.
+async fn reconnect(url: String) -> (Channel, Option<Embedded>) {
     let mut attempt = 0;
     loop {
-        match connect_or_host(&url, embed, Duration::from_secs(3)).await {
+        match connect_or_host(&url, false, Duration::from_secs(3)).await {
             Ok(c) => return c,
             Err(e) => {
                 tracing::info!("signaling reconnection failed: {e}");
@@ -419,8 +421,7 @@ impl Driver<'_> {
                         if let Some(old) = self.channel.take() {
                             tokio::spawn(old.finish());
                         }
-                        reconnecting =
-                            Some(Box::pin(reconnect(cfg.server.clone(), cfg.embed_server)));
+                        reconnecting = Some(Box::pin(reconnect(cfg.server.clone())));
                     }
                 }
             }
