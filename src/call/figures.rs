@@ -9,7 +9,9 @@ use super::peer::{CandidateInfo, PairInfo, Peer, PeerStats};
 use super::session::Ending;
 use super::{CallConfig, Events, ms_between};
 use crate::exit::{self, Error};
-use crate::media::{Counters, KindCounters, LEVEL_SILENT, Speaker, VideoSource};
+use crate::media::{
+    CodecChoice, Counters, KindCounters, LEVEL_SILENT, MediaKind, Speaker, VideoSource,
+};
 use crate::report::schema::{
     AudioInterval, AudioSummary, Candidate, DataSummary, Record, SelectedPair, Stats, Summary,
     Timings, VideoInterval, VideoSummary,
@@ -53,6 +55,10 @@ pub(super) struct Figures {
     last_video_decoded: u64,
     /// Encode time totals and frame counts (audio, video) at the last stats record.
     last_encode: ((u64, u64), (u64, u64)),
+    /// The codec our video went out in.
+    pub video_codec: Option<CodecChoice>,
+    /// What the summary warns about.
+    pub warnings: Vec<String>,
 }
 
 impl Figures {
@@ -66,6 +72,29 @@ impl Figures {
             last_stats: None,
             last_video_decoded: 0,
             last_encode: ((0, 0), (0, 0)),
+            video_codec: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Warn about streams the other side said it sends that never arrived (a call of at least
+    /// two seconds).
+    pub fn check_arrivals(&mut self, sent_by_peer: &[MediaKind]) {
+        let Some(t) = self.connected_at else { return };
+        let secs = t.elapsed().as_secs_f64();
+        if secs < 2.0 {
+            return;
+        }
+        for kind in sent_by_peer {
+            let received = KindCounters::get(&self.counters.of(*kind).packets_received);
+            if received == 0 {
+                self.warnings.push(format!(
+                    "the other side's {} was negotiated but not one packet arrived in {secs:.1} s \
+                     (a peer that declares no a=ssrc and sends no MID header extension \
+                     cannot be routed)",
+                    kind.as_str()
+                ));
+            }
         }
     }
 
@@ -241,7 +270,12 @@ impl Figures {
             },
             video: VideoSummary {
                 source: video_label(&cfg.media.video),
-                codec: cfg.media.format.codec.label().into(),
+                codec: self
+                    .video_codec
+                    .as_ref()
+                    .map_or(cfg.media.format.codec, CodecChoice::get)
+                    .label()
+                    .into(),
                 frames_sent: KindCounters::get(&c.video.frames_sent),
                 keyframes_sent: KindCounters::get(&c.video.keyframes_sent),
                 frames_decoded: KindCounters::get(&c.video.decoded),
@@ -273,6 +307,7 @@ impl Figures {
                 ending.reason.into()
             },
             error: ending.error.as_ref().map(|e| e.to_string()),
+            warnings: self.warnings.clone(),
             exit_code,
         }
     }

@@ -207,9 +207,10 @@ impl Driver<'_> {
             force_keyframe: media.force_keyframe.clone(),
             want_keyframe: media.want_keyframe.clone(),
             counters: counters.clone(),
-            video_codec: cfg.media.format.codec,
+            video_codec: media.video_codec.clone(),
         };
         let source_end = media.source_end.clone();
+        self.figures.video_codec = Some(media.video_codec.clone());
         *media_slot = Some(media);
 
         let connecting = tokio::select! {
@@ -295,6 +296,8 @@ impl Driver<'_> {
         if session.connected() {
             // Final figures for the summary, before the connection goes.
             self.figures.sample_stats(&peer).await;
+            let sent_by_peer = peer.remote_sends().await;
+            self.figures.check_arrivals(&sent_by_peer);
         }
         if ending.send_bye {
             if let Some(ch) = &self.channel {
@@ -536,26 +539,37 @@ impl Driver<'_> {
         }
     }
 
+    /// Keep what negotiation noted for the summary (and the log).
+    fn noted(&mut self, made: Result<(Vec<String>, String), Error>) -> Result<String, Error> {
+        made.map(|(notes, sdp)| {
+            for n in notes {
+                warn!("{n}");
+                self.figures.warnings.push(n);
+            }
+            sdp
+        })
+    }
+
     /// Carry out a peer command; its result for the machine, if it has one.
     async fn command(&mut self, cmd: Command, peer: &mut Peer) -> Option<Input> {
         match cmd {
             Command::MakeOffer => {
                 self.figures.negotiation_start = Some(Instant::now());
                 let made = async {
-                    peer.attach_media(true).await?;
-                    peer.create_offer().await
+                    let notes = peer.attach_media(true).await?;
+                    Ok((notes, peer.create_offer().await?))
                 }
                 .await;
-                Some(Input::OfferMade(made))
+                Some(Input::OfferMade(self.noted(made)))
             }
             Command::AnswerOffer(sdp) => {
                 let made = async {
                     peer.apply_offer(&sdp).await?;
-                    peer.attach_media(false).await?;
-                    peer.create_answer().await
+                    let notes = peer.attach_media(false).await?;
+                    Ok((notes, peer.create_answer().await?))
                 }
                 .await;
-                Some(Input::AnswerMade(made))
+                Some(Input::AnswerMade(self.noted(made)))
             }
             Command::ApplyAnswer(sdp) => Some(Input::AnswerApplied(peer.apply_answer(&sdp).await)),
             Command::AddCandidate(line) => {
@@ -576,7 +590,12 @@ impl Driver<'_> {
                 None
             }
             Command::StartSending => {
-                for (kind, codec) in peer.start_sending().await {
+                let (started, notes) = peer.start_sending().await;
+                for n in notes {
+                    warn!("{n}");
+                    self.figures.warnings.push(n);
+                }
+                for (kind, codec) in started {
                     let ms = self.events.ms();
                     self.events
                         .send(Record::Track {

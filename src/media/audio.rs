@@ -214,6 +214,7 @@ fn start_encoder(
                         let frame = EncodedFrame {
                             data: Bytes::copy_from_slice(&out[..n]),
                             duration: Duration::from_millis(FRAME_MS),
+                            codec: None,
                             keyframe: false,
                             captured: raw.captured,
                         };

@@ -47,6 +47,8 @@ pub struct EncodedFrame {
     pub data: Bytes,
     pub duration: Duration,
     pub keyframe: bool,
+    /// Video: the codec it is in (the encoder can change codec when negotiation asks).
+    pub codec: Option<VideoCodec>,
     /// When the raw frame was captured.
     pub captured: Instant,
 }
@@ -248,11 +250,23 @@ pub enum VideoCodec {
 }
 
 impl VideoCodec {
+    /// Every codec rtccall sends and decodes, in its default order of preference.
+    pub const ALL: [VideoCodec; 3] = [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264];
+
     pub fn label(self) -> &'static str {
         match self {
             VideoCodec::Vp8 => "VP8",
             VideoCodec::Vp9 => "VP9",
             VideoCodec::H264 => "H.264",
+        }
+    }
+
+    /// The value of `--video-codec` that names it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            VideoCodec::Vp8 => "vp8",
+            VideoCodec::Vp9 => "vp9",
+            VideoCodec::H264 => "h264",
         }
     }
 
@@ -270,6 +284,29 @@ impl VideoCodec {
             VideoCodec::Vp9 => ffmpeg_next::codec::Id::VP9,
             VideoCodec::H264 => ffmpeg_next::codec::Id::H264,
         }
+    }
+}
+
+/// The codec the video encoder produces, shared between the call (which sets it when the other
+/// side takes another codec than ours) and the encoder thread (which reopens itself in it).
+#[derive(Debug, Clone)]
+pub struct CodecChoice(Arc<std::sync::atomic::AtomicU8>);
+
+impl CodecChoice {
+    pub fn new(codec: VideoCodec) -> CodecChoice {
+        CodecChoice(Arc::new(std::sync::atomic::AtomicU8::new(codec as u8)))
+    }
+
+    pub fn get(&self) -> VideoCodec {
+        let i = usize::from(self.0.load(Ordering::SeqCst));
+        VideoCodec::ALL
+            .into_iter()
+            .find(|c| *c as usize == i)
+            .unwrap_or(VideoCodec::Vp8)
+    }
+
+    pub fn set(&self, codec: VideoCodec) {
+        self.0.store(codec as u8, Ordering::SeqCst);
     }
 }
 
@@ -336,6 +373,8 @@ pub struct Media {
     pub video_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
     pub force_keyframe: Arc<AtomicBool>,
     pub want_keyframe: Arc<AtomicBool>,
+    /// The codec video is encoded in.
+    pub video_codec: CodecChoice,
     /// Fires when a file source reaches its end (or a source fails).
     pub source_end: SourceEnd,
     stop: Arc<AtomicBool>,
@@ -358,6 +397,7 @@ impl Media {
         let stop = Arc::new(AtomicBool::new(false));
         let force_keyframe = Arc::new(AtomicBool::new(true));
         let want_keyframe = Arc::new(AtomicBool::new(false));
+        let video_codec = CodecChoice::new(config.format.codec);
         let source_end = SourceEnd::default();
         let mut threads = Vec::new();
         // The recorder stops only when the decoders are gone (its queue disconnects).
@@ -376,6 +416,7 @@ impl Media {
             video_in: std::sync::mpsc::sync_channel(1).0,
             force_keyframe: force_keyframe.clone(),
             want_keyframe: want_keyframe.clone(),
+            video_codec: video_codec.clone(),
             source_end: source_end.clone(),
             stop: stop.clone(),
             threads: Vec::new(),
@@ -395,6 +436,7 @@ impl Media {
                     let (rx, mut t) = video::start(
                         source,
                         &config.format,
+                        video_codec.clone(),
                         counters.clone(),
                         force_keyframe.clone(),
                         stop.clone(),

@@ -14,8 +14,9 @@ use tokio::sync::mpsc;
 use super::input::VideoInput;
 use super::record::RecordItem;
 use super::{
-    Counters, ENCODED_QUEUE, EncodedFrame, MediaKind, RAW_QUEUE, RECEIVED_QUEUE, ReceivedFrame,
-    SourceEnd, VideoCodec, VideoFormat, VideoSource, pace, recv_until_stopped, spawn_checked,
+    CodecChoice, Counters, ENCODED_QUEUE, EncodedFrame, MediaKind, RAW_QUEUE, RECEIVED_QUEUE,
+    ReceivedFrame, SourceEnd, VideoCodec, VideoFormat, VideoSource, pace, recv_until_stopped,
+    spawn_checked,
 };
 use crate::exit::Result;
 
@@ -200,6 +201,7 @@ fn open_encoder(format: &VideoFormat) -> std::result::Result<ffmpeg::encoder::Vi
 pub fn start(
     source: &VideoSource,
     format: &VideoFormat,
+    codec: CodecChoice,
     counters: Arc<Counters>,
     force_keyframe: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
@@ -218,12 +220,29 @@ pub fn start(
             open_encoder(&open_format)
         },
         move |mut enc| {
+            let mut current = enc_format.codec;
             let fps = f64::from(enc_format.fps);
             let mut elapsed = Duration::ZERO;
             let mut last_pts: Option<i64> = None;
             let mut packet = ffmpeg::Packet::empty();
             while let Ok(mut raw) = raw_rx.recv() {
                 let began = Instant::now();
+                let wanted = codec.get();
+                if wanted != current {
+                    let format = VideoFormat {
+                        codec: wanted,
+                        ..enc_format.clone()
+                    };
+                    match open_encoder(&format) {
+                        Ok(e) => {
+                            tracing::info!("video encoder now {}", wanted.label());
+                            enc = e;
+                            current = wanted;
+                            force_keyframe.store(true, Ordering::SeqCst);
+                        }
+                        Err(e) => tracing::warn!("{e}"),
+                    }
+                }
                 if force_keyframe.swap(false, Ordering::SeqCst) {
                     raw.frame.set_kind(ffmpeg::picture::Type::I);
                 } else {
@@ -248,6 +267,7 @@ pub fn start(
                         data: Bytes::copy_from_slice(data),
                         duration: raw.duration,
                         keyframe: packet.is_key(),
+                        codec: Some(current),
                         captured: raw.captured,
                     };
                     if enc_tx.try_send(frame).is_err() {

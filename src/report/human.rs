@@ -313,6 +313,9 @@ pub fn print_summary(s: &Summary) {
             },
         ));
     }
+    for w in &s.warnings {
+        rows.push(("warning", w.clone()));
+    }
     rows.push(("exit code", s.exit_code.to_string()));
     for (k, v) in rows {
         let _ = writeln!(out, "{k:>18}  {v}");

@@ -197,6 +197,10 @@ pub struct Summary {
     pub end_reason: String,
     /// The error that ended the call, if any.
     pub error: Option<String>,
+    /// What went differently than asked without ending the call: our codec not taken, a
+    /// negotiated stream that never arrived.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub exit_code: i32,
 }
 

@@ -18,7 +18,7 @@ pub use stats::PeerStats;
 
 use data::{send_pings, wake_driver};
 use handler::Handler;
-use setup::{build_pc, opus_codec, video_codec, video_mime};
+use setup::{build_pc, codec_from_mime, opus_codec, video_codec, video_mime, video_pt};
 
 /// One ICE candidate as the driver reports it (local, remote, or an end of the selected pair).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +49,7 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
 
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 
@@ -63,7 +63,7 @@ use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDes
 use webrtc::rtp_transceiver::RtpSender;
 
 use crate::exit::{Error, Result};
-use crate::media::{Counters, EncodedFrame, MediaKind, ReceivedFrame, VideoCodec};
+use crate::media::{CodecChoice, Counters, EncodedFrame, MediaKind, ReceivedFrame, VideoCodec};
 
 pub(crate) const OPUS_PT: u8 = 111;
 pub(crate) const VP8_PT: u8 = 96;
@@ -143,8 +143,9 @@ pub struct MediaPorts {
     /// Set by the video decoder when it needs a keyframe (decode error).
     pub want_keyframe: Arc<AtomicBool>,
     pub counters: Arc<Counters>,
-    /// The codec our video is encoded in (offered first, so the other side prefers it too).
-    pub video_codec: VideoCodec,
+    /// The codec our video is encoded in (offered first, so the other side prefers it too); the
+    /// answerer changes it when the offer does not carry it.
+    pub video_codec: CodecChoice,
 }
 
 struct LocalTrack {
@@ -164,7 +165,7 @@ pub struct Peer {
     local: Vec<LocalTrack>,
     force_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
-    video_codec: VideoCodec,
+    video_codec: CodecChoice,
     pending_candidates: std::sync::Mutex<Vec<CandidateLine>>,
     remote_set: AtomicBool,
     /// The remote offer has a data channel section.
@@ -194,11 +195,11 @@ impl Peer {
         });
         // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
         // without one (a bare network namespace, some containers) go on without it.
-        let pc = match build_pc(setup, ports.video_codec, handler.clone(), true).await {
+        let pc = match build_pc(setup, ports.video_codec.get(), handler.clone(), true).await {
             Ok(pc) => pc,
             Err(e) => {
                 warn!("{e}; trying again without mDNS (.local candidates will not resolve)");
-                build_pc(setup, ports.video_codec, handler, false).await?
+                build_pc(setup, ports.video_codec.get(), handler, false).await?
             }
         };
         Ok(Peer {
@@ -218,8 +219,10 @@ impl Peer {
 
     /// Add our tracks. The dialer calls this before its offer (`offerer`: it then also adds
     /// receive-only transceivers for kinds it does not send); the answerer after applying the
-    /// offer, so its tracks attach to the offered transceivers.
-    pub async fn attach_media(&mut self, offerer: bool) -> Result<()> {
+    /// offer, so its tracks attach to the offered transceivers, in a codec the offer carries.
+    /// Returns notes for the person (our codec was not taken, nothing to send video on).
+    pub async fn attach_media(&mut self, offerer: bool) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
         if offerer {
             // A data channel proves SCTP over DTLS works too: the answerer echoes our pings.
             let channel = self
@@ -271,10 +274,37 @@ impl Peer {
                 }
                 continue;
             };
+            if kind == MediaKind::Video && !offerer {
+                match self.offered_video_codecs().await {
+                    None => {
+                        notes.push("the offer has no video section: our video is not sent".into());
+                        continue;
+                    }
+                    Some(offered) => {
+                        let ours = self.video_codec.get();
+                        let Some(&first) = offered.first() else {
+                            return Err(Error::Signaling(
+                                "no common video codec: the offer carries none of VP8, VP9 and \
+                                 H.264 (packetization-mode 1), the codecs rtccall sends"
+                                    .into(),
+                            ));
+                        };
+                        if !offered.contains(&ours) {
+                            notes.push(format!(
+                                "the other side does not take {} (--video-codec); sending {} \
+                                 instead, the first codec of its offer",
+                                ours.label(),
+                                first.label()
+                            ));
+                            self.video_codec.set(first);
+                        }
+                    }
+                }
+            }
             let ssrc: u32 = rand_ssrc();
             let codec = match kind {
                 MediaKind::Audio => opus_codec(),
-                MediaKind::Video => video_codec(self.video_codec),
+                MediaKind::Video => video_codec(self.video_codec.get()),
             };
             let track = Arc::new(
                 TrackLocalStaticSample::new(
@@ -303,6 +333,9 @@ impl Peer {
                 .add_track(track.clone() as Arc<dyn TrackLocal>)
                 .await
                 .map_err(|e| wrtc("adding a local track", e))?;
+            if offerer && kind == MediaKind::Video {
+                self.offer_every_video_codec(&sender).await?;
+            }
             self.local.push(LocalTrack {
                 kind,
                 track,
@@ -311,20 +344,110 @@ impl Peer {
                 frames,
             });
         }
+        Ok(notes)
+    }
+
+    /// A track added with one codec makes webrtc-rs offer only that codec: offer all we decode
+    /// (and can send), ours first, like a browser.
+    async fn offer_every_video_codec(&self, sender: &Arc<dyn RtpSender>) -> Result<()> {
+        let ours = self.video_codec.get();
+        let prefs: Vec<RTCRtpCodecParameters> = std::iter::once(ours)
+            .chain(VideoCodec::ALL.into_iter().filter(|c| *c != ours))
+            .map(|c| RTCRtpCodecParameters {
+                rtp_codec: video_codec(c),
+                payload_type: video_pt(c),
+            })
+            .collect();
+        let id: rtc::rtp_transceiver::RTCRtpTransceiverId = sender.id().into();
+        for t in self.pc.get_transceivers().await {
+            if t.id() == id {
+                t.set_codec_preferences(prefs.clone())
+                    .await
+                    .map_err(|e| wrtc("offering every video codec", e))?;
+            }
+        }
         Ok(())
     }
 
+    /// The video codecs of the remote offer that rtccall can send, in the offer's order; `None`
+    /// when the offer has no (active) video section.
+    async fn offered_video_codecs(&self) -> Option<Vec<VideoCodec>> {
+        let sdp = self.pc.remote_description().await?.unmarshal().ok()?;
+        let mut found = None;
+        for m in sdp
+            .media_descriptions
+            .iter()
+            .filter(|m| m.media_name.media.eq_ignore_ascii_case("video") && section_active(m))
+        {
+            let list: &mut Vec<VideoCodec> = found.get_or_insert_with(Vec::new);
+            let codecs = m.codecs();
+            for pt in m
+                .media_name
+                .formats
+                .iter()
+                .filter_map(|f| f.parse::<u8>().ok())
+            {
+                let Some(c) = codecs.get(&pt) else { continue };
+                let Some(vc) = codec_from_mime(&format!("video/{}", c.name)) else {
+                    continue;
+                };
+                // We packetize H.264 with FU-A only.
+                if vc == VideoCodec::H264 && !c.fmtp.contains("packetization-mode=1") {
+                    continue;
+                }
+                if !list.contains(&vc) {
+                    list.push(vc);
+                }
+            }
+        }
+        found
+    }
+
+    /// The kinds the remote description says the other side sends (sections that are
+    /// `sendrecv` or `sendonly` from its side).
+    pub async fn remote_sends(&self) -> Vec<MediaKind> {
+        let Some(sdp) = self
+            .pc
+            .remote_description()
+            .await
+            .and_then(|d| d.unmarshal().ok())
+        else {
+            return Vec::new();
+        };
+        let mut kinds = Vec::new();
+        for m in &sdp.media_descriptions {
+            let kind = match m.media_name.media.as_str() {
+                "audio" => MediaKind::Audio,
+                "video" => MediaKind::Video,
+                _ => continue,
+            };
+            let sends = section_active(m) && m.attribute("recvonly").is_none();
+            if sends && !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        kinds
+    }
+
     /// Start moving encoded frames onto the negotiated tracks. Call once negotiation is done.
-    /// Returns the tracks that will be sent, as `(kind, codec)`.
-    pub async fn start_sending(&mut self) -> Vec<(MediaKind, String)> {
+    /// Returns the tracks that will be sent, as `(kind, codec)`, and notes on what will not.
+    pub async fn start_sending(&mut self) -> (Vec<(MediaKind, String)>, Vec<String>) {
         let mut started = Vec::new();
+        let mut notes = Vec::new();
         for local in self.local.drain(..) {
             let codec = match local.kind {
                 MediaKind::Audio => MIME_TYPE_OPUS,
-                MediaKind::Video => video_mime(self.video_codec),
+                MediaKind::Video => video_mime(self.video_codec.get()),
             };
+            let mut taken = Vec::new();
             let pt = match local.sender.get_parameters().await {
                 Ok(p) => {
+                    taken = p
+                        .rtp_parameters
+                        .codecs
+                        .iter()
+                        .map(|c| c.rtp_codec.mime_type.clone())
+                        .collect();
                     let same: Vec<_> = p
                         .rtp_parameters
                         .codecs
@@ -346,10 +469,18 @@ impl Peer {
                 }
             };
             let Some(pt) = pt else {
-                warn!(
-                    "the other side does not take our {} ({codec}); not sending it",
+                let hint = match taken.iter().find_map(|m| codec_from_mime(m)) {
+                    Some(c) => format!(
+                        "; it takes {}: dial with --video-codec {}",
+                        c.label(),
+                        c.flag()
+                    ),
+                    None => String::new(),
+                };
+                notes.push(format!(
+                    "the other side does not take our {} ({codec}); not sending it{hint}",
                     local.kind.as_str()
-                );
+                ));
                 continue;
             };
             started.push((local.kind, codec.to_string()));
@@ -369,9 +500,10 @@ impl Peer {
                     }
                 }
             });
-            tokio::spawn(write_frames(local, pt, connected, counters));
+            let codec = (local.kind == MediaKind::Video).then(|| self.video_codec.get());
+            tokio::spawn(write_frames(local, pt, codec, connected, counters));
         }
-        started
+        (started, notes)
     }
 
     pub async fn create_offer(&self) -> Result<String> {
@@ -473,14 +605,27 @@ impl Peer {
     }
 }
 
+/// A media section that is not rejected (port 0 without `bundle-only`) nor inactive. Bundled
+/// sections of some stacks (webrtcbin) carry port 0 with `a=bundle-only`.
+fn section_active(m: &rtc::sdp::MediaDescription) -> bool {
+    (m.media_name.port.value != 0 || m.attribute("bundle-only").is_some())
+        && m.attribute("inactive").is_none()
+}
+
+/// Move encoded frames onto a track; video frames in another codec than the negotiated one
+/// (left from before the encoder switched) are dropped.
 async fn write_frames(
     mut local: LocalTrack,
     pt: u8,
+    codec: Option<VideoCodec>,
     connected: Arc<AtomicBool>,
     counters: Arc<Counters>,
 ) {
     let kind_counters = counters.of(local.kind);
     while let Some(frame) = local.frames.recv().await {
+        if frame.codec != codec {
+            continue;
+        }
         if !connected.load(Ordering::Relaxed) {
             continue; // nothing can be sent yet; the encoder is told to send a keyframe on connect
         }
