@@ -33,6 +33,17 @@ impl From<CandidateInfo> for Candidate {
     }
 }
 
+impl From<Candidate> for CandidateInfo {
+    fn from(c: Candidate) -> CandidateInfo {
+        CandidateInfo {
+            candidate_type: c.candidate_type,
+            protocol: c.protocol,
+            address: c.address,
+            port: c.port,
+        }
+    }
+}
+
 impl From<PairInfo> for SelectedPair {
     fn from(p: PairInfo) -> SelectedPair {
         SelectedPair {

@@ -539,6 +539,18 @@ impl Driver<'_> {
         }
     }
 
+    /// Candidates that came inside the remote description (peers that do not trickle) are
+    /// reported like trickled ones.
+    async fn sdp_candidates(&self, sdp: &str) {
+        for c in sdp
+            .lines()
+            .filter(|l| l.starts_with("a=candidate:"))
+            .filter_map(parse_candidate)
+        {
+            self.events.candidate("remote", c.into()).await;
+        }
+    }
+
     /// Keep what negotiation noted for the summary (and the log).
     fn noted(&mut self, made: Result<(Vec<String>, String), Error>) -> Result<String, Error> {
         made.map(|(notes, sdp)| {
@@ -563,6 +575,7 @@ impl Driver<'_> {
                 Some(Input::OfferMade(self.noted(made)))
             }
             Command::AnswerOffer(sdp) => {
+                self.sdp_candidates(&sdp).await;
                 let made = async {
                     peer.apply_offer(&sdp).await?;
                     let notes = peer.attach_media(false).await?;
@@ -571,20 +584,13 @@ impl Driver<'_> {
                 .await;
                 Some(Input::AnswerMade(self.noted(made)))
             }
-            Command::ApplyAnswer(sdp) => Some(Input::AnswerApplied(peer.apply_answer(&sdp).await)),
+            Command::ApplyAnswer(sdp) => {
+                self.sdp_candidates(&sdp).await;
+                Some(Input::AnswerApplied(peer.apply_answer(&sdp).await))
+            }
             Command::AddCandidate(line) => {
                 if let Some(c) = parse_candidate(&line.candidate) {
-                    self.events
-                        .candidate(
-                            "remote",
-                            CandidateInfo {
-                                candidate_type: c.candidate_type,
-                                protocol: c.protocol,
-                                address: c.address,
-                                port: c.port,
-                            },
-                        )
-                        .await;
+                    self.events.candidate("remote", c.into()).await;
                 }
                 peer.add_remote_candidate(line).await;
                 None

@@ -1,7 +1,7 @@
 //! The webrtc-rs event handler: its callbacks become [`super::PeerEvent`]s, remote tracks are
 //! read on tasks of their own (audio packets to the decoder queue, video through [`super::frames`]).
 
-use super::{CandidateInfo, CandidateLine, ConnState, PeerEvent};
+use super::{CandidateInfo, CandidateLine, ConnState, LocalIce, PeerEvent};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -30,6 +30,9 @@ pub(super) struct Handler {
     pub(super) audio_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
     pub(super) video_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
     pub(super) counters: Arc<Counters>,
+    /// The first media section's mid and our ICE username fragment, from our description:
+    /// webrtc-rs leaves them empty in the candidates it gives us.
+    pub(super) local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
 }
 
 #[async_trait::async_trait]
@@ -44,11 +47,20 @@ impl PeerConnectionEventHandler for Handler {
         };
         match c.to_json() {
             Ok(init) => {
+                let ice = self
+                    .local_ice
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone();
                 let line = CandidateLine {
                     candidate: init.candidate,
-                    sdp_mid: init.sdp_mid,
+                    sdp_mid: ice
+                        .as_ref()
+                        .map(|i| i.mid.clone())
+                        .or(init.sdp_mid)
+                        .filter(|m| !m.is_empty()),
                     sdp_mline_index: init.sdp_mline_index,
-                    username_fragment: init.username_fragment,
+                    username_fragment: ice.map(|i| i.ufrag).or(init.username_fragment),
                 };
                 let _ = self.events.send(PeerEvent::LocalCandidate(line, info));
             }

@@ -87,6 +87,34 @@ pub struct PeerSetup {
     pub tcp_bind: Vec<SocketAddr>,
 }
 
+/// What trickled candidates must carry besides the candidate line: the mid of the first media
+/// section (the BUNDLE tag) and our ICE username fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalIce {
+    pub mid: String,
+    pub ufrag: String,
+}
+
+impl LocalIce {
+    /// From our own SDP: the first `a=mid` of the first media section, and `a=ice-ufrag`.
+    fn from_sdp(sdp: &str) -> Option<LocalIce> {
+        let attr = |name: &str| {
+            let mut in_media = false;
+            sdp.lines().find_map(|l| {
+                if l.starts_with("m=") {
+                    in_media = true;
+                }
+                let v = l.strip_prefix(name)?;
+                (in_media || name == "a=ice-ufrag:").then(|| v.trim().to_string())
+            })
+        };
+        Some(LocalIce {
+            mid: attr("a=mid:")?,
+            ufrag: attr("a=ice-ufrag:")?,
+        })
+    }
+}
+
 /// A trickled candidate in the flat shape of the signaling protocol.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CandidateLine {
@@ -160,6 +188,7 @@ struct LocalTrack {
 pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     connected: Arc<AtomicBool>,
+    local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
     audio_out: Option<mpsc::Receiver<EncodedFrame>>,
     video_out: Option<mpsc::Receiver<EncodedFrame>>,
     local: Vec<LocalTrack>,
@@ -184,6 +213,7 @@ impl Peer {
         events: mpsc::UnboundedSender<PeerEvent>,
     ) -> Result<Peer> {
         let connected = Arc::new(AtomicBool::new(false));
+        let local_ice = Arc::new(std::sync::Mutex::new(None));
         let handler = Arc::new(Handler {
             events,
             connected: connected.clone(),
@@ -192,6 +222,7 @@ impl Peer {
             audio_in: ports.audio_in.clone(),
             video_in: ports.video_in.clone(),
             counters: ports.counters.clone(),
+            local_ice: local_ice.clone(),
         });
         // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
         // without one (a bare network namespace, some containers) go on without it.
@@ -205,6 +236,7 @@ impl Peer {
         Ok(Peer {
             pc,
             connected,
+            local_ice,
             audio_out: ports.audio_out,
             video_out: ports.video_out,
             local: Vec::new(),
@@ -513,6 +545,8 @@ impl Peer {
             .await
             .map_err(|e| wrtc("creating the offer", e))?;
         let sdp = offer.sdp.clone();
+        // Before it is applied: gathering (and our first candidates) start then.
+        *self.local_ice.lock().unwrap_or_else(|p| p.into_inner()) = LocalIce::from_sdp(&sdp);
         self.pc
             .set_local_description(offer)
             .await
@@ -541,6 +575,8 @@ impl Peer {
             .await
             .map_err(|e| wrtc("creating the answer", e))?;
         let sdp = answer.sdp.clone();
+        // Before it is applied: gathering (and our first candidates) start then.
+        *self.local_ice.lock().unwrap_or_else(|p| p.into_inner()) = LocalIce::from_sdp(&sdp);
         self.pc
             .set_local_description(answer)
             .await

@@ -1,12 +1,14 @@
 //! Reading the peer connection's stats into rtccall's figures ([`PeerStats`]).
 
 use super::{CandidateInfo, PairInfo, Peer};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 
 use webrtc::peer_connection::StatsSelector;
+use webrtc::peer_connection::transport::IceTransport;
 
 /// Figures read from the peer connection's stats at one instant.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +26,36 @@ pub struct PeerStats {
 }
 
 impl Peer {
+    /// The ICE transport, through the data channel's SCTP transport or a sender's.
+    async fn ice_transport(&self) -> Option<Arc<dyn IceTransport>> {
+        if let Some(sctp) = self.pc.sctp().await {
+            return Some(sctp.transport().ice_transport());
+        }
+        for s in self.pc.get_senders().await {
+            if let Ok(Some(dtls)) = s.transport().await {
+                return Some(dtls.ice_transport());
+            }
+        }
+        None
+    }
+
+    /// Both ends of the selected pair as the ICE agent has them (real addresses and ports).
+    async fn selected_candidates(&self) -> Option<(CandidateInfo, CandidateInfo)> {
+        let pair = self
+            .ice_transport()
+            .await?
+            .get_selected_candidate_pair()
+            .await
+            .ok()??;
+        let info = |c: &rtc::peer_connection::transport::RTCIceCandidate| CandidateInfo {
+            candidate_type: c.typ.to_string(),
+            protocol: c.protocol.to_string().to_lowercase(),
+            address: c.address.clone(),
+            port: c.port,
+        };
+        Some((info(pair.local()), info(pair.remote())))
+    }
+
     /// Read the current stats.
     pub async fn stats(&self) -> PeerStats {
         let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
@@ -43,7 +75,18 @@ impl Peer {
                 _ => None,
             })
             .or_else(|| report.candidate_pairs().find(|p| p.nominated));
-        if let Some(p) = pair {
+        let rtt_ms = pair
+            .filter(|p| p.current_round_trip_time > 0.0)
+            .map(|p| (p.current_round_trip_time * 1_000_000.0).round() / 1000.0);
+        // The ICE agent's own view first: the stats know only trickled remote candidates, not
+        // those of the remote SDP nor peer-reflexive ones learnt from the checks.
+        if let Some((local, remote)) = self.selected_candidates().await {
+            out.selected_pair = Some(PairInfo {
+                local,
+                remote,
+                rtt_ms,
+            });
+        } else if let Some(p) = pair {
             let find = |id: &str, prefix: &str| -> Option<CandidateInfo> {
                 let entry = report
                     .get(id)
@@ -62,18 +105,11 @@ impl Peer {
             };
             let local = find(&p.local_candidate_id, "RTCLocalIceCandidate_");
             let remote = find(&p.remote_candidate_id, "RTCRemoteIceCandidate_");
-            let unknown = || CandidateInfo {
-                candidate_type: "prflx".into(),
-                protocol: "udp".into(),
-                address: String::new(),
-                port: 0,
-            };
-            if local.is_some() || remote.is_some() {
+            if let (Some(local), Some(remote)) = (local, remote) {
                 out.selected_pair = Some(PairInfo {
-                    local: local.unwrap_or_else(unknown),
-                    remote: remote.unwrap_or_else(unknown),
-                    rtt_ms: (p.current_round_trip_time > 0.0)
-                        .then_some((p.current_round_trip_time * 1_000_000.0).round() / 1000.0),
+                    local,
+                    remote,
+                    rtt_ms,
                 });
             }
         }
