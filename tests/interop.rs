@@ -28,6 +28,7 @@ struct Gst {
     video_frames_sent: u64,
     pings: u64,
     pongs: u64,
+    offer_ssrc: serde_json::Value,
     exit_code: i32,
 }
 
@@ -182,4 +183,38 @@ fn an_h264_only_offer_to_a_default_answerer_is_answered_in_h264() {
         "{:?}",
         s.warnings
     );
+}
+
+#[test]
+fn an_offer_without_ssrc_lines_is_routed_by_payload_type() {
+    // webrtcbin offering before its pads have caps: no a=ssrc in any section, no MID header
+    // extension. Audio and video still arrive and are decoded.
+    let (s, g) = call(
+        "gst-no-ssrc",
+        "answer",
+        &["--auto-accept"],
+        "vp8",
+        &["--early-offer", "both"],
+    );
+    assert_eq!(
+        g.offer_ssrc,
+        serde_json::json!({"audio": false, "video": false, "application": false}),
+        "the offer really had no a=ssrc"
+    );
+    assert_both_ways(&s, &g, "VP8");
+    assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+#[test]
+fn an_offer_whose_audio_alone_has_no_ssrc_lines_is_routed_by_payload_type() {
+    let (s, g) = call(
+        "gst-no-ssrc-audio",
+        "answer",
+        &["--auto-accept", "--video-codec", "h264"],
+        "h264",
+        &["--early-offer", "audio"],
+    );
+    assert_eq!(g.offer_ssrc["audio"], false, "{:?}", g.offer_ssrc);
+    assert_eq!(g.offer_ssrc["video"], true, "{:?}", g.offer_ssrc);
+    assert_both_ways(&s, &g, "H.264");
 }

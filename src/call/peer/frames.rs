@@ -16,7 +16,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::media::{Counters, ReceivedFrame, VideoCodec};
 
-pub(super) fn depacketizer(codec: VideoCodec) -> Box<dyn Depacketizer + Send> {
+pub(super) fn depacketizer(codec: VideoCodec) -> Box<dyn Depacketizer + Send + Sync> {
     match codec {
         VideoCodec::Vp8 => Box::new(Vp8Packet::default()),
         VideoCodec::Vp9 => Box::new(Vp9Packet::default()),
@@ -28,7 +28,7 @@ pub(super) fn depacketizer(codec: VideoCodec) -> Box<dyn Depacketizer + Send> {
 /// done at its marker bit. Frames with a missing packet are dropped (and a keyframe requested).
 pub(super) struct FrameAssembler {
     codec: VideoCodec,
-    depacketizer: Box<dyn Depacketizer + Send>,
+    depacketizer: Box<dyn Depacketizer + Send + Sync>,
     timestamp: Option<u32>,
     next_seq: Option<u16>,
     parts: Vec<Bytes>,
@@ -42,7 +42,7 @@ pub(super) enum Assembled {
 }
 
 impl FrameAssembler {
-    fn new(codec: VideoCodec) -> FrameAssembler {
+    pub(super) fn new(codec: VideoCodec) -> FrameAssembler {
         FrameAssembler {
             codec,
             depacketizer: depacketizer(codec),
@@ -53,7 +53,13 @@ impl FrameAssembler {
         }
     }
 
-    fn push(&mut self, seq: u16, timestamp: u32, marker: bool, payload: &Bytes) -> Assembled {
+    pub(super) fn push(
+        &mut self,
+        seq: u16,
+        timestamp: u32,
+        marker: bool,
+        payload: &Bytes,
+    ) -> Assembled {
         let gap = self.next_seq.is_some_and(|n| n != seq);
         self.next_seq = Some(seq.wrapping_add(1));
         let mut dropped = false;

@@ -12,6 +12,7 @@ mod handler;
 mod keyframe;
 mod setup;
 mod stats;
+mod unrouted;
 
 pub use gather::{GatherReport, Gathered, gather};
 pub use stats::PeerStats;
@@ -189,6 +190,8 @@ pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     connected: Arc<AtomicBool>,
     local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
+    /// Payload types of remote sections without `a=ssrc`, for [`unrouted`].
+    routes: unrouted::Routes,
     audio_out: Option<mpsc::Receiver<EncodedFrame>>,
     video_out: Option<mpsc::Receiver<EncodedFrame>>,
     local: Vec<LocalTrack>,
@@ -214,6 +217,14 @@ impl Peer {
     ) -> Result<Peer> {
         let connected = Arc::new(AtomicBool::new(false));
         let local_ice = Arc::new(std::sync::Mutex::new(None));
+        let routes = unrouted::Routes::default();
+        let strays = unrouted::Sinks {
+            routes: routes.clone(),
+            audio_in: ports.audio_in.clone(),
+            video_in: ports.video_in.clone(),
+            counters: ports.counters.clone(),
+            events: events.clone(),
+        };
         let handler = Arc::new(Handler {
             events,
             connected: connected.clone(),
@@ -226,17 +237,26 @@ impl Peer {
         });
         // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
         // without one (a bare network namespace, some containers) go on without it.
-        let pc = match build_pc(setup, ports.video_codec.get(), handler.clone(), true).await {
+        let pc = match build_pc(
+            setup,
+            ports.video_codec.get(),
+            handler.clone(),
+            true,
+            Some(strays.clone()),
+        )
+        .await
+        {
             Ok(pc) => pc,
             Err(e) => {
                 warn!("{e}; trying again without mDNS (.local candidates will not resolve)");
-                build_pc(setup, ports.video_codec.get(), handler, false).await?
+                build_pc(setup, ports.video_codec.get(), handler, false, Some(strays)).await?
             }
         };
         Ok(Peer {
             pc,
             connected,
             local_ice,
+            routes,
             audio_out: ports.audio_out,
             video_out: ports.video_out,
             local: Vec::new(),
@@ -596,6 +616,14 @@ impl Peer {
     }
 
     async fn remote_applied(&self) {
+        if let Some(sdp) = self
+            .pc
+            .remote_description()
+            .await
+            .and_then(|d| d.unmarshal().ok())
+        {
+            self.routes.set_from_sdp(&sdp);
+        }
         self.remote_set.store(true, Ordering::SeqCst);
         let pending = std::mem::take(
             &mut *self
@@ -643,7 +671,7 @@ impl Peer {
 
 /// A media section that is not rejected (port 0 without `bundle-only`) nor inactive. Bundled
 /// sections of some stacks (webrtcbin) carry port 0 with `a=bundle-only`.
-fn section_active(m: &rtc::sdp::MediaDescription) -> bool {
+pub(super) fn section_active(m: &rtc::sdp::MediaDescription) -> bool {
     (m.media_name.port.value != 0 || m.attribute("bundle-only").is_some())
         && m.attribute("inactive").is_none()
 }

@@ -22,6 +22,7 @@ use webrtc::peer_connection::{
 };
 
 use super::keyframe::KeyframeRequests;
+use super::unrouted::{Sinks, Unrouted};
 use crate::exit::Result;
 use crate::media::VideoCodec;
 
@@ -80,6 +81,7 @@ pub(super) async fn build_pc(
     video_codec_choice: VideoCodec,
     handler: Arc<dyn PeerConnectionEventHandler>,
     mdns: bool,
+    strays: Option<Sinks>,
 ) -> Result<Arc<dyn PeerConnection>> {
     let mut media_engine = MediaEngine::default();
     media_engine
@@ -109,7 +111,7 @@ pub(super) async fn build_pc(
             )
             .map_err(|e| wrtc(&format!("registering {}", c.label()), e))?;
     }
-    let registry = register_default_interceptors(Registry::new(), &mut media_engine)
+    let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)
         .map_err(|e| wrtc("setting up interceptors", e))?
         .with(
             Slot::from(14_000),
@@ -118,6 +120,10 @@ pub(super) async fn build_pc(
                 write: VecDeque::new(),
             },
         );
+    if let Some(sinks) = strays {
+        // Application-most but before the keyframe-request filter: it only observes.
+        registry = registry.with(Slot::from(13_500), Unrouted::new(sinks));
+    }
 
     let ice_servers = setup
         .ice_servers
