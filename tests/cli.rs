@@ -720,3 +720,39 @@ fn a_cut_signaling_link_resumes_the_seat_on_the_embedded_server() {
         "{answer_events:?}"
     );
 }
+
+#[test]
+fn a_bind_address_not_on_this_machine_is_a_usage_error() {
+    // 192.0.2.1 (TEST-NET-1) is on no interface here: binding fails, nothing is sent.
+    let (_server, url) = serve();
+    let mut args = call_args("dial", "bind", &url, &[]);
+    args.extend(["--bind", "192.0.2.1:0"]);
+    let f = Proc::spawn(&args).finish(Duration::from_secs(15));
+    assert_eq!(f.code, 2, "stderr: {}", f.stderr);
+    let s = f.summary();
+    assert!(
+        s.error.unwrap().contains("--bind 192.0.2.1:0"),
+        "{}",
+        f.stderr
+    );
+}
+
+#[test]
+fn help_never_shows_the_value_of_a_secret() {
+    for sub in ["dial", "answer", "probe", "serve"] {
+        let f = Proc::spawn_env(
+            &[sub, "--help"],
+            &[
+                ("RTCCALL_ICE_CREDENTIAL", "hunter2-credential"),
+                ("RTCCALL_TURN_SECRET", "hunter2-secret"),
+            ],
+        )
+        .finish(Duration::from_secs(10));
+        assert_eq!(f.code, 0, "{sub}");
+        let all = format!("{}\n{}", f.stdout.join("\n"), f.stderr);
+        assert!(
+            !all.contains("hunter2"),
+            "{sub} --help shows a secret:\n{all}"
+        );
+    }
+}

@@ -121,7 +121,12 @@ pub struct IceArgs {
     pub ice_username: Option<String>,
 
     /// TURN password for --ice-server URLs that carry none.
-    #[arg(long, value_name = "PASS", env = "RTCCALL_ICE_CREDENTIAL")]
+    #[arg(
+        long,
+        value_name = "PASS",
+        env = "RTCCALL_ICE_CREDENTIAL",
+        hide_env_values = true
+    )]
     pub ice_credential: Option<String>,
 
     /// Use only relay (TURN) candidates.

@@ -248,6 +248,9 @@ impl Peer {
         {
             Ok(pc) => pc,
             Err(e) => {
+                if let Some(bad) = unbindable(setup) {
+                    return Err(bad);
+                }
                 warn!("{e}; trying again without mDNS (.local candidates will not resolve)");
                 build_pc(setup, ports.video_codec.get(), handler, false, Some(strays)).await?
             }
@@ -667,6 +670,24 @@ impl Peer {
             debug!("closing the peer connection: {e}");
         }
     }
+}
+
+/// When the peer connection cannot be built, the first `--bind`/`--bind-tcp` address no socket
+/// can be bound to: a usage error, not a connection failure.
+fn unbindable(setup: &PeerSetup) -> Option<Error> {
+    let udp = setup
+        .udp_bind
+        .iter()
+        .find_map(|a| std::net::UdpSocket::bind(a).err().map(|e| ("--bind", a, e)));
+    let tcp = || {
+        setup.tcp_bind.iter().find_map(|a| {
+            std::net::TcpListener::bind(a)
+                .err()
+                .map(|e| ("--bind-tcp", a, e))
+        })
+    };
+    udp.or_else(tcp)
+        .map(|(flag, a, e)| Error::Usage(format!("{flag} {a}: cannot open a socket there: {e}")))
 }
 
 /// A media section that is not rejected (port 0 without `bundle-only`) nor inactive. Bundled
