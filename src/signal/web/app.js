@@ -186,6 +186,8 @@ function hangup() {
 function onMessage(msg) {
   switch (msg.type) {
     case "joined":
+      // The seat's resume token: a reload (or a new connection) asks for the same seat back.
+      if (msg.resume) sessionStorage.setItem(`rtccall-resume-${msg.room}`, msg.resume);
       if (Array.isArray(msg.iceServers)) iceServers = msg.iceServers;
       log(`joined room ${msg.room}; peer ${msg.peer}`);
       setPhase("waiting");
@@ -214,7 +216,10 @@ function onMessage(msg) {
       end(`remote hang-up${msg.reason ? ": " + msg.reason : ""}`);
       break;
     case "peer-left":
-      if (state.phase !== "waiting") end("the other peer left");
+      // Once connected, only the other peer's signaling went: the call goes on until it says
+      // bye or the connection fails.
+      if (state.phase === "connected") log("the other peer's signaling connection went");
+      else if (state.phase !== "waiting") end("the other peer left");
       break;
     case "error":
       state.error = msg;
@@ -240,9 +245,14 @@ async function join() {
   }
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/";
   ws = new WebSocket(url);
-  ws.onopen = () => send({ type: "join", room });
+  const resume = sessionStorage.getItem(`rtccall-resume-${room}`);
+  ws.onopen = () => send(resume ? { type: "join", room, resume } : { type: "join", room });
   ws.onmessage = (e) => { try { onMessage(JSON.parse(e.data)); } catch (err) { log(`bad message: ${err}`); } };
-  ws.onclose = () => { if (!["ended", "error", "idle"].includes(state.phase)) end("signaling closed"); };
+  ws.onclose = () => {
+    // A connected call is peer to peer: it outlives the signaling server.
+    if (state.phase === "connected") log("signaling lost; the call goes on");
+    else if (!["ended", "error", "idle"].includes(state.phase)) end("signaling closed");
+  };
 }
 
 async function collectStats() {
