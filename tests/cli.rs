@@ -756,3 +756,120 @@ fn help_never_shows_the_value_of_a_secret() {
         );
     }
 }
+
+#[test]
+fn trickled_candidates_carry_the_mid_and_ufrag_of_the_offer() {
+    let (_server, url) = serve();
+    let mut peer = ws(&url);
+    let send = |ws: &mut tungstenite::WebSocket<_>, v: serde_json::Value| {
+        ws.send(tungstenite::Message::text(v.to_string())).unwrap()
+    };
+    send(
+        &mut peer,
+        serde_json::json!({"type": "join", "room": "trickle", "role": "answer"}),
+    );
+    let joined = ws_read(&mut peer);
+    assert_eq!(joined["type"], "joined");
+    assert!(
+        joined["resume"].as_str().is_some_and(|t| t.len() == 32),
+        "{joined}"
+    );
+    let dial = Proc::spawn(&call_args("dial", "trickle", &url, &["--timeout", "5"]));
+    let offer = loop {
+        let m = ws_read(&mut peer);
+        if m["type"] == "offer" {
+            break m["sdp"].as_str().unwrap().to_string();
+        }
+    };
+    for codec in ["VP8/90000", "VP9/90000", "H264/90000"] {
+        assert!(offer.contains(codec), "the offer carries {codec}:\n{offer}");
+    }
+    let attr = |name: &str| {
+        offer
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+            .unwrap()
+            .to_string()
+    };
+    let (mid, ufrag) = (attr("a=mid:"), attr("a=ice-ufrag:"));
+    let cand = loop {
+        let m = ws_read(&mut peer);
+        if m["type"] == "candidate" && m["candidate"].is_string() {
+            break m;
+        }
+    };
+    assert_eq!(cand["sdpMid"], mid.as_str(), "{cand}");
+    assert_eq!(cand["usernameFragment"], ufrag.as_str(), "{cand}");
+    assert_eq!(cand["sdpMLineIndex"], 0, "{cand}");
+    drop(peer);
+    let f = dial.finish(Duration::from_secs(15));
+    assert_eq!(
+        f.code, 3,
+        "the answerer left before connecting: {}",
+        f.stderr
+    );
+}
+
+#[test]
+fn a_resume_token_gives_the_same_seat_back_and_only_to_its_holder() {
+    let (_server, url) = serve();
+    let join = |ws: &mut tungstenite::WebSocket<_>, extra: serde_json::Value| {
+        let mut m = serde_json::json!({"type": "join", "room": "seat"});
+        if let (Some(m), Some(e)) = (m.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        ws.send(tungstenite::Message::text(m.to_string())).unwrap();
+        ws_read(ws)
+    };
+    let mut a = ws(&url);
+    let mut b = ws(&url);
+    let ja = join(&mut a, serde_json::json!({"role": "answer"}));
+    let jb = join(&mut b, serde_json::json!({"role": "dial"}));
+    assert_eq!(jb["peer"], "answer");
+    let token = jb["resume"].as_str().unwrap().to_string();
+    assert_ne!(Some(token.as_str()), ja["resume"].as_str());
+    assert_eq!(ws_read(&mut a)["type"], "peer-joined");
+    // b's connection goes without a bye: a is told, and the seat is kept for b.
+    drop(b);
+    assert_eq!(ws_read(&mut a)["type"], "peer-left");
+    let mut stranger = ws(&url);
+    let refused = join(&mut stranger, serde_json::json!({"role": "dial"}));
+    assert_eq!(refused["code"], "room-full", "{refused}");
+    let wrong = join(
+        &mut stranger,
+        serde_json::json!({"role": "dial", "resume": "0123456789abcdef0123456789abcdef"}),
+    );
+    assert_eq!(
+        wrong["code"], "room-full",
+        "a made-up token gets nothing: {wrong}"
+    );
+    let mut b2 = ws(&url);
+    let back = join(
+        &mut b2,
+        serde_json::json!({"role": "dial", "resume": token}),
+    );
+    assert_eq!(back["type"], "joined", "{back}");
+    assert_eq!(back["resume"], token.as_str());
+    assert_eq!(ws_read(&mut a)["type"], "peer-joined");
+    // The same token on yet another connection takes the seat over from b2 (which the server
+    // closes): a hears peer-joined, and no peer-left for the connection that was replaced.
+    let mut b3 = ws(&url);
+    let again = join(
+        &mut b3,
+        serde_json::json!({"role": "dial", "resume": token}),
+    );
+    assert_eq!(again["type"], "joined", "{again}");
+    assert_eq!(ws_read(&mut a)["type"], "peer-joined");
+    // Relaying still works between a and the newest connection.
+    b3.send(tungstenite::Message::text(r#"{"type":"bye"}"#))
+        .unwrap();
+    assert_eq!(ws_read(&mut a)["type"], "bye");
+    // After a bye the seat is not kept: a newcomer gets it once b3 is gone.
+    drop(b3);
+    assert_eq!(ws_read(&mut a)["type"], "peer-left");
+    drop(b2);
+    let mut c = ws(&url);
+    let jc = join(&mut c, serde_json::json!({"role": "dial"}));
+    assert_eq!(jc["type"], "joined", "{jc}");
+}
