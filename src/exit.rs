@@ -9,7 +9,8 @@ pub const OK: i32 = 0;
 pub const CHECK_FAILED: i32 = 1;
 /// Usage or configuration error: bad flags, bad values, unreadable config.
 pub const USAGE: i32 = 2;
-/// Signaling failure: server unreachable, room full, call rejected, no peer before the timeout.
+/// Signaling failure: server unreachable, room full, call rejected, no peer before the timeout,
+/// signaling lost before the call connected, no common codec.
 pub const SIGNALING: i32 = 3;
 /// ICE or connection failure, including a peer that vanished mid-call.
 pub const CONNECTION: i32 = 4;
@@ -25,11 +26,13 @@ pub const TABLE: &[(i32, &str)] = &[
     (USAGE, "usage or configuration error"),
     (
         SIGNALING,
-        "signaling failure: server unreachable, room full, rejected, no peer before the timeout",
+        "signaling failure: server unreachable, room full, rejected, no peer before the timeout, \
+         signaling lost or the other peer gone before the call connected, no common video codec",
     ),
     (
         CONNECTION,
-        "ICE/connection failure, including the peer vanishing mid-call",
+        "ICE/connection failure, including the peer vanishing mid-call (it stops answering ICE \
+         consent checks)",
     ),
     (MEDIA, "local media failure (device, file, encoder)"),
     (INTERRUPTED, "interrupted (Ctrl-C); the call was hung up"),
