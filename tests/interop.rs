@@ -116,6 +116,15 @@ fn call(
 #[track_caller]
 fn assert_both_ways(s: &Summary, g: &Gst, codec: &str) {
     let v = &s.video;
+    eprintln!(
+        "webrtcbin decoded {}/{} of rtccall's frames, rtccall {}/{} of webrtcbin's; audio {} packets in, {} samples out",
+        g.video_frames_decoded,
+        v.frames_sent,
+        v.frames_decoded,
+        g.video_frames_sent,
+        s.audio.packets_received,
+        g.audio_samples_decoded
+    );
     assert!(v.frames_sent > 60, "{v:?}");
     assert!(
         g.video_frames_decoded * 100 >= v.frames_sent * 80,
