@@ -1,0 +1,19 @@
+//! The command bodies, one module per command: each turns validated arguments into work and
+//! reporters, and returns the exit code.
+
+mod call;
+mod devices;
+mod probe;
+mod serve;
+
+pub use call::call;
+pub use devices::devices;
+pub use probe::probe;
+pub use serve::serve;
+
+use crate::exit::Error;
+
+pub(crate) fn fail_usage(e: &Error) -> i32 {
+    eprintln!("rtccall: error: {e}");
+    e.code()
+}
