@@ -1,10 +1,210 @@
-//! ICE server credentials shared by every command: TURN REST credentials minted from a shared
-//! secret (`probe --turn-secret`, `serve --turn-secret`) and URLs shown without their password.
+//! ICE server URLs and credentials, one type for every command (`dial`/`answer`, `serve`,
+//! `probe`): [`IceUrl`] parses a STUN/TURN URL with its credentials, TURN REST credentials are
+//! minted from a shared secret (`--turn-secret`), and URLs are shown without their password.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
+
+use crate::exit::Error;
+
+/// The kind of server a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Stun,
+    Turn,
+}
+
+/// How the probe talks to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "udp",
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+        }
+    }
+}
+
+/// One ICE server URL, parsed: one scheme, one transport, one host and port, and the
+/// credentials it carried (`turn:USER:PASS@HOST`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceUrl {
+    pub scheme: Scheme,
+    pub transport: Transport,
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub credential: Option<String>,
+    /// The URL as it was given, without its credentials (scheme in lower case): what calls
+    /// hand to webrtc-rs and `serve` hands to browsers.
+    pub given: String,
+}
+
+impl IceUrl {
+    /// The URL as reports show it: no credentials, transport explicit for TURN.
+    pub fn label(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match (self.scheme, self.transport) {
+            (Scheme::Stun, Transport::Tls) => format!("stuns:{host}:{}", self.port),
+            (Scheme::Stun, _) => format!("stun:{host}:{}", self.port),
+            (Scheme::Turn, Transport::Tls) => format!("turns:{host}:{}?transport=tcp", self.port),
+            (Scheme::Turn, t) => format!("turn:{host}:{}?transport={}", self.port, t.as_str()),
+        }
+    }
+
+    /// The URL in the form webrtc-rs takes (no credentials).
+    pub fn ice_url(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.scheme {
+            Scheme::Stun => format!("stun:{host}:{}", self.port),
+            Scheme::Turn => format!("turn:{host}:{}?transport=udp", self.port),
+        }
+    }
+
+    /// TURN with credentials.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        Some((self.username.as_deref()?, self.credential.as_deref()?))
+    }
+}
+
+fn usage(msg: impl Into<String>) -> Error {
+    Error::Usage(msg.into())
+}
+
+impl IceUrl {
+    /// Parse one URL (`stun:`, `stuns:`, `turn:`, `turns:`, credentials optionally as
+    /// `USER:PASS@`). `what` names where it came from, for errors, which never show a
+    /// password.
+    pub fn parse(url: &str, what: &str) -> Result<IceUrl, Error> {
+        let shown = redact_url(url);
+        let (bare, creds) = split_credentials(url, &shown, what)?;
+        let url = shown.as_str();
+        let (scheme, rest) = bare.split_once(':').unwrap_or(("", ""));
+        let (hostport, query) = match rest.split_once('?') {
+            Some((h, q)) => (h, Some(q)),
+            None => (rest, None),
+        };
+        let mut transport = None;
+        if let Some(q) = query {
+            for kv in q.split('&') {
+                match kv.split_once('=') {
+                    Some(("transport", "udp")) => transport = Some(Transport::Udp),
+                    Some(("transport", "tcp")) => transport = Some(Transport::Tcp),
+                    _ => {
+                        return Err(usage(format!(
+                            "{what}: {url:?} has an unknown query {kv:?} (only transport=udp|tcp)"
+                        )));
+                    }
+                }
+            }
+        }
+        let (host, port) = split_host_port(hostport)
+            .ok_or_else(|| usage(format!("{what}: {url:?} has no valid HOST[:PORT]")))?;
+        let (scheme, transport, default_port) = match (scheme, transport) {
+            ("stun", None) => (Scheme::Stun, Transport::Udp, 3478),
+            ("stuns", None) => (Scheme::Stun, Transport::Tls, 5349),
+            ("turn", t) => (Scheme::Turn, t.unwrap_or(Transport::Udp), 3478),
+            ("turns", None | Some(Transport::Tcp)) => (Scheme::Turn, Transport::Tls, 5349),
+            _ => {
+                return Err(usage(format!(
+                    "{what}: {url:?}: transport= applies to turn: (udp, tcp) and turns: (tcp) only"
+                )));
+            }
+        };
+        let (username, credential) = match creds {
+            Some((u, p)) => (Some(u), Some(p)),
+            None => (None, None),
+        };
+        Ok(IceUrl {
+            scheme,
+            transport,
+            host,
+            port: port.unwrap_or(default_port),
+            username,
+            credential,
+            given: bare,
+        })
+    }
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port`.
+fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest.split_once(']')?;
+        h.parse::<std::net::Ipv6Addr>().ok()?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.parse().ok().filter(|&p| p != 0)?),
+            None if after.is_empty() => None,
+            None => return None,
+        };
+        return Some((h.to_string(), port));
+    }
+    let (h, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p.parse::<u16>().ok().filter(|&p| p != 0)?)),
+        None => (s, None),
+    };
+    let valid = !h.is_empty()
+        && h.len() <= 253
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_');
+    valid.then(|| (h.to_string(), port))
+}
+
+/// Split `turn:user:pass@host:port?x` into the URL without credentials (scheme in lower case)
+/// and the credentials.
+fn split_credentials(
+    url: &str,
+    shown: &str,
+    what: &str,
+) -> Result<(String, Option<(String, String)>), Error> {
+    let bad_scheme = || {
+        usage(format!(
+            "{what}: {shown:?} must start with stun:, stuns:, turn: or turns:"
+        ))
+    };
+    let (scheme, rest) = url.split_once(':').ok_or_else(bad_scheme)?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(scheme.as_str(), "stun" | "stuns" | "turn" | "turns") {
+        return Err(bad_scheme());
+    }
+    let rest = rest.trim_start_matches("//");
+    let (creds, hostpart) = match rest.rsplit_once('@') {
+        Some((c, h)) => (Some(c), h),
+        None => (None, rest),
+    };
+    if hostpart.is_empty() || hostpart.starts_with(['?', ':']) {
+        return Err(usage(format!("{what}: {shown:?} has no host")));
+    }
+    let creds = match creds {
+        None => None,
+        Some(c) => {
+            let (u, p) = c.split_once(':').ok_or_else(|| {
+                usage(format!(
+                    "{what}: {shown:?}: credentials must be USER:PASS before the @"
+                ))
+            })?;
+            Some((u.to_string(), p.to_string()))
+        }
+    };
+    Ok((format!("{scheme}:{hostpart}"), creds))
+}
 
 /// TURN REST credentials (draft-uberti-behave-turn-rest, coturn `use-auth-secret`): the
 /// username is `EXPIRY:USER` (EXPIRY in Unix seconds) and the password
@@ -49,6 +249,23 @@ mod tests {
         // Computed independently (Python hmac/hashlib).
         assert_eq!(p, "5PrY1fcLQr5jls8N4ZU7fEnmVNE=");
         assert_eq!(p.len(), 28);
+    }
+
+    #[test]
+    fn urls_keep_their_given_form_without_credentials() {
+        let u = IceUrl::parse("TURN:alice:pw@127.0.0.1:3478?transport=udp", "x").unwrap();
+        assert_eq!(u.given, "turn:127.0.0.1:3478?transport=udp");
+        assert_eq!(u.credentials(), Some(("alice", "pw")));
+        let s = IceUrl::parse("stun:127.0.0.1", "x").unwrap();
+        assert_eq!(
+            (s.given.as_str(), s.port, s.credentials()),
+            ("stun:127.0.0.1", 3478, None)
+        );
+        for bad in ["http://x", "turn:", "turn:u@h", "stun::1"] {
+            let e = IceUrl::parse(bad, "--ice-server").unwrap_err();
+            assert_eq!(e.code(), crate::exit::USAGE, "{bad}");
+            assert!(e.to_string().starts_with("--ice-server: "), "{e}");
+        }
     }
 
     #[test]

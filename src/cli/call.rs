@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use crate::call::peer::{IceServer, PeerSetup};
 use crate::call::{AcceptPolicy, CallConfig};
 use crate::exit::Error;
+use crate::ice::{IceUrl, Scheme};
 use crate::media::input::InputSpec;
 use crate::media::record::Container;
 use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
@@ -250,43 +251,6 @@ pub fn parse_bitrate(s: &str) -> Result<u64, Error> {
     Ok(bps as u64)
 }
 
-/// Split `turn:user:pass@host:port?x` into the URL without credentials and the credentials.
-pub fn parse_ice_url(url: &str) -> Result<(String, Option<(String, String)>), Error> {
-    // Errors show the URL without its password.
-    let shown = crate::ice::redact_url(url);
-    let (scheme, rest) = url.split_once(':').ok_or_else(|| {
-        usage(format!(
-            "--ice-server {shown:?} must start with stun:, stuns:, turn: or turns:"
-        ))
-    })?;
-    let scheme_l = scheme.to_ascii_lowercase();
-    if !matches!(scheme_l.as_str(), "stun" | "stuns" | "turn" | "turns") {
-        return Err(usage(format!(
-            "--ice-server {shown:?} must start with stun:, stuns:, turn: or turns:"
-        )));
-    }
-    let rest = rest.trim_start_matches("//");
-    let (creds, hostpart) = match rest.rsplit_once('@') {
-        Some((c, h)) => (Some(c), h),
-        None => (None, rest),
-    };
-    if hostpart.is_empty() || hostpart.starts_with(['?', ':']) {
-        return Err(usage(format!("--ice-server {shown:?} has no host")));
-    }
-    let creds = match creds {
-        None => None,
-        Some(c) => {
-            let (u, p) = c.split_once(':').ok_or_else(|| {
-                usage(format!(
-                    "--ice-server {shown:?}: credentials must be USER:PASS before the @"
-                ))
-            })?;
-            Some((u.to_string(), p.to_string()))
-        }
-    };
-    Ok((format!("{scheme_l}:{hostpart}"), creds))
-}
-
 fn file_input(path: &str, looping: bool) -> VideoSource {
     VideoSource::Input(InputSpec {
         what: format!("file {path}"),
@@ -465,21 +429,22 @@ impl CallArgs {
         let i = &self.ice;
         let mut ice_servers = Vec::new();
         for url in &i.ice_servers {
-            let (clean, creds) = parse_ice_url(url)?;
-            let (username, credential) = match creds {
-                Some(c) => c,
+            let u = IceUrl::parse(url, "--ice-server")?;
+            let (username, credential) = match u.credentials() {
+                Some((user, pass)) => (user.to_string(), pass.to_string()),
                 None => (
                     i.ice_username.clone().unwrap_or_default(),
                     i.ice_credential.clone().unwrap_or_default(),
                 ),
             };
-            if clean.starts_with("turn") && (username.is_empty() || credential.is_empty()) {
+            if u.scheme == Scheme::Turn && (username.is_empty() || credential.is_empty()) {
                 return Err(usage(format!(
-                    "--ice-server {clean} is a TURN server: give credentials as turn:USER:PASS@HOST or with --ice-username and --ice-credential"
+                    "--ice-server {} is a TURN server: give credentials as turn:USER:PASS@HOST or with --ice-username and --ice-credential",
+                    u.given
                 )));
             }
             ice_servers.push(IceServer {
-                urls: vec![clean],
+                urls: vec![u.given],
                 username,
                 credential,
             });
@@ -529,20 +494,6 @@ mod tests {
         assert_eq!(parse_bitrate("800k").unwrap(), 800_000);
         assert_eq!(parse_bitrate("1.5M").unwrap(), 1_500_000);
         assert!(parse_bitrate("1").is_err());
-    }
-
-    #[test]
-    fn ice_urls() {
-        assert_eq!(
-            parse_ice_url("turn:alice:pw@127.0.0.1:3478?transport=udp").unwrap(),
-            (
-                "turn:127.0.0.1:3478?transport=udp".to_string(),
-                Some(("alice".into(), "pw".into()))
-            )
-        );
-        assert_eq!(parse_ice_url("stun:127.0.0.1:3478").unwrap().1, None);
-        assert!(parse_ice_url("http://x").is_err());
-        assert!(parse_ice_url("turn:").is_err());
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use crate::cli::call::parse_ice_url;
 use crate::exit::Error;
+use crate::ice::{IceUrl, Scheme};
 use crate::signal::protocol::IceServerJson;
 use crate::signal::server::{IceHandout, RestSecret};
 
@@ -41,13 +41,14 @@ impl ServeArgs {
         let mut out = IceHandout::default();
         let mut rest_urls = Vec::new();
         for u in &self.ice_servers {
-            let (bare, creds) = parse_ice_url(u)?;
-            let turn = bare.starts_with("turn");
-            match creds {
+            let url = IceUrl::parse(u, "--ice-server")?;
+            let turn = url.scheme == Scheme::Turn;
+            let bare = url.given.clone();
+            match url.credentials() {
                 Some((user, pass)) => out.servers.push(IceServerJson {
                     urls: vec![bare],
-                    username: Some(user),
-                    credential: Some(pass),
+                    username: Some(user.to_string()),
+                    credential: Some(pass.to_string()),
                 }),
                 None if turn && self.turn.turn_secret.is_some() => rest_urls.push(bare),
                 None if turn => {

@@ -4,161 +4,16 @@
 use serde::Deserialize;
 
 use crate::exit::Error;
-use crate::ice::redact_url;
 
-/// The kind of server a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    Stun,
-    Turn,
-}
-
-/// How the probe talks to a server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    Udp,
-    Tcp,
-    Tls,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-            Transport::Tls => "tls",
-        }
-    }
-}
-
-/// One server to probe: one URL with one transport.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Server {
-    pub scheme: Scheme,
-    pub transport: Transport,
-    pub host: String,
-    pub port: u16,
-    pub username: Option<String>,
-    pub credential: Option<String>,
-}
-
-impl Server {
-    /// The URL as reports show it: no credentials, transport explicit for TURN.
-    pub fn label(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        match (self.scheme, self.transport) {
-            (Scheme::Stun, Transport::Tls) => format!("stuns:{host}:{}", self.port),
-            (Scheme::Stun, _) => format!("stun:{host}:{}", self.port),
-            (Scheme::Turn, Transport::Tls) => format!("turns:{host}:{}?transport=tcp", self.port),
-            (Scheme::Turn, t) => format!("turn:{host}:{}?transport={}", self.port, t.as_str()),
-        }
-    }
-
-    /// The URL in the form webrtc-rs takes (no credentials).
-    pub fn ice_url(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        match self.scheme {
-            Scheme::Stun => format!("stun:{host}:{}", self.port),
-            Scheme::Turn => format!("turn:{host}:{}?transport=udp", self.port),
-        }
-    }
-
-    /// TURN with credentials.
-    pub fn credentials(&self) -> Option<(&str, &str)> {
-        Some((self.username.as_deref()?, self.credential.as_deref()?))
-    }
-}
+pub use crate::ice::{IceUrl as Server, Scheme, Transport};
 
 fn usage(msg: impl Into<String>) -> Error {
     Error::Usage(msg.into())
 }
 
-/// Parse one URL (`stun:`, `stuns:`, `turn:`, `turns:`, credentials optionally as
-/// `USER:PASS@`). `what` names where it came from, for errors.
+/// Parse one URL for the probe (see [`crate::ice::IceUrl::parse`]).
 pub fn parse_url(url: &str, what: &str) -> Result<Server, Error> {
-    let (bare, creds) = crate::cli::call::parse_ice_url(url).map_err(|e| {
-        usage(format!(
-            "{what}: {}",
-            e.to_string().replace("--ice-server ", "")
-        ))
-    })?;
-    let shown = redact_url(url);
-    let url = shown.as_str();
-    let (scheme, rest) = bare.split_once(':').unwrap_or(("", ""));
-    let (hostport, query) = match rest.split_once('?') {
-        Some((h, q)) => (h, Some(q)),
-        None => (rest, None),
-    };
-    let mut transport = None;
-    if let Some(q) = query {
-        for kv in q.split('&') {
-            match kv.split_once('=') {
-                Some(("transport", "udp")) => transport = Some(Transport::Udp),
-                Some(("transport", "tcp")) => transport = Some(Transport::Tcp),
-                _ => {
-                    return Err(usage(format!(
-                        "{what}: {url:?} has an unknown query {kv:?} (only transport=udp|tcp)"
-                    )));
-                }
-            }
-        }
-    }
-    let (host, port) = split_host_port(hostport)
-        .ok_or_else(|| usage(format!("{what}: {url:?} has no valid HOST[:PORT]")))?;
-    let (scheme, transport, default_port) = match (scheme, transport) {
-        ("stun", None) => (Scheme::Stun, Transport::Udp, 3478),
-        ("stuns", None) => (Scheme::Stun, Transport::Tls, 5349),
-        ("turn", t) => (Scheme::Turn, t.unwrap_or(Transport::Udp), 3478),
-        ("turns", None | Some(Transport::Tcp)) => (Scheme::Turn, Transport::Tls, 5349),
-        _ => {
-            return Err(usage(format!(
-                "{what}: {url:?}: transport= applies to turn: (udp, tcp) and turns: (tcp) only"
-            )));
-        }
-    };
-    let (username, credential) = match creds {
-        Some((u, p)) => (Some(u), Some(p)),
-        None => (None, None),
-    };
-    Ok(Server {
-        scheme,
-        transport,
-        host,
-        port: port.unwrap_or(default_port),
-        username,
-        credential,
-    })
-}
-
-/// `host`, `host:port`, `[v6]`, `[v6]:port`.
-fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
-    if let Some(rest) = s.strip_prefix('[') {
-        let (h, after) = rest.split_once(']')?;
-        h.parse::<std::net::Ipv6Addr>().ok()?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p.parse().ok().filter(|&p| p != 0)?),
-            None if after.is_empty() => None,
-            None => return None,
-        };
-        return Some((h.to_string(), port));
-    }
-    let (h, port) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p.parse::<u16>().ok().filter(|&p| p != 0)?)),
-        None => (s, None),
-    };
-    let valid = !h.is_empty()
-        && h.len() <= 253
-        && h.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_');
-    valid.then(|| (h.to_string(), port))
+    Server::parse(url, what)
 }
 
 /// A browser-style `iceServers` entry.
