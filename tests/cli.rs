@@ -607,7 +607,10 @@ fn a_restarted_signaling_server_carries_the_later_bye() {
     assert!(s.duration_s < 20.0);
     let events = signaling_events(&a);
     let lost = events.iter().position(|e| e == "lost").unwrap();
-    assert!(events[lost..].contains(&"joined".to_string()), "{events:?}");
+    assert!(
+        events[lost..].contains(&"rejoined".to_string()),
+        "{events:?}"
+    );
     assert!(
         events[lost..].contains(&"bye-received".to_string()),
         "{events:?}"
@@ -713,7 +716,10 @@ fn a_cut_signaling_link_resumes_the_seat_on_the_embedded_server() {
     // The seat came back: the server did not see a new peer, it saw the same one rejoin.
     let events = signaling_events(&d);
     let lost = events.iter().position(|e| e == "lost").unwrap();
-    assert!(events[lost..].contains(&"joined".to_string()), "{events:?}");
+    assert!(
+        events[lost..].contains(&"rejoined".to_string()),
+        "{events:?}"
+    );
     let answer_events = signaling_events(&a);
     assert!(
         answer_events.contains(&"peer-left".to_string()),

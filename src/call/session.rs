@@ -485,16 +485,12 @@ impl Session {
                 if resume.is_some() {
                     self.resume = resume;
                 }
-                let room = &self.cfg.room;
-                let detail = if rejoined {
-                    format!("room {room} again; the call was never interrupted")
-                } else {
-                    format!("room {room}")
-                };
-                self.note(SignalingEvent::Joined, Some(detail));
+                let room = format!("room {}", self.cfg.room);
                 if rejoined {
+                    self.note(SignalingEvent::Rejoined, Some(room));
                     return;
                 }
+                self.note(SignalingEvent::Joined, Some(room));
                 self.enter(Phase::Waiting, now);
                 if let Some(other) = peer {
                     if self.role_clash(&other) {

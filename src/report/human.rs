@@ -74,8 +74,8 @@ impl Human {
                 let text = match (event, detail) {
                     (S::EmbeddedServer, Some(d)) => d.clone(),
                     (S::Connected, Some(url)) => format!("signaling: connected to {url}"),
-                    (S::Joined, Some(d)) if d.contains(" again") => {
-                        format!("signaling: joined {d}")
+                    (S::Rejoined, Some(d)) => {
+                        format!("signaling: back in {d}; the call went on meanwhile")
                     }
                     (S::Joined, Some(d)) => {
                         format!("signaling: joined {d}, waiting for the other peer")
@@ -106,6 +106,7 @@ impl Human {
                         | S::Rejected
                         | S::Lost
                         | S::Reconnected
+                        | S::Rejoined
                         | S::OfferIgnored
                 ) || (*event == S::PeerLeft && detail.is_some());
                 if note {

@@ -233,8 +233,10 @@ pub enum SignalingEvent {
     Connected,
     /// ICE servers handed out by the server are used.
     IceServers,
-    /// In the room (again, after a reconnection).
+    /// In the room.
     Joined,
+    /// Back in the room after a reconnection (the call went on meanwhile).
+    Rejoined,
     PeerJoined,
     PeerLeft,
     OfferSent,
@@ -266,6 +268,7 @@ impl SignalingEvent {
             SignalingEvent::Connected => "connected",
             SignalingEvent::IceServers => "ice-servers",
             SignalingEvent::Joined => "joined",
+            SignalingEvent::Rejoined => "rejoined",
             SignalingEvent::PeerJoined => "peer-joined",
             SignalingEvent::PeerLeft => "peer-left",
             SignalingEvent::OfferSent => "offer-sent",
