@@ -24,7 +24,8 @@ pub enum Incoming {
 }
 
 /// A bidirectional stream of protocol messages: the seam between the call driver and the
-/// transport (WebSocket here, in memory in tests).
+/// WebSocket transport. (The call's negotiation is tested without any transport: see
+/// [`crate::call::session`].)
 pub struct Channel {
     /// Messages to send.
     pub tx: mpsc::Sender<Message>,
@@ -34,44 +35,6 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// Two channels wired to each other in memory (no server, no room logic).
-    pub fn pair() -> (Channel, Channel) {
-        let (a_tx, a_rx) = mpsc::channel::<Message>(64);
-        let (b_tx, b_rx) = mpsc::channel::<Message>(64);
-        let (a_in_tx, a_in) = mpsc::channel(64);
-        let (b_in_tx, b_in) = mpsc::channel(64);
-        tokio::spawn(forward(a_rx, b_in_tx));
-        tokio::spawn(forward(b_rx, a_in_tx));
-        (
-            Channel {
-                tx: a_tx,
-                rx: a_in,
-                writer: None,
-            },
-            Channel {
-                tx: b_tx,
-                rx: b_in,
-                writer: None,
-            },
-        )
-    }
-
-    /// Put `m` back in front of what is still to come.
-    pub fn push_front(&mut self, m: Incoming) {
-        let (tx, rx) = mpsc::channel(64);
-        let mut rest = std::mem::replace(&mut self.rx, rx);
-        tokio::spawn(async move {
-            if tx.send(m).await.is_err() {
-                return;
-            }
-            while let Some(next) = rest.recv().await {
-                if tx.send(next).await.is_err() {
-                    break;
-                }
-            }
-        });
-    }
-
     /// Send what is queued, close the connection and wait (at most a second) until it is done.
     pub async fn finish(self) {
         let Channel { tx, rx, writer } = self;
@@ -81,15 +44,6 @@ impl Channel {
             let _ = tokio::time::timeout(Duration::from_secs(1), w).await;
         }
     }
-}
-
-async fn forward(mut from: mpsc::Receiver<Message>, to: mpsc::Sender<Incoming>) {
-    while let Some(m) = from.recv().await {
-        if to.send(Incoming::Message(m)).await.is_err() {
-            return;
-        }
-    }
-    let _ = to.send(Incoming::Closed("peer closed".into())).await;
 }
 
 /// A signaling server this process started for itself.
