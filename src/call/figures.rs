@@ -100,9 +100,8 @@ impl Figures {
             let received = KindCounters::get(&self.counters.of(*kind).packets_received);
             if received == 0 {
                 self.warnings.push(format!(
-                    "the other side's {} was negotiated but not one packet arrived in {secs:.1} s \
-                     (a peer that declares no a=ssrc and sends no MID header extension \
-                     cannot be routed)",
+                    "the other side's {} was negotiated but not one packet of it arrived in \
+                     {secs:.1} s",
                     kind.as_str()
                 ));
             }
