@@ -22,7 +22,7 @@ use crate::media::{Counters, Media, MediaConfig};
 use crate::report::schema::{Candidate, Record, SignalingEvent, Summary};
 use crate::signal::{Channel, Embedded, Incoming, Message, Role, connect_or_host};
 use figures::Figures;
-use peer::{CandidateInfo, MediaPorts, Peer, PeerEvent, PeerSetup};
+use peer::{CandidateInfo, IceState, MediaPorts, Peer, PeerEvent, PeerSetup};
 pub use session::AcceptPolicy;
 use session::{Command, Ending, Input, Output, Session, SessionConfig};
 
@@ -503,13 +503,13 @@ impl Driver<'_> {
             }
             PeerEvent::IceState(state) => {
                 let ms = self.events.ms();
-                if state == "connected" && self.figures.timings.ice_connected.is_none() {
+                if state == IceState::Connected && self.figures.timings.ice_connected.is_none() {
                     self.figures.timings.ice_connected = self.figures.since_negotiation();
                 }
                 self.events
                     .send(Record::IceState {
                         ms,
-                        state: state.clone(),
+                        state: state.as_str().into(),
                     })
                     .await;
                 Some(Input::IceState(state))

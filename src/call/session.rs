@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, warn};
 
-use super::peer::{CandidateLine, ConnState};
+use super::peer::{CandidateLine, ConnState, IceState};
 use crate::exit::Error;
 use crate::report::schema::SignalingEvent;
 use crate::signal::Role;
@@ -72,8 +72,8 @@ pub enum Input {
     Signal(Message),
     /// A local candidate to trickle, or `None` when gathering is complete.
     LocalCandidate(Option<CandidateLine>),
-    /// The ICE connection state changed (its W3C name).
-    IceState(String),
+    /// The ICE connection state changed.
+    IceState(IceState),
     /// The peer connection state changed.
     Conn(ConnState),
     /// The person decided: `Ok` takes the call, `Err(reason)` declines it.
@@ -178,7 +178,7 @@ pub struct Session {
     pending_offer: Option<String>,
     /// When the file source ended (the call hangs up a moment later).
     media_ended_at: Option<Instant>,
-    ice_state: String,
+    ice_state: IceState,
     out: VecDeque<Output>,
 }
 
@@ -193,7 +193,7 @@ impl Session {
             resume: None,
             pending_offer: None,
             media_ended_at: None,
-            ice_state: "new".into(),
+            ice_state: IceState::New,
             out: VecDeque::new(),
         }
     }
@@ -447,7 +447,7 @@ impl Session {
                 "error",
                 Error::Connection(format!(
                     "could not connect within {secs} s (ICE state: {}); no candidate pair worked — check --ice-server and firewalls",
-                    self.ice_state
+                    self.ice_state.as_str()
                 )),
                 true,
             ),
@@ -937,7 +937,7 @@ mod tests {
         a.handle(Input::Signal(Message::Offer { sdp: "o".into() }), t0);
         let t1 = t0 + Duration::from_secs(3);
         a.handle(Input::AnswerMade(Ok("a".into())), t1);
-        a.handle(Input::IceState("checking".into()), t1);
+        a.handle(Input::IceState(IceState::Checking), t1);
         assert_eq!(
             a.deadline(),
             Some(t1 + T),

@@ -1,7 +1,7 @@
 //! The webrtc-rs event handler: its callbacks become [`super::PeerEvent`]s, remote tracks are
 //! read on tasks of their own (audio packets to the decoder queue, video through [`super::frames`]).
 
-use super::{CandidateInfo, CandidateLine, ConnState, LocalIce, PeerEvent};
+use super::{CandidateInfo, CandidateLine, ConnState, IceState, LocalIce, PeerEvent};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -84,7 +84,16 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_ice_connection_state_change(&self, state: RTCIceConnectionState) {
-        let _ = self.events.send(PeerEvent::IceState(state.to_string()));
+        let s = match state {
+            RTCIceConnectionState::Checking => IceState::Checking,
+            RTCIceConnectionState::Connected => IceState::Connected,
+            RTCIceConnectionState::Completed => IceState::Completed,
+            RTCIceConnectionState::Disconnected => IceState::Disconnected,
+            RTCIceConnectionState::Failed => IceState::Failed,
+            RTCIceConnectionState::Closed => IceState::Closed,
+            _ => IceState::New,
+        };
+        let _ = self.events.send(PeerEvent::IceState(s));
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {

@@ -132,9 +132,36 @@ pub enum PeerEvent {
     GatheringComplete,
     Gathering(String),
     CandidateError(String),
-    IceState(String),
+    IceState(IceState),
     ConnectionState(ConnState),
     Track { kind: MediaKind, codec: String },
+}
+
+/// ICE connection states (W3C `RTCIceConnectionState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IceState {
+    New,
+    Checking,
+    Connected,
+    Completed,
+    Disconnected,
+    Failed,
+    Closed,
+}
+
+impl IceState {
+    /// The W3C name, as records carry it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IceState::New => "new",
+            IceState::Checking => "checking",
+            IceState::Connected => "connected",
+            IceState::Completed => "completed",
+            IceState::Disconnected => "disconnected",
+            IceState::Failed => "failed",
+            IceState::Closed => "closed",
+        }
+    }
 }
 
 /// Peer connection states that matter to the driver.
