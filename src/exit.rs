@@ -2,6 +2,7 @@
 //! the man pages.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The call (or command) did what was asked.
 pub const OK: i32 = 0;
@@ -38,57 +39,158 @@ pub const TABLE: &[(i32, &str)] = &[
     (INTERRUPTED, "interrupted (Ctrl-C); the call was hung up"),
 ];
 
-/// What went wrong, with the exit code it maps to. The message is one line, meant for people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
+/// The class of a failure: it decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
     /// Bad arguments or configuration (exit 2).
-    Usage(String),
+    Usage,
     /// Signaling went wrong (exit 3).
-    Signaling(String),
+    Signaling,
     /// ICE/DTLS connection failed or the peer vanished (exit 4).
-    Connection(String),
+    Connection,
     /// Local media could not be produced or encoded (exit 5).
-    Media(String),
+    Media,
     /// The user interrupted (exit 130).
     Interrupted,
 }
 
+impl Kind {
+    /// The documented exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            Kind::Usage => USAGE,
+            Kind::Signaling => SIGNALING,
+            Kind::Connection => CONNECTION,
+            Kind::Media => MEDIA,
+            Kind::Interrupted => INTERRUPTED,
+        }
+    }
+
+    /// A short machine-readable name, used in JSON `error` events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Usage => "usage",
+            Kind::Signaling => "signaling",
+            Kind::Connection => "connection",
+            Kind::Media => "media",
+            Kind::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// What went wrong: a kind (which maps to the exit code), a one-line message meant for people,
+/// and the underlying error when there is one (kept for `source()` and debug logs).
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: Kind,
+    message: String,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Errors are equal when kind and message are (the source is detail).
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for Error {}
+
 impl Error {
+    pub fn new(kind: Kind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// `context: source`, keeping the source.
+    pub fn with_source(
+        kind: Kind,
+        context: &str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error {
+            kind,
+            message: format!("{context}: {source}"),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// Bad arguments or configuration (exit 2).
+    pub fn usage(message: String) -> Error {
+        Error::new(Kind::Usage, message)
+    }
+
+    /// Signaling went wrong (exit 3).
+    pub fn signaling(message: String) -> Error {
+        Error::new(Kind::Signaling, message)
+    }
+
+    /// ICE/DTLS connection failed or the peer vanished (exit 4).
+    pub fn connection(message: String) -> Error {
+        Error::new(Kind::Connection, message)
+    }
+
+    /// Local media could not be produced or encoded (exit 5).
+    pub fn media(message: String) -> Error {
+        Error::new(Kind::Media, message)
+    }
+
+    /// The user interrupted (exit 130).
+    pub fn interrupted() -> Error {
+        Error::new(Kind::Interrupted, "interrupted")
+    }
+
+    /// The class of the failure.
+    pub fn class(&self) -> Kind {
+        self.kind
+    }
+
     /// The documented exit code for this error.
     pub fn code(&self) -> i32 {
-        match self {
-            Error::Usage(_) => USAGE,
-            Error::Signaling(_) => SIGNALING,
-            Error::Connection(_) => CONNECTION,
-            Error::Media(_) => MEDIA,
-            Error::Interrupted => INTERRUPTED,
-        }
+        self.kind.code()
     }
 
     /// A short machine-readable name for the failure class, used in JSON `error` events.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Usage(_) => "usage",
-            Error::Signaling(_) => "signaling",
-            Error::Connection(_) => "connection",
-            Error::Media(_) => "media",
-            Error::Interrupted => "interrupted",
-        }
+        self.kind.as_str()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m) | Error::Signaling(m) | Error::Connection(m) | Error::Media(m) => {
-                f.write_str(m)
-            }
-            Error::Interrupted => f.write_str("interrupted"),
-        }
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Shorthand for results whose error carries an exit code.
 pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_the_documented_codes_and_sources_are_kept() {
+        let io = std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, "no such address");
+        let e = Error::with_source(Kind::Usage, "--bind 192.0.2.1:0", io);
+        assert_eq!((e.code(), e.kind()), (USAGE, "usage"));
+        assert_eq!(e.to_string(), "--bind 192.0.2.1:0: no such address");
+        let source = std::error::Error::source(&e).expect("the io error is kept");
+        assert_eq!(source.to_string(), "no such address");
+        assert_eq!(Error::interrupted().code(), INTERRUPTED);
+        assert_eq!(Error::signaling("x".into()).code(), SIGNALING);
+        assert_eq!(Error::connection("x".into()).code(), CONNECTION);
+        assert_eq!(Error::media("x".into()).code(), MEDIA);
+    }
+}

@@ -85,7 +85,7 @@ impl IceUrl {
 }
 
 fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+    Error::usage(msg.into())
 }
 
 impl IceUrl {

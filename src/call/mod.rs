@@ -187,7 +187,7 @@ impl Driver<'_> {
             Instant::now(),
         );
         let fail = |e: Error| Ending {
-            reason: if e == Error::Interrupted {
+            reason: if e == Error::interrupted() {
                 "interrupted"
             } else {
                 "error"
@@ -214,7 +214,7 @@ impl Driver<'_> {
         *media_slot = Some(media);
 
         let connecting = tokio::select! {
-            _ = cancel.cancelled() => return fail(Error::Interrupted),
+            _ = cancel.cancelled() => return fail(Error::interrupted()),
             r = connect_or_host(&cfg.server, cfg.embed_server, cfg.timeout) => r,
         };
         match connecting {
@@ -264,7 +264,7 @@ impl Driver<'_> {
                 .flat_map(|s| s.urls.iter())
                 .any(|u| u.starts_with("turn"))
         {
-            return fail(Error::Usage(
+            return fail(Error::usage(
                 "--relay-only needs a TURN server: give --ice-server turn:... or use a \
                  signaling server that hands one out (serve --ice-server)"
                     .into(),

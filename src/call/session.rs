@@ -290,7 +290,7 @@ impl Session {
                 } else {
                     self.end(Ending::err(
                         "error",
-                        Error::Signaling(format!("{why} (before the call connected)")),
+                        Error::signaling(format!("{why} (before the call connected)")),
                         false,
                     ));
                 }
@@ -326,11 +326,11 @@ impl Session {
                     } else {
                         "ICE failed: no candidate pair between the peers worked — check --ice-server, --relay-only and firewalls"
                     };
-                    self.end(Ending::err("error", Error::Connection(what.into()), true));
+                    self.end(Ending::err("error", Error::connection(what.into()), true));
                 }
                 ConnState::Closed => self.end(Ending::err(
                     "error",
-                    Error::Connection("the peer connection closed unexpectedly".into()),
+                    Error::connection("the peer connection closed unexpectedly".into()),
                     true,
                 )),
                 _ => {}
@@ -379,7 +379,7 @@ impl Session {
             Input::MediaEnded(failure) => match failure {
                 Some(e) => {
                     let bye = self.bye_worth_sending();
-                    self.end(Ending::err("error", Error::Media(e), bye));
+                    self.end(Ending::err("error", Error::media(e), bye));
                 }
                 None => {
                     self.media_ended_at.get_or_insert(now);
@@ -388,7 +388,7 @@ impl Session {
             Input::Timeout => self.timeout(now),
             Input::Cancel => {
                 let bye = self.bye_worth_sending();
-                self.end(Ending::err("interrupted", Error::Interrupted, bye));
+                self.end(Ending::err("interrupted", Error::interrupted(), bye));
             }
         }
     }
@@ -421,31 +421,31 @@ impl Session {
             Phase::Connected => Ending::ok("duration", true),
             Phase::Joining => Ending::err(
                 "error",
-                Error::Signaling(format!(
+                Error::signaling(format!(
                     "the signaling server did not let us into room {room:?} within {secs} s"
                 )),
                 false,
             ),
             Phase::Waiting if self.cfg.role == Role::Dial => Ending::err(
                 "error",
-                Error::Signaling(format!("nobody answered in room {room:?} within {secs} s")),
+                Error::signaling(format!("nobody answered in room {room:?} within {secs} s")),
                 false,
             ),
             Phase::Waiting => Ending::err(
                 "error",
-                Error::Signaling(format!("no call arrived in room {room:?} within {secs} s")),
+                Error::signaling(format!("no call arrived in room {room:?} within {secs} s")),
                 false,
             ),
             Phase::Offering | Phase::Offered | Phase::Applying => Ending::err(
                 "error",
-                Error::Signaling(format!(
+                Error::signaling(format!(
                     "the other side did not answer the offer within {secs} s"
                 )),
                 true,
             ),
             Phase::Answering | Phase::Connecting => Ending::err(
                 "error",
-                Error::Connection(format!(
+                Error::connection(format!(
                     "could not connect within {secs} s (ICE state: {}); no candidate pair worked — check --ice-server and firewalls",
                     self.ice_state.as_str()
                 )),
@@ -466,7 +466,7 @@ impl Session {
         } else {
             "another answerer is already in the room; run `rtccall dial` on the other side"
         };
-        self.end(Ending::err("error", Error::Signaling(what.into()), false));
+        self.end(Ending::err("error", Error::signaling(what.into()), false));
         true
     }
 
@@ -521,7 +521,7 @@ impl Session {
                         self.note(SignalingEvent::PeerLeft, None);
                         self.end(Ending::err(
                             "error",
-                            Error::Signaling(
+                            Error::signaling(
                                 "the other peer left the room before the call connected".into(),
                             ),
                             false,
@@ -588,7 +588,7 @@ impl Session {
                 self.note(SignalingEvent::Rejected, Some(reason.clone()));
                 self.end(Ending::err(
                     "rejected",
-                    Error::Signaling(format!("the call was rejected: {reason}")),
+                    Error::signaling(format!("the call was rejected: {reason}")),
                     false,
                 ));
             }
@@ -599,7 +599,7 @@ impl Session {
                 } else {
                     Ending::err(
                         "remote-bye",
-                        Error::Signaling(format!(
+                        Error::signaling(format!(
                             "the other side hung up before the call connected ({})",
                             reason.unwrap_or_else(|| "no reason given".into())
                         )),
@@ -620,7 +620,7 @@ impl Session {
                     }
                     self.end(Ending::err(
                         "error",
-                        Error::Signaling(format!(
+                        Error::signaling(format!(
                             "the signaling server refused us: {message} ({c})"
                         )),
                         false,

@@ -200,7 +200,7 @@ pub struct AnswerArgs {
 }
 
 fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+    Error::usage(msg.into())
 }
 
 fn secs(name: &str, v: f64, min: f64) -> Result<Duration, Error> {

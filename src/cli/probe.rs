@@ -107,7 +107,7 @@ pub struct ProbeArgs {
 }
 
 fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+    Error::usage(msg.into())
 }
 
 fn secs(name: &str, v: f64) -> Result<Duration, Error> {

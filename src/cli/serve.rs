@@ -52,7 +52,7 @@ impl ServeArgs {
                 }),
                 None if turn && self.turn.turn_secret.is_some() => rest_urls.push(bare),
                 None if turn => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::usage(format!(
                         "--ice-server {bare}: a TURN server needs credentials \
                          (turn:USER:PASS@HOST) or --turn-secret"
                     )));
@@ -66,7 +66,7 @@ impl ServeArgs {
         }
         if let Some(secret) = &self.turn.turn_secret {
             if rest_urls.is_empty() {
-                return Err(Error::Usage(
+                return Err(Error::usage(
                     "--turn-secret needs a TURN --ice-server without credentials".into(),
                 ));
             }

@@ -499,7 +499,7 @@ pub(crate) fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<Joi
     std::thread::Builder::new()
         .name(name.to_string())
         .spawn(f)
-        .map_err(|e| Error::Media(format!("cannot start the {name} thread: {e}")))
+        .map_err(|e| Error::media(format!("cannot start the {name} thread: {e}")))
 }
 
 /// Run `init` on a new thread and wait for it to report whether it could open its resources.
@@ -522,9 +522,9 @@ pub(crate) fn spawn_checked<S>(
         Ok(Ok(())) => Ok(handle),
         Ok(Err(e)) => {
             let _ = handle.join();
-            Err(Error::Media(e))
+            Err(Error::media(e))
         }
-        Err(_) => Err(Error::Media(format!(
+        Err(_) => Err(Error::media(format!(
             "the {name} thread died while starting"
         ))),
     }

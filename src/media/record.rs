@@ -349,10 +349,10 @@ pub fn start(
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> Result<(std::sync::mpsc::SyncSender<RecordItem>, JoinHandle<()>)> {
-    let container = Container::for_path(path).map_err(Error::Usage)?;
+    let container = Container::for_path(path).map_err(Error::usage)?;
     // Fail now, not when the first packet arrives, if the file cannot be written.
     std::fs::File::create(path)
-        .map_err(|e| Error::Media(format!("cannot create {}: {e}", path.display())))?;
+        .map_err(|e| Error::media(format!("cannot create {}: {e}", path.display())))?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<RecordItem>(RECORD_QUEUE);
     let path = path.to_path_buf();
     let handle = spawn_checked("recorder", init_ffmpeg, move |()| {

@@ -8,7 +8,7 @@ use crate::exit::Error;
 pub use crate::ice::{IceUrl as Server, Scheme, Transport};
 
 fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+    Error::usage(msg.into())
 }
 
 /// Parse one URL for the probe (see [`crate::ice::IceUrl::parse`]).

@@ -81,7 +81,7 @@ impl TlsSetup {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?;
+            .map_err(|e| Error::usage(format!("TLS set-up failed: {e}")))?;
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         let mut pinned = Vec::new();
@@ -90,18 +90,18 @@ impl TlsSetup {
             use rustls::pki_types::pem::PemObject;
             let what = ca.display();
             let iter = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| Error::Usage(format!("--ca {what}: cannot read it ({e})")))?;
+                .map_err(|e| Error::usage(format!("--ca {what}: cannot read it ({e})")))?;
             for cert in iter {
                 let cert = cert.map_err(|e| {
-                    Error::Usage(format!("--ca {what}: not a PEM certificate ({e})"))
+                    Error::usage(format!("--ca {what}: not a PEM certificate ({e})"))
                 })?;
                 roots.add(cert.clone()).map_err(|e| {
-                    Error::Usage(format!("--ca {what}: unusable certificate ({e})"))
+                    Error::usage(format!("--ca {what}: unusable certificate ({e})"))
                 })?;
                 pinned.push(cert);
             }
             if pinned.is_empty() {
-                return Err(Error::Usage(format!(
+                return Err(Error::usage(format!(
                     "--ca {what}: no PEM certificate in it"
                 )));
             }
@@ -109,7 +109,7 @@ impl TlsSetup {
         let webpki =
             rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
-                .map_err(|e| Error::Usage(format!("TLS set-up failed: {e}")))?;
+                .map_err(|e| Error::usage(format!("TLS set-up failed: {e}")))?;
         let config = builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(Verifier {

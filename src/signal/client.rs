@@ -118,11 +118,11 @@ pub async fn connect_or_host(
     let deadline = tokio::time::Instant::now() + timeout;
     match connect(url, deadline).await {
         Ok(ch) => Ok((ch, None)),
-        Err(ConnectFailure::Other(m)) => Err(Error::Signaling(m)),
+        Err(ConnectFailure::Other(m)) => Err(Error::signaling(m)),
         Err(ConnectFailure::Refused(m)) => {
             let addr = match loopback_addr(url) {
                 Some(addr) if embed => addr,
-                _ => return Err(Error::Signaling(m)),
+                _ => return Err(Error::signaling(m)),
             };
             match Server::bind(addr).await {
                 Ok(server) => {
@@ -135,7 +135,7 @@ pub async fn connect_or_host(
                     tokio::spawn(server.run(stop));
                     let ch = connect(url, deadline).await.map_err(|e| match e {
                         ConnectFailure::Refused(m) | ConnectFailure::Other(m) => {
-                            Error::Signaling(m)
+                            Error::signaling(m)
                         }
                     })?;
                     Ok((ch, Some(embedded)))
@@ -145,12 +145,12 @@ pub async fn connect_or_host(
                     debug!("embedded server lost the race for {addr}; connecting to the winner");
                     let ch = connect(url, deadline).await.map_err(|e| match e {
                         ConnectFailure::Refused(m) | ConnectFailure::Other(m) => {
-                            Error::Signaling(m)
+                            Error::signaling(m)
                         }
                     })?;
                     Ok((ch, None))
                 }
-                Err(e) => Err(Error::Signaling(format!(
+                Err(e) => Err(Error::signaling(format!(
                     "{m}; starting a signaling server on {addr} failed too: {e}"
                 ))),
             }

@@ -63,7 +63,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCSessionDescription};
 use webrtc::rtp_transceiver::RtpSender;
 
-use crate::exit::{Error, Result};
+use crate::exit::{Error, Kind, Result};
 use crate::media::{CodecChoice, Counters, EncodedFrame, MediaKind, ReceivedFrame, VideoCodec};
 
 pub(crate) const OPUS_PT: u8 = 111;
@@ -231,8 +231,10 @@ pub struct Peer {
     remote_has_data: AtomicBool,
 }
 
-fn wrtc(context: &str, e: impl std::fmt::Display) -> Error {
-    Error::Connection(format!("{context}: {e}"))
+/// A webrtc-rs failure while setting the connection up: a connection error (exit 4) that keeps
+/// the webrtc-rs error as its source.
+fn wrtc(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::with_source(Kind::Connection, context, e)
 }
 
 impl Peer {
@@ -365,7 +367,7 @@ impl Peer {
                     Some(offered) => {
                         let ours = self.video_codec.get();
                         let Some(&first) = offered.first() else {
-                            return Err(Error::Signaling(
+                            return Err(Error::signaling(
                                 "no common video codec: the offer carries none of VP8, VP9 and \
                                  H.264 (packetization-mode 1), the codecs rtccall sends"
                                     .into(),
@@ -609,11 +611,11 @@ impl Peer {
         self.remote_has_data
             .store(sdp.contains("m=application"), Ordering::SeqCst);
         let desc = RTCSessionDescription::offer(sdp.to_string())
-            .map_err(|e| Error::Signaling(format!("the offer is not valid SDP: {e}")))?;
+            .map_err(|e| Error::signaling(format!("the offer is not valid SDP: {e}")))?;
         self.pc
             .set_remote_description(desc)
             .await
-            .map_err(|e| Error::Signaling(format!("the offer was not accepted: {e}")))?;
+            .map_err(|e| Error::signaling(format!("the offer was not accepted: {e}")))?;
         self.remote_applied().await;
         Ok(())
     }
@@ -636,11 +638,11 @@ impl Peer {
 
     pub async fn apply_answer(&self, sdp: &str) -> Result<()> {
         let desc = RTCSessionDescription::answer(sdp.to_string())
-            .map_err(|e| Error::Signaling(format!("the answer is not valid SDP: {e}")))?;
+            .map_err(|e| Error::signaling(format!("the answer is not valid SDP: {e}")))?;
         self.pc
             .set_remote_description(desc)
             .await
-            .map_err(|e| Error::Signaling(format!("the answer was not accepted: {e}")))?;
+            .map_err(|e| Error::signaling(format!("the answer was not accepted: {e}")))?;
         self.remote_applied().await;
         Ok(())
     }
@@ -714,7 +716,7 @@ fn unbindable(setup: &PeerSetup) -> Option<Error> {
         })
     };
     udp.or_else(tcp)
-        .map(|(flag, a, e)| Error::Usage(format!("{flag} {a}: cannot open a socket there: {e}")))
+        .map(|(flag, a, e)| Error::usage(format!("{flag} {a}: cannot open a socket there: {e}")))
 }
 
 /// A media section that is not rejected (port 0 without `bundle-only`) nor inactive. Bundled
