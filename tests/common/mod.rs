@@ -87,6 +87,13 @@ impl Proc {
         }
     }
 
+    /// The first stdout line within `within`, if one comes.
+    pub fn first_line(&mut self, within: Duration) -> Option<String> {
+        let l = self.lines.recv_timeout(within).ok()?;
+        self.seen.push(l.clone());
+        Some(l)
+    }
+
     /// Wait for a stdout line matching `pred`, returning it.
     #[track_caller]
     pub fn wait_line(&mut self, within: Duration, pred: impl Fn(&str) -> bool) -> String {
@@ -187,7 +194,13 @@ impl Finished {
 /// `rtccall serve` on a free loopback port.
 pub fn serve() -> (Proc, String) {
     let mut p = Proc::spawn(&["serve", "--listen", "127.0.0.1:0", "--json"]);
-    let line = p.wait_line(Duration::from_secs(10), |_| true);
+    let Some(line) = p.first_line(Duration::from_secs(20)) else {
+        let f = p.finish(Duration::from_secs(5));
+        panic!(
+            "rtccall serve printed nothing (exit {}); stderr:\n{}",
+            f.code, f.stderr
+        );
+    };
     let rec: Record = serde_json::from_str(&line).unwrap();
     let Record::Listening { url } = rec else {
         panic!("first line of serve --json is not listening: {line}")
