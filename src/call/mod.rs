@@ -296,7 +296,7 @@ impl Driver<'_> {
         if session.connected() {
             // Final figures for the summary, before the connection goes.
             self.figures.sample_stats(&peer).await;
-            let sent_by_peer = peer.remote_sends().await;
+            let sent_by_peer = peer.remote_sends();
             self.figures.check_arrivals(&sent_by_peer);
         }
         if ending.send_bye {

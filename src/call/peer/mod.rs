@@ -219,6 +219,8 @@ pub struct Peer {
     local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
     /// Payload types of remote sections without `a=ssrc`, for [`unrouted`].
     routes: unrouted::Routes,
+    /// The remote description as last applied, parsed once.
+    remote_sdp: std::sync::Mutex<Option<rtc::sdp::SessionDescription>>,
     audio_out: Option<mpsc::Receiver<EncodedFrame>>,
     video_out: Option<mpsc::Receiver<EncodedFrame>>,
     local: Vec<LocalTrack>,
@@ -289,6 +291,7 @@ impl Peer {
             connected,
             local_ice,
             routes,
+            remote_sdp: std::sync::Mutex::new(None),
             audio_out: ports.audio_out,
             video_out: ports.video_out,
             local: Vec::new(),
@@ -359,7 +362,7 @@ impl Peer {
                 continue;
             };
             if kind == MediaKind::Video && !offerer {
-                match self.offered_video_codecs().await {
+                match self.offered_video_codecs() {
                     None => {
                         notes.push("the offer has no video section: our video is not sent".into());
                         continue;
@@ -455,8 +458,9 @@ impl Peer {
 
     /// The video codecs of the remote offer that rtccall can send, in the offer's order; `None`
     /// when the offer has no (active) video section.
-    async fn offered_video_codecs(&self) -> Option<Vec<VideoCodec>> {
-        let sdp = self.pc.remote_description().await?.unmarshal().ok()?;
+    fn offered_video_codecs(&self) -> Option<Vec<VideoCodec>> {
+        let remote = self.remote_sdp.lock().unwrap_or_else(|p| p.into_inner());
+        let sdp = remote.as_ref()?;
         let mut found = None;
         for m in sdp
             .media_descriptions
@@ -489,13 +493,9 @@ impl Peer {
 
     /// The kinds the remote description says the other side sends (sections that are
     /// `sendrecv` or `sendonly` from its side).
-    pub async fn remote_sends(&self) -> Vec<MediaKind> {
-        let Some(sdp) = self
-            .pc
-            .remote_description()
-            .await
-            .and_then(|d| d.unmarshal().ok())
-        else {
+    pub fn remote_sends(&self) -> Vec<MediaKind> {
+        let remote = self.remote_sdp.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(sdp) = remote.as_ref() else {
             return Vec::new();
         };
         let mut kinds = Vec::new();
@@ -591,71 +591,71 @@ impl Peer {
     }
 
     pub async fn create_offer(&self) -> Result<String> {
-        let offer = self
-            .pc
-            .create_offer(None)
-            .await
-            .map_err(|e| wrtc("creating the offer", e))?;
-        let sdp = offer.sdp.clone();
-        // Before it is applied: gathering (and our first candidates) start then.
-        *self.local_ice.lock().unwrap_or_else(|p| p.into_inner()) = LocalIce::from_sdp(&sdp);
-        self.pc
-            .set_local_description(offer)
-            .await
-            .map_err(|e| wrtc("applying our offer", e))?;
-        Ok(sdp)
+        self.make_local(true).await
     }
 
     /// Apply the remote offer (tracks must be attached after this, then [`Peer::create_answer`]).
     pub async fn apply_offer(&self, sdp: &str) -> Result<()> {
         self.remote_has_data
             .store(sdp.contains("m=application"), Ordering::SeqCst);
-        let desc = RTCSessionDescription::offer(sdp.to_string())
-            .map_err(|e| Error::signaling(format!("the offer is not valid SDP: {e}")))?;
-        self.pc
-            .set_remote_description(desc)
+        self.apply_remote(RTCSessionDescription::offer(sdp.to_string()), "offer")
             .await
-            .map_err(|e| Error::signaling(format!("the offer was not accepted: {e}")))?;
-        self.remote_applied().await;
-        Ok(())
     }
 
     pub async fn create_answer(&self) -> Result<String> {
-        let answer = self
-            .pc
-            .create_answer(None)
-            .await
-            .map_err(|e| wrtc("creating the answer", e))?;
-        let sdp = answer.sdp.clone();
-        // Before it is applied: gathering (and our first candidates) start then.
-        *self.local_ice.lock().unwrap_or_else(|p| p.into_inner()) = LocalIce::from_sdp(&sdp);
-        self.pc
-            .set_local_description(answer)
-            .await
-            .map_err(|e| wrtc("applying our answer", e))?;
-        Ok(sdp)
+        self.make_local(false).await
     }
 
     pub async fn apply_answer(&self, sdp: &str) -> Result<()> {
-        let desc = RTCSessionDescription::answer(sdp.to_string())
-            .map_err(|e| Error::signaling(format!("the answer is not valid SDP: {e}")))?;
+        self.apply_remote(RTCSessionDescription::answer(sdp.to_string()), "answer")
+            .await
+    }
+
+    /// Create our offer (or answer) and apply it; its SDP.
+    async fn make_local(&self, offer: bool) -> Result<String> {
+        let what = if offer { "offer" } else { "answer" };
+        let desc = if offer {
+            self.pc.create_offer(None).await
+        } else {
+            self.pc.create_answer(None).await
+        }
+        .map_err(|e| wrtc(&format!("creating the {what}"), e))?;
+        let sdp = desc.sdp.clone();
+        // Before it is applied: gathering (and our first candidates) start then.
+        *self.local_ice.lock().unwrap_or_else(|p| p.into_inner()) = LocalIce::from_sdp(&sdp);
+        self.pc
+            .set_local_description(desc)
+            .await
+            .map_err(|e| wrtc(&format!("applying our {what}"), e))?;
+        Ok(sdp)
+    }
+
+    /// Apply the other side's offer or answer (a refusal is a signaling failure).
+    async fn apply_remote(
+        &self,
+        desc: std::result::Result<RTCSessionDescription, impl std::fmt::Display>,
+        what: &str,
+    ) -> Result<()> {
+        let desc =
+            desc.map_err(|e| Error::signaling(format!("the {what} is not valid SDP: {e}")))?;
         self.pc
             .set_remote_description(desc)
             .await
-            .map_err(|e| Error::signaling(format!("the answer was not accepted: {e}")))?;
+            .map_err(|e| Error::signaling(format!("the {what} was not accepted: {e}")))?;
         self.remote_applied().await;
         Ok(())
     }
 
     async fn remote_applied(&self) {
-        if let Some(sdp) = self
+        let sdp = self
             .pc
             .remote_description()
             .await
-            .and_then(|d| d.unmarshal().ok())
-        {
-            self.routes.set_from_sdp(&sdp);
+            .and_then(|d| d.unmarshal().ok());
+        if let Some(sdp) = &sdp {
+            self.routes.set_from_sdp(sdp);
         }
+        *self.remote_sdp.lock().unwrap_or_else(|p| p.into_inner()) = sdp;
         self.remote_set.store(true, Ordering::SeqCst);
         let pending = std::mem::take(
             &mut *self
