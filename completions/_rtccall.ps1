@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint an access token for a room on a `serve --secret` server (printed on stdout)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -42,7 +43,19 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--turn-secret', '--turn-secret', [CompletionResultType]::ParameterName, 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)')
             [CompletionResult]::new('--turn-user', '--turn-user', [CompletionResultType]::ParameterName, 'User part of minted usernames (EXPIRY:USER)')
             [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Serve https:// and wss:// with this PEM certificate (chain); needs --tls-key')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'The PEM private key of --tls-cert')
+            [CompletionResult]::new('--tls-name', '--tls-name', [CompletionResultType]::ParameterName, 'Another DNS name or IP address for the --tls-self-signed certificate (repeatable)')
+            [CompletionResult]::new('--tls-cert-out', '--tls-cert-out', [CompletionResultType]::ParameterName, 'Write the --tls-self-signed certificate (PEM) to FILE, for clients'' --ca')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Require every join to carry an access token signed with this secret (`rtccall token` mints them); /healthz and /metrics then show counts only to `Authorization: Bearer <secret>`')
+            [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'A web origin (scheme://host[:port]) whose pages may use this server besides its own (repeatable; `*` for any). Browser handshakes from other origins get 403')
+            [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Connections served at once (default: the open-file limit less a reserve); over it, requests get 503 while /healthz keeps answering')
+            [CompletionResult]::new('--max-per-ip', '--max-per-ip', [CompletionResultType]::ParameterName, 'Connections per client address (IPv6: per /64); over it, 429. 0: no cap')
+            [CompletionResult]::new('--join-rate', '--join-rate', [CompletionResultType]::ParameterName, 'Joins per second per client address (bursts of twice that); over it, the join gets `rate-limited`. 0: no limit')
+            [CompletionResult]::new('--redis', '--redis', [CompletionResultType]::ParameterName, 'Share rooms with every `rtccall serve` on this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB])')
+            [CompletionResult]::new('--redis-prefix', '--redis-prefix', [CompletionResultType]::ParameterName, 'Namespace of this deployment''s keys and channels in Redis')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print `{"type":"listening","url":...}` instead of the bare URL')
+            [CompletionResult]::new('--tls-self-signed', '--tls-self-signed', [CompletionResultType]::ParameterName, 'Serve https:// and wss:// with a certificate made in memory for localhost, 127.0.0.1, ::1, the listening address and each --tls-name; its SHA-256 fingerprint is printed')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -53,6 +66,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
         }
         'rtccall;dial' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Signaling server URL')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Access token for a signaling server run with --secret (`rtccall token` mints one)')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the other peer, and then for connecting')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)')
             [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]')
@@ -71,6 +86,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--bind-tcp', '--bind-tcp', [CompletionResultType]::ParameterName, 'Local TCP address(es) for ICE-TCP candidates (none by default)')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
             [CompletionResult]::new('--no-embedded-server', '--no-embedded-server', [CompletionResultType]::ParameterName, 'Never start a signaling server in this process, even when none runs on a loopback URL')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the wss:// server''s certificate at all (testing only)')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
             [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
             [CompletionResult]::new('--relay-only', '--relay-only', [CompletionResultType]::ParameterName, 'Use only relay (TURN) candidates')
@@ -85,6 +101,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
         }
         'rtccall;answer' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Signaling server URL')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Access token for a signaling server run with --secret (`rtccall token` mints one)')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the other peer, and then for connecting')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)')
             [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]')
@@ -104,6 +122,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
             [CompletionResult]::new('--reject', '--reject', [CompletionResultType]::ParameterName, 'Decline the call; the dialer prints REASON and exits 3')
             [CompletionResult]::new('--no-embedded-server', '--no-embedded-server', [CompletionResultType]::ParameterName, 'Never start a signaling server in this process, even when none runs on a loopback URL')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the wss:// server''s certificate at all (testing only)')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
             [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
             [CompletionResult]::new('--relay-only', '--relay-only', [CompletionResultType]::ParameterName, 'Use only relay (TURN) candidates')
@@ -154,6 +173,18 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rtccall;token' {
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'The server''s --secret')
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Seconds the token stays valid')
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Admit only a peer joining with this role')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rtccall;generate' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory that receives completions/ and man/')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
@@ -170,6 +201,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint an access token for a room on a `serve --secret` server (printed on stdout)')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -187,6 +219,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             break
         }
         'rtccall;help;devices' {
+            break
+        }
+        'rtccall;help;token' {
             break
         }
         'rtccall;help;generate' {

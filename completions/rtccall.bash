@@ -37,6 +37,9 @@ _rtccall() {
             rtccall,serve)
                 cmd="rtccall__subcmd__serve"
                 ;;
+            rtccall,token)
+                cmd="rtccall__subcmd__token"
+                ;;
             rtccall__subcmd__help,answer)
                 cmd="rtccall__subcmd__help__subcmd__answer"
                 ;;
@@ -58,6 +61,9 @@ _rtccall() {
             rtccall__subcmd__help,serve)
                 cmd="rtccall__subcmd__help__subcmd__serve"
                 ;;
+            rtccall__subcmd__help,token)
+                cmd="rtccall__subcmd__help__subcmd__token"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +71,7 @@ _rtccall() {
 
     case "${cmd}" in
         rtccall)
-            opts="-v -h -V --verbose --help --version serve dial answer probe devices generate help"
+            opts="-v -h -V --verbose --help --version serve dial answer probe devices token generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,13 +85,21 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__answer)
-            opts="-v -h -V --server --no-embedded-server --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --auto-accept --reject --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --auto-accept --reject --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -183,13 +197,21 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__dial)
-            opts="-v -h -V --server --no-embedded-server --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --json --stats-interval --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -287,7 +309,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__help)
-            opts="serve dial answer probe devices generate help"
+            opts="serve dial answer probe devices token generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -398,6 +420,20 @@ _rtccall() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rtccall__subcmd__help__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rtccall__subcmd__probe)
             opts="-v -h -V --ice-server --ice-config --username --credential --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --bind --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -473,7 +509,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__serve)
-            opts="-v -h -V --listen --json --ice-server --turn-secret --turn-user --ttl --verbose --help --version"
+            opts="-v -h -V --listen --json --ice-server --turn-secret --turn-user --ttl --tls-cert --tls-key --tls-self-signed --tls-name --tls-cert-out --secret --allow-origin --max-connections --max-per-ip --join-rate --redis --redis-prefix --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +533,76 @@ _rtccall() {
                     ;;
                 --ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-origin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-per-ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --join-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis-prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rtccall__subcmd__token)
+            opts="-v -h -V --secret --ttl --role --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --role)
+                    COMPREPLY=($(compgen -W "dial answer" -- "${cur}"))
                     return 0
                     ;;
                 *)

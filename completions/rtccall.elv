@@ -29,6 +29,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand answer 'Wait in ROOM for a call and take it (or reject it)'
             cand probe 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
             cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+            cand token 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -38,7 +39,19 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --turn-secret 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)'
             cand --turn-user 'User part of minted usernames (EXPIRY:USER)'
             cand --ttl 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)'
+            cand --tls-cert 'Serve https:// and wss:// with this PEM certificate (chain); needs --tls-key'
+            cand --tls-key 'The PEM private key of --tls-cert'
+            cand --tls-name 'Another DNS name or IP address for the --tls-self-signed certificate (repeatable)'
+            cand --tls-cert-out 'Write the --tls-self-signed certificate (PEM) to FILE, for clients'' --ca'
+            cand --secret 'Require every join to carry an access token signed with this secret (`rtccall token` mints them); /healthz and /metrics then show counts only to `Authorization: Bearer <secret>`'
+            cand --allow-origin 'A web origin (scheme://host[:port]) whose pages may use this server besides its own (repeatable; `*` for any). Browser handshakes from other origins get 403'
+            cand --max-connections 'Connections served at once (default: the open-file limit less a reserve); over it, requests get 503 while /healthz keeps answering'
+            cand --max-per-ip 'Connections per client address (IPv6: per /64); over it, 429. 0: no cap'
+            cand --join-rate 'Joins per second per client address (bursts of twice that); over it, the join gets `rate-limited`. 0: no limit'
+            cand --redis 'Share rooms with every `rtccall serve` on this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB])'
+            cand --redis-prefix 'Namespace of this deployment''s keys and channels in Redis'
             cand --json 'Print `{"type":"listening","url":...}` instead of the bare URL'
+            cand --tls-self-signed 'Serve https:// and wss:// with a certificate made in memory for localhost, 127.0.0.1, ::1, the listening address and each --tls-name; its SHA-256 fingerprint is printed'
             cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help (see more with ''--help'')'
@@ -48,6 +61,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         }
         &'rtccall;dial'= {
             cand --server 'Signaling server URL'
+            cand --token 'Access token for a signaling server run with --secret (`rtccall token` mints one)'
+            cand --ca 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)'
             cand --timeout 'Seconds to wait for the other peer, and then for connecting'
             cand --duration 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)'
             cand --audio 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]'
@@ -66,6 +81,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --bind-tcp 'Local TCP address(es) for ICE-TCP candidates (none by default)'
             cand --stats-interval 'Seconds between stats reports'
             cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
+            cand --insecure 'Do not check the wss:// server''s certificate at all (testing only)'
             cand --loop 'Start files again when they end (otherwise the call hangs up at the end of the file)'
             cand --no-speaker 'Do not play the other side''s audio'
             cand --relay-only 'Use only relay (TURN) candidates'
@@ -79,6 +95,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         }
         &'rtccall;answer'= {
             cand --server 'Signaling server URL'
+            cand --token 'Access token for a signaling server run with --secret (`rtccall token` mints one)'
+            cand --ca 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)'
             cand --timeout 'Seconds to wait for the other peer, and then for connecting'
             cand --duration 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)'
             cand --audio 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]'
@@ -98,6 +116,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --stats-interval 'Seconds between stats reports'
             cand --reject 'Decline the call; the dialer prints REASON and exits 3'
             cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
+            cand --insecure 'Do not check the wss:// server''s certificate at all (testing only)'
             cand --loop 'Start files again when they end (otherwise the call hangs up at the end of the file)'
             cand --no-speaker 'Do not play the other side''s audio'
             cand --relay-only 'Use only relay (TURN) candidates'
@@ -145,6 +164,17 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rtccall;token'= {
+            cand --secret 'The server''s --secret'
+            cand --ttl 'Seconds the token stays valid'
+            cand --role 'Admit only a peer joining with this role'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rtccall;generate'= {
             cand --dir 'Directory that receives completions/ and man/'
             cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -160,6 +190,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand answer 'Wait in ROOM for a call and take it (or reject it)'
             cand probe 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
             cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+            cand token 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -172,6 +203,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         &'rtccall;help;probe'= {
         }
         &'rtccall;help;devices'= {
+        }
+        &'rtccall;help;token'= {
         }
         &'rtccall;help;generate'= {
         }

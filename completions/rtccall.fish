@@ -32,6 +32,7 @@ complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "dial" -d 'Call the 
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free port' -r
@@ -39,11 +40,25 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l ice-server -d 
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l turn-secret -d 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l turn-user -d 'User part of minted usernames (EXPIRY:USER)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l ttl -d 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l tls-cert -d 'Serve https:// and wss:// with this PEM certificate (chain); needs --tls-key' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l tls-key -d 'The PEM private key of --tls-cert' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l tls-name -d 'Another DNS name or IP address for the --tls-self-signed certificate (repeatable)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l tls-cert-out -d 'Write the --tls-self-signed certificate (PEM) to FILE, for clients\' --ca' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l secret -d 'Require every join to carry an access token signed with this secret (`rtccall token` mints them); /healthz and /metrics then show counts only to `Authorization: Bearer <secret>`' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l allow-origin -d 'A web origin (scheme://host[:port]) whose pages may use this server besides its own (repeatable; `*` for any). Browser handshakes from other origins get 403' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l max-connections -d 'Connections served at once (default: the open-file limit less a reserve); over it, requests get 503 while /healthz keeps answering' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l max-per-ip -d 'Connections per client address (IPv6: per /64); over it, 429. 0: no cap' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l join-rate -d 'Joins per second per client address (bursts of twice that); over it, the join gets `rate-limited`. 0: no limit' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l redis -d 'Share rooms with every `rtccall serve` on this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB])' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l redis-prefix -d 'Namespace of this deployment\'s keys and channels in Redis' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l json -d 'Print `{"type":"listening","url":...}` instead of the bare URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l tls-self-signed -d 'Serve https:// and wss:// with a certificate made in memory for localhost, 127.0.0.1, ::1, the listening address and each --tls-name; its SHA-256 fingerprint is printed'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l server -d 'Signaling server URL' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l token -d 'Access token for a signaling server run with --secret (`rtccall token` mints one)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
@@ -64,6 +79,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind -d 'Local 
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l insecure -d 'Do not check the wss:// server\'s certificate at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l relay-only -d 'Use only relay (TURN) candidates'
@@ -72,6 +88,8 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s v -l verbose -d
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l server -d 'Signaling server URL' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l token -d 'Access token for a signaling server run with --secret (`rtccall token` mints one)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
@@ -93,6 +111,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind-tcp -d '
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l insecure -d 'Do not check the wss:// server\'s certificate at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l relay-only -d 'Use only relay (TURN) candidates'
@@ -129,14 +148,22 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -l json -d 'One
 complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s h -l help -d 'Print help'
 complete -c rtccall -n "__fish_rtccall_using_subcommand devices" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand token" -l secret -d 'The server\'s --secret' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand token" -l ttl -d 'Seconds the token stays valid' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand token" -l role -d 'Admit only a peer joining with this role' -r -f -a "dial\t''
+answer\t''"
+complete -c rtccall -n "__fish_rtccall_using_subcommand token" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_using_subcommand token" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -l dir -d 'Directory that receives completions/ and man/' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

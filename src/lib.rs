@@ -31,6 +31,7 @@ pub mod media;
 pub mod probe;
 pub mod report;
 pub mod signal;
+pub mod tls;
 
 use std::io::IsTerminal;
 
@@ -46,6 +47,9 @@ pub fn run(cli: Cli) -> i32 {
     init_logging(cli.verbose);
     if let Command::Devices(args) = &cli.command {
         return devices(args.json);
+    }
+    if let Command::Token(args) = &cli.command {
+        return commands::token(args);
     }
     if let Command::Generate(args) = &cli.command {
         return match cli::generate::generate(&args.dir) {
@@ -85,7 +89,7 @@ pub fn run(cli: Cli) -> i32 {
                 call(args.call, Role::Answer, policy, cancel).await
             }
             Command::Probe(args) => probe(args, cancel).await,
-            Command::Generate(_) | Command::Devices(_) => exit::OK,
+            Command::Generate(_) | Command::Devices(_) | Command::Token(_) => exit::OK,
         }
     });
     // Threads blocked on stdin (an unanswered prompt) must not keep the process alive.

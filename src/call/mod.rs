@@ -20,7 +20,9 @@ use tracing::warn;
 use crate::exit::Error;
 use crate::media::{Counters, Media, MediaConfig};
 use crate::report::schema::{Candidate, Record, SignalingEvent, Summary};
+use crate::signal::protocol::Token;
 use crate::signal::{Channel, Embedded, Incoming, Message, Role, connect_or_host};
+use crate::tls::TlsSetup;
 use figures::Figures;
 use peer::{CandidateInfo, IceState, MediaPorts, Peer, PeerEvent, PeerSetup};
 pub use session::AcceptPolicy;
@@ -32,6 +34,10 @@ pub struct CallConfig {
     pub role: Role,
     pub room: String,
     pub server: String,
+    /// How a `wss://` server's certificate is checked (`--ca`, `--insecure`).
+    pub signal_tls: Option<TlsSetup>,
+    /// Access token for a `serve --secret` server (`--token`).
+    pub token: Option<Token>,
     pub embed_server: bool,
     pub timeout: Duration,
     pub duration: Option<Duration>,
@@ -113,10 +119,10 @@ fn backoff(attempt: u32) -> Duration {
 /// Connect to signaling again after losing it, with backoff, until it works. It never hosts a
 /// server itself: the one that went was someone else's (a `serve` that may be restarting, or
 /// the other peer's embedded one), and its address must stay free for it.
-async fn reconnect(url: String) -> (Channel, Option<Embedded>) {
+async fn reconnect(url: String, tls: Option<TlsSetup>) -> (Channel, Option<Embedded>) {
     let mut attempt = 0;
     loop {
-        match connect_or_host(&url, false, Duration::from_secs(3)).await {
+        match connect_or_host(&url, tls.as_ref(), false, Duration::from_secs(3)).await {
             Ok(c) => return c,
             Err(e) => {
                 tracing::info!("signaling reconnection failed: {e}");
@@ -183,6 +189,7 @@ impl Driver<'_> {
                 timeout: cfg.timeout,
                 duration: cfg.duration,
                 accept: cfg.accept.clone(),
+                token: cfg.token.clone(),
             },
             Instant::now(),
         );
@@ -215,7 +222,7 @@ impl Driver<'_> {
 
         let connecting = tokio::select! {
             _ = cancel.cancelled() => return fail(Error::interrupted()),
-            r = connect_or_host(&cfg.server, cfg.embed_server, cfg.timeout) => r,
+            r = connect_or_host(&cfg.server, cfg.signal_tls.as_ref(), cfg.embed_server, cfg.timeout) => r,
         };
         match connecting {
             Ok(c) => self.connected(c, SignalingEvent::Connected).await,
@@ -424,7 +431,10 @@ impl Driver<'_> {
                         if let Some(old) = self.channel.take() {
                             tokio::spawn(old.finish());
                         }
-                        reconnecting = Some(Box::pin(reconnect(cfg.server.clone())));
+                        reconnecting = Some(Box::pin(reconnect(
+                            cfg.server.clone(),
+                            cfg.signal_tls.clone(),
+                        )));
                     }
                 }
             }

@@ -20,7 +20,7 @@ use super::peer::{CandidateLine, ConnState, IceState};
 use crate::exit::Error;
 use crate::report::schema::SignalingEvent;
 use crate::signal::Role;
-use crate::signal::protocol::{Message, code};
+use crate::signal::protocol::{Message, Token, code};
 
 /// How long a call stays up after its file source ends, so the last frames arrive.
 pub const END_OF_MEDIA_GRACE: Duration = Duration::from_millis(500);
@@ -161,6 +161,8 @@ pub struct SessionConfig {
     /// Hang up after this long connected.
     pub duration: Option<Duration>,
     pub accept: AcceptPolicy,
+    /// Access token sent with every `join` (`--token`).
+    pub token: Option<Token>,
 }
 
 /// The call session machine.
@@ -275,6 +277,7 @@ impl Session {
                     room: self.cfg.room.clone(),
                     role: Some(self.cfg.role),
                     resume: self.resume.clone(),
+                    token: self.cfg.token.clone(),
                 });
             }
             Input::SignalLost(why) => {
@@ -609,7 +612,16 @@ impl Session {
                 self.end(ending);
             }
             Message::Error { code: c, message } => {
-                if c == code::ROOM_FULL || c == code::BAD_ROOM || c == code::ALREADY_JOINED {
+                if [
+                    code::ROOM_FULL,
+                    code::BAD_ROOM,
+                    code::ALREADY_JOINED,
+                    code::UNAUTHORIZED,
+                    code::RATE_LIMITED,
+                    code::UNAVAILABLE,
+                ]
+                .contains(&c.as_str())
+                {
                     if self.phase == Phase::Connected {
                         // A rejoin refused (the seat went to someone else): the call goes on.
                         self.note(
@@ -649,6 +661,7 @@ mod tests {
                 timeout: T,
                 duration: Some(Duration::from_secs(8)),
                 accept,
+                token: None,
             },
             t0,
         )
@@ -997,6 +1010,7 @@ mod tests {
                 room: "r".into(),
                 role: Some(Role::Dial),
                 resume: Some("td".into()),
+                token: None,
             })]
         );
         // A new server (no seats kept) lets it in alone: no new offer, the call goes on.

@@ -37,6 +37,24 @@ pub struct SignalingArgs {
     #[arg(long)]
     pub no_embedded_server: bool,
 
+    /// Access token for a signaling server run with --secret (`rtccall token` mints one).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "RTCCALL_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or
+    /// the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+
+    /// Do not check the wss:// server's certificate at all (testing only).
+    #[arg(long, conflicts_with = "ca")]
+    pub insecure: bool,
+
     /// Seconds to wait for the other peer, and then for connecting.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
@@ -466,6 +484,16 @@ impl CallArgs {
             role,
             room: s.room.clone(),
             server: s.server.clone(),
+            signal_tls: if s.ca.is_some() || s.insecure {
+                Some(crate::tls::TlsSetup::new(s.ca.as_deref(), s.insecure)?)
+            } else {
+                None
+            },
+            token: s
+                .token
+                .as_ref()
+                .filter(|t| !t.is_empty())
+                .map(|t| crate::signal::protocol::Token(t.clone())),
             embed_server: !s.no_embedded_server,
             timeout,
             duration,

@@ -75,6 +75,39 @@ pub struct TurnSecretArgs {
 }
 
 /// Options of `rtccall devices`.
+/// Options of `rtccall token`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = exit_codes_help())]
+pub struct TokenArgs {
+    /// The room the token admits to.
+    #[arg(value_name = "ROOM")]
+    pub room: String,
+
+    /// The server's --secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RTCCALL_SERVE_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: String,
+
+    /// Seconds the token stays valid.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub ttl: u64,
+
+    /// Admit only a peer joining with this role.
+    #[arg(long, value_enum)]
+    pub role: Option<TokenRole>,
+}
+
+/// The role a token may be limited to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenRole {
+    Dial,
+    Answer,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct DevicesArgs {
     /// One JSON object on stdout.
@@ -95,6 +128,8 @@ pub enum Command {
     Probe(probe::ProbeArgs),
     /// List audio inputs and outputs (cpal) and video capture devices (FFmpeg).
     Devices(DevicesArgs),
+    /// Mint an access token for a room on a `serve --secret` server (printed on stdout).
+    Token(TokenArgs),
     /// Write shell completions and man pages generated from these definitions.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),

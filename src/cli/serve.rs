@@ -1,13 +1,17 @@
 //! `rtccall serve` options.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Args;
 
 use crate::exit::Error;
 use crate::ice::{IceUrl, Scheme};
+use crate::signal::limits::Limits;
 use crate::signal::protocol::IceServerJson;
-use crate::signal::server::{IceHandout, RestSecret};
+use crate::signal::redis::RedisConfig;
+use crate::signal::server::{Config, IceHandout, RestSecret};
+use crate::tls::ServerTls;
 
 /// Options of `rtccall serve`.
 #[derive(Debug, Args)]
@@ -33,9 +37,172 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub turn: super::TurnSecretArgs,
+
+    /// Serve https:// and wss:// with this PEM certificate (chain); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key", help_heading = "TLS")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert", help_heading = "TLS")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve https:// and wss:// with a certificate made in memory for localhost, 127.0.0.1,
+    /// ::1, the listening address and each --tls-name; its SHA-256 fingerprint is printed.
+    #[arg(long, conflicts_with = "tls_cert", help_heading = "TLS")]
+    pub tls_self_signed: bool,
+
+    /// Another DNS name or IP address for the --tls-self-signed certificate (repeatable).
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "tls_self_signed",
+        help_heading = "TLS"
+    )]
+    pub tls_name: Vec<String>,
+
+    /// Write the --tls-self-signed certificate (PEM) to FILE, for clients' --ca.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_self_signed",
+        help_heading = "TLS"
+    )]
+    pub tls_cert_out: Option<PathBuf>,
+
+    /// Require every join to carry an access token signed with this secret (`rtccall token`
+    /// mints them); /healthz and /metrics then show counts only to `Authorization: Bearer
+    /// <secret>`.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RTCCALL_SERVE_SECRET",
+        hide_env_values = true,
+        help_heading = "Access"
+    )]
+    pub secret: Option<String>,
+
+    /// A web origin (scheme://host[:port]) whose pages may use this server besides its own
+    /// (repeatable; `*` for any). Browser handshakes from other origins get 403.
+    #[arg(long, value_name = "ORIGIN", help_heading = "Access")]
+    pub allow_origin: Vec<String>,
+
+    /// Connections served at once (default: the open-file limit less a reserve); over it,
+    /// requests get 503 while /healthz keeps answering.
+    #[arg(long, value_name = "N", help_heading = "Limits")]
+    pub max_connections: Option<usize>,
+
+    /// Connections per client address (IPv6: per /64); over it, 429. 0: no cap.
+    #[arg(long, value_name = "N", default_value_t = 64, help_heading = "Limits")]
+    pub max_per_ip: usize,
+
+    /// Joins per second per client address (bursts of twice that); over it, the join gets
+    /// `rate-limited`. 0: no limit.
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Limits")]
+    pub join_rate: u32,
+
+    /// Share rooms with every `rtccall serve` on this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB]).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "RTCCALL_REDIS",
+        hide_env_values = true,
+        help_heading = "Scale-out"
+    )]
+    pub redis: Option<String>,
+
+    /// Namespace of this deployment's keys and channels in Redis.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "rtccall",
+        requires = "redis",
+        help_heading = "Scale-out"
+    )]
+    pub redis_prefix: String,
 }
 
 impl ServeArgs {
+    /// The server's configuration (reads the certificate files).
+    pub fn to_config(&self) -> Result<Config, Error> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some(ServerTls::from_files(c, k)?),
+            _ if self.tls_self_signed => {
+                let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+                let ip = self.listen.ip();
+                if !ip.is_unspecified() && !ip.is_loopback() {
+                    names.push(ip.to_string());
+                }
+                names.extend(self.tls_name.iter().cloned());
+                Some(ServerTls::self_signed(names)?)
+            }
+            _ => None,
+        };
+        if let Some(s) = &self.secret {
+            if s.len() < 16 {
+                return Err(Error::usage(
+                    "--secret must be at least 16 characters (it signs access tokens)".into(),
+                ));
+            }
+        }
+        for o in &self.allow_origin {
+            let ok = o == "*"
+                || url::Url::parse(o).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host().is_some()
+                        && u.path() == "/"
+                        && u.query().is_none()
+                });
+            if !ok {
+                return Err(Error::usage(format!(
+                    "--allow-origin {o:?}: give an origin like https://example.com[:PORT] (or *)"
+                )));
+            }
+        }
+        if let Some(r) = &self.redis {
+            let shown = crate::signal::redis::redact(r);
+            if !url::Url::parse(r)
+                .is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"))
+            {
+                return Err(Error::usage(format!(
+                    "--redis {shown}: give a URL like redis://127.0.0.1:6379"
+                )));
+            }
+        }
+        if self.redis_prefix.is_empty()
+            || !self
+                .redis_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(Error::usage(format!(
+                "--redis-prefix {:?}: use letters, digits, '.', '_' and '-'",
+                self.redis_prefix
+            )));
+        }
+        let mut limits = Limits {
+            max_per_ip: self.max_per_ip,
+            join_rate: self.join_rate,
+            ..Limits::default()
+        };
+        if let Some(n) = self.max_connections {
+            if n == 0 {
+                return Err(Error::usage("--max-connections must be at least 1".into()));
+            }
+            limits.max_connections = n;
+        }
+        Ok(Config {
+            ice: self.ice_handout()?,
+            tls,
+            secret: self.secret.clone(),
+            allow_origins: self.allow_origin.clone(),
+            limits,
+            redis: self.redis.as_ref().map(|url| RedisConfig {
+                url: url.clone(),
+                prefix: self.redis_prefix.clone(),
+            }),
+        })
+    }
+
     /// The ICE servers to hand out, validated.
     pub fn ice_handout(&self) -> Result<IceHandout, Error> {
         let mut out = IceHandout::default();

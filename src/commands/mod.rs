@@ -5,11 +5,13 @@ mod call;
 mod devices;
 mod probe;
 mod serve;
+mod token;
 
 pub use call::call;
 pub use devices::devices;
 pub use probe::probe;
 pub use serve::serve;
+pub use token::token;
 
 use crate::exit::Error;
 

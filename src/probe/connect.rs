@@ -148,6 +148,8 @@ async fn two_peers(
         role: Role::Answer,
         room: room.to_string(),
         server: url,
+        signal_tls: None,
+        token: None,
         embed_server: false,
         timeout: cfg.step_timeout.max(Duration::from_secs(5)),
         duration: Some(cfg.call_media),

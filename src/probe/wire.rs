@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,7 +32,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::servers::Transport;
-use crate::exit::Error;
+pub use crate::tls::TlsSetup;
 
 /// What we call ourselves in SOFTWARE attributes.
 const SOFTWARE: &str = concat!("rtccall-probe/", env!("CARGO_PKG_VERSION"));
@@ -69,162 +68,9 @@ fn proto(e: impl std::fmt::Display) -> WireError {
     WireError::Protocol(e.to_string())
 }
 
-/// Certificate checking for TURN over TLS.
-#[derive(Clone)]
-pub struct TlsSetup {
-    connector: tokio_rustls::TlsConnector,
-}
-
-impl TlsSetup {
-    /// Web PKI roots, plus the certificates of `ca` (PEM); `insecure` skips verification.
-    pub fn new(ca: Option<&Path>, insecure: bool) -> Result<TlsSetup, Error> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| Error::usage(format!("TLS set-up failed: {e}")))?;
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let mut pinned = Vec::new();
-        if let Some(ca) = ca {
-            use rustls::pki_types::CertificateDer;
-            use rustls::pki_types::pem::PemObject;
-            let what = ca.display();
-            let iter = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| Error::usage(format!("--ca {what}: cannot read it ({e})")))?;
-            for cert in iter {
-                let cert = cert.map_err(|e| {
-                    Error::usage(format!("--ca {what}: not a PEM certificate ({e})"))
-                })?;
-                roots.add(cert.clone()).map_err(|e| {
-                    Error::usage(format!("--ca {what}: unusable certificate ({e})"))
-                })?;
-                pinned.push(cert);
-            }
-            if pinned.is_empty() {
-                return Err(Error::usage(format!(
-                    "--ca {what}: no PEM certificate in it"
-                )));
-            }
-        }
-        let webpki =
-            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| Error::usage(format!("TLS set-up failed: {e}")))?;
-        let config = builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Verifier {
-                webpki,
-                pinned,
-                insecure,
-            }))
-            .with_no_client_auth();
-        Ok(TlsSetup {
-            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
-        })
-    }
-}
-
-/// Web PKI verification, except that a certificate given with `--ca` is also trusted as the
-/// server's own certificate: a self-signed certificate made with `openssl req -x509` is marked
-/// as a CA, which Web PKI refuses as a server certificate even when it is the trust anchor.
-/// With `insecure` (`--insecure`) any certificate is accepted; handshake signatures are still
-/// checked.
-#[derive(Debug)]
-struct Verifier {
-    webpki: Arc<rustls::client::WebPkiServerVerifier>,
-    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
-    insecure: bool,
-}
-
-impl rustls::client::danger::ServerCertVerifier for Verifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &rustls::pki_types::CertificateDer<'_>,
-        intermediates: &[rustls::pki_types::CertificateDer<'_>],
-        name: &rustls::pki_types::ServerName<'_>,
-        ocsp: &[u8],
-        now: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        if self.insecure {
-            return Ok(rustls::client::danger::ServerCertVerified::assertion());
-        }
-        match self
-            .webpki
-            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
-        {
-            Ok(v) => Ok(v),
-            Err(_)
-                if self
-                    .pinned
-                    .iter()
-                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
-            {
-                // The very certificate the user trusts: its name must still match the server.
-                let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|e| {
-                    rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
-                        rustls::OtherError(Arc::new(e)),
-                    ))
-                })?;
-                cert.verify_is_valid_for_subject_name(name).map_err(|_| {
-                    rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName)
-                })?;
-                Ok(rustls::client::danger::ServerCertVerified::assertion())
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.webpki.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.webpki.supported_verify_schemes()
-    }
-}
-
 /// A TLS failure in plain words.
 fn tls_error(e: &std::io::Error, host: &str) -> WireError {
-    use rustls::CertificateError as C;
-    let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
-    let text = match inner {
-        Some(rustls::Error::InvalidCertificate(c)) => match c {
-            C::UnknownIssuer | C::BadSignature => "the certificate is not signed by a trusted \
-                authority (self-signed or a private CA?): trust it with --ca FILE, or skip the \
-                check with --insecure"
-                .to_string(),
-            C::NotValidForName | C::NotValidForNameContext { .. } => {
-                format!("the certificate is not valid for {host:?} (name mismatch): {c:?}")
-            }
-            C::Expired | C::ExpiredContext { .. } => "the certificate has expired".to_string(),
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "the certificate is not valid yet (clock skew?)".to_string()
-            }
-            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
-                "the server presents a CA certificate as its own (as `openssl req -x509` makes): \
-                 trust that exact certificate with --ca FILE, or issue a server certificate"
-                    .to_string()
-            }
-            other => format!("the certificate was refused: {other:?}"),
-        },
-        Some(other) => format!("handshake failed: {other}"),
-        None => format!("handshake failed: {e}"),
-    };
-    WireError::Tls(text)
+    WireError::Tls(crate::tls::explain(e, host))
 }
 
 trait StreamIo: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -287,7 +133,7 @@ impl Conn {
                         let name = rustls::pki_types::ServerName::try_from(host.to_string())
                             .map_err(|e| WireError::Tls(format!("bad server name {host}: {e}")))?;
                         let s = setup
-                            .connector
+                            .connector()
                             .connect(name, tcp)
                             .await
                             .map_err(|e| tls_error(&e, host))?;

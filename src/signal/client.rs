@@ -13,6 +13,7 @@ use tracing::debug;
 use super::protocol::Message;
 use super::server::Server;
 use crate::exit::{Error, Result};
+use crate::tls::TlsSetup;
 
 /// What arrives from the signaling side.
 #[derive(Debug)]
@@ -51,16 +52,14 @@ pub struct Embedded {
     /// The URL it serves.
     pub url: String,
     stop: CancellationToken,
-    clients: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    clients: std::sync::Arc<super::limits::Gate>,
 }
 
 impl Embedded {
     /// Give the other peer up to a second to read what was relayed to it and leave, then stop.
     pub async fn finish(self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-        while self.clients.load(std::sync::atomic::Ordering::SeqCst) > 0
-            && tokio::time::Instant::now() < deadline
-        {
+        while self.clients.open() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
@@ -112,11 +111,12 @@ enum ConnectFailure {
 /// start a server in this process on that address and connect to it.
 pub async fn connect_or_host(
     url: &str,
+    tls: Option<&TlsSetup>,
     embed: bool,
     timeout: Duration,
 ) -> Result<(Channel, Option<Embedded>)> {
     let deadline = tokio::time::Instant::now() + timeout;
-    match connect(url, deadline).await {
+    match connect(url, tls, deadline).await {
         Ok(ch) => Ok((ch, None)),
         Err(ConnectFailure::Other(m)) => Err(Error::signaling(m)),
         Err(ConnectFailure::Refused(m)) => {
@@ -133,7 +133,7 @@ pub async fn connect_or_host(
                         clients: server.clients(),
                     };
                     tokio::spawn(server.run(stop));
-                    let ch = connect(url, deadline).await.map_err(|e| match e {
+                    let ch = connect(url, tls, deadline).await.map_err(|e| match e {
                         ConnectFailure::Refused(m) | ConnectFailure::Other(m) => {
                             Error::signaling(m)
                         }
@@ -143,7 +143,7 @@ pub async fn connect_or_host(
                 Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                     // Another peer started its server between our attempt and now.
                     debug!("embedded server lost the race for {addr}; connecting to the winner");
-                    let ch = connect(url, deadline).await.map_err(|e| match e {
+                    let ch = connect(url, tls, deadline).await.map_err(|e| match e {
                         ConnectFailure::Refused(m) | ConnectFailure::Other(m) => {
                             Error::signaling(m)
                         }
@@ -160,9 +160,23 @@ pub async fn connect_or_host(
 
 async fn connect(
     url: &str,
+    tls: Option<&TlsSetup>,
     deadline: tokio::time::Instant,
 ) -> std::result::Result<Channel, ConnectFailure> {
-    let attempt = tokio_tungstenite::connect_async_with_config(url, None, true);
+    let connector = if url.starts_with("wss:") {
+        let setup = match tls {
+            Some(t) => t.clone(),
+            None => TlsSetup::new(None, false).map_err(|e| ConnectFailure::Other(e.to_string()))?,
+        };
+        Some(tokio_tungstenite::Connector::Rustls(setup.config()))
+    } else {
+        None
+    };
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let attempt = tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector);
     let (ws, _) = match tokio::time::timeout_at(deadline, attempt).await {
         Err(_) => {
             return Err(ConnectFailure::Other(format!(
@@ -172,6 +186,33 @@ async fn connect(
         Ok(Err(tungstenite::Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(ConnectFailure::Refused(format!(
                 "cannot reach signaling server {url}: connection refused (is `rtccall serve` running?)"
+            )));
+        }
+        Ok(Err(tungstenite::Error::Io(e)))
+            if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) =>
+        {
+            return Err(ConnectFailure::Other(format!(
+                "cannot reach signaling server {url}: TLS: {}",
+                crate::tls::explain(&e, &host)
+            )));
+        }
+        Ok(Err(tungstenite::Error::Tls(tungstenite::error::TlsError::Rustls(e)))) => {
+            return Err(ConnectFailure::Other(format!(
+                "cannot reach signaling server {url}: TLS: {}",
+                crate::tls::explain_rustls(&e, &host)
+            )));
+        }
+        Ok(Err(tungstenite::Error::Http(resp))) => {
+            let body = resp
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).trim().to_string())
+                .filter(|b| !b.is_empty())
+                .map(|b| format!(": {b}"))
+                .unwrap_or_default();
+            return Err(ConnectFailure::Other(format!(
+                "cannot reach signaling server {url}: it answered HTTP {}{body}",
+                resp.status()
             )));
         }
         Ok(Err(e)) => {

@@ -28,6 +28,23 @@ impl Role {
     }
 }
 
+/// An access token: kept out of `Debug` output (and so out of logs).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+impl Token {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One ICE server as browsers take it in `RTCConfiguration.iceServers`: `urls` is one URL or
 /// a list of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +83,9 @@ pub enum Message {
         /// The token of an earlier `joined`: asks for the same seat back after a reconnection.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
+        /// An access token (a JWT from `rtccall token`), needed by a server run with `--secret`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<Token>,
     },
     /// Server → client: you are in the room. `peer` is the role of the peer already there
     /// (`null` when you are alone, `"unknown"` when that peer gave no role).
@@ -136,6 +156,16 @@ pub mod code {
     pub const ALREADY_JOINED: &str = "already-joined";
     /// A relayed message while alone in the room.
     pub const NO_PEER: &str = "no-peer";
+    /// A join without a valid access token on a server run with `--secret` (missing,
+    /// expired, for another room or role, or not signed with the server's secret).
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    /// Too many joins from one address in a short time.
+    pub const RATE_LIMITED: &str = "rate-limited";
+    /// The other peer does not read its messages: this one was not delivered, and that peer
+    /// is being disconnected.
+    pub const PEER_STALLED: &str = "peer-stalled";
+    /// The room store (Redis, with `serve --redis`) cannot be reached just now.
+    pub const UNAVAILABLE: &str = "unavailable";
 }
 
 impl Message {

@@ -1,0 +1,57 @@
+//! Where rooms live: in this process ([`LocalRooms`]) or shared by every instance through
+//! Redis ([`super::redis::RedisRooms`]). Connections see one interface either way.
+
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+use super::protocol::code;
+use super::redis::RedisRooms;
+use super::rooms::{JoinRequest, LocalRooms, Relayed};
+
+/// The room store of one server.
+#[derive(Clone)]
+pub enum Hub {
+    Local(LocalRooms),
+    Redis(RedisRooms),
+}
+
+impl Hub {
+    /// Admit a peer: it is sent `joined`, or an `error` whose code is returned.
+    pub async fn join(&self, req: JoinRequest<'_>) -> Result<(), &'static str> {
+        match self {
+            Hub::Local(l) => l.join(req).then_some(()).ok_or(code::ROOM_FULL),
+            Hub::Redis(r) => r.join(req).await,
+        }
+    }
+
+    /// The peer said `bye`: its seat goes with its connection.
+    pub async fn mark_leaving(&self, room: &str, id: u64) {
+        match self {
+            Hub::Local(l) => l.mark_leaving(room, id),
+            Hub::Redis(r) => r.mark_leaving(room, id).await,
+        }
+    }
+
+    /// Pass a message to the other peer of the room.
+    pub async fn relay(&self, room: &str, from: u64, text: Utf8Bytes) -> Relayed {
+        match self {
+            Hub::Local(l) => l.relay(room, from, text),
+            Hub::Redis(r) => r.relay(room, from, text).await,
+        }
+    }
+
+    /// The peer's connection went.
+    pub async fn leave(&self, room: &str, id: u64) {
+        match self {
+            Hub::Local(l) => l.leave(room, id),
+            Hub::Redis(r) => r.leave(room, id).await,
+        }
+    }
+
+    /// Rooms this instance holds a member or a kept seat of.
+    pub fn rooms(&self) -> usize {
+        match self {
+            Hub::Local(l) => l.count(),
+            Hub::Redis(r) => r.local_rooms(),
+        }
+    }
+}
