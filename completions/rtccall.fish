@@ -49,6 +49,9 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l allow-origin -
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l max-connections -d 'Connections served at once (default: the open-file limit less a reserve); over it, requests get 503 while /healthz keeps answering' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l max-per-ip -d 'Connections per client address (IPv6: per /64); over it, 429. 0: no cap' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l join-rate -d 'Joins per second per client address (bursts of twice that); over it, the join gets `rate-limited`. 0: no limit' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l head-timeout -d 'Seconds a client may take to send a request head (and to finish a TLS handshake)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l join-timeout -d 'Seconds an upgraded WebSocket may stay without joining a room before it is closed' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l stall-timeout -d 'Seconds a write to a client may block (it does not read) before it is disconnected' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l redis -d 'Share rooms with every `rtccall serve` on this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB])' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l redis-prefix -d 'Namespace of this deployment\'s keys and channels in Redis' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l json -d 'Print `{"type":"listening","url":...}` instead of the bare URL'

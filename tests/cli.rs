@@ -749,12 +749,15 @@ fn a_bind_address_not_on_this_machine_is_a_usage_error() {
 
 #[test]
 fn help_never_shows_the_value_of_a_secret() {
-    for sub in ["dial", "answer", "probe", "serve"] {
+    for sub in ["dial", "answer", "probe", "serve", "token"] {
         let f = Proc::spawn_env(
             &[sub, "--help"],
             &[
                 ("RTCCALL_ICE_CREDENTIAL", "hunter2-credential"),
                 ("RTCCALL_TURN_SECRET", "hunter2-secret"),
+                ("RTCCALL_SERVE_SECRET", "hunter2-serve-secret"),
+                ("RTCCALL_TOKEN", "hunter2-token"),
+                ("RTCCALL_REDIS", "redis://:hunter2@127.0.0.1:1"),
             ],
         )
         .finish(Duration::from_secs(10));

@@ -100,6 +100,33 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Limits")]
     pub join_rate: u32,
 
+    /// Seconds a client may take to send a request head (and to finish a TLS handshake).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        help_heading = "Limits"
+    )]
+    pub head_timeout: f64,
+
+    /// Seconds an upgraded WebSocket may stay without joining a room before it is closed.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        help_heading = "Limits"
+    )]
+    pub join_timeout: f64,
+
+    /// Seconds a write to a client may block (it does not read) before it is disconnected.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        help_heading = "Limits"
+    )]
+    pub stall_timeout: f64,
+
     /// Share rooms with every `rtccall serve` on this Redis (redis://[:PASSWORD@]HOST[:PORT][/DB]).
     #[arg(
         long,
@@ -179,9 +206,21 @@ impl ServeArgs {
                 self.redis_prefix
             )));
         }
+        let secs = |name: &str, v: f64| {
+            if v.is_finite() && (0.1..=3600.0).contains(&v) {
+                Ok(std::time::Duration::from_secs_f64(v))
+            } else {
+                Err(Error::usage(format!(
+                    "{name} must be between 0.1 and 3600 seconds"
+                )))
+            }
+        };
         let mut limits = Limits {
             max_per_ip: self.max_per_ip,
             join_rate: self.join_rate,
+            head_timeout: secs("--head-timeout", self.head_timeout)?,
+            join_timeout: secs("--join-timeout", self.join_timeout)?,
+            stall_timeout: secs("--stall-timeout", self.stall_timeout)?,
             ..Limits::default()
         };
         if let Some(n) = self.max_connections {

@@ -96,7 +96,7 @@ pub async fn run<S>(
             },
             _ = &mut join_by, if room.is_none() => {
                 shared.metrics.refused("join-timeout");
-                break Some((1008, "join a room within 10 s of connecting"));
+                break Some((1008, "no join in time (the server's --join-timeout)"));
             }
             frame = ws.next() => {
                 let text = match frame {

@@ -193,7 +193,19 @@ impl Finished {
 
 /// `rtccall serve` on a free loopback port.
 pub fn serve() -> (Proc, String) {
-    let mut p = Proc::spawn(&["serve", "--listen", "127.0.0.1:0", "--json"]);
+    serve_with(&[])
+}
+
+/// `rtccall serve` on a free loopback port with these options; (process, ws:// or wss:// URL).
+pub fn serve_with(extra: &[&str]) -> (Proc, String) {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--json"];
+    args.extend_from_slice(extra);
+    serve_args(&args)
+}
+
+/// `rtccall` with these arguments, which must make it serve; (process, URL).
+pub fn serve_args(args: &[&str]) -> (Proc, String) {
+    let mut p = Proc::spawn(args);
     let Some(line) = p.first_line(Duration::from_secs(20)) else {
         let f = p.finish(Duration::from_secs(5));
         panic!(
@@ -205,7 +217,10 @@ pub fn serve() -> (Proc, String) {
     let Record::Listening { url } = rec else {
         panic!("first line of serve --json is not listening: {line}")
     };
-    assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
+    assert!(
+        url.starts_with("ws://127.0.0.1:") || url.starts_with("wss://127.0.0.1:"),
+        "{url}"
+    );
     (p, url)
 }
 
