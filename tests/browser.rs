@@ -137,9 +137,9 @@ impl Drop for Lab {
     }
 }
 
-async fn browser(lab: &Lab) -> fantoccini::Client {
-    let profile = lab.dir.join("profile");
-    let args = vec![
+async fn browser(lab: &Lab, extra: &[String]) -> fantoccini::Client {
+    let profile = lab.dir.join(format!("profile{}", extra.len()));
+    let mut args = vec![
         "--headless".to_string(),
         "--no-sandbox".into(),
         "--disable-gpu".into(),
@@ -157,6 +157,7 @@ async fn browser(lab: &Lab) -> fantoccini::Client {
         format!("--unsafely-treat-insecure-origin-as-secure=http://{CALL_IP}:{SIGNAL_PORT}"),
         format!("--user-data-dir={}", profile.display()),
     ];
+    args.extend_from_slice(extra);
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -298,7 +299,7 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let c = browser(&lab).await;
+        let c = browser(&lab, &[]).await;
         for (codec, mime, track) in [("vp8", "video/VP8", "vp8"), ("h264", "video/H264", "h264")] {
             // The terminal dials; the page (opened first, waiting) answers.
             let room = format!("term-dials-{codec}");
@@ -419,6 +420,58 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
         assert_eq!(a.summary().end_reason, "remote-bye");
         assert!(a.summary().video.frames_decoded > 10);
         wait_for(&c, "window.rtccall.ended === 'hang-up'", Duration::from_secs(5)).await;
+        c.close().await.unwrap();
+    });
+    drop(server);
+
+    // Once over TLS, with access tokens: the page over https, signaling over wss, the page's
+    // token from ?token= (and then out of the address bar), the terminal's from --token.
+    let secret = "browser-test-secret-0123456789";
+    let cert = lab.dir.join("cert.pem");
+    let cert_s = cert.to_str().unwrap().to_string();
+    let listen = format!("{CALL_IP}:{}", SIGNAL_PORT + 1);
+    let mut server = lab.rtccall(&[
+        "serve",
+        "--listen",
+        &listen,
+        "--json",
+        "--tls-self-signed",
+        "--tls-cert-out",
+        &cert_s,
+        "--secret",
+        secret,
+    ]);
+    let line = server.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
+    let wss = format!("wss://{listen}/");
+    assert!(line.contains(&wss), "{line}");
+    let room = "over-tls";
+    let now = std::time::SystemTime::now();
+    let ttl = Duration::from_secs(600);
+    let page_token = rtccall::signal::auth::mint(secret, room, ttl, None, now);
+    let term_token = rtccall::signal::auth::mint(secret, room, ttl, None, now);
+    rt.block_on(async {
+        // A person would check the printed fingerprint and accept the warning.
+        let c = browser(&lab, &["--ignore-certificate-errors".to_string()]).await;
+        c.goto(&format!(
+            "https://{listen}/?room={room}&autojoin=1&token={page_token}"
+        ))
+        .await
+        .unwrap();
+        wait_for(
+            &c,
+            "window.rtccall.phase === 'waiting'",
+            Duration::from_secs(15),
+        )
+        .await;
+        assert_eq!(js(&c, "window.isSecureContext").await, Value::Bool(true));
+        let shown = js(&c, "location.href").await;
+        assert!(!shown.as_str().unwrap().contains("token"), "{shown}");
+        let mut args = call_args("dial", room, &wss, "vp8");
+        args.extend(["--ca", cert_s.as_str(), "--token", term_token.as_str()]);
+        let dial = lab.rtccall(&args);
+        assert_page_gets_media(&c, "video/VP8").await;
+        let d = tokio::task::block_in_place(|| dial.finish(Duration::from_secs(40)));
+        assert_terminal_got_media(&d, "vp8");
         c.close().await.unwrap();
     });
 }

@@ -6,6 +6,14 @@
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
+// An access token (?token=, for a server run with --secret) is kept for this tab and taken
+// out of the address bar, so it is not shared with the link or shown in a screenshot.
+const token = params.get("token") || sessionStorage.getItem("rtccall-token");
+if (params.has("token")) {
+  sessionStorage.setItem("rtccall-token", params.get("token"));
+  params.delete("token");
+  history.replaceState(null, "", location.pathname + (params.toString() ? `?${params}` : ""));
+}
 const state = {
   phase: "idle",          // idle, joining, waiting, incoming, calling, connected, ended, error
   connection: "new",      // RTCPeerConnection.connectionState
@@ -225,6 +233,14 @@ function onMessage(msg) {
       state.error = msg;
       log(`server error ${msg.code}: ${msg.message}`);
       if (msg.code === "room-full") { setPhase("error"); $("state").textContent = "room is full"; }
+      if (msg.code === "unauthorized") {
+        setPhase("error");
+        $("state").textContent = "not admitted: this server needs a valid access token (?token=)";
+      }
+      if (msg.code === "rate-limited" || msg.code === "unavailable") {
+        setPhase("error");
+        $("state").textContent = msg.message;
+      }
       break;
   }
 }
@@ -246,7 +262,12 @@ async function join() {
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/";
   ws = new WebSocket(url);
   const resume = sessionStorage.getItem(`rtccall-resume-${room}`);
-  ws.onopen = () => send(resume ? { type: "join", room, resume } : { type: "join", room });
+  ws.onopen = () => {
+    const msg = { type: "join", room };
+    if (resume) msg.resume = resume;
+    if (token) msg.token = token;
+    send(msg);
+  };
   ws.onmessage = (e) => { try { onMessage(JSON.parse(e.data)); } catch (err) { log(`bad message: ${err}`); } };
   ws.onclose = () => {
     // A connected call is peer to peer: it outlives the signaling server.
