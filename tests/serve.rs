@@ -391,6 +391,70 @@ fn limits_close_idle_sockets_refuse_extra_connections_and_answer_health() {
     drop(held);
 }
 
+#[test]
+fn per_address_caps_and_join_rates_hold() {
+    let (_server, url) = serve_with(&["--max-per-ip", "2", "--join-rate", "1"]);
+    let mut a = ws(&url);
+    let mut b = ws(&url);
+    // A third connection from the same address: 429, and the server still answers health.
+    assert_eq!(http(&url, "/", &[]).0, 429);
+    // Joins: a burst of two, then rate-limited.
+    send(
+        &mut a,
+        serde_json::json!({"type": "join", "room": "bad room"}),
+    );
+    assert_eq!(read(&mut a)["code"], "bad-room");
+    send(&mut a, serde_json::json!({"type": "join", "room": "r1"}));
+    assert_eq!(read(&mut a)["type"], "joined");
+    send(&mut b, serde_json::json!({"type": "join", "room": "r2"}));
+    assert_eq!(read(&mut b)["type"], "joined");
+    // The burst is spent: a new connection's join within the second is refused.
+    drop(a);
+    std::thread::sleep(Duration::from_millis(100));
+    let mut c = ws(&url);
+    send(&mut c, serde_json::json!({"type": "join", "room": "r3"}));
+    assert_eq!(read(&mut c)["code"], "rate-limited");
+    drop(b);
+}
+
+#[test]
+fn bad_serve_options_exit_2_and_an_unreachable_redis_exits_3_in_one_line() {
+    let cases: [&[&str]; 6] = [
+        &["--secret", "short"],
+        &[
+            "--tls-cert",
+            "/nonexistent.pem",
+            "--tls-key",
+            "/nonexistent.key",
+        ],
+        &["--allow-origin", "example.com"],
+        &["--max-connections", "0"],
+        &["--redis", "http://127.0.0.1:1"],
+        &["--join-timeout", "0"],
+    ];
+    for extra in cases {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let f = Proc::spawn(&args).finish(Duration::from_secs(10));
+        assert_eq!(f.code, 2, "{extra:?}: {}", f.stderr);
+        assert_eq!(
+            f.stderr.trim().lines().count(),
+            1,
+            "{extra:?}: {}",
+            f.stderr
+        );
+        assert!(f.stderr.starts_with("rtccall: error: "), "{}", f.stderr);
+    }
+    let port = free_port().to_string();
+    let url = format!("redis://:hunter2@127.0.0.1:{port}");
+    let f = Proc::spawn(&["serve", "--listen", "127.0.0.1:0", "--redis", &url])
+        .finish(Duration::from_secs(15));
+    assert_eq!(f.code, 3, "{}", f.stderr);
+    assert_eq!(f.stderr.trim().lines().count(), 1, "{}", f.stderr);
+    assert!(f.stderr.contains("cannot reach Redis"), "{}", f.stderr);
+    assert!(!f.stderr.contains("hunter2"), "{}", f.stderr);
+}
+
 /// A WebSocket handshake by hand, so that frames no library would send can be written.
 fn raw_ws(url: &str) -> TcpStream {
     let addr = addr_of(url);

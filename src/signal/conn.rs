@@ -39,6 +39,8 @@ pub struct Shared {
     pub gate: Arc<Gate>,
     pub metrics: Metrics,
     pub ids: AtomicU64,
+    /// Cancelled when the server stops: every client is closed with 1001.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl Shared {
@@ -94,6 +96,7 @@ pub async fn run<S>(
                 }
                 Item::Close(code, why) => break Some((code, why)),
             },
+            _ = shared.stop.cancelled() => break Some((1001, "the server is stopping")),
             _ = &mut join_by, if room.is_none() => {
                 shared.metrics.refused("join-timeout");
                 break Some((1008, "no join in time (the server's --join-timeout)"));

@@ -132,6 +132,7 @@ impl Server {
             gate: Gate::new(config.limits),
             metrics: Metrics::default(),
             ids: AtomicU64::new(1),
+            stop: CancellationToken::new(),
         };
         Server {
             listener,
@@ -221,6 +222,7 @@ impl Server {
                 },
             }
         }
+        self.shared.stop.cancel();
         info!("signaling server on {} stopped", self.addr);
     }
 }
