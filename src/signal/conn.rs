@@ -27,8 +27,9 @@ use super::server::IceHandout;
 /// [`super::protocol::MAX_MESSAGE_BYTES`] and this, the server replies `too-large` and keeps
 /// the connection.
 pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
-/// Bytes read from the socket at a time; the buffer grows only for a larger message.
-const READ_BUFFER: usize = 1024;
+/// Bytes read from the socket at a time; the buffer grows only for a larger message (an offer
+/// of a few KiB takes a few reads; an idle client holds only this).
+const READ_BUFFER: usize = 512;
 
 /// What every connection of one server shares.
 pub struct Shared {
@@ -128,12 +129,14 @@ pub async fn run<S>(
                         break None;
                     }
                 };
-                handle(&shared, &outbox, id, peer, &mut room, text).await;
+                // Boxed: its state (a Redis round trip, say) exists only while a message is
+                // handled, instead of enlarging every idle connection.
+                Box::pin(handle(&shared, &outbox, id, peer, &mut room, text)).await;
             }
         }
     };
     if let Some(name) = room.take() {
-        shared.hub.leave(&name, id).await;
+        Box::pin(shared.hub.leave(&name, id)).await;
     }
     if let Some((code, why)) = close {
         let frame = CloseFrame {
@@ -249,5 +252,40 @@ async fn handle(
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An idle joined client costs its task's state: keep it small (what a message or a Redis
+    /// round trip needs is boxed while it runs).
+    #[tokio::test]
+    async fn an_idle_client_task_stays_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let s = tokio::net::TcpStream::connect(l.local_addr().unwrap())
+            .await
+            .unwrap();
+        let ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            s,
+            tokio_tungstenite::tungstenite::protocol::Role::Server,
+            Some(super::ws_config()),
+        )
+        .await;
+        let shared = std::sync::Arc::new(super::Shared {
+            hub: super::Hub::Local(Default::default()),
+            ice: Default::default(),
+            secret: None,
+            gate: super::Gate::new(Default::default()),
+            metrics: Default::default(),
+            ids: Default::default(),
+            stop: Default::default(),
+        });
+        let permit = match shared.gate.admit([127, 0, 0, 1].into()) {
+            super::super::limits::Admission::Open(p) => p,
+            _ => panic!(),
+        };
+        let fut = super::run(ws, shared, "127.0.0.1:1".parse().unwrap(), permit);
+        let size = std::mem::size_of_val(&fut);
+        assert!(size <= 1536, "the client task's state is {size} bytes");
     }
 }
