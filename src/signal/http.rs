@@ -117,28 +117,25 @@ pub async fn handle(
 fn route(mut req: Request<Incoming>, shared: &Arc<Shared>, site: &Site, info: &ConnInfo) -> Resp {
     let path = req.uri().path().to_string();
     let monitoring = path == "/healthz" || path == "/metrics";
-    match info.standing {
-        Standing::Busy if !monitoring => {
-            shared.metrics.refused("busy");
-            let mut r = plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is at its connection limit (--max-connections); try again later",
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return r;
-        }
-        Standing::TooMany if !monitoring => {
-            shared.metrics.refused("per-address");
-            let mut r = plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many connections from your address (--max-per-ip)",
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return r;
-        }
-        _ => {}
+    let refusal = match info.standing {
+        Standing::Busy => Some((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the server is at its connection limit (--max-connections); try again later",
+        )),
+        Standing::TooMany => Some((
+            StatusCode::TOO_MANY_REQUESTS,
+            "per-address",
+            "too many connections from your address (--max-per-ip)",
+        )),
+        Standing::Open => None,
+    };
+    if let Some((status, reason, why)) = refusal.filter(|_| !monitoring) {
+        shared.metrics.refused(reason);
+        let mut r = plain(status, why);
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        return r;
     }
     let has_body = req
         .headers()
