@@ -187,8 +187,14 @@ impl ServeArgs {
         }
         if let Some(r) = &self.redis {
             let shown = crate::signal::redis::redact(r);
+            if r.starts_with("rediss:") {
+                return Err(Error::usage(format!(
+                    "--redis {shown}: Redis over TLS is not built in; use redis:// on a private \
+                     network or through a TLS tunnel"
+                )));
+            }
             if !url::Url::parse(r)
-                .is_ok_and(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"))
+                .is_ok_and(|u| matches!(u.scheme(), "redis" | "redis+unix" | "unix"))
             {
                 return Err(Error::usage(format!(
                     "--redis {shown}: give a URL like redis://127.0.0.1:6379"
