@@ -29,6 +29,7 @@ impl From<CandidateInfo> for Candidate {
             protocol: c.protocol,
             address: c.address,
             port: c.port,
+            relay_protocol: c.relay_protocol,
         }
     }
 }
@@ -40,6 +41,7 @@ impl From<Candidate> for CandidateInfo {
             protocol: c.protocol,
             address: c.address,
             port: c.port,
+            relay_protocol: c.relay_protocol,
         }
     }
 }
@@ -70,6 +72,8 @@ pub(super) struct Figures {
     pub video_codec: Option<CodecChoice>,
     /// What the summary warns about.
     pub warnings: Vec<String>,
+    /// Relayed addresses allocated over TURN/TCP or TURN/TLS bridges.
+    pub relays: super::bridge::RelayTransports,
 }
 
 impl Figures {
@@ -78,6 +82,7 @@ impl Figures {
             counters,
             timings: Timings::default(),
             negotiation_start: None,
+            relays: Default::default(),
             connected_at: None,
             last_pair: None,
             last_stats: None,
@@ -124,7 +129,16 @@ impl Figures {
 
     pub async fn sample_stats(&mut self, peer: &Peer) -> (PeerStats, f64, f64, f64) {
         let now = Instant::now();
-        let s = peer.stats().await;
+        let mut s = peer.stats().await;
+        if let Some(local) = s.selected_pair.as_mut().map(|p| &mut p.local)
+            && local.candidate_type == "relay"
+        {
+            let bridged = format!("{}:{}", local.address, local.port)
+                .parse()
+                .ok()
+                .and_then(|a| self.relays.lookup(&a));
+            local.relay_protocol = Some(bridged.unwrap_or("udp").to_string());
+        }
         let (out_kbps, in_kbps, fps) = match &self.last_stats {
             Some((t, prev)) => {
                 let dt = now.duration_since(*t).as_secs_f64().max(1e-3);

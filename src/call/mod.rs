@@ -4,6 +4,7 @@
 //! ([`figures`]) and emits every step as a [`Record`] for the reporters. It never prints; it
 //! never calls webrtc-rs except through [`peer`].
 
+mod bridge;
 mod figures;
 pub mod peer;
 pub mod session;
@@ -35,7 +36,7 @@ pub struct CallConfig {
     pub room: String,
     pub server: String,
     /// How a `wss://` server's certificate is checked (`--ca`, `--insecure`).
-    pub signal_tls: Option<TlsSetup>,
+    pub tls: Option<TlsSetup>,
     /// Access token for a `serve --secret` server (`--token`).
     pub token: Option<Token>,
     pub embed_server: bool,
@@ -108,6 +109,7 @@ pub fn parse_candidate(line: &str) -> Option<Candidate> {
         protocol: f[2].to_lowercase(),
         address: f[4].to_string(),
         port: f[5].parse().ok()?,
+        relay_protocol: None,
     })
 }
 
@@ -222,7 +224,7 @@ impl Driver<'_> {
 
         let connecting = tokio::select! {
             _ = cancel.cancelled() => return fail(Error::interrupted()),
-            r = connect_or_host(&cfg.server, cfg.signal_tls.as_ref(), cfg.embed_server, cfg.timeout) => r,
+            r = connect_or_host(&cfg.server, cfg.tls.as_ref(), cfg.embed_server, cfg.timeout) => r,
         };
         match connecting {
             Ok(c) => self.connected(c, SignalingEvent::Connected).await,
@@ -277,6 +279,24 @@ impl Driver<'_> {
                     .into(),
             ));
         }
+        // TURN over TCP and TLS: webrtc-rs is given a local UDP bridge to each such server.
+        let mut bridges = bridge::Bridges::default();
+        let tls = match &cfg.tls {
+            Some(t) => t.clone(),
+            None => match TlsSetup::new(None, false) {
+                Ok(t) => t,
+                Err(e) => return fail(e),
+            },
+        };
+        for server in setup.ice_servers.iter_mut() {
+            for url in server.urls.iter_mut() {
+                match bridges.route(url, &tls).await {
+                    Ok(u) => *url = u,
+                    Err(e) => return fail(e),
+                }
+            }
+        }
+        self.figures.relays = bridges.relays.clone();
         let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
         let mut peer = match Peer::new(&setup, ports, peer_tx).await {
             Ok(p) => p,
@@ -431,10 +451,8 @@ impl Driver<'_> {
                         if let Some(old) = self.channel.take() {
                             tokio::spawn(old.finish());
                         }
-                        reconnecting = Some(Box::pin(reconnect(
-                            cfg.server.clone(),
-                            cfg.signal_tls.clone(),
-                        )));
+                        reconnecting =
+                            Some(Box::pin(reconnect(cfg.server.clone(), cfg.tls.clone())));
                     }
                 }
             }

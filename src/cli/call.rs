@@ -46,12 +46,13 @@ pub struct SignalingArgs {
     )]
     pub token: Option<String>,
 
-    /// Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or
-    /// the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`).
+    /// Also trust the certificate(s) in this PEM file for a wss:// signaling server and turns:
+    /// TURN servers (a private CA, or the certificate itself, e.g. from `serve
+    /// --tls-self-signed --tls-cert-out FILE`).
     #[arg(long, value_name = "FILE")]
     pub ca: Option<std::path::PathBuf>,
 
-    /// Do not check the wss:// server's certificate at all (testing only).
+    /// Do not check the certificates of wss:// and turns: servers at all (testing only).
     #[arg(long, conflicts_with = "ca")]
     pub insecure: bool,
 
@@ -130,7 +131,8 @@ pub struct MediaArgs {
 /// ICE: servers, policy, local sockets.
 #[derive(Debug, Args, Clone)]
 pub struct IceArgs {
-    /// STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp];
+    /// STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp],
+    /// turns:HOST[:PORT] (TURN over TLS);
     /// credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential.
     #[arg(long = "ice-server", value_name = "URL")]
     pub ice_servers: Vec<String>,
@@ -484,7 +486,7 @@ impl CallArgs {
             role,
             room: s.room.clone(),
             server: s.server.clone(),
-            signal_tls: if s.ca.is_some() || s.insecure {
+            tls: if s.ca.is_some() || s.insecure {
                 Some(crate::tls::TlsSetup::new(s.ca.as_deref(), s.insecure)?)
             } else {
                 None

@@ -148,7 +148,7 @@ async fn two_peers(
         role: Role::Answer,
         room: room.to_string(),
         server: url,
-        signal_tls: None,
+        tls: Some(cfg.tls.clone()),
         token: None,
         embed_server: false,
         timeout: cfg.step_timeout.max(Duration::from_secs(5)),

@@ -15,6 +15,10 @@ pub struct Candidate {
     pub protocol: String,
     pub address: String,
     pub port: u16,
+    /// Local relay candidates only: the transport between this peer and its TURN server
+    /// (`udp`, `tcp` or `tls`), as W3C stats' `relayProtocol`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_protocol: Option<String>,
 }
 
 /// The candidate pair ICE selected.

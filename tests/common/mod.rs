@@ -401,14 +401,16 @@ impl Turn {
             dir,
             child,
         };
-        match turn.wait_ready(Duration::from_secs(5)) {
+        let udp = !options.contains(&"--no-udp");
+        match turn.wait_ready(Duration::from_secs(5), udp) {
             Ok(()) => Ok(turn),
             Err(why) => Err(format!("{why}\n{}", turn.log())),
         }
     }
 
-    /// Ready when it answers a STUN binding request over UDP and accepts TCP (and TLS) connections.
-    fn wait_ready(&mut self, within: Duration) -> Result<(), String> {
+    /// Ready when it answers a STUN binding request over UDP (unless `udp` is false: started
+    /// with `--no-udp`) and accepts TCP (and TLS) connections.
+    fn wait_ready(&mut self, within: Duration, udp_listens: bool) -> Result<(), String> {
         let deadline = Instant::now() + within;
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         udp.set_read_timeout(Some(Duration::from_millis(100)))
@@ -433,8 +435,9 @@ impl Turn {
                 .is_ok()
             });
             let mut buf = [0u8; 512];
-            let udp_ok = udp.send_to(&request, ("127.0.0.1", self.port)).is_ok()
-                && matches!(udp.recv_from(&mut buf), Ok((n, _)) if n >= 20 && buf[8..20] == request[8..20]);
+            let udp_ok = !udp_listens
+                || udp.send_to(&request, ("127.0.0.1", self.port)).is_ok()
+                    && matches!(udp.recv_from(&mut buf), Ok((n, _)) if n >= 20 && buf[8..20] == request[8..20]);
             if tcp_ok && udp_ok {
                 return Ok(());
             }

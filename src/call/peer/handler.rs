@@ -44,6 +44,7 @@ impl PeerConnectionEventHandler for Handler {
             protocol: c.protocol.to_string(),
             address: c.address.clone(),
             port: c.port,
+            relay_protocol: None,
         };
         match c.to_json() {
             Ok(init) => {

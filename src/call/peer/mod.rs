@@ -30,6 +30,8 @@ pub struct CandidateInfo {
     pub protocol: String,
     pub address: String,
     pub port: u16,
+    /// For a local relay candidate: the transport to the TURN server (`udp`, `tcp`, `tls`).
+    pub relay_protocol: Option<String>,
 }
 
 /// The candidate pair ICE selected, and its STUN round-trip time.

@@ -52,6 +52,7 @@ impl Peer {
             protocol: c.protocol.to_string().to_lowercase(),
             address: c.address.clone(),
             port: c.port,
+            relay_protocol: None,
         };
         Some((info(pair.local()), info(pair.remote())))
     }
@@ -98,6 +99,7 @@ impl Peer {
                             protocol: c.protocol.to_lowercase(),
                             address: c.address.clone().unwrap_or_default(),
                             port: c.port,
+                            relay_protocol: None,
                         })
                     }
                     _ => None,

@@ -1,0 +1,315 @@
+//! TURN over TCP and TLS for calls. webrtc-rs 0.21 speaks TURN over UDP only, so every
+//! `turn:…?transport=tcp` or `turns:` server gets a local UDP endpoint that webrtc-rs talks
+//! plain UDP TURN to; the datagrams of each client address go over a TCP (or TLS) connection
+//! of their own to the real server, framed as RFC 6062 §2 / RFC 5766 §11.5 say (STUN messages
+//! by their length, ChannelData padded to 4 bytes), and what comes back is sent as one datagram
+//! per frame. TURN's long-term credentials do not cover the client transport, so the bridge is
+//! transparent. It also notes the relayed addresses the server allocates, so the stats can say
+//! which transport a relay candidate rides on.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use crate::exit::Error;
+use crate::ice::{IceUrl, Scheme, Transport};
+use crate::tls::TlsSetup;
+
+/// Client addresses one bridge serves at once (webrtc-rs uses one socket per local address).
+const MAX_CLIENTS: usize = 16;
+/// Datagrams queued towards one server connection; more are dropped, as UDP would.
+const QUEUE: usize = 512;
+/// Time allowed to connect (and finish TLS) to the TURN server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Relayed addresses allocated through a bridge, and the transport to the server they ride on.
+#[derive(Clone, Default)]
+pub struct RelayTransports {
+    inner: Arc<Mutex<HashMap<SocketAddr, &'static str>>>,
+}
+
+impl RelayTransports {
+    /// `tcp` or `tls` for a relayed address allocated through a bridge.
+    pub fn lookup(&self, addr: &SocketAddr) -> Option<&'static str> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(addr)
+            .copied()
+    }
+
+    fn note(&self, addr: SocketAddr, transport: &'static str) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(addr, transport);
+    }
+}
+
+/// The bridges of one call; dropping it stops them.
+#[derive(Default)]
+pub struct Bridges {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub relays: RelayTransports,
+}
+
+impl Drop for Bridges {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Bridges {
+    /// The URL webrtc-rs is given for `url`: itself when webrtc-rs speaks it (UDP), or a
+    /// plain UDP TURN URL of a new local bridge to it.
+    pub async fn route(&mut self, url: &str, tls: &TlsSetup) -> Result<String, Error> {
+        let Ok(u) = IceUrl::parse(url, "--ice-server") else {
+            return Ok(url.to_string());
+        };
+        if u.scheme != Scheme::Turn || u.transport == Transport::Udp {
+            return Ok(url.to_string());
+        }
+        let target = format!("{}:{}", u.host, u.port);
+        let server = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host(&target))
+            .await
+            .map_err(|_| {
+                Error::connection(format!("{}: cannot resolve {target} in time", u.label()))
+            })?
+            .map_err(|e| Error::connection(format!("{}: cannot resolve {target}: {e}", u.label())))?
+            .min_by_key(|a| a.is_ipv6())
+            .ok_or_else(|| Error::connection(format!("{}: {target} has no address", u.label())))?;
+        let local_ip: std::net::IpAddr = if server.is_ipv6() {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        };
+        let sock = UdpSocket::bind((local_ip, 0))
+            .await
+            .map_err(|e| Error::connection(format!("cannot open a local TURN bridge: {e}")))?;
+        let local = sock
+            .local_addr()
+            .map_err(|e| Error::connection(format!("cannot open a local TURN bridge: {e}")))?;
+        let over = Over {
+            server,
+            host: u.host.clone(),
+            tls: (u.transport == Transport::Tls).then(|| tls.clone()),
+            relays: self.relays.clone(),
+        };
+        info!(
+            "TURN over {} to {} bridged at udp {local}",
+            over.name(),
+            u.label()
+        );
+        self.tasks.push(tokio::spawn(serve(Arc::new(sock), over)));
+        let host = match local {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        Ok(format!("turn:{host}:{}?transport=udp", local.port()))
+    }
+}
+
+/// Where and how a bridge reaches its server.
+#[derive(Clone)]
+struct Over {
+    server: SocketAddr,
+    host: String,
+    tls: Option<TlsSetup>,
+    relays: RelayTransports,
+}
+
+impl Over {
+    fn name(&self) -> &'static str {
+        if self.tls.is_some() { "tls" } else { "tcp" }
+    }
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+async fn connect(over: &Over) -> std::io::Result<Box<dyn Stream>> {
+    let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(over.server))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    let _ = tcp.set_nodelay(true);
+    let Some(tls) = &over.tls else {
+        return Ok(Box::new(tcp));
+    };
+    let name = rustls::pki_types::ServerName::try_from(over.host.clone())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let s = tokio::time::timeout(CONNECT_TIMEOUT, tls.connector().connect(name, tcp))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out"))?
+        .map_err(|e| {
+            let why = crate::tls::explain(&e, &over.host);
+            std::io::Error::other(why)
+        })?;
+    Ok(Box::new(s))
+}
+
+/// The local UDP side: one queue (and one server connection) per client address.
+async fn serve(sock: Arc<UdpSocket>, over: Over) {
+    let mut clients: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+            continue;
+        };
+        clients.retain(|_, tx| !tx.is_closed());
+        let tx = match clients.get(&from) {
+            Some(tx) => tx.clone(),
+            None if clients.len() >= MAX_CLIENTS => continue,
+            None => {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tokio::spawn(client(sock.clone(), from, rx, over.clone()));
+                clients.insert(from, tx.clone());
+                tx
+            }
+        };
+        let _ = tx.try_send(buf[..n].to_vec());
+    }
+}
+
+/// One client address: its own connection to the server, both ways.
+async fn client(
+    sock: Arc<UdpSocket>,
+    from: SocketAddr,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    over: Over,
+) {
+    let stream = match connect(&over).await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(
+                "TURN over {} to {}: cannot connect: {e}",
+                over.name(),
+                over.server
+            );
+            return;
+        }
+    };
+    debug!(
+        "TURN bridge: {from} -> {} over {}",
+        over.server,
+        over.name()
+    );
+    let (mut read, mut write) = tokio::io::split(stream);
+    let up = async {
+        while let Some(d) = rx.recv().await {
+            let pad = if is_channel_data(&d) {
+                (4 - d.len() % 4) % 4
+            } else {
+                0
+            };
+            if write.write_all(&d).await.is_err() {
+                break;
+            }
+            if pad > 0 && write.write_all(&[0u8; 3][..pad]).await.is_err() {
+                break;
+            }
+        }
+    };
+    let down = async {
+        loop {
+            match read_frame(&mut read).await {
+                Ok(frame) => {
+                    note_allocation(&frame, &over);
+                    let _ = sock.send_to(&frame, from).await;
+                }
+                Err(e) => {
+                    debug!("TURN bridge to {}: {e}", over.server);
+                    break;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = up => {}
+        _ = down => {}
+    }
+}
+
+/// ChannelData starts with a channel number in 0x4000..=0x7FFF; STUN with two zero bits.
+fn is_channel_data(d: &[u8]) -> bool {
+    d.first().is_some_and(|b| (0x40..=0x7f).contains(b))
+}
+
+/// One STUN message or ChannelData message from a stream (the padding of ChannelData consumed,
+/// not returned).
+async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Vec<u8>> {
+    let mut head = [0u8; 4];
+    r.read_exact(&mut head).await?;
+    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
+    let (total, pad) = if (0x40..=0x7f).contains(&head[0]) {
+        (4 + len, (4 - len % 4) % 4)
+    } else if head[0] & 0xc0 == 0 {
+        (20 + len, 0)
+    } else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the server sent neither STUN nor ChannelData",
+        ));
+    };
+    let mut frame = vec![0u8; total];
+    frame[..4].copy_from_slice(&head);
+    r.read_exact(&mut frame[4..]).await?;
+    if pad > 0 {
+        let mut p = [0u8; 3];
+        r.read_exact(&mut p[..pad]).await?;
+    }
+    Ok(frame)
+}
+
+/// An Allocate success response: note its relayed address as riding on this transport.
+fn note_allocation(frame: &[u8], over: &Over) {
+    use rtc::stun::message::{CLASS_SUCCESS_RESPONSE, Getter, METHOD_ALLOCATE, Message};
+    // Type 0x0103: Allocate, success response.
+    if frame.len() < 20 || frame[0] != 0x01 || frame[1] != 0x03 {
+        return;
+    }
+    let mut m = Message::new();
+    if m.unmarshal_binary(frame).is_err() {
+        return;
+    }
+    if m.typ.method != METHOD_ALLOCATE || m.typ.class != CLASS_SUCCESS_RESPONSE {
+        return;
+    }
+    let mut relayed = rtc::turn::proto::relayaddr::RelayedAddress::default();
+    if relayed.get_from(&m).is_ok() {
+        let addr = SocketAddr::new(relayed.ip, relayed.port);
+        debug!("relayed address {addr} allocated over {}", over.name());
+        over.relays.note(addr, over.name());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_are_read_by_their_length_and_channel_data_padding_is_dropped() {
+        // A 4-byte-payload STUN message (20-byte header), then ChannelData of 5 bytes + 3 pad.
+        let mut bytes = vec![0x01, 0x01, 0x00, 0x04];
+        bytes.extend_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+        bytes.extend_from_slice(&[0u8; 12]);
+        bytes.extend_from_slice(&[9, 9, 9, 9]);
+        bytes.extend_from_slice(&[0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5, 0, 0, 0]);
+        let mut r = &bytes[..];
+        let stun = read_frame(&mut r).await.unwrap();
+        assert_eq!(stun.len(), 24);
+        let cd = read_frame(&mut r).await.unwrap();
+        assert_eq!(cd, vec![0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5]);
+        assert!(read_frame(&mut r).await.is_err());
+        let mut junk: &[u8] = b"HTTP/1.1 400 Bad Request\r\n";
+        assert!(read_frame(&mut junk).await.is_err());
+        assert!(is_channel_data(&cd) && !is_channel_data(&stun));
+    }
+}

@@ -1,0 +1,90 @@
+//! Calls through TURN over TCP and TLS: webrtc-rs relays over UDP only, so rtccall bridges
+//! them (a local UDP endpoint per server, carried over a TCP or TLS connection to coturn).
+//! coturn is started with `--no-udp`, so its clients can reach it over TCP/TLS only.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+fn certificate() -> (String, String) {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("generate a certificate");
+    (c.cert.pem(), c.signing_key.serialize_pem())
+}
+
+/// A relay-only call with `ice` on both sides; each side's local relay candidate must ride on
+/// `protocol` to the TURN server, and media must flow both ways.
+fn relay_call(room: &str, ice: &str, extra: &[&str], protocol: &str) {
+    let server = format!("ws://127.0.0.1:{}/", free_port());
+    let mut args = vec!["--relay-only", "--ice-server", ice, "--duration", "4"];
+    args.extend_from_slice(extra);
+    let answer = Proc::spawn(&call_args("answer", room, &server, &args));
+    let dial = Proc::spawn(&call_args("dial", room, &server, &args));
+    let d = dial.finish(Duration::from_secs(60));
+    let a = answer.finish(Duration::from_secs(60));
+    assert_eq!(d.code, 0, "dial: {}\n{}", d.stderr, d.stdout.join("\n"));
+    assert_eq!(a.code, 0, "answer: {}\n{}", a.stderr, a.stdout.join("\n"));
+    for s in [d.summary(), a.summary()] {
+        let pair = s.selected_pair.clone().expect("a selected pair");
+        assert_eq!(pair.local.candidate_type, "relay", "{s:?}");
+        assert_eq!(
+            pair.local.relay_protocol.as_deref(),
+            Some(protocol),
+            "{s:?}"
+        );
+        assert!(
+            s.audio.decoded_ms as f64 >= 0.8 * 1000.0 * (s.duration_s - 0.5),
+            "{s:?}"
+        );
+        assert!(
+            s.video.frames_decoded as f64 >= 0.8 * 15.0 * (s.duration_s - 0.5),
+            "{s:?}"
+        );
+    }
+    assert_media_flowed(&d.summary(), &a.summary());
+}
+
+#[test]
+fn relay_only_calls_over_turn_tcp() {
+    let mut opts = TURN_TEST_USER.to_vec();
+    opts.push("--no-udp");
+    let turn = Turn::start(&opts);
+    let ice = format!("turn:test:secret@127.0.0.1:{}?transport=tcp", turn.port);
+    relay_call("turn-tcp", &ice, &[], "tcp");
+}
+
+#[test]
+fn relay_only_calls_over_turn_tls_with_the_certificate_checked() {
+    let (cert, key) = certificate();
+    let mut opts = TURN_TEST_USER.to_vec();
+    opts.push("--no-udp");
+    let turn = Turn::start_tls(&opts, &cert, &key);
+    let tls_port = turn.tls_port.unwrap();
+    let ice = format!("turns:test:secret@127.0.0.1:{tls_port}");
+    let dir = std::env::temp_dir().join(format!("rtccall-turns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &cert).unwrap();
+    relay_call("turn-tls", &ice, &["--ca", ca.to_str().unwrap()], "tls");
+
+    // Not trusted: no relay, so a relay-only call cannot connect (exit 4), and the log says
+    // why in plain words.
+    let server = format!("ws://127.0.0.1:{}/", free_port());
+    let args = [
+        "--relay-only",
+        "--ice-server",
+        ice.as_str(),
+        "--timeout",
+        "4",
+        "-v",
+    ];
+    let answer = Proc::spawn(&call_args("answer", "turn-untrusted", &server, &args));
+    let dial = Proc::spawn(&call_args("dial", "turn-untrusted", &server, &args));
+    let d = dial.finish(Duration::from_secs(30));
+    let _ = answer.finish(Duration::from_secs(30));
+    assert_ne!(d.code, 0, "{}", d.stderr);
+    assert!(d.stderr.contains("--ca"), "{}", d.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
