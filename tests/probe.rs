@@ -853,6 +853,64 @@ fn relay_only_call_connects_through_each_turn_server() {
     assert_eq!(p.code, 0, "{p}");
 }
 
+/// TURN over TCP and TLS carry the relay-only call too (rtccall bridges them for webrtc-rs),
+/// with coturn reachable over TCP/TLS only; gathering gets their relay candidates.
+#[test]
+fn relay_only_calls_run_over_turn_tcp_and_tls() {
+    let (cert, key) = certificate();
+    let mut opts = TURN_TEST_USER.to_vec();
+    opts.push("--no-udp");
+    let turn = Turn::start_tls(&opts, &cert, &key);
+    let tls_port = turn.tls_port.unwrap();
+    let dir = TempDir::new("ca-calls");
+    let ca = dir.write("ca.pem", &cert);
+    let tcp = format!("turn:test:secret@127.0.0.1:{}?transport=tcp", turn.port);
+    let tls = format!("turns:test:secret@127.0.0.1:{tls_port}");
+    let p = start_raw(
+        &[
+            "probe",
+            "--ice-server",
+            &tcp,
+            "--ice-server",
+            &tls,
+            "--ca",
+            &ca,
+            "--json",
+        ],
+        &[],
+    )
+    .finish();
+    for (label, protocol) in [(tcp_label(turn.port), "tcp"), (tls_label(tls_port), "tls")] {
+        let s = p.step(&label, "call-relay");
+        assert_eq!(s.status, Status::Pass, "{s:?}\n{p}");
+        let call = s.call.clone().unwrap_or_else(|| panic!("no call: {s:?}"));
+        let pair = call
+            .selected_pair
+            .clone()
+            .unwrap_or_else(|| panic!("no pair: {call:?}"));
+        assert_eq!(pair.local.candidate_type, "relay", "{call:?}");
+        assert_eq!(
+            pair.local.relay_protocol.as_deref(),
+            Some(protocol),
+            "{call:?}"
+        );
+        assert!(
+            call.video_frames_decoded > 0 && call.data_echoed > 0,
+            "{call:?}"
+        );
+    }
+    let g = p.step("*", "ice-gathering");
+    let relays = g
+        .candidates
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c.candidate_type == "relay")
+        .count();
+    assert!(relays >= 2, "{g:?}\n{p}");
+    assert_eq!(g.status, Status::Pass, "{g:?}\n{p}");
+}
+
 #[test]
 fn nat_behaviour_through_an_rfc5780_server_on_loopback() {
     // Two listening addresses make coturn answer with OTHER-ADDRESS and honour CHANGE-REQUEST.

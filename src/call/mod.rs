@@ -4,7 +4,7 @@
 //! ([`figures`]) and emits every step as a [`Record`] for the reporters. It never prints; it
 //! never calls webrtc-rs except through [`peer`].
 
-mod bridge;
+pub mod bridge;
 mod figures;
 pub mod peer;
 pub mod session;

@@ -23,10 +23,15 @@ use crate::signal::{Role, Server as SignalServer};
 pub fn ice_servers(servers: &[Server]) -> Vec<IceServer> {
     servers
         .iter()
-        .filter(|s| s.transport == Transport::Udp)
+        // TURN over TCP and TLS too: calls bridge them (see `call::bridge`).
+        .filter(|s| s.transport == Transport::Udp || s.scheme == Scheme::Turn)
         .filter(|s| s.scheme == Scheme::Stun || s.credentials().is_some())
         .map(|s| IceServer {
-            urls: vec![s.ice_url()],
+            urls: vec![if s.transport == Transport::Udp {
+                s.ice_url()
+            } else {
+                s.label()
+            }],
             username: s.username.clone().unwrap_or_default(),
             credential: s.credential.clone().unwrap_or_default(),
         })
@@ -46,7 +51,17 @@ fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) -> PeerSetup 
 /// tell which TURN servers gave our own client a working relay.
 pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Step {
     let t = Timer::new("*", "ice-gathering", None);
-    let ice = ice_servers(&cfg.servers);
+    let mut ice = ice_servers(&cfg.servers);
+    // Held until gathering is over: webrtc-rs reaches TCP/TLS TURN servers through them.
+    let mut bridges = crate::call::bridge::Bridges::default();
+    for s in ice.iter_mut() {
+        for u in s.urls.iter_mut() {
+            match bridges.route(u, &cfg.tls).await {
+                Ok(r) => *u = r,
+                Err(e) => return t.fail("gathering could not start", e.to_string()),
+            }
+        }
+    }
     let report = match peer::gather(&setup(cfg, ice, false), cfg.step_timeout).await {
         Ok(r) => r,
         Err(e) => return t.fail("gathering could not start", e.to_string()),
@@ -85,10 +100,10 @@ pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Ste
             cfg.step_timeout
         ));
     }
-    // TURN over UDP whose relay our own client got, but webrtc-rs did not (candidates name
+    // A TURN server whose relay our own client got, but webrtc-rs did not (candidates name
     // their server only when webrtc-rs fills in `url`).
     for (s, o) in outcomes {
-        if s.scheme != Scheme::Turn || s.transport != Transport::Udp || !o.relay_ok {
+        if s.scheme != Scheme::Turn || !o.relay_ok {
             continue;
         }
         let host_port = format!("{}:{}", s.host, s.port);
@@ -224,13 +239,7 @@ pub async fn direct_call(cfg: &ProbeConfig) -> Step {
 /// call when webrtc-rs can use this relay, else why not.
 pub async fn relay_call(cfg: &ProbeConfig, s: &Server, o: &Outcome) -> Step {
     let t = Timer::new(&s.label(), "call-relay", Some(s.transport));
-    if s.transport != Transport::Udp {
-        t.done(
-            Status::Skip,
-            "not applicable: webrtc-rs relays calls over UDP TURN only (the relay echo above \
-             is the proof for TCP/TLS)",
-        )
-    } else if o.ipv6_only_relay {
+    if o.ipv6_only_relay {
         t.done(
             Status::Skip,
             "not tried: webrtc-rs asks for IPv4 relays, which this server refuses",
