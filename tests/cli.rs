@@ -294,8 +294,13 @@ fn frozen_peer_is_detected_by_ice_with_exit_4() {
     let frozen = Instant::now();
     answer.signal("-STOP");
     let d = dial.finish(Duration::from_secs(30));
-    eprintln!("frozen peer detected by ICE after {:?}", frozen.elapsed());
+    let detected = frozen.elapsed();
+    eprintln!("frozen peer detected by ICE after {detected:?}");
     answer.signal("-CONT");
+    assert!(
+        detected < Duration::from_millis(3500),
+        "a frozen peer took {detected:?} to be noticed"
+    );
     assert_eq!(d.code, 4, "stderr: {}", d.stderr);
     let recs = d.records();
     assert!(
