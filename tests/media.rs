@@ -797,7 +797,7 @@ fn recording_survives_packet_loss() {
     // Audio shows the loss; video's lost packets are mostly repaired by NACK retransmission.
     assert!(as_.audio.packets_lost > 0, "no loss happened: {as_:?}");
     assert!(
-        as_.video.frames_decoded as f64 >= 0.5 * ds.video.frames_sent as f64,
+        as_.video.frames_decoded as f64 >= 0.85 * ds.video.frames_sent as f64,
         "decoded {} of {} frames under 5 % loss",
         as_.video.frames_decoded,
         ds.video.frames_sent
@@ -821,7 +821,8 @@ fn recording_survives_packet_loss() {
 }
 
 /// The ~3 s frozen-peer detection must not make a lossy but live link flap: 30 s with 5 %
-/// random UDP loss each way never goes `disconnected`.
+/// random UDP loss each way never goes `disconnected`; and video holds up (retransmissions
+/// complete their frames within the reorder window): at least 90 % of the frames sent decode.
 #[test]
 fn a_lossy_link_never_looks_like_a_vanished_peer() {
     let _turn = take_turn();
@@ -852,6 +853,16 @@ fn a_lossy_link_never_looks_like_a_vanished_peer() {
             "{states:?}"
         );
         assert!(f.summary().audio.packets_lost > 0, "no loss happened");
+    }
+    for (from, to) in [(&d, &a), (&a, &d)] {
+        let (sent, decoded) = (
+            from.summary().video.frames_sent,
+            to.summary().video.frames_decoded,
+        );
+        assert!(
+            decoded as f64 >= 0.9 * sent as f64,
+            "{decoded} of {sent} frames decoded under 5 % loss"
+        );
     }
 }
 

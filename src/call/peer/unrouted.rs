@@ -162,14 +162,18 @@ impl Unrouted {
             (Route::Video(codec), Some(assembler)) => {
                 let k = &s.counters.video;
                 k.packets_received.fetch_add(1, Ordering::Relaxed);
-                match assembler.push(h.sequence_number, h.timestamp, h.marker, &pkt.payload) {
-                    Assembled::Nothing => {}
-                    Assembled::Dropped => {
-                        k.decode_errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Assembled::Frame(data, _) => {
-                        if s.video_in.try_send(frame(data, Some(codec))).is_err() {
-                            k.receive_dropped.fetch_add(1, Ordering::Relaxed);
+                let now = Instant::now();
+                for out in
+                    assembler.push(h.sequence_number, h.timestamp, h.marker, &pkt.payload, now)
+                {
+                    match out {
+                        Assembled::Dropped => {
+                            k.decode_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Assembled::Frame(data, _) => {
+                            if s.video_in.try_send(frame(data, Some(codec))).is_err() {
+                                k.receive_dropped.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                 }
