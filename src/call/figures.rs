@@ -203,6 +203,8 @@ impl Figures {
                 packets_lost: s.audio_packets_lost,
                 jitter_ms: s.audio_jitter_ms.map(|j| (j * 100.0).round() / 100.0),
                 decoded_ms: KindCounters::get(&c.audio.decoded_ms),
+                fec_recovered_ms: KindCounters::get(&c.audio.fec_recovered_ms),
+                concealed_ms: KindCounters::get(&c.audio.concealed_ms),
                 level_sent_dbfs: (KindCounters::get(&c.audio.encoded) > 0)
                     .then(|| level(&c.audio.level_sent)),
                 level_received_dbfs: c
@@ -286,6 +288,8 @@ impl Figures {
                 packets_received: KindCounters::get(&c.audio.packets_received),
                 packets_lost: audio_lost,
                 decoded_ms: KindCounters::get(&c.audio.decoded_ms),
+                fec_recovered_ms: KindCounters::get(&c.audio.fec_recovered_ms),
+                concealed_ms: KindCounters::get(&c.audio.concealed_ms),
                 frames_dropped: dropped(&c.audio),
                 decode_errors: KindCounters::get(&c.audio.decode_errors),
                 underruns: KindCounters::get(&c.audio.underruns),

@@ -197,6 +197,12 @@ fn start_encoder(
                     .map_err(|e| format!("cannot open the Opus encoder: {e}"))?;
             enc.set_bitrate(opus::Bitrate::Bits(32_000))
                 .map_err(|e| format!("cannot configure the Opus encoder: {e}"))?;
+            // In-band FEC: each packet carries a coarse copy of the one before, which the
+            // receiver uses when that one is lost (the encoder spends bits on it as for 10 %
+            // loss).
+            enc.set_inband_fec(true)
+                .and_then(|()| enc.set_packet_loss_perc(10))
+                .map_err(|e| format!("cannot configure the Opus encoder: {e}"))?;
             Ok(enc)
         },
         move |mut enc| {
@@ -512,9 +518,38 @@ pub fn start_receiver(
                 .audio
                 .level_received
                 .store(LEVEL_SILENT, Ordering::Relaxed);
+            let mut gaps = GapTracker::default();
             while let Some(frame) = recv_until_stopped(&rx, &stop) {
+                let (lost, frame_len) = match gaps.arrived(frame.rtp_timestamp) {
+                    Arrival::Late => {
+                        // Already concealed (or far behind): playing it now would only add delay.
+                        counters.audio.late.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    Arrival::InOrder { lost, frame_len } => (lost, frame_len),
+                };
+                // Lost packets before this one: all but the last concealed by the decoder, the
+                // last rebuilt from this packet's FEC (concealed too when it carries none).
+                for i in 0..lost {
+                    let fec = i + 1 == lost;
+                    let input: &[u8] = if fec { &frame.data } else { &[] };
+                    if let Ok(n) = dec.decode(input, &mut pcm[..frame_len], fec) {
+                        let ms = n as u64 * 1000 / SAMPLE_RATE as u64;
+                        let counter = if fec {
+                            &counters.audio.fec_recovered_ms
+                        } else {
+                            &counters.audio.concealed_ms
+                        };
+                        counter.fetch_add(ms, Ordering::Relaxed);
+                        if let Some(jitter) = &jitter {
+                            let mut j = jitter.lock().unwrap_or_else(|p| p.into_inner());
+                            j.push(&pcm[..n]);
+                        }
+                    }
+                }
                 match dec.decode(&frame.data, &mut pcm, false) {
                     Ok(samples) => {
+                        gaps.decoded(samples);
                         let _ = counters.audio.first_decoded.set(Instant::now());
                         counters.audio.decoded.fetch_add(1, Ordering::Relaxed);
                         counters.audio.decoded_ms.fetch_add(
@@ -566,8 +601,94 @@ pub fn start_receiver(
     Ok((tx, threads))
 }
 
+/// Longest gap (in packets) filled by concealment; a longer one is a new start.
+const MAX_CONCEALED: u32 = 10;
+
+/// Where a received audio packet stands against the ones before it, by RTP timestamp.
+#[derive(Default)]
+struct GapTracker {
+    /// Timestamp the next packet should have.
+    expected: Option<u32>,
+    /// Samples per packet, as last decoded.
+    frame_len: usize,
+}
+
+#[derive(Debug, PartialEq)]
+enum Arrival {
+    /// Behind what was played: drop it.
+    Late,
+    /// Next in line, after `lost` missing packets of `frame_len` samples.
+    InOrder { lost: u32, frame_len: usize },
+}
+
+impl GapTracker {
+    fn arrived(&mut self, ts: u32) -> Arrival {
+        let frame_len = if self.frame_len == 0 {
+            960
+        } else {
+            self.frame_len
+        };
+        let Some(expected) = self.expected else {
+            self.expected = Some(ts);
+            return Arrival::InOrder { lost: 0, frame_len };
+        };
+        let ahead = ts.wrapping_sub(expected);
+        if ahead == 0 {
+            return Arrival::InOrder { lost: 0, frame_len };
+        }
+        if ahead > u32::MAX / 2 {
+            // Behind: late, unless far behind (a new stream).
+            if expected.wrapping_sub(ts) < SAMPLE_RATE {
+                return Arrival::Late;
+            }
+            self.expected = Some(ts);
+            return Arrival::InOrder { lost: 0, frame_len };
+        }
+        let lost = ahead / frame_len as u32;
+        self.expected = Some(ts);
+        if ahead % frame_len as u32 != 0 || lost > MAX_CONCEALED {
+            return Arrival::InOrder { lost: 0, frame_len };
+        }
+        Arrival::InOrder { lost, frame_len }
+    }
+
+    fn decoded(&mut self, samples: usize) {
+        self.frame_len = samples;
+        self.expected = self.expected.map(|e| e.wrapping_add(samples as u32));
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn gaps_are_found_by_timestamp() {
+        use super::{Arrival, GapTracker};
+        let mut g = GapTracker::default();
+        let step = |g: &mut GapTracker, ts: u32| {
+            let a = g.arrived(ts);
+            if a != Arrival::Late {
+                g.decoded(960);
+            }
+            a
+        };
+        let lost = |n| Arrival::InOrder {
+            lost: n,
+            frame_len: 960,
+        };
+        assert_eq!(step(&mut g, 1000), lost(0));
+        assert_eq!(step(&mut g, 1960), lost(0));
+        // One lost, then two lost.
+        assert_eq!(step(&mut g, 3880), lost(1));
+        assert_eq!(step(&mut g, 6760), lost(2));
+        // The lost one arriving late is dropped.
+        assert_eq!(step(&mut g, 5800), Arrival::Late);
+        // Wrapping timestamps, and a jump too long to conceal (a new start).
+        let mut g = GapTracker::default();
+        assert_eq!(step(&mut g, u32::MAX - 959), lost(0));
+        assert_eq!(step(&mut g, 0), lost(0));
+        assert_eq!(step(&mut g, 960 * 100), lost(0));
+    }
+
     use super::*;
 
     #[test]

@@ -82,6 +82,10 @@ pub struct KindCounters {
     pub decoded: AtomicU64,
     /// Audio only: milliseconds decoded.
     pub decoded_ms: AtomicU64,
+    /// Audio only: milliseconds of lost packets rebuilt from the next packet's in-band FEC.
+    pub fec_recovered_ms: AtomicU64,
+    /// Audio only: milliseconds of lost packets filled by the decoder's concealment (PLC).
+    pub concealed_ms: AtomicU64,
     pub decode_errors: AtomicU64,
     pub plis_sent: AtomicU64,
     pub plis_received: AtomicU64,

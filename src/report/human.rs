@@ -253,11 +253,13 @@ pub fn print_summary(s: &Summary) {
         (
             "audio",
             format!(
-                "{} packets sent, {} received, {} lost, {} ms decoded",
+                "{} packets sent, {} received, {} lost, {} ms decoded, {} ms FEC, {} ms concealed",
                 s.audio.packets_sent,
                 s.audio.packets_received,
                 s.audio.packets_lost,
-                s.audio.decoded_ms
+                s.audio.decoded_ms,
+                s.audio.fec_recovered_ms,
+                s.audio.concealed_ms
             ),
         ),
         (

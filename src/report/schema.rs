@@ -62,6 +62,9 @@ pub struct AudioInterval {
     pub jitter_ms: Option<f64>,
     /// Milliseconds of audio decoded so far.
     pub decoded_ms: u64,
+    /// Milliseconds of lost audio rebuilt from in-band FEC / filled by concealment, so far.
+    pub fec_recovered_ms: u64,
+    pub concealed_ms: u64,
     /// Level of the audio sent / received just now, in dBFS (-100 is silence; `null` when none
     /// flows). A silent microphone shows here.
     pub level_sent_dbfs: Option<f64>,
@@ -124,6 +127,10 @@ pub struct AudioSummary {
     pub packets_lost: i64,
     /// Milliseconds of audio decoded.
     pub decoded_ms: u64,
+    /// Milliseconds of lost audio rebuilt from the next packet's in-band FEC.
+    pub fec_recovered_ms: u64,
+    /// Milliseconds of lost audio filled by the decoder's concealment (PLC).
+    pub concealed_ms: u64,
     /// Captured frames dropped because the encoder or the network fell behind.
     pub frames_dropped: u64,
     /// Received packets the decoder rejected.

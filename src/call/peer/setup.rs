@@ -139,7 +139,7 @@ pub(super) async fn build_pc(
         config = config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
     }
     // The defaults cost 0.2 s to 4 s of setup (see the stack notes): accept pairs at once,
-    // check every 20 ms, and notice a vanished peer within about 3 s: `disconnected` after 1 s
+    // check every 20 ms, and notice a vanished peer within about 3 s: `disconnected` after 1.5 s
     // without any packet from the peer (media, data-channel pings every 100 ms and STUN all
     // count, so a lossy but live link does not get there), `failed` 1.5 s later.
     let setting_engine = SettingEngineBuilder::new()
@@ -149,7 +149,7 @@ pub(super) async fn build_pc(
         .with_relay_acceptance_min_wait(Some(Duration::ZERO))
         .with_ice_connection_attempts(Some(Duration::from_millis(20)), None)
         .with_ice_timeouts(
-            Some(Duration::from_millis(1000)),
+            Some(Duration::from_millis(1500)),
             Some(Duration::from_millis(1500)),
             // webrtc-rs 0.21 hands a relayed packet to its TURN client after draining that
             // client's queue, so relayed packets leave only at the next driver wake-up (see
