@@ -61,7 +61,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s h -l help -d '
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l server -d 'Signaling server URL' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l token -d 'Access token for a signaling server run with --secret (`rtccall token` mints one)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// signaling server and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
@@ -75,14 +75,14 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l fps -d 'Video f
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l insecure -d 'Do not check the wss:// server\'s certificate at all (testing only)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l relay-only -d 'Use only relay (TURN) candidates'
@@ -92,7 +92,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s h -l help -d 'P
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l server -d 'Signaling server URL' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l token -d 'Access token for a signaling server run with --secret (`rtccall token` mints one)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// server (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// signaling server and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
@@ -106,7 +106,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l fps -d 'Video
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp]; credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
@@ -114,7 +114,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind-tcp -d '
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l insecure -d 'Do not check the wss:// server\'s certificate at all (testing only)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l relay-only -d 'Use only relay (TURN) candidates'

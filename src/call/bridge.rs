@@ -69,8 +69,9 @@ impl Drop for Bridges {
 
 impl Bridges {
     /// The URL webrtc-rs is given for `url`: itself when webrtc-rs speaks it (UDP), or a
-    /// plain UDP TURN URL of a new local bridge to it.
-    pub async fn route(&mut self, url: &str, tls: &TlsSetup) -> Result<String, Error> {
+    /// plain UDP TURN URL of a new local bridge to it. `tls` checks `turns:` certificates
+    /// (Web PKI roots when `None`).
+    pub async fn route(&mut self, url: &str, tls: Option<&TlsSetup>) -> Result<String, Error> {
         let Ok(u) = IceUrl::parse(url, "--ice-server") else {
             return Ok(url.to_string());
         };
@@ -100,7 +101,11 @@ impl Bridges {
         let over = Over {
             server,
             host: u.host.clone(),
-            tls: (u.transport == Transport::Tls).then(|| tls.clone()),
+            tls: match (u.transport, tls) {
+                (Transport::Tls, Some(t)) => Some(t.clone()),
+                (Transport::Tls, None) => Some(TlsSetup::new(None, false)?),
+                _ => None,
+            },
             relays: self.relays.clone(),
         };
         info!(

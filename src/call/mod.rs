@@ -281,16 +281,9 @@ impl Driver<'_> {
         }
         // TURN over TCP and TLS: webrtc-rs is given a local UDP bridge to each such server.
         let mut bridges = bridge::Bridges::default();
-        let tls = match &cfg.tls {
-            Some(t) => t.clone(),
-            None => match TlsSetup::new(None, false) {
-                Ok(t) => t,
-                Err(e) => return fail(e),
-            },
-        };
         for server in setup.ice_servers.iter_mut() {
             for url in server.urls.iter_mut() {
-                match bridges.route(url, &tls).await {
+                match bridges.route(url, cfg.tls.as_ref()).await {
                     Ok(u) => *url = u,
                     Err(e) => return fail(e),
                 }

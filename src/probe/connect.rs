@@ -56,7 +56,7 @@ pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Ste
     let mut bridges = crate::call::bridge::Bridges::default();
     for s in ice.iter_mut() {
         for u in s.urls.iter_mut() {
-            match bridges.route(u, &cfg.tls).await {
+            match bridges.route(u, Some(&cfg.tls)).await {
                 Ok(r) => *u = r,
                 Err(e) => return t.fail("gathering could not start", e.to_string()),
             }

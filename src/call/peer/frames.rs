@@ -45,6 +45,8 @@ struct Held {
 /// frames after it go on. Frames come out in order.
 pub(super) struct FrameAssembler {
     codec: VideoCodec,
+    /// Tells frame starts apart (`is_partition_head` keeps no state).
+    heads: Box<dyn Depacketizer + Send + Sync>,
     /// Packets by extended sequence number.
     held: std::collections::BTreeMap<u64, Held>,
     /// Extended sequence number of the first packet of the next frame to come out; `None`
@@ -65,6 +67,7 @@ impl FrameAssembler {
     pub(super) fn new(codec: VideoCodec) -> FrameAssembler {
         FrameAssembler {
             codec,
+            heads: depacketizer(codec),
             held: Default::default(),
             next: None,
             highest: None,
@@ -103,7 +106,7 @@ impl FrameAssembler {
         if self.next.is_some_and(|n| ext < n) || self.abandoned == Some(timestamp) {
             return Vec::new(); // too late, or a duplicate
         }
-        let head = depacketizer(self.codec).is_partition_head(payload);
+        let head = self.heads.is_partition_head(payload);
         self.held.insert(
             ext,
             Held {
