@@ -228,6 +228,12 @@ fn energy_at(samples: &[i16], freq: f64) -> f64 {
 /// above the typical bin.
 #[track_caller]
 fn assert_tone_at_440(what: &str, samples: &[i16]) {
+    assert_tone_near_440(what, samples, 0.0)
+}
+
+/// As [`assert_tone_at_440`], with the strongest 20 Hz bin allowed `tolerance_hz` away.
+#[track_caller]
+fn assert_tone_near_440(what: &str, samples: &[i16], tolerance_hz: f64) {
     assert!(
         samples.len() > 48_000,
         "{what}: only {} samples",
@@ -244,7 +250,10 @@ fn assert_tone_at_440(what: &str, samples: &[i16]) {
     let mut energies: Vec<f64> = bins.iter().map(|b| b.1).collect();
     energies.sort_by(|a, b| a.total_cmp(b));
     let median = energies[energies.len() / 2];
-    assert_eq!(peak, 440.0, "{what}: the strongest frequency is {peak} Hz");
+    assert!(
+        (peak - 440.0).abs() <= tolerance_hz,
+        "{what}: the strongest frequency is {peak} Hz"
+    );
     assert!(
         peak_e > 100.0 * median.max(1.0),
         "{what}: 440 Hz is not clearly above the rest ({peak_e:.3e} vs median {median:.3e})"
@@ -817,7 +826,9 @@ fn recording_survives_packet_loss() {
         .output()
         .unwrap();
     assert!(check.status.success());
-    assert_tone_at_440("the lossy recording", &decode_audio(&path));
+    // The recording keeps the packets as received; FFmpeg's decoder conceals the lost ones
+    // (with FEC on, Opus codes a tone in SILK, whose concealment may drift a bin).
+    assert_tone_near_440("the lossy recording", &decode_audio(&path), 20.0);
 }
 
 /// The ~3 s frozen-peer detection must not make a lossy but live link flap: 30 s with 5 %
