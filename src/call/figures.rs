@@ -216,6 +216,8 @@ impl Figures {
                 encode_ms: audio_encode,
                 buffer_ms: (cfg.media.speaker != Speaker::Off)
                     .then(|| KindCounters::get(&c.audio.buffer_ms)),
+                buffer_target_ms: (cfg.media.speaker != Speaker::Off)
+                    .then(|| KindCounters::get(&c.audio.buffer_target_ms)),
                 underruns: KindCounters::get(&c.audio.underruns),
                 late_packets: KindCounters::get(&c.audio.late),
             },

@@ -417,12 +417,17 @@ fn start_file(
 }
 
 /// The speaker's jitter buffer: decoded 48 kHz mono samples waiting to be played. Playback
-/// starts once `TARGET_MS` is buffered (again after every underrun); packets that would push it
-/// past `MAX_MS` are late and dropped.
+/// starts once its target is buffered (again after every underrun); packets that would push it
+/// past `MAX_MS` are late and dropped. The target follows the measured interarrival jitter
+/// (RFC 3550's estimator): [`TARGET_MS`] on a calm link, up to [`MAX_TARGET_MS`] under jitter,
+/// back down as the link calms; while playing, audio well above the target is trimmed.
 #[derive(Debug, Default)]
 pub struct JitterBuffer {
     samples: VecDeque<i16>,
     playing: bool,
+    /// Smoothed interarrival jitter, ms.
+    jitter_ms: f64,
+    last_arrival: Option<Instant>,
 }
 
 /// What the speaker got from the jitter buffer.
@@ -435,8 +440,12 @@ pub enum Pull {
     Underrun,
 }
 
-/// Audio buffered before playback starts.
+/// Audio buffered before playback starts, on a calm link.
 pub const TARGET_MS: usize = 60;
+/// The most the target grows to under jitter.
+pub const MAX_TARGET_MS: usize = 200;
+/// Audio this far above the target while playing is trimmed (10 ms per packet).
+const TRIM_ABOVE_MS: usize = 40;
 /// More than this waiting means the packets are late: drop them.
 pub const MAX_MS: usize = 300;
 const PER_MS: usize = SAMPLE_RATE as usize / 1000;
@@ -446,12 +455,15 @@ impl JitterBuffer {
     /// waited too long: the speaker is behind or has not started yet). Keeping the newest audio
     /// keeps the delay bounded.
     pub fn push(&mut self, pcm: &[i16]) -> bool {
+        if self.playing && self.samples.len() > (self.target_ms() + TRIM_ABOVE_MS) * PER_MS {
+            self.samples.drain(..10 * PER_MS);
+        }
         let room = MAX_MS * PER_MS;
         let overflow = (self.samples.len() + pcm.len()).saturating_sub(room);
         self.samples.drain(..overflow.min(self.samples.len()));
         let pcm = &pcm[pcm.len().saturating_sub(room)..];
         self.samples.extend(pcm.iter().copied());
-        if self.samples.len() >= TARGET_MS * PER_MS {
+        if self.samples.len() >= self.target_ms() * PER_MS {
             self.playing = true;
         }
         overflow == 0
@@ -472,6 +484,24 @@ impl JitterBuffer {
 
     pub fn depth_ms(&self) -> usize {
         self.samples.len() / PER_MS
+    }
+
+    /// A packet's audio that arrived at `now`: its spacing from the one before updates the
+    /// jitter estimate (concealed audio goes through [`JitterBuffer::push`] alone).
+    pub fn push_arrived(&mut self, pcm: &[i16], now: Instant) -> bool {
+        if let Some(last) = self.last_arrival {
+            let spacing = now.saturating_duration_since(last).as_secs_f64() * 1000.0;
+            let expected = pcm.len() as f64 / PER_MS as f64;
+            let d = (spacing - expected).abs().min(1000.0);
+            self.jitter_ms += (d - self.jitter_ms) / 16.0;
+        }
+        self.last_arrival = Some(now);
+        self.push(pcm)
+    }
+
+    /// The depth playback starts at (and is trimmed back towards), ms.
+    pub fn target_ms(&self) -> usize {
+        (TARGET_MS + (3.0 * self.jitter_ms).round() as usize).min(MAX_TARGET_MS)
     }
 }
 
@@ -559,13 +589,17 @@ pub fn start_receiver(
                             .store(level_dbfs_tenths(pcm), Ordering::Relaxed);
                         if let Some(jitter) = &jitter {
                             let mut j = jitter.lock().unwrap_or_else(|p| p.into_inner());
-                            if !j.push(pcm) {
+                            if !j.push_arrived(pcm, frame.arrived) {
                                 counters.audio.late.fetch_add(1, Ordering::Relaxed);
                             }
                             counters
                                 .audio
                                 .buffer_ms
                                 .store(j.depth_ms() as u64, Ordering::Relaxed);
+                            counters
+                                .audio
+                                .buffer_target_ms
+                                .store(j.target_ms() as u64, Ordering::Relaxed);
                         }
                     }
                     Err(e) => {
@@ -744,6 +778,46 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_target_grows_under_jitter_and_shrinks_back() {
+        let mut j = JitterBuffer::default();
+        let t0 = Instant::now();
+        let mut out = vec![0i16; 960];
+        let mut at = t0;
+        for _ in 0..50 {
+            at += Duration::from_millis(20);
+            j.push_arrived(&[0i16; 960], at);
+            j.pull(&mut out);
+        }
+        assert_eq!(
+            j.target_ms(),
+            TARGET_MS,
+            "a calm link keeps the base target"
+        );
+        // ±30 ms of jitter.
+        for i in 0..100 {
+            at += Duration::from_millis(if i % 2 == 0 { 50 } else { 1 });
+            j.push_arrived(&[0i16; 960], at);
+        }
+        let grown = j.target_ms();
+        assert!(grown >= TARGET_MS + 40, "target {grown} ms under jitter");
+        for _ in 0..150 {
+            at += Duration::from_millis(20);
+            j.push_arrived(&[0i16; 960], at);
+            j.pull(&mut out);
+        }
+        assert!(
+            j.target_ms() < TARGET_MS + 5,
+            "target {} ms once calm",
+            j.target_ms()
+        );
+        assert!(
+            j.depth_ms() <= j.target_ms() + TRIM_ABOVE_MS + 20,
+            "{} ms held",
+            j.depth_ms()
+        );
+    }
 
     #[test]
     fn jitter_buffer_waits_for_its_target_then_plays_and_counts_underruns() {

@@ -110,6 +110,8 @@ pub struct KindCounters {
     pub late: AtomicU64,
     /// Audio: milliseconds waiting in the jitter buffer.
     pub buffer_ms: AtomicU64,
+    /// Audio: the depth the jitter buffer aims at, ms (grows with the measured jitter).
+    pub buffer_target_ms: AtomicU64,
 }
 
 /// Encode times kept for percentiles: a 30 fps call for an hour.

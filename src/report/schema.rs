@@ -75,6 +75,9 @@ pub struct AudioInterval {
     pub encode_ms: Option<f64>,
     /// Audio waiting in the speaker's jitter buffer, ms (`null` without a speaker).
     pub buffer_ms: Option<u64>,
+    /// The depth the jitter buffer aims at, ms: 60 on a calm link, more under jitter (`null`
+    /// without a speaker).
+    pub buffer_target_ms: Option<u64>,
     /// Times the speaker ran dry, and packets dropped for arriving too late, so far.
     pub underruns: u64,
     pub late_packets: u64,
