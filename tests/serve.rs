@@ -410,8 +410,18 @@ fn per_address_caps_and_join_rates_hold() {
     assert_eq!(read(&mut b)["type"], "joined");
     // The burst is spent: a new connection's join within the second is refused.
     drop(a);
-    std::thread::sleep(Duration::from_millis(100));
-    let mut c = ws(&url);
+    // Connect again once the server has counted `a` gone (until then: 429).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut c = loop {
+        match tungstenite::connect(url.as_str()) {
+            Ok((c, _)) => break c,
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "no connection after one closed: {e}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     send(&mut c, serde_json::json!({"type": "join", "room": "r3"}));
     assert_eq!(read(&mut c)["code"], "rate-limited");
     drop(b);
@@ -585,6 +595,55 @@ fn a_peer_that_does_not_read_is_disconnected_and_its_sender_told() {
 // ------------------------------------------------------------------------------------------
 // Scale-out through Redis
 
+/// Whether a message from a peer on `a` reaches a peer on `b` (same room) before `within`;
+/// retried with fresh rooms until then.
+fn relays_between(a: &str, b: &str, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    let mut n = 0;
+    while Instant::now() < deadline {
+        n += 1;
+        let room = format!("relay-check-{n}");
+        let attempt = || -> Option<()> {
+            let (mut x, _) = tungstenite::connect(a).ok()?;
+            let (mut y, _) = tungstenite::connect(b).ok()?;
+            for ws in [&mut x, &mut y] {
+                if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+                    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+                }
+            }
+            x.send(Frame::text(format!(r#"{{"type":"join","room":"{room}"}}"#)))
+                .ok()?;
+            (read_opt(&mut x)?["type"] == "joined").then_some(())?;
+            y.send(Frame::text(format!(r#"{{"type":"join","room":"{room}"}}"#)))
+                .ok()?;
+            (read_opt(&mut y)?["type"] == "joined").then_some(())?;
+            x.send(Frame::text(r#"{"type":"offer","sdp":"v=0"}"#))
+                .ok()?;
+            loop {
+                let m = read_opt(&mut y)?;
+                if m["type"] == "offer" {
+                    return Some(());
+                }
+            }
+        };
+        if attempt().is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The next protocol message, or None when none comes (error or timeout).
+fn read_opt(ws: &mut Ws) -> Option<serde_json::Value> {
+    loop {
+        match ws.read().ok()? {
+            Frame::Text(t) => return serde_json::from_str(t.as_str()).ok(),
+            _ => continue,
+        }
+    }
+}
+
 /// `redis-server` on a free loopback port, without persistence, stopped by its PID.
 struct Redis {
     port: u16,
@@ -640,9 +699,11 @@ fn rooms_are_shared_by_instances_on_one_redis() {
 
     // A on instance 1 and B on instance 2 hold a call; a third peer on instance 3 is refused.
     let extra = ["--duration", "3"];
-    let answer = Proc::spawn(&call_args("answer", "shared", &url1, &extra));
-    let dial = Proc::spawn(&call_args("dial", "shared", &url2, &extra));
-    std::thread::sleep(Duration::from_millis(1500));
+    let mut answer = Proc::spawn(&call_args("answer", "shared", &url1, &extra));
+    answer.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
+    let mut dial = Proc::spawn(&call_args("dial", "shared", &url2, &extra));
+    // Both are in the room once the dialer is told its peer is there.
+    dial.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
     let mut third = ws(&url3);
     send(
         &mut third,
@@ -679,7 +740,11 @@ fn rooms_are_shared_by_instances_on_one_redis() {
     let _ = redis.child.kill();
     let _ = redis.child.wait();
     redis = Redis::start_on(port);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait until the instances are back: a message relayed from instance 2 to instance 3.
+    assert!(
+        relays_between(&url2, &url3, Duration::from_secs(15)),
+        "instances 2 and 3 never relayed again after Redis restarted"
+    );
     let extra = ["--duration", "1"];
     let answer = Proc::spawn(&call_args("answer", "after-restart", &url2, &extra));
     let dial = Proc::spawn(&call_args("dial", "after-restart", &url3, &extra));

@@ -557,7 +557,7 @@ pub fn start_receiver(
                 // Lost packets before this one: all but the last concealed by the decoder, the
                 // last rebuilt from this packet's FEC (concealed too when it carries none).
                 for i in 0..lost {
-                    let fec = i + 1 == lost;
+                    let fec = i + 1 == lost && may_carry_fec(&frame.data);
                     let input: &[u8] = if fec { &frame.data } else { &[] };
                     if let Ok(n) = dec.decode(input, &mut pcm[..frame_len], fec) {
                         let ms = n as u64 * 1000 / SAMPLE_RATE as u64;
@@ -629,6 +629,12 @@ pub fn start_receiver(
     )?;
     threads.push(handle);
     Ok((tx, threads))
+}
+
+/// Whether an Opus packet can carry in-band FEC: only SILK and hybrid packets do (TOC
+/// configurations 0–15); for a CELT-only packet the decoder would just conceal.
+fn may_carry_fec(packet: &[u8]) -> bool {
+    packet.first().is_some_and(|toc| toc >> 3 < 16)
 }
 
 /// Longest gap (in packets) filled by concealment; a longer one is a new start.
@@ -746,6 +752,14 @@ mod tests {
             fec < 0.5 * plc,
             "FEC error {fec:.3e}, concealment error {plc:.3e}"
         );
+    }
+
+    #[test]
+    fn only_silk_and_hybrid_packets_carry_fec() {
+        assert!(super::may_carry_fec(&[0x08 << 3]));
+        assert!(super::may_carry_fec(&[15 << 3 | 1]));
+        assert!(!super::may_carry_fec(&[16 << 3]));
+        assert!(!super::may_carry_fec(&[]));
     }
 
     #[test]

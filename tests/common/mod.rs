@@ -459,3 +459,33 @@ impl Drop for Turn {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A relay-only call through `ice` (dial and answer, `--duration 4`, `extra` on both) on an
+/// embedded signaling server: both must exit 0 on a relay pair with audio and video at least
+/// 80 % of the call both ways. Returns (dialer, answerer) summaries.
+pub fn relay_only_call(room: &str, ice: &str, extra: &[&str]) -> (Summary, Summary) {
+    let server = format!("ws://127.0.0.1:{}/", free_port());
+    let mut args = vec!["--relay-only", "--ice-server", ice, "--duration", "4"];
+    args.extend_from_slice(extra);
+    let answer = Proc::spawn(&call_args("answer", room, &server, &args));
+    let dial = Proc::spawn(&call_args("dial", room, &server, &args));
+    let d = dial.finish(Duration::from_secs(60));
+    let a = answer.finish(Duration::from_secs(60));
+    assert_eq!(d.code, 0, "dial: {}\n{}", d.stderr, d.stdout.join("\n"));
+    assert_eq!(a.code, 0, "answer: {}\n{}", a.stderr, a.stdout.join("\n"));
+    for s in [d.summary(), a.summary()] {
+        let pair = s.selected_pair.clone().expect("a selected pair");
+        assert_eq!(pair.local.candidate_type, "relay", "{s:?}");
+        assert_eq!(pair.remote.candidate_type, "relay", "{s:?}");
+        assert!(
+            s.audio.decoded_ms as f64 >= 0.8 * 1000.0 * (s.duration_s - 0.5),
+            "{s:?}"
+        );
+        // Video keeps up through the relay too (15 fps in these calls).
+        assert!(
+            s.video.frames_decoded as f64 >= 0.8 * 15.0 * (s.duration_s - 0.5),
+            "{s:?}"
+        );
+    }
+    (d.summary(), a.summary())
+}
