@@ -27,6 +27,7 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod ice;
+pub mod impair;
 pub mod media;
 pub mod probe;
 pub mod report;

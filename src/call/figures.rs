@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::peer::{CandidateInfo, PairInfo, Peer, PeerStats};
+use super::rate::{RateController, Report};
 use super::session::Ending;
 use super::{CallConfig, Events, ms_between};
 use crate::exit::{self, Error};
@@ -13,8 +14,8 @@ use crate::media::{
     CodecChoice, Counters, KindCounters, LEVEL_SILENT, MediaKind, Speaker, VideoSource,
 };
 use crate::report::schema::{
-    AudioInterval, AudioSummary, Candidate, DataSummary, Record, SelectedPair, Stats, Summary,
-    Timings, VideoInterval, VideoSummary,
+    AudioInterval, AudioSummary, Candidate, DataSummary, ImpairSummary, Record, SelectedPair,
+    Stats, Summary, Timings, VideoInterval, VideoSummary,
 };
 
 /// Frames dropped because capture, encoder or network fell behind.
@@ -74,6 +75,12 @@ pub(super) struct Figures {
     pub warnings: Vec<String>,
     /// Relayed addresses allocated over TURN/TCP or TURN/TLS bridges.
     pub relays: super::bridge::RelayTransports,
+    /// What `--impair` did to what we sent.
+    pub impaired: Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>>,
+    /// The video send-rate controller (made on the first tick with video to send).
+    rate: Option<RateController>,
+    /// RTT measurements in the receiver reports at the last tick (a new report adds one).
+    last_report: u64,
 }
 
 impl Figures {
@@ -90,7 +97,58 @@ impl Figures {
             last_encode: ((0, 0), (0, 0)),
             video_codec: None,
             warnings: Vec::new(),
+            impaired: None,
+            rate: None,
+            last_report: 0,
         }
+    }
+
+    /// Once a second: the link RTT for the frame assembler, and the newest receiver report
+    /// on our video for the rate controller.
+    pub async fn rate_tick(&mut self, peer: &Peer, cfg: &CallConfig) {
+        let s = peer.stats().await;
+        if let Some(rtt) = s.selected_pair.as_ref().and_then(|p| p.rtt_ms) {
+            self.counters
+                .rtt_us
+                .store((rtt * 1000.0) as u64, Ordering::Relaxed);
+        }
+        if cfg.media.video == VideoSource::None {
+            return;
+        }
+        let rate = self
+            .rate
+            .get_or_insert_with(|| RateController::new(cfg.media.format.bitrate_bps));
+        let Some((lost, rtt_s, n)) = s.video_report else {
+            return;
+        };
+        // Reports without an RTT (no sender report answered yet) count once per tick.
+        if n == self.last_report && n != 0 {
+            return;
+        }
+        self.last_report = n;
+        let report = Report {
+            fraction_lost: lost,
+            rtt: (rtt_s > 0.0).then(|| Duration::from_secs_f64(rtt_s)),
+        };
+        if let Some(t) = rate.on_report(report, Instant::now()) {
+            tracing::debug!(
+                "video target {} kbit/s (lost {:.1} %, rtt {:?})",
+                t / 1000,
+                lost * 100.0,
+                report.rtt
+            );
+            self.counters.video_target_bps.store(t, Ordering::Relaxed);
+        }
+    }
+
+    fn target_kbps(&self, cfg: &CallConfig) -> Option<f64> {
+        (cfg.media.video != VideoSource::None).then(|| {
+            let t = self
+                .rate
+                .as_ref()
+                .map_or(cfg.media.format.bitrate_bps, RateController::target_bps);
+            (t as f64 / 100.0).round() / 10.0
+        })
     }
 
     /// Warn about streams the other side said it sends that never arrived (a call of at least
@@ -234,6 +292,7 @@ impl Figures {
                 source_position_s: source_length
                     .map(|_| KindCounters::get(&c.source_position_ms) as f64 / 1000.0),
                 source_length_s: source_length,
+                target_kbps: self.target_kbps(cfg),
             },
             data: self.data_summary(),
         };
@@ -319,6 +378,8 @@ impl Figures {
                 encode_ms_p50: c.video.encode_ms_percentile(50.0),
                 encode_ms_p95: c.video.encode_ms_percentile(95.0),
                 recorded: KindCounters::get(&c.video.recorded),
+                target_kbps: self.target_kbps(cfg),
+                rate_cuts: self.rate.as_ref().map_or(0, |r| r.cuts),
             },
             data: self.data_summary(),
             recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),
@@ -338,6 +399,20 @@ impl Figures {
             },
             error: ending.error.as_ref().map(|e| e.to_string()),
             warnings: self.warnings.clone(),
+            impair: cfg.peer.impair.map(|spec| {
+                let c = self
+                    .impaired
+                    .as_ref()
+                    .map(|c| *c.lock().unwrap_or_else(|e| e.into_inner()))
+                    .unwrap_or_default();
+                Box::new(ImpairSummary {
+                    spec: spec.to_string(),
+                    sent: c.sent,
+                    lost: c.lost,
+                    overflow: c.overflow,
+                    reordered: c.reordered,
+                })
+            }),
             exit_code,
         }
     }

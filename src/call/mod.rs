@@ -7,6 +7,7 @@
 pub mod bridge;
 mod figures;
 pub mod peer;
+pub mod rate;
 pub mod session;
 
 use std::future::Future;
@@ -28,6 +29,9 @@ use figures::Figures;
 use peer::{CandidateInfo, IceState, MediaPorts, Peer, PeerEvent, PeerSetup};
 pub use session::AcceptPolicy;
 use session::{Command, Ending, Input, Output, Session, SessionConfig};
+
+/// How often the rate controller reads the receiver reports (and the RTT is refreshed).
+const RATE_TICK: Duration = Duration::from_secs(1);
 
 /// Everything a call needs, validated.
 #[derive(Debug, Clone)]
@@ -295,6 +299,7 @@ impl Driver<'_> {
             Ok(p) => p,
             Err(e) => return fail(e),
         };
+        self.figures.impaired = peer.impaired();
         let first = match first {
             Some(Incoming::Message(m)) => Input::Signal(m),
             Some(Incoming::Closed(why)) => Input::SignalLost(why),
@@ -403,6 +408,8 @@ impl Driver<'_> {
         let mut media_done = false;
         let mut stats_tick = tokio::time::interval(cfg.stats_interval);
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rate_tick = tokio::time::interval(RATE_TICK);
+        rate_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reconnecting: Option<Reconnecting> = None;
         let mut asking: Option<tokio::task::JoinHandle<bool>> = None;
         loop {
@@ -462,6 +469,10 @@ impl Driver<'_> {
                 }
                 _ = stats_tick.tick(), if session.connected() => {
                     self.figures.emit_stats(peer, self.events, cfg).await;
+                    continue;
+                }
+                _ = rate_tick.tick(), if session.connected() => {
+                    self.figures.rate_tick(peer, cfg).await;
                     continue;
                 }
                 decision = async { asking.as_mut().expect("guarded").await }, if asking.is_some() => {

@@ -168,6 +168,17 @@ pub struct IceArgs {
     /// Local TCP address(es) for ICE-TCP candidates (none by default).
     #[arg(long, value_name = "ADDR", value_delimiter = ',')]
     pub bind_tcp: Vec<SocketAddr>,
+
+    /// Impair everything this peer sends (ICE, DTLS, media, data), without root:
+    /// comma-separated loss=P%, delay=MS, jitter=MS (order kept), rate=N[k|m]bit,
+    /// queue=MS (rate limiter's tail-drop point, default 200ms), reorder=P%, seed=N.
+    /// Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit.
+    #[arg(long, value_name = "SPEC", value_parser = parse_impair)]
+    pub impair: Option<crate::impair::ImpairSpec>,
+}
+
+fn parse_impair(s: &str) -> Result<crate::impair::ImpairSpec, String> {
+    s.parse()
 }
 
 /// Output.
@@ -505,6 +516,7 @@ impl CallArgs {
                 relay_only: i.relay_only,
                 udp_bind: i.bind.clone(),
                 tcp_bind: i.bind_tcp.clone(),
+                impair: i.impair,
             },
             media,
             stats_interval,

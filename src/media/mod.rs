@@ -187,6 +187,10 @@ pub struct Counters {
     pub data_sent: AtomicU64,
     pub data_echoes: AtomicU64,
     pub data_echoed_for_peer: AtomicU64,
+    /// The rate controller's target for the video encoder, bit/s (0: `--video-bitrate`).
+    pub video_target_bps: AtomicU64,
+    /// The link's round-trip time as last measured, µs (0: not yet).
+    pub rtt_us: AtomicU64,
 }
 
 impl Counters {

@@ -221,6 +221,7 @@ pub fn start(
         },
         move |mut enc| {
             let mut current = enc_format.codec;
+            let mut bitrate = enc_format.bitrate_bps;
             let fps = f64::from(enc_format.fps);
             let mut elapsed = Duration::ZERO;
             let mut last_pts: Option<i64> = None;
@@ -228,19 +229,34 @@ pub fn start(
             while let Ok(mut raw) = raw_rx.recv() {
                 let began = Instant::now();
                 let wanted = codec.get();
-                if wanted != current {
+                // FFmpeg's libvpx does not follow a bit-rate change on an open encoder: a new
+                // target (the rate controller changes it in steps) reopens it, from a keyframe.
+                let wanted_rate = match enc_counters.video_target_bps.load(Ordering::Relaxed) {
+                    0 => enc_format.bitrate_bps,
+                    t => t.min(enc_format.bitrate_bps),
+                };
+                if wanted != current || wanted_rate != bitrate {
                     let format = VideoFormat {
                         codec: wanted,
+                        bitrate_bps: wanted_rate,
                         ..enc_format.clone()
                     };
                     match open_encoder(&format) {
                         Ok(e) => {
-                            tracing::info!("video encoder now {}", wanted.label());
+                            tracing::info!(
+                                "video encoder now {} at {} kbit/s",
+                                wanted.label(),
+                                wanted_rate / 1000
+                            );
                             enc = e;
                             current = wanted;
+                            bitrate = wanted_rate;
                             force_keyframe.store(true, Ordering::SeqCst);
                         }
-                        Err(e) => tracing::warn!("{e}"),
+                        Err(e) => {
+                            tracing::warn!("{e}");
+                            bitrate = wanted_rate;
+                        }
                     }
                 }
                 if force_keyframe.swap(false, Ordering::SeqCst) {

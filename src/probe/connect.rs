@@ -44,6 +44,7 @@ fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) -> PeerSetup 
         relay_only,
         udp_bind: cfg.bind.clone(),
         tcp_bind: Vec::new(),
+        impair: None,
     }
 }
 

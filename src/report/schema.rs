@@ -102,6 +102,9 @@ pub struct VideoInterval {
     /// Files: position and length of the source, seconds.
     pub source_position_s: Option<f64>,
     pub source_length_s: Option<f64>,
+    /// The encoder's bitrate target now, kbit/s (`null` when no video is sent).
+    #[serde(default)]
+    pub target_kbps: Option<f64>,
 }
 
 /// Milestones of a call, in ms from the moment this peer starts negotiating (the dialer creates
@@ -174,6 +177,12 @@ pub struct VideoSummary {
     pub encode_ms_p95: Option<f64>,
     /// Frames written to the recording.
     pub recorded: u64,
+    /// The encoder's bitrate target at the end, kbit/s (it follows the link: see the rate
+    /// controller), and how many times the controller cut it.
+    #[serde(default)]
+    pub target_kbps: Option<f64>,
+    #[serde(default)]
+    pub rate_cuts: u64,
 }
 
 /// Data channel totals in the `summary`: the dialer opens a channel and sends a ping every
@@ -215,7 +224,23 @@ pub struct Summary {
     /// negotiated stream that never arrived.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// With `--impair`: what it did to the datagrams this peer sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impair: Option<Box<ImpairSummary>>,
     pub exit_code: i32,
+}
+
+/// What `--impair` did: the spec in full (defaults filled in) and datagram counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpairSummary {
+    pub spec: String,
+    /// Datagrams that left (after their delay), dropped at random, dropped by the rate
+    /// limiter's full queue, and held back so that later ones overtook them.
+    pub sent: u64,
+    pub lost: u64,
+    pub overflow: u64,
+    pub reordered: u64,
 }
 
 /// A `stats` record, emitted once per interval while connected.

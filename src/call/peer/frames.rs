@@ -25,8 +25,17 @@ pub(super) fn depacketizer(codec: VideoCodec) -> Box<dyn Depacketizer + Send + S
 }
 
 /// How long an incomplete frame waits for late packets (reordered, or retransmitted after a
-/// NACK) before it is given up as lost.
+/// NACK) before it is given up as lost, on a short path; longer paths wait longer (see
+/// [`window_for_rtt`]).
 pub(super) const REORDER_WINDOW: Duration = Duration::from_millis(150);
+/// The longest wait, whatever the RTT.
+const MAX_WINDOW: Duration = Duration::from_millis(1000);
+
+/// A retransmission comes one RTT after the NACK, and the NACK leaves up to ~100 ms after the
+/// gap is seen: wait 1.5 RTT + 100 ms, at least [`REORDER_WINDOW`], at most 1 s.
+pub(super) fn window_for_rtt(rtt: Duration) -> Duration {
+    (rtt * 3 / 2 + Duration::from_millis(100)).clamp(REORDER_WINDOW, MAX_WINDOW)
+}
 /// Packets held at most while waiting; past it the oldest incomplete frame is given up.
 const MAX_HELD: usize = 1024;
 
@@ -56,6 +65,8 @@ pub(super) struct FrameAssembler {
     highest: Option<u64>,
     /// A frame given up on: its late packets are discarded.
     abandoned: Option<u32>,
+    /// How long an incomplete frame waits.
+    window: Duration,
 }
 
 pub(super) enum Assembled {
@@ -72,7 +83,13 @@ impl FrameAssembler {
             next: None,
             highest: None,
             abandoned: None,
+            window: REORDER_WINDOW,
         }
+    }
+
+    /// Wait for late packets as long as the path's RTT calls for.
+    pub(super) fn set_rtt(&mut self, rtt: Duration) {
+        self.window = window_for_rtt(rtt);
     }
 
     /// The 64-bit sequence number of `seq`, the one nearest the highest seen.
@@ -158,7 +175,7 @@ impl FrameAssembler {
         }
         // Incomplete: wait for late packets, within bounds.
         let oldest = self.held.values().map(|p| p.arrived).min()?;
-        if now.saturating_duration_since(oldest) < REORDER_WINDOW && self.held.len() < MAX_HELD {
+        if now.saturating_duration_since(oldest) < self.window && self.held.len() < MAX_HELD {
             return None;
         }
         self.give_up(next);
@@ -251,6 +268,9 @@ pub(super) async fn read_video(
                     .fetch_add(1, Ordering::Relaxed);
                 let h = &pkt.header;
                 let now = Instant::now();
+                assembler.set_rtt(Duration::from_micros(
+                    counters.rtt_us.load(Ordering::Relaxed),
+                ));
                 for out in
                     assembler.push(h.sequence_number, h.timestamp, h.marker, &pkt.payload, now)
                 {

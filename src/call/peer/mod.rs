@@ -10,6 +10,7 @@ mod frames;
 pub mod gather;
 mod handler;
 mod keyframe;
+mod runtime;
 mod setup;
 mod stats;
 mod unrouted;
@@ -88,6 +89,8 @@ pub struct PeerSetup {
     pub relay_only: bool,
     pub udp_bind: Vec<SocketAddr>,
     pub tcp_bind: Vec<SocketAddr>,
+    /// `--impair`: what this peer does to everything it sends.
+    pub impair: Option<crate::impair::ImpairSpec>,
 }
 
 /// What trickled candidates must carry besides the candidate line: the mid of the first media
@@ -233,6 +236,8 @@ pub struct Peer {
     remote_set: AtomicBool,
     /// The remote offer has a data channel section.
     remote_has_data: AtomicBool,
+    /// What `--impair` did so far.
+    impaired: Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>>,
 }
 
 /// A webrtc-rs failure while setting the connection up: a connection error (exit 4) that keeps
@@ -242,6 +247,11 @@ fn wrtc(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> Err
 }
 
 impl Peer {
+    /// What `--impair` does to the datagrams sent, counted as it goes (None without it).
+    pub fn impaired(&self) -> Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>> {
+        self.impaired.clone()
+    }
+
     /// Build the peer connection. Events arrive on `events`.
     pub async fn new(
         setup: &PeerSetup,
@@ -270,12 +280,17 @@ impl Peer {
         });
         // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
         // without one (a bare network namespace, some containers) go on without it.
+        let runtime = setup
+            .impair
+            .map(|spec| Arc::new(runtime::ImpairRuntime::new(spec)));
+        let impaired = runtime.as_ref().map(|r| r.counts());
         let pc = match build_pc(
             setup,
             ports.video_codec.get(),
             handler.clone(),
             true,
             Some(strays.clone()),
+            runtime.clone(),
         )
         .await
         {
@@ -285,7 +300,15 @@ impl Peer {
                     return Err(bad);
                 }
                 warn!("{e}; trying again without mDNS (.local candidates will not resolve)");
-                build_pc(setup, ports.video_codec.get(), handler, false, Some(strays)).await?
+                build_pc(
+                    setup,
+                    ports.video_codec.get(),
+                    handler,
+                    false,
+                    Some(strays),
+                    runtime,
+                )
+                .await?
             }
         };
         Ok(Peer {
@@ -303,6 +326,7 @@ impl Peer {
             pending_candidates: std::sync::Mutex::new(Vec::new()),
             remote_set: AtomicBool::new(false),
             remote_has_data: AtomicBool::new(false),
+            impaired,
         })
     }
 

@@ -82,6 +82,7 @@ pub(super) async fn build_pc(
     handler: Arc<dyn PeerConnectionEventHandler>,
     mdns: bool,
     strays: Option<Sinks>,
+    runtime: Option<Arc<super::runtime::ImpairRuntime>>,
 ) -> Result<Arc<dyn PeerConnection>> {
     let mut media_engine = MediaEngine::default();
     media_engine
@@ -168,7 +169,11 @@ pub(super) async fn build_pc(
             MulticastDnsMode::Disabled
         })
         .build();
-    let pc = PeerConnectionBuilder::new()
+    let mut builder = PeerConnectionBuilder::new();
+    if let Some(rt) = runtime {
+        builder = builder.with_runtime(rt);
+    }
+    let pc = builder
         .with_configuration(config.build())
         .with_media_engine(media_engine)
         .with_interceptor_registry(registry)

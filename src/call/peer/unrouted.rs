@@ -161,6 +161,9 @@ impl Unrouted {
             }
             (Route::Video(codec), Some(assembler)) => {
                 let k = &s.counters.video;
+                assembler.set_rtt(std::time::Duration::from_micros(
+                    s.counters.rtt_us.load(Ordering::Relaxed),
+                ));
                 k.packets_received.fetch_add(1, Ordering::Relaxed);
                 let now = Instant::now();
                 for out in
