@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::peer::{CandidateInfo, PairInfo, Peer, PeerStats};
-use super::rate::{RateController, Report};
+use super::rate::RateController;
 use super::session::Ending;
 use super::{CallConfig, Events, ms_between};
 use crate::exit::{self, Error};
@@ -79,8 +79,6 @@ pub(super) struct Figures {
     pub impaired: Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>>,
     /// The video send-rate controller (made on the first tick with video to send).
     rate: Option<RateController>,
-    /// RTT measurements in the receiver reports at the last tick (a new report adds one).
-    last_report: u64,
 }
 
 impl Figures {
@@ -99,12 +97,11 @@ impl Figures {
             warnings: Vec::new(),
             impaired: None,
             rate: None,
-            last_report: 0,
         }
     }
 
-    /// Once a second: the link RTT for the frame assembler, and the newest receiver report
-    /// on our video for the rate controller.
+    /// Once a second: the link RTT for the frame assembler, and the bandwidth estimate for
+    /// the video encoder's target.
     pub async fn rate_tick(&mut self, peer: &Peer, cfg: &CallConfig) {
         let s = peer.stats().await;
         if let Some(rtt) = s.selected_pair.as_ref().and_then(|p| p.rtt_ms) {
@@ -112,30 +109,30 @@ impl Figures {
                 .rtt_us
                 .store((rtt * 1000.0) as u64, Ordering::Relaxed);
         }
-        if cfg.media.video == VideoSource::None {
+        tracing::trace!(
+            "video out: {} NACKs received, {} packets retransmitted; estimate {:?}",
+            s.video_nacks_received,
+            s.video_retransmitted,
+            peer.estimate()
+        );
+        // A peer without transport-wide feedback never feeds the estimator: keep the ceiling.
+        let Some(e) = peer.estimate().filter(|e| e.fed) else {
             return;
-        }
+        };
         let rate = self
             .rate
             .get_or_insert_with(|| RateController::new(cfg.media.format.bitrate_bps));
-        let Some((lost, rtt_s, n)) = s.video_report else {
-            return;
-        };
-        // Reports without an RTT (no sender report answered yet) count once per tick.
-        if n == self.last_report && n != 0 {
-            return;
-        }
-        self.last_report = n;
-        let report = Report {
-            fraction_lost: lost,
-            rtt: (rtt_s > 0.0).then(|| Duration::from_secs_f64(rtt_s)),
-        };
-        if let Some(t) = rate.on_report(report, Instant::now()) {
+        let rtt = s
+            .selected_pair
+            .as_ref()
+            .and_then(|p| p.rtt_ms)
+            .map(|ms| std::time::Duration::from_secs_f64(ms / 1000.0));
+        if let Some(t) = rate.on_estimate(e.target_bps, rtt, Instant::now()) {
             tracing::debug!(
-                "video target {} kbit/s (lost {:.1} %, rtt {:?})",
+                "video target {} kbit/s (estimate {} kbit/s, loss {:?})",
                 t / 1000,
-                lost * 100.0,
-                report.rtt
+                e.target_bps as u64 / 1000,
+                e.loss
             );
             self.counters.video_target_bps.store(t, Ordering::Relaxed);
         }
@@ -380,6 +377,15 @@ impl Figures {
                 recorded: KindCounters::get(&c.video.recorded),
                 target_kbps: self.target_kbps(cfg),
                 rate_cuts: self.rate.as_ref().map_or(0, |r| r.cuts),
+                nacks_received: self
+                    .last_stats
+                    .as_ref()
+                    .map_or(0, |(_, s)| s.video_nacks_received),
+                rate_skipped: KindCounters::get(&c.video.rate_skipped),
+                retransmitted: self
+                    .last_stats
+                    .as_ref()
+                    .map_or(0, |(_, s)| s.video_retransmitted),
             },
             data: self.data_summary(),
             recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),

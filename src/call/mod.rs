@@ -221,6 +221,8 @@ impl Driver<'_> {
             want_keyframe: media.want_keyframe.clone(),
             counters: counters.clone(),
             video_codec: media.video_codec.clone(),
+            send_ceiling_bps: (cfg.media.video != crate::media::VideoSource::None)
+                .then(|| rate::RateController::transport_ceiling_bps(cfg.media.format.bitrate_bps)),
         };
         let source_end = media.source_end.clone();
         self.figures.video_codec = Some(media.video_codec.clone());

@@ -87,6 +87,8 @@ pub struct KindCounters {
     /// Audio only: milliseconds of lost packets filled by the decoder's concealment (PLC).
     pub concealed_ms: AtomicU64,
     pub decode_errors: AtomicU64,
+    /// Video frames not encoded because the encoder was over its target bitrate.
+    pub rate_skipped: AtomicU64,
     pub plis_sent: AtomicU64,
     pub plis_received: AtomicU64,
     pub width: AtomicU32,

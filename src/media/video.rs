@@ -222,6 +222,13 @@ pub fn start(
         move |mut enc| {
             let mut current = enc_format.codec;
             let mut bitrate = enc_format.bitrate_bps;
+            // The encoder's output against its target, in bits (a token bucket holding at most
+            // half a second): libvpx at its coarsest quantizer cannot go under a floor that
+            // depends on the picture (measured 640 kbit/s for 640x480 testsrc2 at 30 fps), so
+            // below it frames are skipped, and video gets smoother at a lower frame rate
+            // instead of overrunning the link.
+            let mut budget = 0.0f64;
+            let mut last_frame: Option<Instant> = None;
             let fps = f64::from(enc_format.fps);
             let mut elapsed = Duration::ZERO;
             let mut last_pts: Option<i64> = None;
@@ -259,6 +266,18 @@ pub fn start(
                         }
                     }
                 }
+                let now = Instant::now();
+                let dt = last_frame.map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+                last_frame = Some(now);
+                budget = (budget + bitrate as f64 * dt).min(bitrate as f64 * 0.5);
+                if budget < 0.0 {
+                    enc_counters
+                        .video
+                        .rate_skipped
+                        .fetch_add(1, Ordering::Relaxed);
+                    elapsed += raw.duration;
+                    continue;
+                }
                 if force_keyframe.swap(false, Ordering::SeqCst) {
                     raw.frame.set_kind(ffmpeg::picture::Type::I);
                 } else {
@@ -277,6 +296,7 @@ pub fn start(
                 }
                 while enc.receive_packet(&mut packet).is_ok() {
                     let Some(data) = packet.data() else { continue };
+                    budget -= data.len() as f64 * 8.0;
                     enc_counters.video.encoded.fetch_add(1, Ordering::Relaxed);
                     enc_counters.video.encode_time(began.elapsed());
                     let frame = EncodedFrame {

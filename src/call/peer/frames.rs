@@ -248,7 +248,10 @@ pub(super) async fn read_video(
     loop {
         if need_pli || want_keyframe.swap(false, Ordering::Relaxed) {
             need_pli = false;
-            if last_pli.is_none_or(|t| t.elapsed() >= PLI_MIN_GAP) {
+            // A keyframe takes a round trip to come: do not ask again before it can.
+            let rtt = Duration::from_micros(counters.rtt_us.load(Ordering::Relaxed));
+            let gap = PLI_MIN_GAP.max(window_for_rtt(rtt));
+            if last_pli.is_none_or(|t| t.elapsed() >= gap) {
                 let pli = PictureLossIndication {
                     sender_ssrc: 0,
                     media_ssrc,

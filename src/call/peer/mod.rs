@@ -6,6 +6,7 @@
 //! output schema: it reports in its own types, which the call driver turns into records.
 
 mod data;
+pub mod estimate;
 mod frames;
 pub mod gather;
 mod handler;
@@ -207,6 +208,8 @@ pub struct MediaPorts {
     /// The codec our video is encoded in (offered first, so the other side prefers it too); the
     /// answerer changes it when the offer does not carry it.
     pub video_codec: CodecChoice,
+    /// The whole transport's ceiling for the bandwidth estimate when we send video, bit/s.
+    pub send_ceiling_bps: Option<f64>,
 }
 
 struct LocalTrack {
@@ -238,6 +241,17 @@ pub struct Peer {
     remote_has_data: AtomicBool,
     /// What `--impair` did so far.
     impaired: Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>>,
+    /// The send-side bandwidth estimate (when we send video).
+    estimate: Option<estimate::EstimateView>,
+}
+
+/// Least time between two keyframes made on request: twice the RTT, from 300 ms to 1.5 s.
+fn keyframe_gap(counters: &Counters) -> std::time::Duration {
+    let rtt = std::time::Duration::from_micros(counters.rtt_us.load(Ordering::Relaxed));
+    (rtt * 2).clamp(
+        std::time::Duration::from_millis(300),
+        std::time::Duration::from_millis(1500),
+    )
 }
 
 /// A webrtc-rs failure while setting the connection up: a connection error (exit 4) that keeps
@@ -247,6 +261,13 @@ fn wrtc(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> Err
 }
 
 impl Peer {
+    /// The send-side bandwidth estimate now (None when we send no video).
+    pub fn estimate(&self) -> Option<estimate::Estimate> {
+        self.estimate
+            .as_ref()
+            .map(|v| *v.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// What `--impair` does to the datagrams sent, counted as it goes (None without it).
     pub fn impaired(&self) -> Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>> {
         self.impaired.clone()
@@ -284,6 +305,10 @@ impl Peer {
             .impair
             .map(|spec| Arc::new(runtime::ImpairRuntime::new(spec)));
         let impaired = runtime.as_ref().map(|r| r.counts());
+        let estimate_view = ports
+            .send_ceiling_bps
+            .map(|_| estimate::EstimateView::default());
+        let estimate = ports.send_ceiling_bps.zip(estimate_view.clone());
         let pc = match build_pc(
             setup,
             ports.video_codec.get(),
@@ -291,6 +316,7 @@ impl Peer {
             true,
             Some(strays.clone()),
             runtime.clone(),
+            estimate.clone(),
         )
         .await
         {
@@ -307,6 +333,7 @@ impl Peer {
                     false,
                     Some(strays),
                     runtime,
+                    estimate,
                 )
                 .await?
             }
@@ -327,6 +354,7 @@ impl Peer {
             remote_set: AtomicBool::new(false),
             remote_has_data: AtomicBool::new(false),
             impaired,
+            estimate: estimate_view,
         })
     }
 
@@ -600,13 +628,41 @@ impl Peer {
             let feedback_track = local.track.clone();
             let feedback_counters = self.counters.clone();
             tokio::spawn(async move {
-                while let Some(ev) = feedback_track.poll().await {
-                    if let TrackLocalEvent::OnRtcpPacket(_) = ev {
-                        force.store(true, Ordering::SeqCst);
-                        feedback_counters
-                            .video
-                            .plis_received
-                            .fetch_add(1, Ordering::Relaxed);
+                // A keyframe per request, but at most one per keyframe_gap: on a narrow link
+                // each keyframe costs loss, and the loss more requests (a storm measured at a
+                // 500 kbit/s bottleneck: 4 keyframes a second); a request inside the gap is
+                // served when it ends.
+                let mut last: Option<tokio::time::Instant> = None;
+                let mut pending: Option<tokio::time::Instant> = None;
+                loop {
+                    let wake = pending.unwrap_or_else(tokio::time::Instant::now);
+                    tokio::select! {
+                        ev = feedback_track.poll() => match ev {
+                            None => break,
+                            Some(TrackLocalEvent::OnRtcpPacket(_)) => {
+                                feedback_counters
+                                    .video
+                                    .plis_received
+                                    .fetch_add(1, Ordering::Relaxed);
+                                let gap = keyframe_gap(&feedback_counters);
+                                let now = tokio::time::Instant::now();
+                                match last {
+                                    Some(t) if now < t + gap => {
+                                        pending.get_or_insert(t + gap);
+                                    }
+                                    _ => {
+                                        force.store(true, Ordering::SeqCst);
+                                        last = Some(now);
+                                    }
+                                }
+                            }
+                            Some(_) => {}
+                        },
+                        _ = tokio::time::sleep_until(wake), if pending.is_some() => {
+                            pending = None;
+                            force.store(true, Ordering::SeqCst);
+                            last = Some(tokio::time::Instant::now());
+                        }
                     }
                 }
             });

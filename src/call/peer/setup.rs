@@ -6,14 +6,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::Slot;
+use rtc::interceptor::{
+    CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, Slot, TwccSenderBuilder,
+};
 use rtc::peer_connection::configuration::RTCIceTransportPolicy;
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
+
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind, TYPE_RTCP_FB_NACK,
+};
 use std::collections::VecDeque;
 
 use webrtc::peer_connection::{
@@ -83,6 +90,7 @@ pub(super) async fn build_pc(
     mdns: bool,
     strays: Option<Sinks>,
     runtime: Option<Arc<super::runtime::ImpairRuntime>>,
+    estimate: Option<(f64, super::estimate::EstimateView)>,
 ) -> Result<Arc<dyn PeerConnection>> {
     let mut media_engine = MediaEngine::default();
     media_engine
@@ -112,15 +120,54 @@ pub(super) async fn build_pc(
             )
             .map_err(|e| wrtc(&format!("registering {}", c.label()), e))?;
     }
-    let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)
-        .map_err(|e| wrtc("setting up interceptors", e))?
-        .with(
-            Slot::from(14_000),
-            KeyframeRequests {
-                read: VecDeque::new(),
-                write: VecDeque::new(),
+    // webrtc-rs's default interceptors, except that a missing packet is NACKed at most 4 times
+    // (every 100 ms): the default asks again for ever, and on a narrow link the retransmissions
+    // of packets that can no longer help crowd out the new ones.
+    for parameter in ["", "pli"] {
+        media_engine.register_feedback(
+            RTCPFeedback {
+                typ: TYPE_RTCP_FB_NACK.to_owned(),
+                parameter: parameter.to_owned(),
             },
+            RtpCodecKind::Video,
         );
+    }
+    configure_simulcast_extension_headers(&mut media_engine)
+        .map_err(|e| wrtc("setting up interceptors", e))?;
+    let registry = Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new()
+                .with_interval(Duration::from_millis(100))
+                .with_max_nacks_per_packet(4)
+                .build(),
+        );
+    let registry = configure_twcc_receiver_only(registry, &mut media_engine)
+        .map_err(|e| wrtc("setting up interceptors", e))?;
+    let mut registry = configure_rtcp_reports(registry).with(
+        Slot::from(14_000),
+        KeyframeRequests {
+            read: VecDeque::new(),
+            write: VecDeque::new(),
+        },
+    );
+    if let Some((max, view)) = estimate {
+        // Send-side congestion control: the transport-wide sequence numbers on what we send
+        // (the default interceptors already report what we receive), and GCC on the feedback.
+        // No pacer: the encoder follows the estimate instead (see call::rate).
+        registry = registry
+            .with(
+                Slot::CongestionControl,
+                CongestionControlBuilder::new(super::estimate::Reporting::new(
+                    super::estimate::MIN_BPS.min(max),
+                    max,
+                    view,
+                ))
+                .build(),
+            )
+            .with(Slot::TwccSender, TwccSenderBuilder::new().build());
+    }
     if let Some(sinks) = strays {
         // Application-most but before the keyframe-request filter: it only observes.
         registry = registry.with(Slot::from(13_500), Unrouted::new(sinks));

@@ -23,9 +23,9 @@ pub struct PeerStats {
     pub video_packets_received: u64,
     pub video_packets_lost: i64,
     pub video_jitter_ms: Option<f64>,
-    /// The other side's latest RTCP receiver report on our video: fraction lost (0..=1), RTT in
-    /// seconds (0 when unknown), and how many RTT measurements the reports carried so far.
-    pub video_report: Option<(f64, f64, u64)>,
+    /// Our video: NACKs the other side sent us, and packets we retransmitted for them.
+    pub video_nacks_received: u64,
+    pub video_retransmitted: u64,
 }
 
 impl Peer {
@@ -137,15 +137,10 @@ impl Peer {
                 out.video_jitter_ms = jitter;
             }
         }
-        for e in report.iter() {
-            if let E::RemoteInboundRtp(r) = e
-                && r.received_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video
-            {
-                out.video_report = Some((
-                    r.fraction_lost,
-                    r.round_trip_time,
-                    r.round_trip_time_measurements,
-                ));
+        for s in report.outbound_rtp_streams() {
+            if s.sent_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video {
+                out.video_nacks_received += u64::from(s.nack_count);
+                out.video_retransmitted += s.retransmitted_packets_sent;
             }
         }
         out.state = if self.connected.load(Ordering::SeqCst) {
