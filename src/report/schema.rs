@@ -334,6 +334,9 @@ impl SignalingEvent {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
+// A summary is made once per call and a stats record once per interval, both moved through one
+// channel: boxing them would add allocations and save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 pub enum Record {
     /// The signaling server `rtccall serve` listens on (first line of `serve --json`).
     Listening { url: String },
