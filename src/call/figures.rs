@@ -77,6 +77,8 @@ pub(super) struct Figures {
     pub relays: super::bridge::RelayTransports,
     /// What `--impair` did to what we sent.
     pub impaired: Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>>,
+    /// How long ICE was down before each restart brought it back, ms.
+    pub ice_recovery_ms: Vec<f64>,
     /// The video send-rate controller (made on the first tick with video to send).
     rate: Option<RateController>,
 }
@@ -97,6 +99,7 @@ impl Figures {
             warnings: Vec::new(),
             impaired: None,
             rate: None,
+            ice_recovery_ms: Vec::new(),
         }
     }
 
@@ -135,6 +138,13 @@ impl Figures {
                 e.loss
             );
             self.counters.video_target_bps.store(t, Ordering::Relaxed);
+        }
+    }
+
+    /// After an ICE restart the path (and its RTT) may be new.
+    pub fn path_changed(&mut self) {
+        if let Some(r) = self.rate.as_mut() {
+            r.path_changed();
         }
     }
 
@@ -405,6 +415,8 @@ impl Figures {
             },
             error: ending.error.as_ref().map(|e| e.to_string()),
             warnings: self.warnings.clone(),
+            ice_restarts: self.ice_recovery_ms.len() as u64,
+            ice_recovery_ms: self.ice_recovery_ms.clone(),
             impair: cfg.peer.impair.map(|spec| {
                 let c = self
                     .impaired

@@ -449,6 +449,12 @@ impl Driver<'_> {
                         self.figures.sample_stats(peer).await;
                         stats_tick.reset();
                     }
+                    Output::Restarted(down) => {
+                        self.figures
+                            .ice_recovery_ms
+                            .push((down.as_secs_f64() * 1e4).round() / 10.0);
+                        self.figures.path_changed();
+                    }
                     Output::Reconnect => {
                         if let Some(old) = self.channel.take() {
                             tokio::spawn(old.finish());
@@ -617,6 +623,11 @@ impl Driver<'_> {
                 }
                 .await;
                 Some(Input::AnswerMade(self.noted(made)))
+            }
+            Command::RestartOffer => Some(Input::OfferMade(peer.restart_offer().await)),
+            Command::AnswerAgain(sdp) => {
+                self.sdp_candidates(&sdp).await;
+                Some(Input::AnswerMade(peer.answer_again(&sdp).await))
             }
             Command::ApplyAnswer(sdp) => {
                 self.sdp_candidates(&sdp).await;

@@ -24,6 +24,14 @@ use crate::signal::protocol::{Message, Token, code};
 
 /// How long a call stays up after its file source ends, so the last frames arrive.
 pub const END_OF_MEDIA_GRACE: Duration = Duration::from_millis(500);
+/// How long ICE may stay `disconnected` before it is restarted.
+pub const RESTART_AFTER: Duration = Duration::from_secs(1);
+/// How long one ICE restart may take before the next attempt.
+pub const RESTART_TIMEOUT: Duration = Duration::from_millis(2500);
+/// ICE restarts in a row that may fail before the call ends (exit 4).
+pub const MAX_RESTARTS: u32 = 4;
+/// A restart request this soon after a restart succeeded is about the outage just ended.
+const RESTART_QUIET: Duration = Duration::from_secs(2);
 
 /// What `answer` does with an incoming call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +92,8 @@ pub enum Input {
     AnswerApplied(Result<(), Error>),
     /// A media source ended: `None` at the end of a file, `Some(why)` when it failed.
     MediaEnded(Option<String>),
+    /// The set of local network addresses changed (text: what changed).
+    NetworkChanged(String),
     /// The deadline the machine gave ([`Session::deadline`]) has passed.
     Timeout,
     /// Ctrl-C or SIGTERM.
@@ -103,6 +113,11 @@ pub enum Command {
     AddCandidate(CandidateLine),
     /// Negotiation is done: start moving media onto the tracks.
     StartSending,
+    /// Restart ICE: make an offer with new ICE credentials; answer with [`Input::OfferMade`].
+    RestartOffer,
+    /// Apply an offer that arrives once connected (an ICE restart) and make the answer;
+    /// answer with [`Input::AnswerMade`].
+    AnswerAgain(String),
 }
 
 /// How a call ended.
@@ -147,6 +162,8 @@ pub enum Output {
     Connected,
     /// Signaling is gone but the call goes on: reconnect, then feed [`Input::SignalUp`].
     Reconnect,
+    /// ICE connected again after a restart; ICE had been down this long.
+    Restarted(Duration),
     /// The call is over.
     End(Ending),
 }
@@ -181,7 +198,26 @@ pub struct Session {
     /// When the file source ended (the call hangs up a moment later).
     media_ended_at: Option<Instant>,
     ice_state: IceState,
+    /// When ICE last left `connected` (cleared when it is back).
+    outage_since: Option<Instant>,
+    /// The ICE restart under way, if any.
+    restart: Option<Restart>,
+    /// When the last restart brought ICE back.
+    restarted_at: Option<Instant>,
     out: VecDeque<Output>,
+}
+
+/// An ICE restart under way.
+#[derive(Debug, Clone, Copy)]
+struct Restart {
+    started: Instant,
+    /// 1 for the first attempt of this outage.
+    attempt: u32,
+    /// The other peer spoke on signaling since the outage began: it is alive, so `failed`
+    /// does not end the call while the restart goes on.
+    peer_heard: bool,
+    /// Our own addresses changed: the old path is gone for a known reason.
+    local_change: bool,
 }
 
 impl Session {
@@ -196,6 +232,9 @@ impl Session {
             pending_offer: None,
             media_ended_at: None,
             ice_state: IceState::New,
+            outage_since: None,
+            restart: None,
+            restarted_at: None,
             out: VecDeque::new(),
         }
     }
@@ -218,10 +257,21 @@ impl Session {
     pub fn deadline(&self) -> Option<Instant> {
         let phase = match self.phase {
             Phase::Ended | Phase::Deciding => None,
-            Phase::Connected => match (self.cfg.duration, self.connected_at) {
-                (Some(d), Some(t)) => Some(t + d),
-                _ => None,
-            },
+            Phase::Connected => {
+                let duration = match (self.cfg.duration, self.connected_at) {
+                    (Some(d), Some(t)) => Some(t + d),
+                    _ => None,
+                };
+                let restart = match (self.restart, self.outage_since) {
+                    (Some(r), _) => Some(r.started + RESTART_TIMEOUT),
+                    (None, Some(t)) => Some(t + RESTART_AFTER),
+                    (None, None) => None,
+                };
+                match (duration, restart) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             _ => Some(self.phase_started + self.cfg.timeout),
         };
         let media = self.media_ended_at.map(|t| t + END_OF_MEDIA_GRACE);
@@ -316,12 +366,54 @@ impl Session {
                 };
                 self.send(m);
             }
-            Input::IceState(s) => self.ice_state = s,
+            Input::IceState(s) => {
+                self.ice_state = s;
+                match s {
+                    IceState::Disconnected | IceState::Failed if self.phase == Phase::Connected => {
+                        self.outage_since.get_or_insert(now);
+                    }
+                    IceState::Connected | IceState::Completed => {
+                        let outage = self.outage_since.take();
+                        if let (Some(r), Some(t)) = (self.restart.take(), outage) {
+                            self.restarted_at = Some(now);
+                            let down = now.saturating_duration_since(t);
+                            self.note(
+                                SignalingEvent::IceRestarted,
+                                Some(format!(
+                                    "media flows again after {} ms (restart attempt {})",
+                                    down.as_millis(),
+                                    r.attempt
+                                )),
+                            );
+                            self.emit(Output::Restarted(down));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Input::NetworkChanged(what) => {
+                if self.phase != Phase::Connected {
+                    return;
+                }
+                self.outage_since.get_or_insert(now);
+                match self.restart.as_mut() {
+                    Some(r) => r.local_change = true,
+                    None => {
+                        self.begin_restart(now, 1, format!("local addresses changed: {what}"), true)
+                    }
+                }
+            }
             Input::Conn(s) => match s {
                 ConnState::Connected if self.phase != Phase::Connected => {
                     self.enter(Phase::Connected, now);
                     self.connected_at = Some(now);
                     self.emit(Output::Connected);
+                }
+                ConnState::Failed
+                    if self.phase == Phase::Connected
+                        && self.restart.is_some_and(|r| r.peer_heard || r.local_change) =>
+                {
+                    debug!("ICE failed while a restart is under way; waiting for it");
                 }
                 ConnState::Failed => {
                     let what = if self.phase == Phase::Connected {
@@ -353,6 +445,13 @@ impl Session {
                 }
             }
             Input::OfferMade(r) => match r {
+                Ok(sdp) if self.phase == Phase::Connected && self.restart.is_some() => {
+                    self.send(Message::Offer { sdp });
+                    self.note(SignalingEvent::OfferSent, Some("ICE restart".into()));
+                }
+                Err(e) if self.phase == Phase::Connected => {
+                    warn!("the ICE restart offer failed: {e}");
+                }
                 Ok(sdp) if self.phase == Phase::Offering => {
                     self.send(Message::Offer { sdp });
                     self.note(SignalingEvent::OfferSent, None);
@@ -362,6 +461,13 @@ impl Session {
                 Err(e) => self.end(Ending::err("error", e, true)),
             },
             Input::AnswerMade(r) => match r {
+                Ok(sdp) if self.phase == Phase::Connected => {
+                    self.send(Message::Answer { sdp });
+                    self.note(SignalingEvent::AnswerSent, Some("ICE restart".into()));
+                }
+                Err(e) if self.phase == Phase::Connected => {
+                    warn!("answering the ICE restart failed: {e}");
+                }
                 Ok(sdp) if self.phase == Phase::Answering => {
                     self.send(Message::Answer { sdp });
                     self.note(SignalingEvent::AnswerSent, None);
@@ -372,6 +478,9 @@ impl Session {
                 Err(e) => self.end(Ending::err("error", e, true)),
             },
             Input::AnswerApplied(r) => match r {
+                Err(e) if self.phase == Phase::Connected => {
+                    warn!("the ICE restart answer was not applied: {e}");
+                }
                 Ok(()) if self.phase == Phase::Applying => {
                     self.emit(Output::Do(Command::StartSending));
                     self.enter(Phase::Connecting, now);
@@ -404,12 +513,94 @@ impl Session {
         self.end(Ending::ok("rejected", false));
     }
 
+    /// Start (or retry) an ICE restart: the dialer offers with new ICE credentials, the
+    /// answerer asks the dialer to.
+    fn begin_restart(&mut self, now: Instant, attempt: u32, why: String, local_change: bool) {
+        let prev = self.restart;
+        self.restart = Some(Restart {
+            started: now,
+            attempt,
+            peer_heard: prev.is_some_and(|r| r.peer_heard),
+            local_change: local_change || prev.is_some_and(|r| r.local_change),
+        });
+        self.note(
+            SignalingEvent::IceRestart,
+            Some(format!("attempt {attempt} of {MAX_RESTARTS}: {why}")),
+        );
+        match self.cfg.role {
+            Role::Dial => self.emit(Output::Do(Command::RestartOffer)),
+            Role::Answer => self.send(Message::Restart { reason: Some(why) }),
+        }
+    }
+
+    /// The other peer said something on signaling: it is alive.
+    fn heard_peer(&mut self) {
+        if let Some(r) = self.restart.as_mut() {
+            r.peer_heard = true;
+        }
+    }
+
+    /// Restart deadlines, while connected: `true` if the call ended.
+    fn restart_timeout(&mut self, now: Instant) -> bool {
+        match (self.restart, self.outage_since) {
+            (Some(r), _) if now >= r.started + RESTART_TIMEOUT => {
+                if r.attempt >= MAX_RESTARTS {
+                    self.end(Ending::err(
+                        "error",
+                        Error::connection(format!(
+                            "the connection was lost and {MAX_RESTARTS} ICE restarts did not bring it back"
+                        )),
+                        true,
+                    ));
+                    return true;
+                }
+                self.begin_restart(
+                    now,
+                    r.attempt + 1,
+                    format!(
+                        "attempt {} did not connect within {} s",
+                        r.attempt,
+                        RESTART_TIMEOUT.as_secs_f64()
+                    ),
+                    false,
+                );
+            }
+            (None, Some(t)) if now >= t + RESTART_AFTER => {
+                self.begin_restart(
+                    now,
+                    1,
+                    format!(
+                        "ICE {} for {} ms",
+                        self.ice_state.as_str(),
+                        RESTART_AFTER.as_millis()
+                    ),
+                    false,
+                );
+            }
+            _ => {}
+        }
+        false
+    }
+
     fn timeout(&mut self, now: Instant) {
         if self
             .media_ended_at
             .is_some_and(|t| now >= t + END_OF_MEDIA_GRACE)
         {
             self.end(Ending::ok("end-of-media", true));
+            return;
+        }
+        if self.phase == Phase::Connected {
+            if self.restart_timeout(now) {
+                return;
+            }
+            let over = match (self.cfg.duration, self.connected_at) {
+                (Some(d), Some(t)) => now >= t + d,
+                _ => false,
+            };
+            if over {
+                self.end(Ending::ok("duration", true));
+            }
             return;
         }
         let Some(deadline) = self.deadline() else {
@@ -491,6 +682,10 @@ impl Session {
                 let room = format!("room {}", self.cfg.room);
                 if rejoined {
                     self.note(SignalingEvent::Rejoined, Some(room));
+                    // What was said during the restart may have been lost with the connection.
+                    if let Some(r) = self.restart {
+                        self.begin_restart(now, r.attempt, "signaling is back".into(), false);
+                    }
                     return;
                 }
                 self.note(SignalingEvent::Joined, Some(room));
@@ -548,6 +743,25 @@ impl Session {
                         }
                     }
                 }
+                (Role::Answer, Phase::Connected) => {
+                    // An offer once connected: the dialer restarts ICE (its own idea or ours).
+                    self.heard_peer();
+                    if self.restart.is_none() {
+                        self.outage_since.get_or_insert(now);
+                        self.restart = Some(Restart {
+                            started: now,
+                            attempt: 1,
+                            peer_heard: true,
+                            local_change: false,
+                        });
+                        self.note(
+                            SignalingEvent::IceRestart,
+                            Some("the dialer restarts ICE".into()),
+                        );
+                    }
+                    self.note(SignalingEvent::OfferReceived, Some("ICE restart".into()));
+                    self.emit(Output::Do(Command::AnswerAgain(sdp)));
+                }
                 (Role::Dial, Phase::Offering | Phase::Offered) => {
                     // Glare: the dialer is the impolite peer and keeps its own offer.
                     self.note(
@@ -564,7 +778,11 @@ impl Session {
                 }
             },
             Message::Answer { sdp } => {
-                if role == Role::Dial && self.phase == Phase::Offered {
+                if role == Role::Dial && self.phase == Phase::Connected && self.restart.is_some() {
+                    self.heard_peer();
+                    self.note(SignalingEvent::AnswerReceived, Some("ICE restart".into()));
+                    self.emit(Output::Do(Command::ApplyAnswer(sdp)));
+                } else if role == Role::Dial && self.phase == Phase::Offered {
                     self.note(SignalingEvent::AnswerReceived, None);
                     self.emit(Output::Do(Command::ApplyAnswer(sdp)));
                     self.enter(Phase::Applying, now);
@@ -577,7 +795,10 @@ impl Session {
                 sdp_mid,
                 sdp_mline_index,
                 username_fragment,
-            } => match candidate.filter(|c| !c.trim().is_empty()) {
+            } => match {
+                self.heard_peer();
+                candidate.filter(|c| !c.trim().is_empty())
+            } {
                 None => debug!("the other side finished gathering"),
                 Some(candidate) => self.emit(Output::Do(Command::AddCandidate(CandidateLine {
                     candidate,
@@ -586,6 +807,27 @@ impl Session {
                     username_fragment,
                 }))),
             },
+            Message::Restart { reason } => {
+                let settled = self.restart.is_none()
+                    && self.outage_since.is_none()
+                    && self
+                        .restarted_at
+                        .is_some_and(|t| now.saturating_duration_since(t) < RESTART_QUIET);
+                if role != Role::Dial || self.phase != Phase::Connected || settled {
+                    debug!("a restart request in phase {:?} ignored", self.phase);
+                    return;
+                }
+                self.outage_since.get_or_insert(now);
+                match self.restart.as_mut() {
+                    // Already restarting: the offer is on its way (or lost: the timeout retries).
+                    Some(r) => r.peer_heard = true,
+                    None => {
+                        let why = reason.unwrap_or_else(|| "no reason given".into());
+                        self.begin_restart(now, 1, format!("the answerer asked: {why}"), false);
+                        self.heard_peer();
+                    }
+                }
+            }
             Message::Reject { reason } if role == Role::Dial => {
                 let reason = reason.unwrap_or_else(|| "no reason given".into());
                 self.note(SignalingEvent::Rejected, Some(reason.clone()));
@@ -700,6 +942,7 @@ mod tests {
         now: Instant,
         ended: Vec<(Role, Ending)>,
         sent: Vec<(Role, Message)>,
+        restarted: Vec<(Role, Duration)>,
     }
 
     impl Room {
@@ -711,6 +954,7 @@ mod tests {
                 now,
                 ended: vec![],
                 sent: vec![],
+                restarted: vec![],
             }
         }
 
@@ -742,6 +986,13 @@ mod tests {
                         Output::Do(Command::StartSending) => {
                             queue.push_back((role, Input::Conn(ConnState::Connected)));
                         }
+                        Output::Do(Command::RestartOffer) => {
+                            queue.push_back((role, Input::OfferMade(Ok("restart".into()))))
+                        }
+                        Output::Do(Command::AnswerAgain(_)) => {
+                            queue.push_back((role, Input::AnswerMade(Ok("again".into()))))
+                        }
+                        Output::Restarted(d) => self.restarted.push((role, d)),
                         Output::End(e) => self.ended.push((role, e)),
                         _ => {}
                     }
@@ -800,6 +1051,122 @@ mod tests {
             (*role, e.reason, e.send_bye),
             (Role::Dial, "duration", true)
         );
+    }
+
+    fn offers_sent(room: &Room) -> usize {
+        room.sent
+            .iter()
+            .filter(|(r, m)| *r == Role::Dial && matches!(m, Message::Offer { .. }))
+            .count()
+    }
+
+    fn both(room: &mut Room, input: impl Fn() -> Input) {
+        room.feed(Role::Dial, input());
+        room.feed(Role::Answer, input());
+    }
+
+    #[test]
+    fn ice_restarts_a_second_after_disconnected_and_the_call_goes_on() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        both(&mut room, || Input::IceState(IceState::Connected));
+        let t = room.now;
+        both(&mut room, || Input::IceState(IceState::Disconnected));
+        assert_eq!(room.dial.deadline(), Some(t + RESTART_AFTER));
+        room.now = t + RESTART_AFTER;
+        room.feed(Role::Dial, Input::Timeout);
+        assert_eq!(offers_sent(&room), 2, "a restart offer went out");
+        assert!(
+            room.sent
+                .iter()
+                .filter(|(r, m)| *r == Role::Answer && matches!(m, Message::Answer { .. }))
+                .count()
+                == 2,
+            "{:?}",
+            room.sent
+        );
+        // ICE failed meanwhile: the other side answered, so it is alive: no ending.
+        room.now += Duration::from_millis(500);
+        both(&mut room, || Input::Conn(ConnState::Failed));
+        assert!(room.ended.is_empty(), "{:?}", room.ended);
+        room.now += Duration::from_millis(300);
+        both(&mut room, || Input::IceState(IceState::Connected));
+        assert_eq!(room.restarted.len(), 2, "both noted it");
+        assert_eq!(room.restarted[0].1, Duration::from_millis(1800));
+        // The answerer's own timer fires later: no restart now.
+        room.feed(Role::Answer, Input::Timeout);
+        assert_eq!(offers_sent(&room), 2);
+        assert_eq!(room.dial.phase(), Phase::Connected);
+    }
+
+    #[test]
+    fn a_frozen_peer_still_ends_the_call_when_ice_fails() {
+        let t0 = Instant::now();
+        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+        d.handle(Input::SignalUp, t0);
+        d.handle(joined(Some("answer"), "t"), t0);
+        d.handle(Input::OfferMade(Ok("o".into())), t0);
+        d.handle(Input::Signal(Message::Answer { sdp: "a".into() }), t0);
+        d.handle(Input::AnswerApplied(Ok(())), t0);
+        d.handle(Input::Conn(ConnState::Connected), t0);
+        d.handle(Input::IceState(IceState::Disconnected), t0);
+        let t1 = t0 + RESTART_AFTER;
+        d.handle(Input::Timeout, t1);
+        let outs = drain(&mut d);
+        assert!(
+            outs.contains(&Output::Do(Command::RestartOffer)),
+            "{outs:?}"
+        );
+        // Nothing from the other side, and ICE fails: it is gone.
+        d.handle(
+            Input::Conn(ConnState::Failed),
+            t1 + Duration::from_millis(500),
+        );
+        let outs = drain(&mut d);
+        let e = ended(&outs).expect("ended");
+        assert_eq!(exit_code(e), exit::CONNECTION);
+    }
+
+    #[test]
+    fn restarts_are_bounded() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.dial.cfg.duration = None;
+        room.answer.cfg.duration = None;
+        room.meet();
+        both(&mut room, || Input::IceState(IceState::Disconnected));
+        room.now += RESTART_AFTER;
+        room.feed(Role::Dial, Input::Timeout);
+        for _ in 1..MAX_RESTARTS {
+            room.now += RESTART_TIMEOUT;
+            room.feed(Role::Dial, Input::Timeout);
+            assert!(room.ended.is_empty());
+        }
+        assert_eq!(offers_sent(&room), 1 + MAX_RESTARTS as usize);
+        room.now += RESTART_TIMEOUT;
+        room.feed(Role::Dial, Input::Timeout);
+        let (role, e) = &room.ended[0];
+        assert_eq!((*role, exit_code(e)), (Role::Dial, exit::CONNECTION));
+        assert!(e.send_bye);
+    }
+
+    #[test]
+    fn the_answerer_asks_and_the_dialer_restarts() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        room.feed(Role::Answer, Input::IceState(IceState::Disconnected));
+        room.now += RESTART_AFTER;
+        room.feed(Role::Answer, Input::Timeout);
+        assert!(
+            room.sent
+                .iter()
+                .any(|(r, m)| *r == Role::Answer && matches!(m, Message::Restart { .. }))
+        );
+        assert_eq!(offers_sent(&room), 2, "the dialer offered again");
+        // A local address change on the dialer while connected restarts too.
+        both(&mut room, || Input::IceState(IceState::Connected));
+        room.now += Duration::from_secs(5);
+        room.feed(Role::Dial, Input::NetworkChanged("10.0.0.2 gone".into()));
+        assert_eq!(offers_sent(&room), 3);
     }
 
     #[test]

@@ -232,6 +232,12 @@ pub struct Summary {
     /// negotiated stream that never arrived.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// ICE restarts that brought the call back, and for each how long ICE was down (from
+    /// `disconnected` to connected again), ms.
+    #[serde(default)]
+    pub ice_restarts: u64,
+    #[serde(default)]
+    pub ice_recovery_ms: Vec<f64>,
     /// With `--impair`: what it did to the datagrams this peer sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impair: Option<Box<ImpairSummary>>,
@@ -299,6 +305,11 @@ pub enum SignalingEvent {
     Lost,
     /// Connected to the signaling server again after losing it.
     Reconnected,
+    /// ICE is being restarted (detail: why, and which attempt): the dialer sends a new offer
+    /// with new ICE credentials, the answerer asks for one with `restart`.
+    IceRestart,
+    /// ICE connected again after a restart (detail: how long the media was cut).
+    IceRestarted,
 }
 
 impl PartialEq<str> for SignalingEvent {
@@ -328,6 +339,8 @@ impl SignalingEvent {
             SignalingEvent::ByeReceived => "bye-received",
             SignalingEvent::Lost => "lost",
             SignalingEvent::Reconnected => "reconnected",
+            SignalingEvent::IceRestart => "ice-restart",
+            SignalingEvent::IceRestarted => "ice-restarted",
         }
     }
 }

@@ -126,6 +126,12 @@ pub enum Message {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// Relayed: the answerer asks the dialer to restart ICE (send a new offer with new ICE
+    /// credentials), because its connection went `disconnected` or its addresses changed.
+    Restart {
+        #[serde(default)]
+        reason: Option<String>,
+    },
     /// Relayed: hang up.
     Bye {
         #[serde(default)]
@@ -136,7 +142,15 @@ pub enum Message {
 }
 
 /// The `type` values a client may send to the server.
-pub const CLIENT_TYPES: &[&str] = &["join", "offer", "answer", "candidate", "reject", "bye"];
+pub const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "offer",
+    "answer",
+    "candidate",
+    "reject",
+    "restart",
+    "bye",
+];
 
 /// Error codes the server sends in `error` messages.
 pub mod code {

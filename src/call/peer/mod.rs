@@ -676,6 +676,23 @@ impl Peer {
         self.make_local(true).await
     }
 
+    /// An offer that restarts ICE: new credentials, candidates gathered again (webrtc-rs
+    /// rebinds its sockets, so a changed network is picked up).
+    pub async fn restart_offer(&self) -> Result<String> {
+        self.pc
+            .restart_ice()
+            .await
+            .map_err(|e| wrtc("restarting ICE", e))?;
+        self.make_local(true).await
+    }
+
+    /// Apply an offer made once connected (an ICE restart) and answer it.
+    pub async fn answer_again(&self, sdp: &str) -> Result<String> {
+        self.apply_remote(RTCSessionDescription::offer(sdp.to_string()), "offer")
+            .await?;
+        self.make_local(false).await
+    }
+
     /// Apply the remote offer (tracks must be attached after this, then [`Peer::create_answer`]).
     pub async fn apply_offer(&self, sdp: &str) -> Result<()> {
         self.remote_has_data
