@@ -795,18 +795,20 @@ impl Session {
                 sdp_mid,
                 sdp_mline_index,
                 username_fragment,
-            } => match {
+            } => {
                 self.heard_peer();
-                candidate.filter(|c| !c.trim().is_empty())
-            } {
-                None => debug!("the other side finished gathering"),
-                Some(candidate) => self.emit(Output::Do(Command::AddCandidate(CandidateLine {
-                    candidate,
-                    sdp_mid,
-                    sdp_mline_index,
-                    username_fragment,
-                }))),
-            },
+                match candidate.filter(|c| !c.trim().is_empty()) {
+                    None => debug!("the other side finished gathering"),
+                    Some(candidate) => {
+                        self.emit(Output::Do(Command::AddCandidate(CandidateLine {
+                            candidate,
+                            sdp_mid,
+                            sdp_mline_index,
+                            username_fragment,
+                        })))
+                    }
+                }
+            }
             Message::Restart { reason } => {
                 let settled = self.restart.is_none()
                     && self.outage_since.is_none()
