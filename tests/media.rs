@@ -776,6 +776,32 @@ impl LossyNetns {
         self
     }
 
+    /// Drop every UDP datagram in the namespace (`true`) or stop (`false`): a network outage
+    /// that signaling (TCP) survives.
+    fn blackout(&self, on: bool) {
+        let args: Vec<&str> = if on {
+            vec![
+                "add table inet blackout",
+                "add chain inet blackout input { type filter hook input priority -10; }",
+                "add rule inet blackout input meta l4proto udp drop",
+            ]
+        } else {
+            vec!["delete table inet blackout"]
+        };
+        for a in args {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.name, "nft"])
+                .args(a.split(' '))
+                .output()
+                .expect("nft");
+            assert!(
+                out.status.success(),
+                "nft {a}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     /// Packets the tbf sent and dropped so far.
     fn tbf_counts(&self) -> (u64, u64) {
         let out = Command::new("ip")
@@ -963,6 +989,66 @@ fn an_impaired_link_holds_up_and_never_looks_like_a_vanished_peer() {
             covered >= 0.95,
             "audio covered {covered:.3}: {:?}",
             to.summary().audio
+        );
+    }
+}
+
+/// A 5 s outage of every UDP path (nftables in a namespace) in the middle of a call: ICE goes
+/// `disconnected` then `failed`, the peers restart ICE over signaling (which survives on TCP)
+/// until a restart connects once the outage is over, and the call goes on to its end: exit 0,
+/// `ice_restarts` and the time to recover in the summary, video decoding again afterwards.
+#[test]
+fn an_outage_is_survived_by_restarting_ice() {
+    let _turn = take_turn();
+    let ns = LossyNetns::create(0);
+    let w = ns.wrapper();
+    let mut server = Proc::spawn_wrapped(&w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
+    let line = server.wait_line(Duration::from_secs(10), |_| true);
+    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
+        panic!("{line}")
+    };
+    let extra = ["--duration", "16"];
+    let answer = Proc::spawn_wrapped(&w, &call_args("answer", "outage", &url, &extra), &[]);
+    let mut dial = Proc::spawn_wrapped(&w, &call_args("dial", "outage", &url, &extra), &[]);
+    dial.wait_line(Duration::from_secs(20), |l| {
+        l.contains("\"type\":\"stats\"")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    ns.blackout(true);
+    std::thread::sleep(Duration::from_secs(5));
+    ns.blackout(false);
+    let d = dial.finish(Duration::from_secs(60));
+    let a = answer.finish(Duration::from_secs(60));
+    assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
+    for f in [&d, &a] {
+        let s = f.summary();
+        assert!(s.ice_restarts >= 1, "{:?}", s.ice_recovery_ms);
+        let events: Vec<String> = f
+            .records()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Signaling { event, .. } => Some(event.as_str().to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(events.iter().any(|e| e == "ice-restart"), "{events:?}");
+        assert!(events.iter().any(|e| e == "ice-restarted"), "{events:?}");
+        // Cut for the outage and the detection, back within a restart attempt after it.
+        let down = s.ice_recovery_ms.last().copied().unwrap_or(0.0);
+        assert!((3000.0..7500.0).contains(&down), "{down} ms");
+        // Video after the outage: the last stats records still count new frames.
+        let decoded: Vec<u64> = f
+            .records()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Stats { stats, .. } => Some(stats.video.frames_decoded),
+                _ => None,
+            })
+            .collect();
+        let n = decoded.len();
+        assert!(
+            n >= 4 && decoded[n - 1] > decoded[n - 3] + 10,
+            "{decoded:?}"
         );
     }
 }

@@ -412,6 +412,13 @@ impl Driver<'_> {
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_tick = tokio::time::interval(RATE_TICK);
         rate_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Local addresses matter only when ICE binds to every interface (0.0.0.0, ::).
+        let watch_net = cfg.peer.udp_bind.iter().any(|a| a.ip().is_unspecified());
+        let mut addresses = if watch_net {
+            peer::netwatch::local_addresses()
+        } else {
+            Default::default()
+        };
         let mut reconnecting: Option<Reconnecting> = None;
         let mut asking: Option<tokio::task::JoinHandle<bool>> = None;
         loop {
@@ -481,7 +488,17 @@ impl Driver<'_> {
                 }
                 _ = rate_tick.tick(), if session.connected() => {
                     self.figures.rate_tick(peer, cfg).await;
-                    continue;
+                    if !watch_net {
+                        continue;
+                    }
+                    let now = peer::netwatch::local_addresses();
+                    match peer::netwatch::describe_change(&addresses, &now) {
+                        Some(what) => {
+                            addresses = now;
+                            Input::NetworkChanged(what)
+                        }
+                        None => continue,
+                    }
                 }
                 decision = async { asking.as_mut().expect("guarded").await }, if asking.is_some() => {
                     asking = None;

@@ -11,6 +11,7 @@ mod frames;
 pub mod gather;
 mod handler;
 mod keyframe;
+pub mod netwatch;
 mod runtime;
 mod setup;
 mod stats;
