@@ -80,6 +80,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-username -d
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=MS, jitter=MS (order kept), rate=N[k|m]bit, queue=MS (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
@@ -111,6 +112,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-username 
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=MS, jitter=MS (order kept), rate=N[k|m]bit, queue=MS (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'

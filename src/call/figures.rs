@@ -112,12 +112,7 @@ impl Figures {
                 .rtt_us
                 .store((rtt * 1000.0) as u64, Ordering::Relaxed);
         }
-        tracing::trace!(
-            "video out: {} NACKs received, {} packets retransmitted; estimate {:?}",
-            s.video_nacks_received,
-            s.video_retransmitted,
-            peer.estimate()
-        );
+        tracing::trace!("bandwidth estimate {:?}", peer.estimate());
         // A peer without transport-wide feedback never feeds the estimator: keep the ceiling.
         let Some(e) = peer.estimate().filter(|e| e.fed) else {
             return;
@@ -387,15 +382,7 @@ impl Figures {
                 recorded: KindCounters::get(&c.video.recorded),
                 target_kbps: self.target_kbps(cfg),
                 rate_cuts: self.rate.as_ref().map_or(0, |r| r.cuts),
-                nacks_received: self
-                    .last_stats
-                    .as_ref()
-                    .map_or(0, |(_, s)| s.video_nacks_received),
                 rate_skipped: KindCounters::get(&c.video.rate_skipped),
-                retransmitted: self
-                    .last_stats
-                    .as_ref()
-                    .map_or(0, |(_, s)| s.video_retransmitted),
             },
             data: self.data_summary(),
             recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),

@@ -183,11 +183,6 @@ pub struct VideoSummary {
     pub target_kbps: Option<f64>,
     #[serde(default)]
     pub rate_cuts: u64,
-    /// NACKs the other side sent for our video, and the packets we retransmitted for them.
-    #[serde(default)]
-    pub nacks_received: u64,
-    #[serde(default)]
-    pub retransmitted: u64,
     /// Frames not encoded to keep to the target (the encoder cannot go lower otherwise).
     #[serde(default)]
     pub rate_skipped: u64,

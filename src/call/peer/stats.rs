@@ -23,9 +23,6 @@ pub struct PeerStats {
     pub video_packets_received: u64,
     pub video_packets_lost: i64,
     pub video_jitter_ms: Option<f64>,
-    /// Our video: NACKs the other side sent us, and packets we retransmitted for them.
-    pub video_nacks_received: u64,
-    pub video_retransmitted: u64,
 }
 
 impl Peer {
@@ -135,12 +132,6 @@ impl Peer {
                 out.video_packets_received += r.packets_received;
                 out.video_packets_lost += r.packets_lost;
                 out.video_jitter_ms = jitter;
-            }
-        }
-        for s in report.outbound_rtp_streams() {
-            if s.sent_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Video {
-                out.video_nacks_received += u64::from(s.nack_count);
-                out.video_retransmitted += s.retransmitted_packets_sent;
             }
         }
         out.state = if self.connected.load(Ordering::SeqCst) {

@@ -118,8 +118,26 @@ function newPeer() {
     state.connection = pc.connectionState;
     log(`connection ${pc.connectionState}`);
     if (pc.connectionState === "connected") setPhase("connected");
-    else if (pc.connectionState === "failed") end("connection failed");
+    // While an ICE restart is under way the other side is alive: wait for it.
+    else if (pc.connectionState === "failed" && !restarting) end("connection failed");
     else setPhase(state.phase);
+  };
+  // ICE restart, as rtccall does it: a second after `disconnected`, the dialer offers with new
+  // ICE credentials; the answerer asks the dialer to with a `restart` message.
+  pc.oniceconnectionstatechange = () => {
+    const s = pc.iceConnectionState;
+    if (s === "connected" || s === "completed") {
+      clearTimeout(restartTimer);
+      restartTimer = null;
+      if (restarting) log("ICE restarted: connected again");
+      restarting = false;
+    } else if ((s === "disconnected" || s === "failed") && state.phase === "connected" && !restartTimer) {
+      restartTimer = setTimeout(() => {
+        restartTimer = null;
+        const now = pc.iceConnectionState;
+        if (now === "disconnected" || now === "failed") restartIce(`ICE ${now} for 1000 ms`);
+      }, 1000);
+    }
   };
   for (const t of local.getTracks()) pc.addTrack(t, local);
   preferCodec(pc);
@@ -146,7 +164,34 @@ async function flushCandidates() {
   }
 }
 
+let restarting = false;
+let restartTimer = null;
+
+async function restartIce(why) {
+  restarting = true;
+  log(`ICE restart: ${why}`);
+  if (isDialer) {
+    const offer = await pc.createOffer({ iceRestart: true });
+    await pc.setLocalDescription(offer);
+    send({ type: "offer", sdp: pc.localDescription.sdp });
+  } else {
+    send({ type: "restart", reason: why });
+  }
+}
+
+async function answerAgain(sdp) {
+  restarting = true;
+  await pc.setRemoteDescription({ type: "offer", sdp });
+  const answer = await pc.createAnswer();
+  await pc.setLocalDescription(answer);
+  send({ type: "answer", sdp: pc.localDescription.sdp });
+  log("ICE restart answered");
+}
+
+let isDialer = false;
+
 async function dial() {
+  isDialer = true;
   setPhase("calling");
   newPeer();
   const offer = await pc.createOffer();
@@ -156,6 +201,7 @@ async function dial() {
 }
 
 async function accept() {
+  isDialer = false;
   const sdp = pendingOffer;
   pendingOffer = null;
   setPhase("calling");
@@ -207,6 +253,8 @@ function onMessage(msg) {
       if (msg.role === "answer" && state.phase === "waiting") dial();
       break;
     case "offer":
+      // Once connected, an offer restarts ICE.
+      if (pc && state.phase === "connected" && !isDialer) { answerAgain(msg.sdp); break; }
       pendingOffer = msg.sdp;
       if (params.get("autojoin") === "1") accept(); else setPhase("incoming");
       break;
@@ -216,6 +264,9 @@ function onMessage(msg) {
       break;
     case "candidate":
       addCandidate(msg);
+      break;
+    case "restart":
+      if (pc && isDialer && state.phase === "connected" && !restarting) restartIce(`the answerer asked: ${msg.reason || ""}`);
       break;
     case "reject":
       end(`rejected: ${msg.reason || ""}`);
