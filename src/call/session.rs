@@ -30,6 +30,11 @@ pub const RESTART_AFTER: Duration = Duration::from_secs(1);
 pub const RESTART_TIMEOUT: Duration = Duration::from_millis(2500);
 /// ICE restarts in a row that may fail before the call ends (exit 4).
 pub const MAX_RESTARTS: u32 = 4;
+/// How long after ICE went `disconnected` the other peer must have been heard from on
+/// signaling (it answers a restart in one signaling round trip); otherwise it is taken for
+/// vanished and the call ends (exit 4), as when ICE fails without a restart: about 3 s after
+/// its last packet.
+pub const SILENT_PEER: Duration = Duration::from_millis(1500);
 /// A restart request this soon after a restart succeeded is about the outage just ended.
 const RESTART_QUIET: Duration = Duration::from_secs(2);
 
@@ -263,6 +268,9 @@ impl Session {
                     _ => None,
                 };
                 let restart = match (self.restart, self.outage_since) {
+                    (Some(r), Some(t)) if !r.peer_heard && !r.local_change => {
+                        Some((r.started + RESTART_TIMEOUT).min(t + SILENT_PEER))
+                    }
                     (Some(r), _) => Some(r.started + RESTART_TIMEOUT),
                     (None, Some(t)) => Some(t + RESTART_AFTER),
                     (None, None) => None,
@@ -542,6 +550,21 @@ impl Session {
 
     /// Restart deadlines, while connected: `true` if the call ended.
     fn restart_timeout(&mut self, now: Instant) -> bool {
+        if let (Some(r), Some(t)) = (self.restart, self.outage_since)
+            && !r.peer_heard
+            && !r.local_change
+            && now >= t + SILENT_PEER
+        {
+            self.end(Ending::err(
+                "error",
+                Error::connection(
+                    "the other peer vanished: it stopped answering ICE consent checks (ICE failed) and did not answer the ICE restart on signaling"
+                        .into(),
+                ),
+                true,
+            ));
+            return true;
+        }
         match (self.restart, self.outage_since) {
             (Some(r), _) if now >= r.started + RESTART_TIMEOUT => {
                 if r.attempt >= MAX_RESTARTS {
@@ -1127,6 +1150,25 @@ mod tests {
         let outs = drain(&mut d);
         let e = ended(&outs).expect("ended");
         assert_eq!(exit_code(e), exit::CONNECTION);
+    }
+
+    #[test]
+    fn a_peer_silent_on_signaling_ends_the_call_even_if_ice_never_says_failed() {
+        // webrtc-rs restarts its ICE agent on a restart, so `failed` may never come.
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        let t = room.now;
+        room.feed(Role::Dial, Input::IceState(IceState::Disconnected));
+        room.now = t + RESTART_AFTER;
+        // The answerer is frozen: nothing reaches it, nothing comes back.
+        room.dial.handle(Input::Timeout, room.now);
+        drain(&mut room.dial);
+        assert_eq!(room.dial.deadline(), Some(t + SILENT_PEER));
+        room.dial.handle(Input::Timeout, t + SILENT_PEER);
+        let outs = drain(&mut room.dial);
+        let e = ended(&outs).expect("ended");
+        assert_eq!(exit_code(e), exit::CONNECTION);
+        assert!(e.error.as_ref().unwrap().to_string().contains("vanished"));
     }
 
     #[test]

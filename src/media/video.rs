@@ -223,11 +223,12 @@ pub fn start(
             let mut current = enc_format.codec;
             let mut bitrate = enc_format.bitrate_bps;
             // The encoder's output against its target, in bits (a token bucket holding at most
-            // half a second): libvpx at its coarsest quantizer cannot go under a floor that
-            // depends on the picture (measured 640 kbit/s for 640x480 testsrc2 at 30 fps), so
-            // below it frames are skipped, and video gets smoother at a lower frame rate
-            // instead of overrunning the link.
-            let mut budget = 0.0f64;
+            // a second, starting full): libvpx at its coarsest quantizer cannot go under a floor
+            // that depends on the picture (measured 640 kbit/s for 640x480 testsrc2 at 30 fps),
+            // so when the rate controller has cut the target below --video-bitrate, frames are
+            // skipped while the encoder is over it: a lower frame rate instead of an overrun
+            // link. At --video-bitrate the encoder's own rate control is trusted.
+            let mut budget = bitrate as f64;
             let mut last_frame: Option<Instant> = None;
             let fps = f64::from(enc_format.fps);
             let mut elapsed = Duration::ZERO;
@@ -269,8 +270,8 @@ pub fn start(
                 let now = Instant::now();
                 let dt = last_frame.map_or(0.0, |t| now.duration_since(t).as_secs_f64());
                 last_frame = Some(now);
-                budget = (budget + bitrate as f64 * dt).min(bitrate as f64 * 0.5);
-                if budget < 0.0 {
+                budget = (budget + bitrate as f64 * dt).min(bitrate as f64);
+                if budget < 0.0 && bitrate < enc_format.bitrate_bps {
                     enc_counters
                         .video
                         .rate_skipped
