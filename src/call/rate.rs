@@ -7,12 +7,12 @@
 //! at a narrow link until the loss-based half crashes the rate (measured: 100 → 900 → 100 kbit/s
 //! cycles at a 500 kbit/s bottleneck). So the round-trip time is watched too: a rise of 40 ms
 //! (or a quarter of the smallest RTT seen) over the smallest means a queue is building, and caps
-//! video at 85 % of its target; the cap grows back 5 % a second while the RTT stays within 20 ms
-//! of the base.
+//! video at 85 % of its target; the cap grows back 10 % a second while the RTT stays within
+//! 20 ms of the base.
 //!
 //! Steps, because the encoder is reopened on each change (FFmpeg's libvpx does not follow a
 //! bit-rate change on an open encoder) and so each change costs a keyframe: at least 15 %, down
-//! at once, up at most every 2 s.
+//! at once, up at most every 2 s and by at most 20 %.
 
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,8 @@ const AUDIO_ALLOWANCE_BPS: f64 = 64_000.0;
 const VIDEO_SHARE: f64 = 0.85;
 /// Smallest relative change worth reopening the encoder for.
 const STEP: f64 = 0.15;
+/// The largest increase of the published target in one step.
+const MAX_RAISE: f64 = 0.2;
 /// Least time between two increases of the published target.
 const RAISE_GAP: Duration = Duration::from_secs(2);
 
@@ -78,7 +80,7 @@ impl RateController {
         if rise >= Duration::from_millis(40).max(base / 4) {
             self.cap = self.cap.min(self.published as f64 * 0.85);
         } else if rise <= Duration::from_millis(20) {
-            self.cap *= 1.05;
+            self.cap = (self.cap * 1.10).max(self.published as f64);
         }
         self.cap = self.cap.clamp(self.floor as f64, self.ceiling as f64);
     }
@@ -113,6 +115,8 @@ impl RateController {
                 .last_raise
                 .is_none_or(|t| now.duration_since(t) >= RAISE_GAP)
         {
+            // Probe upward gently: a step over the link's rate fills its queue at once.
+            let want = want.min((self.published as f64 * (1.0 + MAX_RAISE)) as u64);
             self.last_raise = Some(now);
             self.published = want;
             return Some(want);

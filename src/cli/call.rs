@@ -170,9 +170,9 @@ pub struct IceArgs {
     pub bind_tcp: Vec<SocketAddr>,
 
     /// Impair everything this peer sends (ICE, DTLS, media, data), without root:
-    /// comma-separated loss=P%, delay=MS, jitter=MS (order kept), rate=N[k|m]bit,
-    /// queue=MS (rate limiter's tail-drop point, default 200ms), reorder=P%, seed=N.
-    /// Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit.
+    /// comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit},
+    /// queue=DUR (rate limiter's tail-drop point, default 200ms), reorder=P%, seed=N; DUR
+    /// takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit.
     #[arg(long, value_name = "SPEC", value_parser = parse_impair)]
     pub impair: Option<crate::impair::ImpairSpec>,
 }
