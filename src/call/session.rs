@@ -550,6 +550,15 @@ impl Session {
 
     /// Restart deadlines, while connected: `true` if the call ended.
     fn restart_timeout(&mut self, now: Instant) -> bool {
+        // A restart whose ICE never left `connected` (an address appeared, the old path
+        // stayed) reports no transition: it is done.
+        if self.restart.is_some()
+            && matches!(self.ice_state, IceState::Connected | IceState::Completed)
+        {
+            self.restart = None;
+            self.outage_since = None;
+            return false;
+        }
         if let (Some(r), Some(t)) = (self.restart, self.outage_since)
             && !r.peer_heard
             && !r.local_change
@@ -1196,6 +1205,8 @@ mod tests {
     #[test]
     fn the_answerer_asks_and_the_dialer_restarts() {
         let mut room = Room::new(AcceptPolicy::Auto);
+        room.dial.cfg.duration = None;
+        room.answer.cfg.duration = None;
         room.meet();
         room.feed(Role::Answer, Input::IceState(IceState::Disconnected));
         room.now += RESTART_AFTER;
@@ -1211,6 +1222,13 @@ mod tests {
         room.now += Duration::from_secs(5);
         room.feed(Role::Dial, Input::NetworkChanged("10.0.0.2 gone".into()));
         assert_eq!(offers_sent(&room), 3);
+        // ICE stays connected throughout (the old path still works): the restart is over at
+        // its deadline, no retry, the call goes on.
+        room.now += RESTART_TIMEOUT;
+        room.feed(Role::Dial, Input::Timeout);
+        assert_eq!(offers_sent(&room), 3);
+        assert!(room.ended.is_empty());
+        assert_eq!(room.dial.deadline(), None, "no restart deadline left");
     }
 
     #[test]
