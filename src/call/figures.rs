@@ -106,25 +106,22 @@ impl Figures {
     /// Once a second: the link RTT for the frame assembler, and the bandwidth estimate for
     /// the video encoder's target.
     pub async fn rate_tick(&mut self, peer: &Peer, cfg: &CallConfig) {
-        let s = peer.stats().await;
-        if let Some(rtt) = s.selected_pair.as_ref().and_then(|p| p.rtt_ms) {
+        let rtt_ms = peer.stats().await.selected_pair.and_then(|p| p.rtt_ms);
+        if let Some(rtt) = rtt_ms {
             self.counters
                 .rtt_us
                 .store((rtt * 1000.0) as u64, Ordering::Relaxed);
         }
-        tracing::trace!("bandwidth estimate {:?}", peer.estimate());
+        let estimate = peer.estimate();
+        tracing::trace!("bandwidth estimate {estimate:?}");
         // A peer without transport-wide feedback never feeds the estimator: keep the ceiling.
-        let Some(e) = peer.estimate().filter(|e| e.fed) else {
+        let Some(e) = estimate.filter(|e| e.fed) else {
             return;
         };
         let rate = self
             .rate
             .get_or_insert_with(|| RateController::new(cfg.media.format.bitrate_bps));
-        let rtt = s
-            .selected_pair
-            .as_ref()
-            .and_then(|p| p.rtt_ms)
-            .map(|ms| std::time::Duration::from_secs_f64(ms / 1000.0));
+        let rtt = rtt_ms.map(|ms| std::time::Duration::from_secs_f64(ms / 1000.0));
         if let Some(t) = rate.on_estimate(e.target_bps, rtt, Instant::now()) {
             tracing::debug!(
                 "video target {} kbit/s (estimate {} kbit/s, loss {:?})",

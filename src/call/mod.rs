@@ -30,7 +30,8 @@ use peer::{CandidateInfo, IceState, MediaPorts, Peer, PeerEvent, PeerSetup};
 pub use session::AcceptPolicy;
 use session::{Command, Ending, Input, Output, Session, SessionConfig};
 
-/// How often the rate controller reads the receiver reports (and the RTT is refreshed).
+/// How often the link RTT is refreshed, the bandwidth estimate turned into the video target,
+/// and (with a wildcard --bind) the local addresses compared.
 const RATE_TICK: Duration = Duration::from_secs(1);
 
 /// Everything a call needs, validated.

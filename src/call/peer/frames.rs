@@ -33,7 +33,7 @@ const MAX_WINDOW: Duration = Duration::from_millis(1000);
 
 /// A retransmission comes one RTT after the NACK, and the NACK leaves up to ~100 ms after the
 /// gap is seen: wait 1.5 RTT + 100 ms, at least [`REORDER_WINDOW`], at most 1 s.
-pub(super) fn window_for_rtt(rtt: Duration) -> Duration {
+fn window_for_rtt(rtt: Duration) -> Duration {
     (rtt * 3 / 2 + Duration::from_millis(100)).clamp(REORDER_WINDOW, MAX_WINDOW)
 }
 /// Packets held at most while waiting; past it the oldest incomplete frame is given up.
@@ -85,6 +85,11 @@ impl FrameAssembler {
             abandoned: None,
             window: REORDER_WINDOW,
         }
+    }
+
+    /// How long an incomplete frame waits now.
+    pub(super) fn window(&self) -> Duration {
+        self.window
     }
 
     /// Wait for late packets as long as the path's RTT calls for.
@@ -249,8 +254,7 @@ pub(super) async fn read_video(
         if need_pli || want_keyframe.swap(false, Ordering::Relaxed) {
             need_pli = false;
             // A keyframe takes a round trip to come: do not ask again before it can.
-            let rtt = Duration::from_micros(counters.rtt_us.load(Ordering::Relaxed));
-            let gap = PLI_MIN_GAP.max(window_for_rtt(rtt));
+            let gap = PLI_MIN_GAP.max(assembler.window());
             if last_pli.is_none_or(|t| t.elapsed() >= gap) {
                 let pli = PictureLossIndication {
                     sender_ssrc: 0,

@@ -306,10 +306,10 @@ impl Peer {
             .impair
             .map(|spec| Arc::new(runtime::ImpairRuntime::new(spec)));
         let impaired = runtime.as_ref().map(|r| r.counts());
-        let estimate_view = ports
+        let estimate = ports
             .send_ceiling_bps
-            .map(|_| estimate::EstimateView::default());
-        let estimate = ports.send_ceiling_bps.zip(estimate_view.clone());
+            .map(|max| (max, estimate::EstimateView::default()));
+        let estimate_view = estimate.as_ref().map(|(_, view)| view.clone());
         let pc = match build_pc(
             setup,
             ports.video_codec.get(),
