@@ -838,6 +838,16 @@ impl LossyNetns {
     }
 }
 
+/// `rtccall serve` inside a namespace (`w` wraps the command); the process and its URL.
+fn serve_wrapped(w: &[&str]) -> (Proc, String) {
+    let mut server = Proc::spawn_wrapped(w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
+    let line = server.wait_line(Duration::from_secs(10), |_| true);
+    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
+        panic!("{line}")
+    };
+    (server, url)
+}
+
 impl Drop for LossyNetns {
     fn drop(&mut self) {
         let _ = Command::new("ip")
@@ -853,11 +863,7 @@ fn recording_survives_packet_loss() {
     let w = ns.wrapper();
     let dir = Scratch::new("loss");
     let rec = dir.str("lossy.mkv");
-    let mut server = Proc::spawn_wrapped(&w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
-    let line = server.wait_line(Duration::from_secs(10), |_| true);
-    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
-        panic!("{line}")
-    };
+    let (_server, url) = serve_wrapped(&w);
     let mut answer = Proc::spawn_wrapped(
         &w,
         &call_args(
@@ -931,11 +937,7 @@ fn an_impaired_link_holds_up_and_never_looks_like_a_vanished_peer() {
     let _turn = take_turn();
     let ns = LossyNetns::create(5);
     let w = ns.wrapper();
-    let mut server = Proc::spawn_wrapped(&w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
-    let line = server.wait_line(Duration::from_secs(10), |_| true);
-    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
-        panic!("{line}")
-    };
+    let (_server, url) = serve_wrapped(&w);
     let a_extra = [
         "--duration",
         "20",
@@ -1010,11 +1012,7 @@ fn an_outage_is_survived_by_restarting_ice() {
     let _turn = take_turn();
     let ns = LossyNetns::create(0);
     let w = ns.wrapper();
-    let mut server = Proc::spawn_wrapped(&w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
-    let line = server.wait_line(Duration::from_secs(10), |_| true);
-    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
-        panic!("{line}")
-    };
+    let (_server, url) = serve_wrapped(&w);
     let extra = ["--duration", "16"];
     let answer = Proc::spawn_wrapped(&w, &call_args("answer", "outage", &url, &extra), &[]);
     let mut dial = Proc::spawn_wrapped(&w, &call_args("dial", "outage", &url, &extra), &[]);
@@ -1101,11 +1099,7 @@ fn a_narrow_link_gets_smooth_low_rate_video() {
     let _turn = take_turn();
     let ns = LossyNetns::create(0).tbf("500kbit");
     let w = ns.wrapper();
-    let mut server = Proc::spawn_wrapped(&w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
-    let line = server.wait_line(Duration::from_secs(10), |_| true);
-    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
-        panic!("{line}")
-    };
+    let (_server, url) = serve_wrapped(&w);
     let answer = Proc::spawn_wrapped(
         &w,
         &call_args(
