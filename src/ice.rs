@@ -104,14 +104,19 @@ impl IceUrl {
         let mut transport = None;
         if let Some(q) = query {
             for kv in q.split('&') {
-                match kv.split_once('=') {
-                    Some(("transport", "udp")) => transport = Some(Transport::Udp),
-                    Some(("transport", "tcp")) => transport = Some(Transport::Tcp),
+                let t = match kv.split_once('=') {
+                    Some(("transport", "udp")) => Transport::Udp,
+                    Some(("transport", "tcp")) => Transport::Tcp,
                     _ => {
                         return Err(usage(format!(
                             "{what}: {url:?} has an unknown query {kv:?} (only transport=udp|tcp)"
                         )));
                     }
+                };
+                if transport.replace(t).is_some() {
+                    return Err(usage(format!(
+                        "{what}: {url:?} gives transport= more than once"
+                    )));
                 }
             }
         }
@@ -237,6 +242,31 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// What a TURN REST username (`EXPIRY:USER`, RFC draft-uberti-behave-turn-rest) says about its
+/// expiry at `now`, in words: "expired 3 s ago" or "valid for another 600 s"; None for a
+/// username that does not start with a Unix time.
+pub fn rest_expiry_note(username: &str, now: SystemTime) -> Option<String> {
+    let (expiry, _) = username.split_once(':')?;
+    if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let expiry: i64 = expiry.parse().ok()?;
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    Some(if expiry <= now {
+        format!(
+            "the REST username's EXPIRY {expiry} expired {} s ago (credentials minted with too \
+             short a TTL, or the clocks of the minting host and the server differ)",
+            now - expiry
+        )
+    } else {
+        format!(
+            "the REST username's EXPIRY {expiry} is valid for another {} s, so time is not the \
+             problem: check the shared secret (coturn static-auth-secret)",
+            expiry - now
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +279,18 @@ mod tests {
         // Computed independently (Python hmac/hashlib).
         assert_eq!(p, "5PrY1fcLQr5jls8N4ZU7fEnmVNE=");
         assert_eq!(p.len(), 28);
+    }
+
+    #[test]
+    fn rest_usernames_tell_their_expiry() {
+        let now = UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        let past = rest_expiry_note("1699999997:alice", now).unwrap();
+        assert!(past.contains("expired 3 s ago"), "{past}");
+        let future = rest_expiry_note("1700000600:alice", now).unwrap();
+        assert!(future.contains("another 600 s"), "{future}");
+        for plain in ["alice", "12ab:alice", ":alice", "99999999999999999:x"] {
+            assert!(rest_expiry_note(plain, now).is_none(), "{plain}");
+        }
     }
 
     #[test]

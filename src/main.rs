@@ -12,10 +12,7 @@ fn main() {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
             _ => {
                 // One line, naming what was wrong; `--help` has the rest.
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or("invalid arguments");
-                let first = first.strip_prefix("error: ").unwrap_or(first);
-                eprintln!("rtccall: error: {first} (see --help)");
+                eprintln!("rtccall: error: {} (see --help)", rtccall::cli::one_line(&e.to_string()));
                 std::process::exit(rtccall::exit::USAGE);
             }
         },

@@ -18,6 +18,26 @@ pub fn exit_codes_help() -> String {
     s
 }
 
+/// A clap error as one line: its lines joined, without the `error:` prefix, the usage block
+/// and the pointer to `--help` (so `requires` errors name the missing argument).
+pub fn one_line(text: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for l in text.lines() {
+        let l = l.trim();
+        if l.starts_with("Usage:") || l.starts_with("For more information") {
+            break;
+        }
+        if !l.is_empty() {
+            parts.push(l.strip_prefix("error: ").unwrap_or(l));
+        }
+    }
+    if parts.is_empty() {
+        "invalid arguments".to_string()
+    } else {
+        parts.join(" ")
+    }
+}
+
 /// WebRTC calls and diagnostics from the terminal.
 #[derive(Debug, Parser)]
 #[command(

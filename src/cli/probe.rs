@@ -198,6 +198,7 @@ impl ProbeArgs {
             bind: self.bind.clone(),
             calls: !self.no_call,
             call_media: secs("--call-media", self.call_media)?,
+            releases: Default::default(),
         })
     }
 }

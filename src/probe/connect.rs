@@ -63,7 +63,10 @@ pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Ste
             }
         }
     }
-    let report = match peer::gather(&setup(cfg, ice, false), cfg.step_timeout).await {
+    cfg.releases.settle().await;
+    let gathered = peer::gather(&setup(cfg, ice, false), cfg.step_timeout).await;
+    cfg.releases.mark();
+    let report = match gathered {
         Ok(r) => r,
         Err(e) => return t.fail("gathering could not start", e.to_string()),
     };
@@ -112,10 +115,25 @@ pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Ste
             c.candidate_type == "relay" && c.url.as_deref().is_none_or(|u| u.contains(&host_port))
         });
         if !has_relay {
-            problems.push(format!(
-                "no relay candidate from {} although its allocation works",
-                s.label()
-            ));
+            // Ask the server now, with the same credentials, what it says to an allocation.
+            cfg.releases.settle().await;
+            let now = match o.remote {
+                Some(remote) => super::allocations_now(s, remote, cfg, 1).await,
+                None => Vec::new(),
+            };
+            problems.push(match now.first() {
+                Some(Err(r)) => format!(
+                    "no relay candidate from {}: an allocation with the same credentials is now \
+                     refused: {}",
+                    s.label(),
+                    r.explain(s)
+                ),
+                _ => format!(
+                    "no relay candidate from {} although its allocation works (and worked again \
+                     just now with our own client)",
+                    s.label()
+                ),
+            });
         }
     }
     problems.extend(report.errors.iter().cloned());
@@ -248,7 +266,30 @@ pub async fn relay_call(cfg: &ProbeConfig, s: &Server, o: &Outcome) -> Step {
     } else if !o.relay_ok {
         t.done(Status::Skip, "not tried: the relay does not work")
     } else {
-        call_check(cfg, Some(s), t).await
+        let Some(remote) = o.remote else {
+            return t.done(Status::Skip, "not tried: the server's address is unknown");
+        };
+        // Our own allocations must not count against a quota the call's peers meet.
+        cfg.releases.settle().await;
+        let mut step = call_check(cfg, Some(s), t).await;
+        cfg.releases.mark();
+        if step.status == Status::Fail {
+            // What did the server say to the call's allocations? Each peer allocates its own
+            // relay: ask for two at once with the same credentials, as they did.
+            cfg.releases.settle().await;
+            let now = super::allocations_now(s, remote, cfg, 2).await;
+            if let Some((i, Err(r))) = now.iter().enumerate().find(|(_, r)| r.is_err()) {
+                step.explanation = Some(format!(
+                    "the server refuses the call's allocations: a call needs two with these \
+                     credentials at once (one per peer), and the {} our own client asked for \
+                     right after got {}",
+                    if i == 0 { "first" } else { "second" },
+                    r.explain(s)
+                ));
+                step.error_code = r.code();
+            }
+        }
+        step
     }
 }
 
@@ -283,9 +324,10 @@ async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Ste
             "the call did not connect",
             match server {
                 Some(_) => format!(
-                    "two peers forced through this relay could not connect ({why}): the \
-                     allocation works, so look at relay ports blocked by a firewall or a relay \
-                     address peers cannot reach"
+                    "two peers forced through this relay could not connect ({why}); the server \
+                     grants the two allocations a call needs (our own client got them right \
+                     after), so look at relay ports blocked by a firewall or a relay address \
+                     peers cannot reach"
                 ),
                 None => format!("two local peers could not connect ({why})"),
             },

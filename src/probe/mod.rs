@@ -10,7 +10,7 @@ pub mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -22,6 +22,9 @@ use crate::report::probe_schema::{
 };
 use servers::{Scheme, Server, Transport};
 use wire::{Conn, Frame, TlsSetup, Turn, WireError};
+
+/// A granted allocation lifetime under this (s) is worth a warning.
+const SHORT_LIFETIME_S: u32 = 60;
 
 /// Binding requests per server (RTT and loss come from these).
 const BINDING_REQUESTS: u32 = 5;
@@ -84,6 +87,35 @@ pub struct ProbeConfig {
     /// Longest time each in-process call stays up once connected (it hangs up as soon as
     /// media and the data channel have flowed both ways).
     pub call_media: Duration,
+    /// When the probe last gave allocations back (see [`Releases`]).
+    pub releases: Arc<Releases>,
+}
+
+/// How long a server keeps counting a released allocation against its quotas: coturn frees
+/// a UDP allocation's quota about a second after the Refresh with lifetime 0 (measured: an
+/// allocation 0.5 s after a release gets 486 under user-quota=1, one 1 s after does not).
+const RELEASE_SETTLE: Duration = Duration::from_millis(1200);
+
+/// When the probe's own allocations (and its calls') were last given back, so that a later
+/// step does not collide with them in a quota and blame the server for the probe's own use.
+#[derive(Debug, Default)]
+pub struct Releases(std::sync::Mutex<Option<Instant>>);
+
+impl Releases {
+    /// Allocations were just given back.
+    pub fn mark(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(Instant::now());
+        }
+    }
+
+    /// Wait until the last release no longer counts.
+    pub async fn settle(&self) {
+        let last = self.0.lock().ok().and_then(|g| *g);
+        if let Some(at) = last {
+            tokio::time::sleep_until((at + RELEASE_SETTLE).into()).await;
+        }
+    }
 }
 
 /// Where the probe's records go.
@@ -214,12 +246,13 @@ pub fn explain_code(code: u16, authenticated: bool) -> String {
                 made with"
             .into(),
         442 => "442 Unsupported Transport Protocol: the server does not relay this protocol".into(),
-        486 => "486 Allocation Quota Reached: this user has as many allocations as the \
-                server allows (user-quota); wait for old ones to expire or raise the quota"
+        486 => "486 Allocation Quota Reached: the server allows no more allocations, for this \
+                user (coturn user-quota) or for all users together (coturn total-quota sends \
+                486 too); wait for old allocations to expire, or raise the quota"
             .into(),
         500 => "500 Server Error: the server failed internally".into(),
-        508 => "508 Insufficient Capacity: the server has no relay ports or bandwidth left \
-                (total-quota, min-port/max-port range)"
+        508 => "508 Insufficient Capacity: the server has no relay ports left (coturn: the \
+                min-port/max-port range is used up)"
             .into(),
         c => format!("{c}: see RFC 5389/5766 for this code"),
     }
@@ -249,6 +282,15 @@ fn wire_step(t: &Timer, what: &str, e: &WireError, server: &Server, authenticate
             },
             None,
         ),
+        WireError::Io(m) if server.transport == Transport::Udp && m.contains("refused") => (
+            format!("{what}: UDP port unreachable"),
+            format!(
+                "{}:{} answered ICMP port unreachable: nothing listens on UDP port {} there \
+                 (or a firewall rejects UDP)",
+                server.host, server.port, server.port
+            ),
+            None,
+        ),
         WireError::Io(m) => (
             format!("{what}: {m}"),
             format!(
@@ -256,6 +298,22 @@ fn wire_step(t: &Timer, what: &str, e: &WireError, server: &Server, authenticate
                 server.host,
                 server.port,
                 server.transport.as_str()
+            ),
+            None,
+        ),
+        WireError::NotStun(m) => (
+            format!("{what}: the answer is not STUN"),
+            format!(
+                "something answers on {}:{} over {}, but not STUN/TURN: {m}. Another service \
+                 holds this port, or the URL names the wrong port{}",
+                server.host,
+                server.port,
+                server.transport.as_str(),
+                if m.contains("TLS") && server.transport != Transport::Tls {
+                    " (a TLS port needs turns:)"
+                } else {
+                    ""
+                }
             ),
             None,
         ),
@@ -274,6 +332,29 @@ fn wire_step(t: &Timer, what: &str, e: &WireError, server: &Server, authenticate
     let mut s = t.fail(message, explanation);
     s.error_code = code;
     s
+}
+
+/// What a 401 to authenticated requests adds to its explanation: the realm the server
+/// announced, and what a TURN REST username says about its expiry.
+fn auth_notes(realm: Option<&str>, username: Option<&str>) -> String {
+    let mut notes = String::new();
+    if let Some(r) = realm {
+        notes.push_str(&format!("; the server's realm is {r:?}"));
+    }
+    if let Some(n) = username.and_then(|u| crate::ice::rest_expiry_note(u, SystemTime::now())) {
+        notes.push_str("; ");
+        notes.push_str(&n);
+    }
+    notes
+}
+
+/// The explanation of an error code seen by authenticated requests, with the 401 notes.
+fn explain_with_auth(code: u16, realm: Option<&str>, username: Option<&str>) -> String {
+    let mut e = explain_code(code, true);
+    if code == 401 {
+        e.push_str(&auth_notes(realm, username));
+    }
+    e
 }
 
 fn is_private(ip: IpAddr) -> bool {
@@ -347,7 +428,21 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
     let mut conn = match Conn::open(server.transport, remote, tls, cfg.step_timeout).await {
         Ok(c) => Some(c),
         Err(e) => {
-            let s = wire_step(&t, "connect", &e, server, false);
+            let mut s = wire_step(&t, "connect", &e, server, false);
+            if matches!(e, WireError::Tls(_)) {
+                // Does the port speak plain STUN over TCP instead?
+                let bound = cfg.step_timeout.min(Duration::from_secs(1));
+                if let Ok(mut tc) = Conn::open(Transport::Tcp, remote, None, bound).await
+                    && wire::binding(&mut tc, bound).await.is_ok()
+                {
+                    s.explanation = Some(format!(
+                        "this port speaks TURN over TCP, not TLS: plain STUN over TCP to \
+                         {remote} answers. Use turn:{}:{}?transport=tcp, or the server's TLS \
+                         port (coturn: tls-listening-port, default 5349)",
+                        server.host, server.port
+                    ));
+                }
+            }
             out.steps.push(sink.step(s).await);
             None
         }
@@ -412,17 +507,29 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             }
             (None, Some(e)) => {
                 let mut s = wire_step(&t, "binding", e, server, false);
-                if matches!(e, WireError::Timeout) && server.transport == Transport::Udp {
-                    // Is it UDP that is blocked? Try TCP on the same port.
+                let refused = matches!(e, WireError::Io(_));
+                if (refused || matches!(e, WireError::Timeout))
+                    && server.transport == Transport::Udp
+                {
+                    // Is it UDP that is blocked or off? Try TCP on the same port.
                     let bound = cfg.step_timeout.min(Duration::from_secs(1));
                     if let Ok(mut tc) = Conn::open(Transport::Tcp, remote, None, bound).await
                         && wire::binding(&mut tc, bound).await.is_ok()
                     {
-                        s.explanation = Some(format!(
-                            "UDP to {remote} gets no answer but STUN over TCP on the same port \
-                             works: UDP is blocked on the path (a firewall), so clients will \
-                             need TURN over TCP or TLS"
-                        ));
+                        s.explanation = Some(if refused {
+                            format!(
+                                "UDP to {remote} is refused (ICMP port unreachable) but STUN \
+                                 over TCP on the same port works: the server does not listen \
+                                 on UDP (coturn: no-udp) or a firewall rejects UDP, so clients \
+                                 will need TURN over TCP or TLS"
+                            )
+                        } else {
+                            format!(
+                                "UDP to {remote} gets no answer but STUN over TCP on the same \
+                                 port works: UDP is blocked on the path (a firewall), so \
+                                 clients will need TURN over TCP or TLS"
+                            )
+                        });
                     }
                 }
                 s
@@ -475,13 +582,19 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             Err(wire::AllocateFailure {
                 error: WireError::Timeout,
                 authenticated: false,
+                realm: None,
             })
         });
-    let (mut turn, alloc) = match allocated {
+    let (mut turn, mut alloc) = match allocated {
         Ok(v) => v,
         Err(f) => {
-            let s = wire_step(&t, "allocation refused", &f.error, server, f.authenticated);
-            let mut s = s;
+            let mut s = wire_step(&t, "allocation refused", &f.error, server, f.authenticated);
+            if f.authenticated
+                && let WireError::Stun { code: 401, .. } = f.error
+                && let Some(e) = s.explanation.as_mut()
+            {
+                e.push_str(&auth_notes(f.realm.as_deref(), Some(user)));
+            }
             if matches!(f.error, WireError::Timeout) && out.binding_ok {
                 s.message = "allocation: no response".into();
                 s.explanation = Some(
@@ -516,6 +629,15 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             remote.ip()
         ));
     }
+    if alloc.lifetime_s < SHORT_LIFETIME_S {
+        s.status = Status::Warn;
+        s.explanation = Some(format!(
+            "the server granted a lifetime of only {} s (RFC 8656 asks for at least 600 s by \
+             default): clients must refresh that often or lose the relay mid-call (coturn: \
+             max-allocate-lifetime)",
+            alloc.lifetime_s
+        ));
+    }
     if alloc.ipv6_requested {
         out.ipv6_only_relay = true;
         s.status = Status::Warn;
@@ -545,45 +667,187 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
     out.relay_ok = s.status == Status::Pass || s.status == Status::Warn;
     out.steps.push(sink.step(s).await);
 
-    // Security: does the relay reach loopback, private or link-local peers?
+    // Security: does the relay reach loopback, private or link-local peers? Asked on a live
+    // allocation: an expired one answers 437 (or anything) to every permission request.
     let t = Timer::new(&label, "turn-security", tr);
-    let mut allowed = Vec::new();
-    let mut refused = Vec::new();
+    if let Err(e) = keep_alive(&mut turn, &mut alloc, server, remote, cfg, (user, pass)).await {
+        let mut s = t.done(
+            Status::Warn,
+            format!("cannot tell: the allocation could not be kept alive ({e})"),
+        );
+        s.explanation = Some(
+            "neither a Refresh nor a new allocation succeeded, so permission answers would \
+             say nothing about the peer policy"
+                .into(),
+        );
+        out.steps.push(sink.step(s).await);
+        return out;
+    }
     let same_family: Vec<IpAddr> = SECURITY_PEERS
         .iter()
         .copied()
         .filter(|ip| ip.is_ipv4() == alloc.relayed.is_ipv4())
         .collect();
+    let mut answers: Vec<(IpAddr, Result<(), WireError>)> = Vec::new();
     let asking = async {
         for ip in &same_family {
             // A permission sends nothing to the peer: it only asks whether the server would.
             let peer = SocketAddr::new(*ip, 9);
-            match turn.create_permission(peer).await {
-                Ok(()) => allowed.push(ip.to_string()),
-                Err(WireError::Stun { .. }) => refused.push(ip.to_string()),
-                Err(e) => return Err(e),
+            let r = turn.create_permission(peer).await;
+            let stop = matches!(r, Err(WireError::Timeout | WireError::Io(_)));
+            answers.push((*ip, r));
+            if stop {
+                break;
             }
         }
-        Ok(())
     };
-    let asked = tokio::time::timeout(cfg.step_timeout, asking)
-        .await
-        .unwrap_or(Err(WireError::Timeout));
-    let mut s = if let Err(e) = asked {
-        t.fail(
-            format!("permission requests failed: {e}"),
-            "the server stopped answering CreatePermission requests, so it cannot be told \
-             whether it relays to internal addresses",
-        )
-    } else if allowed.is_empty() {
-        t.done(
-            Status::Pass,
-            format!(
-                "refuses loopback, private and link-local peers ({} tried)",
-                refused.len()
-            ),
-        )
-    } else {
+    let finished = tokio::time::timeout(cfg.step_timeout, asking).await.is_ok();
+    let s = security_step(&t, &answers, same_family.len(), finished);
+    out.steps.push(sink.step(s).await);
+
+    turn.release().await;
+    cfg.releases.mark();
+    out
+}
+
+/// Why our own client could not allocate now: the error and the realm announced.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: WireError,
+    pub realm: Option<String>,
+}
+
+impl Refusal {
+    /// One line: "486 Allocation Quota Reached: …" with the 401 notes.
+    pub fn explain(&self, server: &Server) -> String {
+        match &self.error {
+            WireError::Stun { code, .. } => {
+                explain_with_auth(*code, self.realm.as_deref(), server.username.as_deref())
+            }
+            e => e.to_string(),
+        }
+    }
+
+    pub fn code(&self) -> Option<u16> {
+        match self.error {
+            WireError::Stun { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// `count` allocations held at once with `server`'s credentials, as webrtc-rs's own
+/// allocations would ask for them now (each on its own connection), then given back. One
+/// result per allocation, in order.
+pub async fn allocations_now(
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    count: usize,
+) -> Vec<Result<(), Refusal>> {
+    let Some((user, pass)) = server.credentials() else {
+        return Vec::new();
+    };
+    let rto = Duration::from_millis(500).min(cfg.step_timeout);
+    let tls = Some((&cfg.tls, server.host.as_str()));
+    let mut held = Vec::new();
+    let mut results = Vec::new();
+    // One after the other, each kept: the second sees the first, as a quota would.
+    for _ in 0..count {
+        let one = async {
+            let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout)
+                .await
+                .map_err(|error| Refusal { error, realm: None })?;
+            Turn::allocate(conn, user, pass, rto)
+                .await
+                .map_err(|f| Refusal {
+                    error: f.error,
+                    realm: f.realm,
+                })
+        };
+        match tokio::time::timeout(cfg.step_timeout, one).await {
+            Ok(Ok((turn, _))) => {
+                held.push(turn);
+                results.push(Ok(()));
+            }
+            Ok(Err(r)) => results.push(Err(r)),
+            Err(_) => results.push(Err(Refusal {
+                error: WireError::Timeout,
+                realm: None,
+            })),
+        }
+    }
+    let any = !held.is_empty();
+    for mut t in held {
+        t.release().await;
+    }
+    if any {
+        cfg.releases.mark();
+    }
+    results
+}
+
+/// Refresh the allocation (or, when it is gone, allocate again on a new connection) so that the
+/// next step asks a live allocation.
+async fn keep_alive(
+    turn: &mut Turn,
+    alloc: &mut wire::Allocation,
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    (user, pass): (&str, &str),
+) -> Result<(), WireError> {
+    let refreshed = tokio::time::timeout(
+        cfg.step_timeout,
+        turn.refresh(Duration::from_secs(u64::from(alloc.lifetime_s.max(60)))),
+    )
+    .await
+    .unwrap_or(Err(WireError::Timeout));
+    match refreshed {
+        Ok(l) => {
+            alloc.lifetime_s = l;
+            Ok(())
+        }
+        Err(_) => {
+            let rto = Duration::from_millis(500).min(cfg.step_timeout);
+            let tls = Some((&cfg.tls, server.host.as_str()));
+            let again = async {
+                let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout).await?;
+                Turn::allocate(conn, user, pass, rto)
+                    .await
+                    .map_err(|f| f.error)
+            };
+            let (t, a) = tokio::time::timeout(cfg.step_timeout, again)
+                .await
+                .unwrap_or(Err(WireError::Timeout))?;
+            *turn = t;
+            *alloc = a;
+            Ok(())
+        }
+    }
+}
+
+/// The `turn-security` verdict from the answers to permission requests for internal peers
+/// (`of` asked for in all, `finished` false when the step's time ran out). Only 403 Forbidden
+/// is a refusal; any other answer cannot tell.
+fn security_step(
+    t: &Timer,
+    answers: &[(IpAddr, Result<(), WireError>)],
+    of: usize,
+    finished: bool,
+) -> Step {
+    let mut allowed = Vec::new();
+    let mut refused = Vec::new();
+    let mut unknown = Vec::new();
+    for (ip, r) in answers {
+        match r {
+            Ok(()) => allowed.push(ip.to_string()),
+            Err(WireError::Stun { code: 403, .. }) => refused.push(ip.to_string()),
+            Err(e) => unknown.push(format!("{ip} ({e})")),
+        }
+    }
+    let not_asked = of.saturating_sub(answers.len());
+    let mut s = if !allowed.is_empty() {
         let mut s = t.done(
             Status::Warn,
             format!("relays to internal addresses: {}", allowed.join(", ")),
@@ -596,13 +860,50 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
                 .into(),
         );
         s
+    } else if !unknown.is_empty() || not_asked > 0 || !finished {
+        let mut s = t.done(
+            Status::Warn,
+            format!(
+                "cannot tell: {} of {of} internal addresses refused with 403, {} answered \
+                 otherwise, {not_asked} not asked",
+                refused.len(),
+                unknown.len()
+            ),
+        );
+        s.explanation = Some(format!(
+            "only 403 Forbidden means the server refuses a peer; {}{}",
+            if unknown.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "the other answers ({}) say nothing about the peer policy (an expired \
+                     allocation, a stale nonce or a server error)",
+                    unknown.join(", ")
+                )
+            },
+            if not_asked > 0 || !finished {
+                format!(
+                    "{}the server stopped answering before every address was asked",
+                    if unknown.is_empty() { "" } else { "; " }
+                )
+            } else {
+                String::new()
+            }
+        ));
+        s
+    } else {
+        t.done(
+            Status::Pass,
+            format!(
+                "refuses loopback, private and link-local peers ({} tried, each 403 Forbidden)",
+                refused.len()
+            ),
+        )
     };
     s.peers_allowed = Some(allowed);
     s.peers_refused = Some(refused);
-    out.steps.push(sink.step(s).await);
-
-    turn.release().await;
-    out
+    s.peers_unknown = Some(unknown).filter(|u| !u.is_empty());
+    s
 }
 
 /// A `stun:` server over TCP (RFC 5389 says servers should answer there too): a warning, not a
@@ -782,16 +1083,43 @@ async fn relay_echo(
             Err(_) => break,
         }
     }
+    let received = rtts.len() as u32;
+    // Nothing came back as channel data: does the relay take Send indications instead?
+    let by_send = if received == 0 {
+        Some(send_indication_echo(turn, peer_addr, CHANNEL, cfg).await)
+    } else {
+        None
+    };
     echo_stop.cancel();
     let _ = echo.await;
-    let received = rtts.len() as u32;
     let loss = 100.0 * f64::from(n - received) / f64::from(n.max(1));
     let rtt = rtt_stats(&rtts);
-    let mut s = if received == 0 {
-        t.fail(
-            format!("0/{n} packets came back"),
-            "the channel was bound but no channel data came back: the relay drops data",
-        )
+    let mut s = if let Some((sent, back)) = by_send {
+        if back == 0 {
+            t.fail(
+                format!("0/{n} packets came back, as ChannelData or as Send indications ({sent} tried)"),
+                format!(
+                    "the relay delivers packets from peers to us (the peer's hello came back) \
+                     but relays nothing we send to {peer_addr}: the relay drops data from \
+                     clients"
+                ),
+            )
+        } else {
+            let mut s = t.done(
+                Status::Warn,
+                format!(
+                    "0/{n} ChannelData packets came back, but {back}/{sent} Send indications \
+                     did"
+                ),
+            );
+            s.explanation = Some(
+                "the relay (or something in front of it) drops ChannelData and relays only \
+                 Send indications: browsers and webrtc-rs send ChannelData once a channel is \
+                 bound, so their media will not get through"
+                    .into(),
+            );
+            s
+        }
     } else {
         let mut s = t.done(
             if loss > 5.0 {
@@ -820,6 +1148,48 @@ async fn relay_echo(
     s.loss_pct = Some(round1(loss));
     s.rtt_ms = rtt;
     s
+}
+
+/// Send indications to `peer` (numbered like the channel echo); returns (sent, echoed). The
+/// echo comes back as channel data or as Data indications.
+async fn send_indication_echo(
+    turn: &mut Turn,
+    peer: SocketAddr,
+    channel: u16,
+    cfg: &ProbeConfig,
+) -> (u32, u32) {
+    const TRIES: u32 = 20;
+    let mut back = std::collections::BTreeSet::new();
+    let mut sent = 0;
+    let deadline = Instant::now() + cfg.step_timeout.min(Duration::from_secs(1));
+    for i in 0..TRIES {
+        let mut payload = [0u8; 100];
+        payload[..4].copy_from_slice(&(0x8000_0000u32 | i).to_be_bytes());
+        if turn.send_indication(peer, &payload).await.is_err() {
+            break;
+        }
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    while Instant::now() < deadline && (back.len() as u32) < sent {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let data = match turn.conn.recv(left).await {
+            Ok(Frame::Channel { number, data }) if number == channel => data,
+            Ok(Frame::Stun(m)) => match wire::data_indication_payload(&m) {
+                Some(d) => d,
+                None => continue,
+            },
+            Ok(_) => continue,
+            Err(_) => break,
+        };
+        if data.len() >= 4 {
+            let seq = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+            if seq & 0x8000_0000 != 0 {
+                back.insert(seq);
+            }
+        }
+    }
+    (sent, back.len() as u32)
 }
 
 /// The local end of the echo: send back what the relay delivers.

@@ -116,6 +116,8 @@ mod tests {
             "stun:host?transport=tcp",
             "turn:ho st",
             "turns:host?transport=udp",
+            "turn:host?transport=tcp&transport=udp",
+            "turn:host?transport=udp&transport=udp",
         ] {
             assert!(parse_url(bad, "x").is_err(), "{bad}");
         }

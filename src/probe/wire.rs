@@ -50,6 +50,9 @@ pub enum WireError {
     Stun { code: u16, reason: String },
     /// The server answered something we cannot use.
     Protocol(String),
+    /// What came back is not STUN at all (another service on the port); the text says what it
+    /// was.
+    NotStun(String),
 }
 
 impl std::fmt::Display for WireError {
@@ -60,6 +63,7 @@ impl std::fmt::Display for WireError {
             WireError::Tls(e) => write!(f, "TLS: {e}"),
             WireError::Stun { code, reason } => write!(f, "error {code} {reason}"),
             WireError::Protocol(e) => write!(f, "unexpected answer: {e}"),
+            WireError::NotStun(e) => write!(f, "not STUN: {e}"),
         }
     }
 }
@@ -93,6 +97,69 @@ pub struct Conn {
     io: Io,
     /// Frames that arrived while a transaction waited for its response.
     pending: VecDeque<Frame>,
+    /// Datagrams that were neither STUN nor channel data, and what the first looked like.
+    junk: u32,
+    junk_first: Option<String>,
+    /// A channel is bound, so channel data may come (on a stream, bytes that look like channel
+    /// data before that are another protocol).
+    channels: bool,
+}
+
+/// The most of a server's text shown in a report.
+const SHOWN_TEXT: usize = 80;
+
+/// Text from a server as a report may show it: NULs dropped, other control characters escaped,
+/// at most [`SHOWN_TEXT`] characters.
+pub fn clean_text(raw: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in raw.chars().filter(|c| *c != '\0').enumerate() {
+        if n == SHOWN_TEXT {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_string()
+}
+
+/// What bytes that are not STUN look like, in words.
+pub fn describe_foreign(b: &[u8]) -> String {
+    let first_line = |b: &[u8]| {
+        let text = String::from_utf8_lossy(b);
+        clean_text(text.lines().next().unwrap_or(""))
+    };
+    if b.starts_with(b"HTTP/") {
+        format!("an HTTP response ({:?})", first_line(b))
+    } else if b.starts_with(b"SSH-") {
+        format!("an SSH banner ({:?})", first_line(b))
+    } else if b.len() >= 3 && (0x14..=0x17).contains(&b[0]) && b[1] == 0x03 {
+        "a TLS record (this port speaks TLS)".to_string()
+    } else if !b.is_empty()
+        && b.iter()
+            .take(64)
+            .all(|c| c.is_ascii_graphic() || c.is_ascii_whitespace())
+    {
+        format!("text ({:?})", first_line(b))
+    } else {
+        let hex: Vec<String> = b.iter().take(8).map(|c| format!("{c:02x}")).collect();
+        format!("{} bytes of binary data starting {}", b.len(), hex.join(" "))
+    }
+}
+
+/// Whether a stream's first bytes can still be STUN or channel data.
+fn plausible_stream(buf: &[u8], channels: bool) -> bool {
+    match buf.first() {
+        None => true,
+        Some(b) if b & 0xC0 == 0x40 => channels,
+        Some(b) if b & 0xC0 == 0 => {
+            buf.len() < 8 || buf[4..8] == rtc::stun::message::MAGIC_COOKIE.to_be_bytes()
+        }
+        Some(_) => false,
+    }
 }
 
 fn io_err(e: std::io::Error) -> WireError {
@@ -154,6 +221,9 @@ impl Conn {
         Ok(Conn {
             io,
             pending: VecDeque::new(),
+            junk: 0,
+            junk_first: None,
+            channels: false,
         })
     }
 
@@ -184,6 +254,7 @@ impl Conn {
 
     /// The next frame from the server (no time bound: the caller sets one).
     async fn read_frame(&mut self) -> Result<Frame, WireError> {
+        let channels = self.channels;
         match &mut self.io {
             Io::Udp(s) => {
                 let mut buf = [0u8; 2048];
@@ -192,9 +263,16 @@ impl Conn {
                     if let Some(f) = decode_frame(&buf[..n]) {
                         return Ok(f);
                     }
+                    self.junk += 1;
+                    if self.junk_first.is_none() {
+                        self.junk_first = Some(describe_foreign(&buf[..n]));
+                    }
                 }
             }
             Io::Stream { io, buf } => loop {
+                if !plausible_stream(buf, channels) {
+                    return Err(WireError::NotStun(describe_foreign(buf)));
+                }
                 if let Some((len, framed)) = stream_frame_len(buf) {
                     if buf.len() >= framed {
                         let frame: Vec<u8> = buf.drain(..framed).collect();
@@ -208,8 +286,19 @@ impl Conn {
                     }
                 }
                 let mut chunk = [0u8; 4096];
-                let n = io.read(&mut chunk).await.map_err(io_err)?;
+                let n = match io.read(&mut chunk).await {
+                    Ok(n) => n,
+                    // A reset after a foreign answer: say what the answer was.
+                    Err(_) if !buf.is_empty() => 0,
+                    Err(e) => return Err(io_err(e)),
+                };
                 if n == 0 {
+                    if !buf.is_empty() {
+                        return Err(WireError::NotStun(format!(
+                            "{}, then the server closed the connection",
+                            describe_foreign(buf)
+                        )));
+                    }
                     return Err(WireError::Io("the server closed the connection".into()));
                 }
                 buf.extend_from_slice(&chunk[..n]);
@@ -259,7 +348,24 @@ impl Conn {
             }
             wait *= 2;
         }
-        Err(WireError::Timeout)
+        Err(self.silence())
+    }
+
+    /// What a timed-out exchange saw: nothing at all, or datagrams that were not STUN.
+    fn silence(&self) -> WireError {
+        match (self.junk, &self.junk_first) {
+            (0, _) | (_, None) => WireError::Timeout,
+            (n, Some(first)) => WireError::NotStun(format!(
+                "{n} datagram{} that {} not STUN came back (the first: {first})",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "is" } else { "are" }
+            )),
+        }
+    }
+
+    /// Whether this connection is UDP.
+    pub fn is_udp(&self) -> bool {
+        matches!(self.io, Io::Udp(_))
     }
 }
 
@@ -309,9 +415,9 @@ fn stun_error(m: &Message) -> WireError {
 }
 
 fn software(m: &Message) -> Option<String> {
-    TextAttribute::get_from_as(m, ATTR_SOFTWARE)
-        .ok()
-        .map(|t| t.text)
+    // Raw bytes: a SOFTWARE that is not UTF-8 still shows (lossily), cleaned of control bytes.
+    let raw = m.get(ATTR_SOFTWARE).ok()?;
+    Some(clean_text(&String::from_utf8_lossy(&raw))).filter(|t| !t.is_empty())
 }
 
 fn xor_mapped(m: &Message) -> Option<SocketAddr> {
@@ -331,8 +437,11 @@ fn plain_addr(m: &Message, attr: rtc::stun::attributes::AttrType) -> Option<Sock
 pub struct Binding {
     pub mapped: SocketAddr,
     pub rtt: Duration,
-    /// RFC 5780 OTHER-ADDRESS, when the server supports NAT discovery.
+    /// RFC 5780 OTHER-ADDRESS, when the server supports NAT discovery (or else an RFC 3489
+    /// server's CHANGED-ADDRESS, which serves the same tests).
     pub other: Option<SocketAddr>,
+    /// `other` came from RFC 3489 CHANGED-ADDRESS.
+    pub other_rfc3489: bool,
     pub software: Option<String>,
 }
 
@@ -361,10 +470,13 @@ fn parse_binding(resp: &Message, rtt: Duration) -> Result<Binding, WireError> {
     let mapped = xor_mapped(resp)
         .or_else(|| plain_addr(resp, rtc::stun::attributes::ATTR_MAPPED_ADDRESS))
         .ok_or_else(|| proto("a binding response without a mapped address"))?;
+    let other = plain_addr(resp, ATTR_OTHER_ADDRESS);
+    let changed = plain_addr(resp, rtc::stun::attributes::ATTR_CHANGED_ADDRESS);
     Ok(Binding {
         mapped,
         rtt,
-        other: plain_addr(resp, ATTR_OTHER_ADDRESS),
+        other_rfc3489: other.is_none() && changed.is_some(),
+        other: other.or(changed),
         software: software(resp),
     })
 }
@@ -442,11 +554,13 @@ pub struct Turn {
     rto: Duration,
 }
 
-/// Why an allocation failed: the error, and whether credentials had been sent.
+/// Why an allocation failed: the error, whether credentials had been sent, and the realm the
+/// server announced (when it did).
 #[derive(Debug)]
 pub struct AllocateFailure {
     pub error: WireError,
     pub authenticated: bool,
+    pub realm: Option<String>,
 }
 
 impl Turn {
@@ -461,6 +575,7 @@ impl Turn {
         let fail = |error, authenticated| AllocateFailure {
             error,
             authenticated,
+            realm: None,
         };
         let crypto = rtc::crypto::default_provider().map_err(|e| fail(proto(e), false))?;
         let first = build(&[
@@ -511,11 +626,16 @@ impl Turn {
         let mut turn = Turn {
             conn,
             username: username.to_string(),
-            realm,
+            realm: realm.clone(),
             nonce,
             key,
             crypto,
             rto,
+        };
+        let fail = |error, authenticated| AllocateFailure {
+            error,
+            authenticated,
+            realm: Some(clean_text(&realm)),
         };
         let allocate = |ipv6: bool| {
             move |_: &mut Turn| -> Vec<Box<dyn Setter>> {
@@ -602,6 +722,7 @@ impl Turn {
 
     /// Bind channel `number` (0x4000..=0x7FFF) to `peer`.
     pub async fn channel_bind(&mut self, number: u16, peer: SocketAddr) -> Result<(), WireError> {
+        self.conn.channels = true;
         self.request(
             MessageType::new(METHOD_CHANNEL_BIND, rtc::stun::message::CLASS_REQUEST),
             move |_| {
@@ -618,6 +739,43 @@ impl Turn {
         .map(|_| ())
     }
 
+    /// Refresh the allocation, asking for `lifetime`; returns the lifetime granted, s.
+    pub async fn refresh(&mut self, lifetime: Duration) -> Result<u32, WireError> {
+        let (resp, _) = self
+            .request(refresh_request(), move |_| vec![Box::new(Lifetime(lifetime))])
+            .await?;
+        let mut l = Lifetime::default();
+        Ok(match l.get_from(&resp) {
+            Ok(()) => l.0.as_secs() as u32,
+            Err(_) => 0,
+        })
+    }
+
+    /// Send `data` to `peer` in a Send indication (no channel needed; no answer comes).
+    pub async fn send_indication(&mut self, peer: SocketAddr, data: &[u8]) -> Result<(), WireError> {
+        let m = build(&[
+            Box::new(TransactionId::new()),
+            Box::new(rtc::turn::proto::send_indication()),
+            Box::new(PeerAddress {
+                ip: peer.ip(),
+                port: peer.port(),
+            }),
+            Box::new(rtc::turn::proto::data::Data(data.to_vec())),
+            Box::new(FINGERPRINT),
+        ])?;
+        self.conn.send(&m.raw).await
+    }
+
+    /// The username this client authenticates with.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The realm the server announced.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
     /// Give the allocation back (REFRESH with lifetime 0), best effort and briefly.
     pub async fn release(&mut self) {
         self.rto = Duration::from_millis(200);
@@ -629,6 +787,13 @@ impl Turn {
         )
         .await;
     }
+}
+
+/// The payload of a Data indication.
+pub fn data_indication_payload(m: &Message) -> Option<Vec<u8>> {
+    let mut d = rtc::turn::proto::data::Data::default();
+    d.get_from(m).ok()?;
+    Some(d.0)
 }
 
 /// The peer address in a Data indication.

@@ -138,6 +138,10 @@ pub struct Step {
     pub peers_allowed: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers_refused: Option<Vec<String>>,
+    /// Peers whose permission got an answer other than 403, so the policy cannot be told
+    /// (address and answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peers_unknown: Option<Vec<String>>,
     /// ICE gathering: every candidate, and when the first came and gathering completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidates: Option<Vec<GatheredCandidate>>,
