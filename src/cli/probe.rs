@@ -119,21 +119,45 @@ fn secs(name: &str, v: f64) -> Result<Duration, Error> {
     Ok(Duration::from_secs_f64(v))
 }
 
+/// The most of an `--ice-config` file read (an iceServers array is a few hundred bytes).
+pub const ICE_CONFIG_LIMIT: u64 = 1 << 20;
+
+/// The longest username a STUN message can carry (RFC 8489 14.3: under 509 bytes in RFC 5389,
+/// 513 in RFC 8489).
+pub const MAX_USERNAME: usize = 513;
+
+/// Read an `--ice-config` file, at most [`ICE_CONFIG_LIMIT`] bytes (blocking: a FIFO without a
+/// writer blocks in open, so run it where it can be abandoned).
+pub fn read_ice_config(f: &std::path::Path) -> Result<String, Error> {
+    use std::io::Read;
+    let shown = f.display();
+    let file = std::fs::File::open(f)
+        .map_err(|e| usage(format!("--ice-config {shown}: cannot read it ({e})")))?;
+    let mut bytes = Vec::new();
+    file.take(ICE_CONFIG_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| usage(format!("--ice-config {shown}: cannot read it ({e})")))?;
+    if bytes.len() as u64 > ICE_CONFIG_LIMIT {
+        return Err(usage(format!(
+            "--ice-config {shown}: larger than {} KiB (an iceServers array is a few hundred \
+             bytes)",
+            ICE_CONFIG_LIMIT / 1024
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| usage(format!("--ice-config {shown}: not UTF-8 text")))
+}
+
 impl ProbeArgs {
-    /// Validate into a probe configuration (reads `--ice-config` and `--ca`).
-    pub fn to_config(&self) -> Result<ProbeConfig, Error> {
+    /// Validate into a probe configuration; `ice_config` is the text of `--ice-config`, read
+    /// beforehand with [`read_ice_config`] (reads `--ca`).
+    pub fn to_config(&self, ice_config: Option<&str>) -> Result<ProbeConfig, Error> {
         let mut list = Vec::new();
         for u in &self.ice_servers {
             list.push(servers::parse_url(u, "--ice-server")?);
         }
-        if let Some(f) = &self.ice_config {
-            let text = std::fs::read_to_string(f).map_err(|e| {
-                usage(format!(
-                    "--ice-config {}: cannot read it ({e})",
-                    f.display()
-                ))
-            })?;
-            list.extend(servers::parse_ice_config(&text, &f.display().to_string())?);
+        if let (Some(f), Some(text)) = (&self.ice_config, ice_config) {
+            list.extend(servers::parse_ice_config(text, &f.display().to_string())?);
         }
         if list.is_empty() {
             return Err(usage(
@@ -157,6 +181,18 @@ impl ProbeArgs {
             } else if let Some((u, p)) = &minted {
                 s.username = Some(u.clone());
                 s.credential = Some(p.clone());
+            }
+        }
+        for s in &list {
+            if let Some(u) = &s.username
+                && u.len() > MAX_USERNAME
+            {
+                return Err(usage(format!(
+                    "the username for {} is {} bytes: a STUN USERNAME holds at most \
+                     {MAX_USERNAME}",
+                    s.label(),
+                    u.len()
+                )));
             }
         }
         if self.echo_packets == 0 || self.echo_packets > 10_000 {

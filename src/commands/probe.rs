@@ -11,7 +11,22 @@ use crate::{cli, report};
 /// `rtccall probe`: check the servers, report, exit with the verdict.
 pub async fn probe(args: cli::probe::ProbeArgs, cancel: CancellationToken) -> i32 {
     let start = Instant::now();
-    let config = match args.to_config() {
+    // Read where a FIFO that never opens or never ends can be abandoned on Ctrl-C/SIGTERM.
+    let ice_config = match args.ice_config.clone() {
+        None => None,
+        Some(path) => {
+            let reading = tokio::task::spawn_blocking(move || cli::probe::read_ice_config(&path));
+            tokio::select! {
+                r = reading => match r {
+                    Ok(Ok(text)) => Some(text),
+                    Ok(Err(e)) => return fail_usage(&e),
+                    Err(_) => return fail_usage(&crate::exit::Error::usage("--ice-config: the read failed".to_string())),
+                },
+                _ = cancel.cancelled() => return crate::exit::INTERRUPTED,
+            }
+        }
+    };
+    let config = match args.to_config(ice_config.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail_usage(&e),
     };
