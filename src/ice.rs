@@ -242,15 +242,21 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// When a TURN REST username (`EXPIRY:USER`) expires; None for a username that does not start
+/// with a Unix time.
+pub fn rest_expiry(username: &str) -> Option<SystemTime> {
+    let (e, _) = username.split_once(':')?;
+    if e.is_empty() || e.len() > 12 || !e.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(e.parse().ok()?))
+}
+
 /// What a TURN REST username (`EXPIRY:USER`, RFC draft-uberti-behave-turn-rest) says about its
 /// expiry at `now`, in words: "expired 3 s ago" or "valid for another 600 s"; None for a
 /// username that does not start with a Unix time.
 pub fn rest_expiry_note(username: &str, now: SystemTime) -> Option<String> {
-    let (expiry, _) = username.split_once(':')?;
-    if expiry.is_empty() || expiry.len() > 12 || !expiry.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let expiry: i64 = expiry.parse().ok()?;
+    let expiry = rest_expiry(username)?.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     Some(if expiry <= now {
         format!(

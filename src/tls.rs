@@ -162,6 +162,15 @@ pub fn explain(e: &std::io::Error, host: &str) -> String {
     }
 }
 
+/// Whether a failed handshake got TLS back from the server (a certificate, an alert) rather
+/// than something else or nothing (a closed connection, bytes that are not TLS).
+pub fn server_spoke_tls(e: &std::io::Error) -> bool {
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidMessage(_)) | None => false,
+        Some(_) => true,
+    }
+}
+
 /// A rustls error in plain words.
 pub fn explain_rustls(e: &rustls::Error, host: &str) -> String {
     use rustls::CertificateError as C;

@@ -101,6 +101,12 @@ pub struct ProbeArgs {
     )]
     pub bind: Vec<std::net::SocketAddr>,
 
+    /// After each TURN server's checks, keep its allocation, permission and channel alive this
+    /// many seconds (refreshing every half lifetime, with a slow echo), to catch servers that
+    /// break after the first lifetime or when REST credentials expire. Adds to --timeout.
+    #[arg(long, value_name = "SECS")]
+    pub hold: Option<f64>,
+
     /// NDJSON on stdout: a `step` record per check, then a `summary`.
     #[arg(long)]
     pub json: bool,
@@ -208,7 +214,11 @@ impl ProbeArgs {
                 "--max-rtt must be a positive number, not {m}"
             )));
         }
-        let timeout = secs("--timeout", self.timeout)?;
+        let hold = match self.hold {
+            Some(h) => Some(secs("--hold", h)?),
+            None => None,
+        };
+        let timeout = secs("--timeout", self.timeout)? + hold.unwrap_or_default();
         let step_timeout = secs("--step-timeout", self.step_timeout)?;
         let tls = TlsSetup::new(self.ca.as_deref(), self.insecure)?;
         let mut expect: Vec<Expect> = Vec::new();
@@ -234,6 +244,7 @@ impl ProbeArgs {
             bind: self.bind.clone(),
             calls: !self.no_call,
             call_media: secs("--call-media", self.call_media)?,
+            hold,
             releases: Default::default(),
         })
     }

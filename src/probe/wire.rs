@@ -46,6 +46,8 @@ pub enum WireError {
     Io(String),
     /// The TLS handshake failed; the text says why in plain words.
     Tls(String),
+    /// The TLS handshake got no TLS back (the connection closed, or other bytes came).
+    NotTls(String),
     /// The server answered with a STUN error response.
     Stun { code: u16, reason: String },
     /// The server answered something we cannot use.
@@ -61,6 +63,7 @@ impl std::fmt::Display for WireError {
             WireError::Timeout => f.write_str("no response"),
             WireError::Io(e) => write!(f, "{e}"),
             WireError::Tls(e) => write!(f, "TLS: {e}"),
+            WireError::NotTls(e) => write!(f, "TLS: {e}"),
             WireError::Stun { code, reason } => write!(f, "error {code} {reason}"),
             WireError::Protocol(e) => write!(f, "unexpected answer: {e}"),
             WireError::NotStun(e) => write!(f, "not STUN: {e}"),
@@ -74,7 +77,15 @@ fn proto(e: impl std::fmt::Display) -> WireError {
 
 /// A TLS failure in plain words.
 fn tls_error(e: &std::io::Error, host: &str) -> WireError {
-    WireError::Tls(crate::tls::explain(e, host))
+    if crate::tls::server_spoke_tls(e) {
+        WireError::Tls(crate::tls::explain(e, host))
+    } else {
+        WireError::NotTls(format!(
+            "the server answered the TLS handshake with no TLS ({}): this port does not speak \
+             TLS",
+            crate::tls::explain(e, host)
+        ))
+    }
 }
 
 trait StreamIo: AsyncRead + AsyncWrite + Unpin + Send {}

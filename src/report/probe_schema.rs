@@ -133,6 +133,9 @@ pub struct Step {
     pub received: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_pct: Option<f64>,
+    /// `hold` and `hold-refresh`: refreshes made (or the number of this one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshes: Option<u32>,
     /// Security check: peer addresses the relay agreed to reach, and those it refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peers_allowed: Option<Vec<String>>,
