@@ -107,6 +107,25 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS")]
     pub hold: Option<f64>,
 
+    /// After each TURN server's checks, load it with N concurrent clients, each with its own
+    /// allocation, channel and echo peer, sending --rate packets of --size bytes a second
+    /// for --duration seconds (a `load` step: allocations per second, failures by code,
+    /// packets per second, Mbit/s, loss, RTT p50/p95/p99). Adds --duration to --timeout.
+    #[arg(long, value_name = "N", requires = "duration")]
+    pub load: Option<u32>,
+
+    /// How long each --load client sends, seconds.
+    #[arg(long, value_name = "SECS", requires = "load")]
+    pub duration: Option<f64>,
+
+    /// Packets per second per --load client.
+    #[arg(long, value_name = "PPS", default_value_t = 50, requires = "load")]
+    pub rate: u32,
+
+    /// Bytes per --load packet.
+    #[arg(long, value_name = "BYTES", default_value_t = 200, requires = "load")]
+    pub size: usize,
+
     /// NDJSON on stdout: a `step` record per check, then a `summary`.
     #[arg(long)]
     pub json: bool,
@@ -218,7 +237,38 @@ impl ProbeArgs {
             Some(h) => Some(secs("--hold", h)?),
             None => None,
         };
-        let timeout = secs("--timeout", self.timeout)? + hold.unwrap_or_default();
+        let load = match (self.load, self.duration) {
+            (Some(n), Some(d)) => {
+                if !(1..=1000).contains(&n) {
+                    return Err(usage(format!("--load must be between 1 and 1000, not {n}")));
+                }
+                if !(1..=1000).contains(&self.rate) {
+                    return Err(usage(format!(
+                        "--rate must be between 1 and 1000 packets a second, not {}",
+                        self.rate
+                    )));
+                }
+                if !(crate::probe::load::MIN_SIZE..=1200).contains(&self.size) {
+                    return Err(usage(format!(
+                        "--size must be between {} and 1200 bytes, not {}",
+                        crate::probe::load::MIN_SIZE,
+                        self.size
+                    )));
+                }
+                Some(crate::probe::load::LoadConfig {
+                    clients: n,
+                    duration: secs("--duration", d)?,
+                    rate_pps: self.rate,
+                    size: self.size,
+                })
+            }
+            _ => None,
+        };
+        // The load's clients allocate, send for --duration and wait out their echoes.
+        let load_time = load
+            .map(|l| l.duration + Duration::from_secs(5))
+            .unwrap_or_default();
+        let timeout = secs("--timeout", self.timeout)? + hold.unwrap_or_default() + load_time;
         let step_timeout = secs("--step-timeout", self.step_timeout)?;
         let tls = TlsSetup::new(self.ca.as_deref(), self.insecure)?;
         let mut expect: Vec<Expect> = Vec::new();
@@ -245,6 +295,7 @@ impl ProbeArgs {
             calls: !self.no_call,
             call_media: secs("--call-media", self.call_media)?,
             hold,
+            load,
             releases: Default::default(),
         })
     }

@@ -5,6 +5,7 @@
 
 pub mod connect;
 mod hold;
+pub mod load;
 pub mod nat;
 pub mod relay;
 pub mod servers;
@@ -90,6 +91,8 @@ pub struct ProbeConfig {
     pub call_media: Duration,
     /// Keep each TURN server's allocation alive this long after its checks (`--hold`).
     pub hold: Option<Duration>,
+    /// Load each TURN server after its checks (`--load`).
+    pub load: Option<load::LoadConfig>,
     /// When the probe last gave allocations back (see [`Releases`]).
     pub releases: Arc<Releases>,
 }
@@ -1115,6 +1118,16 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
             let mut o = probe_server(s, cfg, sink).await;
             if cfg.calls && s.scheme == Scheme::Turn {
                 let step = connect::relay_call(cfg, s, &o).await;
+                o.steps.push(sink.step(step).await);
+            }
+            if let Some(l) = cfg.load
+                && s.scheme == Scheme::Turn
+            {
+                let step = match o.remote {
+                    Some(remote) => load::run(s, remote, o.mapped, cfg, l).await,
+                    None => Timer::new(&s.label(), "load", Some(s.transport))
+                        .done(Status::Skip, "not tried: the server cannot be reached"),
+                };
                 o.steps.push(sink.step(step).await);
             }
             (s.clone(), o)

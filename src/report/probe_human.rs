@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
-use super::probe_schema::{ProbeRecord, ProbeSummary, Status, Step};
+use super::probe_schema::{LoadFigures, ProbeRecord, ProbeSummary, Status, Step};
 
 fn mark(s: Status) -> &'static str {
     match s {
@@ -60,6 +60,55 @@ pub async fn run(mut rx: mpsc::Receiver<ProbeRecord>, expected_steps: u64) {
 }
 
 /// The report as text: one block per server in the order they were given, then the verdict.
+/// The `--load` figures as an indented table.
+fn load_table(l: &LoadFigures) -> String {
+    let a = &l.allocations;
+    let failed = if a.failed.is_empty() {
+        "none".to_string()
+    } else {
+        a.failed
+            .iter()
+            .map(|(k, n)| format!("{n}× {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let opt = |v: Option<f64>| v.map(|v| format!("{v} ms")).unwrap_or_else(|| "-".into());
+    let mut t = String::new();
+    let mut row = |k: &str, v: String| t.push_str(&format!("         {k:<14} {v}\n"));
+    row(
+        "load",
+        format!(
+            "{} clients x {} pps x {} B for {} s",
+            l.clients, l.rate_pps, l.size_bytes, l.duration_s
+        ),
+    );
+    row(
+        "allocations",
+        format!(
+            "{}/{} granted, {}/s, p50 {} max {}, failed: {failed}",
+            a.granted,
+            a.asked,
+            a.per_second,
+            opt(a.p50_ms),
+            opt(a.max_ms)
+        ),
+    );
+    row(
+        "packets",
+        format!(
+            "{}/{} echoed, {} pps, {} Mbit/s each way, loss {} %",
+            l.packets_received, l.packets_sent, l.packets_per_second, l.mbit_s, l.loss_pct
+        ),
+    );
+    if let Some(r) = &l.rtt_ms {
+        row(
+            "rtt",
+            format!("p50 {} p95 {} p99 {} max {} ms", r.p50, r.p95, r.p99, r.max),
+        );
+    }
+    t
+}
+
 pub fn render(steps: &[Step], summary: Option<&ProbeSummary>) -> String {
     let mut order: Vec<&str> = Vec::new();
     let mut by_server: BTreeMap<&str, Vec<&Step>> = BTreeMap::new();
@@ -106,6 +155,9 @@ pub fn render(steps: &[Step], summary: Option<&ProbeSummary>) -> String {
             t.push('\n');
             if let Some(e) = &s.explanation {
                 t.push_str(&format!("         -> {e}\n"));
+            }
+            if let Some(l) = &s.load {
+                t.push_str(&load_table(l));
             }
             if let Some(c) = &s.candidates {
                 for c in c {

@@ -156,6 +156,55 @@ pub struct Step {
     pub call: Option<CallCheck>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nat: Option<Nat>,
+    /// `load`: the figures of `--load`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadFigures>,
+}
+
+/// Round-trip percentiles under load, ms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadRtt {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The allocations of a `--load` run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadAllocations {
+    pub asked: u32,
+    pub granted: u32,
+    /// Failures by STUN error code (`"486"`) or kind (`timeout`, `io`, `tls`, `protocol`).
+    pub failed: std::collections::BTreeMap<String, u32>,
+    /// Granted allocations over the time until the last one was granted.
+    pub per_second: f64,
+    /// Time from the first request to the granted allocation (401 round trip included), ms.
+    pub p50_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// What `probe --load` measured on one TURN server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadFigures {
+    pub clients: u32,
+    pub duration_s: f64,
+    /// Asked for: packets per second per client, and bytes per packet.
+    pub rate_pps: u32,
+    pub size_bytes: u32,
+    pub allocations: LoadAllocations,
+    /// Packets sent through the relays, and echoes that came back.
+    pub packets_sent: u64,
+    pub packets_received: u64,
+    /// Echoed packets per second over the duration, all clients together, and the payload
+    /// bit rate they carry (each way).
+    pub packets_per_second: f64,
+    pub mbit_s: f64,
+    pub loss_pct: f64,
+    pub rtt_ms: Option<LoadRtt>,
 }
 
 impl Step {
