@@ -143,6 +143,11 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l step-timeout -
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l echo-packets -d 'Packets sent through each relay and echoed back' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l call-media -d 'Each in-process call hangs up as soon as audio, video and a data channel echo have flowed both ways, or after this many seconds connected' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l bind -d 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l hold -d 'After each TURN server\'s checks, keep its allocation, permission and channel alive this many seconds (refreshing every half lifetime, with a slow echo), to catch servers that break after the first lifetime or when REST credentials expire. Adds to --timeout' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l load -d 'After each TURN server\'s checks, load it with N concurrent clients, each with its own allocation, channel and echo peer, sending --rate packets of --size bytes a second for --duration seconds (a `load` step: allocations per second, failures by code, packets per second, Mbit/s, loss, RTT p50/p95/p99). Adds --duration to --timeout' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l duration -d 'How long each --load client sends, seconds' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l rate -d 'Packets per second per --load client' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l size -d 'Bytes per --load packet' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l insecure -d 'Do not verify TLS certificates'
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l no-call -d 'Skip the ICE gathering report and the in-process calls (direct and relay-only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l json -d 'NDJSON on stdout: a `step` record per check, then a `summary`'

@@ -256,7 +256,10 @@ pub fn rest_expiry(username: &str) -> Option<SystemTime> {
 /// expiry at `now`, in words: "expired 3 s ago" or "valid for another 600 s"; None for a
 /// username that does not start with a Unix time.
 pub fn rest_expiry_note(username: &str, now: SystemTime) -> Option<String> {
-    let expiry = rest_expiry(username)?.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
+    let expiry = rest_expiry(username)?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
     let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs() as i64;
     Some(if expiry <= now {
         format!(

@@ -12,7 +12,10 @@ fn main() {
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
             _ => {
                 // One line, naming what was wrong; `--help` has the rest.
-                eprintln!("rtccall: error: {} (see --help)", rtccall::cli::one_line(&e.to_string()));
+                eprintln!(
+                    "rtccall: error: {} (see --help)",
+                    rtccall::cli::one_line(&e.to_string())
+                );
                 std::process::exit(rtccall::exit::USAGE);
             }
         },

@@ -169,8 +169,7 @@ pub fn read_ice_config(f: &std::path::Path) -> Result<String, Error> {
             ICE_CONFIG_LIMIT / 1024
         )));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| usage(format!("--ice-config {shown}: not UTF-8 text")))
+    String::from_utf8(bytes).map_err(|_| usage(format!("--ice-config {shown}: not UTF-8 text")))
 }
 
 impl ProbeArgs {

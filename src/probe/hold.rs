@@ -289,6 +289,9 @@ mod tests {
         assert_eq!(refresh_period(1, long), Duration::from_secs(1));
         assert_eq!(refresh_period(0, long), Duration::from_secs(1));
         // Four refreshes at least in a short hold.
-        assert_eq!(refresh_period(600, Duration::from_secs(20)), Duration::from_secs(5));
+        assert_eq!(
+            refresh_period(600, Duration::from_secs(20)),
+            Duration::from_secs(5)
+        );
     }
 }

@@ -98,7 +98,8 @@ async fn client(
     let spacing = Duration::from_secs_f64(1.0 / f64::from(load.rate_pps));
     let mut next = base;
     let mut payload = vec![0u8; load.size];
-    let mut seen = vec![false; (load.duration.as_secs_f64() * f64::from(load.rate_pps)) as usize + 2];
+    let mut seen =
+        vec![false; (load.duration.as_secs_f64() * f64::from(load.rate_pps)) as usize + 2];
     let mut finish = end;
     loop {
         let now = Instant::now();
@@ -123,7 +124,10 @@ async fn client(
         let wake = if now < end { next } else { finish };
         match turn
             .conn
-            .recv(wake.saturating_duration_since(now).max(Duration::from_micros(50)))
+            .recv(
+                wake.saturating_duration_since(now)
+                    .max(Duration::from_micros(50)),
+            )
             .await
         {
             Ok(Frame::Channel { number, data }) if number == CHANNEL && data.len() >= MIN_SIZE => {
@@ -247,10 +251,7 @@ pub(super) async fn run(
         .join(", ");
     let mut why = Vec::new();
     if !failed.is_empty() {
-        let (worst, _) = failed
-            .iter()
-            .max_by_key(|(_, n)| **n)
-            .expect("not empty");
+        let (worst, _) = failed.iter().max_by_key(|(_, n)| **n).expect("not empty");
         why.push(format!(
             "allocations refused or lost: {failures}{}",
             match worst.parse::<u16>() {

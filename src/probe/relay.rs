@@ -222,7 +222,9 @@ pub(super) async fn echo(
     let mut s = if let Some((sent, back)) = by_send {
         if back == 0 {
             t.fail(
-                format!("0/{n} packets came back, as ChannelData or as Send indications ({sent} tried)"),
+                format!(
+                    "0/{n} packets came back, as ChannelData or as Send indications ({sent} tried)"
+                ),
                 format!(
                     "the relay delivers packets from peers to us (the peer's hello came back) \
                      but relays nothing we send to {peer_addr}: the relay drops data from \
@@ -332,4 +334,3 @@ async fn echo_peer(sock: Arc<UdpSocket>, relay: SocketAddr, stop: CancellationTo
         }
     }
 }
-

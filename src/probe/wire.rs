@@ -157,7 +157,11 @@ pub fn describe_foreign(b: &[u8]) -> String {
         format!("text ({:?})", first_line(b))
     } else {
         let hex: Vec<String> = b.iter().take(8).map(|c| format!("{c:02x}")).collect();
-        format!("{} bytes of binary data starting {}", b.len(), hex.join(" "))
+        format!(
+            "{} bytes of binary data starting {}",
+            b.len(),
+            hex.join(" ")
+        )
     }
 }
 
@@ -753,7 +757,9 @@ impl Turn {
     /// Refresh the allocation, asking for `lifetime`; returns the lifetime granted, s.
     pub async fn refresh(&mut self, lifetime: Duration) -> Result<u32, WireError> {
         let (resp, _) = self
-            .request(refresh_request(), move |_| vec![Box::new(Lifetime(lifetime))])
+            .request(refresh_request(), move |_| {
+                vec![Box::new(Lifetime(lifetime))]
+            })
             .await?;
         let mut l = Lifetime::default();
         Ok(match l.get_from(&resp) {
@@ -763,7 +769,11 @@ impl Turn {
     }
 
     /// Send `data` to `peer` in a Send indication (no channel needed; no answer comes).
-    pub async fn send_indication(&mut self, peer: SocketAddr, data: &[u8]) -> Result<(), WireError> {
+    pub async fn send_indication(
+        &mut self,
+        peer: SocketAddr,
+        data: &[u8],
+    ) -> Result<(), WireError> {
         let m = build(&[
             Box::new(TransactionId::new()),
             Box::new(rtc::turn::proto::send_indication()),
