@@ -1,8 +1,8 @@
 //! `probe --hold SECS`: keeps one allocation, its permission and its channel alive for SECS
-//! with Refresh, CreatePermission and ChannelBind every half lifetime and a slow echo through
-//! the channel, reporting each refresh (`hold-refresh` steps), the moment TURN REST credentials
-//! expire (`hold-expiry`), and a `hold` step with the echo's figures. Catches servers that
-//! work for one lifetime and break on the first refresh.
+//! with Refresh, CreatePermission and ChannelBind every half lifetime (at least three times in
+//! the hold) and a slow echo through the channel, reporting each refresh (`hold-refresh`
+//! steps), the moment TURN REST credentials expire (`hold-expiry`), and a `hold` step with the
+//! echo's figures. Catches servers that work for one lifetime and break on the first refresh.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
@@ -21,13 +21,41 @@ const ECHO_EVERY: Duration = Duration::from_millis(200);
 /// An echo that has not come back for this long means the relay stopped.
 const ECHO_SILENT: Duration = Duration::from_secs(2);
 
-/// Refresh every half lifetime, and at least four times in the hold (so that a short hold
-/// still shows the server's answer to refreshes), at least every second and at most every
-/// 120 s (so that permissions, which last 300 s, and channels, 600 s, never lapse).
+/// Refresh every half lifetime and at least every quarter of the hold (so that a short hold
+/// still shows three answers to refreshes), at least every second and at most every 120 s (so
+/// that permissions, which last 300 s, and channels, 600 s, never lapse).
 fn refresh_period(lifetime_s: u32, hold: Duration) -> Duration {
     Duration::from_millis(u64::from(lifetime_s) * 500)
         .min(hold / 4)
         .clamp(Duration::from_secs(1), Duration::from_secs(120))
+}
+
+/// The slow echo's tally: when each packet left, which came back, their round trips, and when
+/// the last came back.
+struct Echo {
+    sent_at: Vec<Duration>,
+    answered: std::collections::BTreeSet<usize>,
+    rtts: Vec<f64>,
+    last: Instant,
+}
+
+impl Echo {
+    /// Count `f` if it is the echo of a packet sent and not yet counted.
+    fn take(&mut self, f: &Frame, start: Instant) {
+        if let Frame::Channel { number, data } = f
+            && *number == CHANNEL
+            && data.len() >= 4
+        {
+            let seq = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
+            if let Some(at) = self.sent_at.get(seq)
+                && self.answered.insert(seq)
+            {
+                self.rtts
+                    .push((start.elapsed() - *at).as_secs_f64() * 1000.0);
+                self.last = Instant::now();
+            }
+        }
+    }
 }
 
 /// Hold `turn`'s allocation for `hold`; emits the `hold-refresh` and `hold-expiry` steps as they
@@ -60,10 +88,12 @@ pub(super) async fn hold(
     let mut refreshes = 0u32;
     let mut after_expiry = 0u32;
     let mut failed_refresh: Option<String> = None;
-    let mut sent_at: Vec<Duration> = Vec::new();
-    let mut answered = std::collections::BTreeSet::new();
-    let mut rtts = Vec::new();
-    let mut last_echo = start;
+    let mut echo = Echo {
+        sent_at: Vec::new(),
+        answered: std::collections::BTreeSet::new(),
+        rtts: Vec::new(),
+        last: start,
+    };
     let mut next_echo = start;
     loop {
         let now = Instant::now();
@@ -103,11 +133,11 @@ pub(super) async fn hold(
             continue;
         }
         if now >= next_echo {
-            let seq = sent_at.len() as u32;
+            let seq = echo.sent_at.len() as u32;
             let mut payload = [0u8; 100];
             payload[..4].copy_from_slice(&seq.to_be_bytes());
             if turn.conn.send_channel(CHANNEL, &payload).await.is_ok() {
-                sent_at.push(start.elapsed());
+                echo.sent_at.push(start.elapsed());
             }
             next_echo = now + ECHO_EVERY;
             continue;
@@ -119,16 +149,8 @@ pub(super) async fn hold(
             .min()
             .unwrap_or(end);
         match turn.conn.recv(wake.saturating_duration_since(now)).await {
-            Ok(Frame::Channel { number, data }) if number == CHANNEL && data.len() >= 4 => {
-                let seq = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
-                if let Some(at) = sent_at.get(seq)
-                    && answered.insert(seq)
-                {
-                    rtts.push((start.elapsed() - *at).as_secs_f64() * 1000.0);
-                    last_echo = Instant::now();
-                }
-            }
-            Ok(_) | Err(WireError::Timeout) => {}
+            Ok(f) => echo.take(&f, start),
+            Err(WireError::Timeout) => {}
             Err(e) => {
                 failed_refresh.get_or_insert(format!("the connection failed: {e}"));
                 break;
@@ -137,26 +159,23 @@ pub(super) async fn hold(
     }
     // Echoes still on their way.
     let grace = Instant::now() + Duration::from_millis(300);
-    while (answered.len()) < sent_at.len() {
+    while echo.answered.len() < echo.sent_at.len() {
         let left = grace.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
         match turn.conn.recv(left).await {
-            Ok(Frame::Channel { number, data }) if number == CHANNEL && data.len() >= 4 => {
-                let seq = u32::from_be_bytes([data[0], data[1], data[2], data[3]]) as usize;
-                if let Some(at) = sent_at.get(seq)
-                    && answered.insert(seq)
-                {
-                    rtts.push((start.elapsed() - *at).as_secs_f64() * 1000.0);
-                    last_echo = Instant::now();
-                }
-            }
-            Ok(_) => {}
+            Ok(f) => echo.take(&f, start),
             Err(_) => break,
         }
     }
     path.close().await;
+    let Echo {
+        sent_at,
+        answered,
+        rtts,
+        last: last_echo,
+    } = echo;
     let sent = sent_at.len() as u32;
     let received = answered.len() as u32;
     let loss = 100.0 * f64::from(sent - received) / f64::from(sent.max(1));
@@ -288,7 +307,7 @@ mod tests {
         assert_eq!(refresh_period(4, long), Duration::from_secs(2));
         assert_eq!(refresh_period(1, long), Duration::from_secs(1));
         assert_eq!(refresh_period(0, long), Duration::from_secs(1));
-        // Four refreshes at least in a short hold.
+        // A short hold refreshes every quarter of it.
         assert_eq!(
             refresh_period(600, Duration::from_secs(20)),
             Duration::from_secs(5)

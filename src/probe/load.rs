@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::relay::{CHANNEL, EchoPath};
 use super::servers::Server;
-use super::wire::{Conn, Frame, Turn, WireError};
+use super::wire::{Frame, WireError};
 use super::{ProbeConfig, Timer, explain_code, ms, round1, round3};
 use crate::report::probe_schema::{LoadAllocations, LoadFigures, LoadRtt, Status, Step};
 
@@ -66,21 +66,10 @@ async fn client(
         return r;
     };
     let began = Instant::now();
-    let rto = Duration::from_millis(500).min(cfg.step_timeout);
-    let tls = Some((&cfg.tls, server.host.as_str()));
-    let allocating = async {
-        let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout).await?;
-        Turn::allocate(conn, user, pass, rto)
-            .await
-            .map_err(|f| f.error)
-    };
-    let (mut turn, alloc) = match tokio::time::timeout(cfg.step_timeout, allocating)
-        .await
-        .unwrap_or(Err(WireError::Timeout))
-    {
+    let (mut turn, alloc) = match super::fresh_allocation(server, remote, cfg, (user, pass)).await {
         Ok(v) => v,
-        Err(e) => {
-            r.allocated = Some(Err(failure_key(&e)));
+        Err(refusal) => {
+            r.allocated = Some(Err(failure_key(&refusal.error)));
             return r;
         }
     };

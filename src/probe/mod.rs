@@ -761,6 +761,35 @@ impl Refusal {
     }
 }
 
+/// A new connection to `server` and an allocation on it with these credentials, within one
+/// step bound.
+pub(crate) async fn fresh_allocation(
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    (user, pass): (&str, &str),
+) -> Result<(Turn, wire::Allocation), Refusal> {
+    let rto = Duration::from_millis(500).min(cfg.step_timeout);
+    let tls = Some((&cfg.tls, server.host.as_str()));
+    let one = async {
+        let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout)
+            .await
+            .map_err(|error| Refusal { error, realm: None })?;
+        Turn::allocate(conn, user, pass, rto)
+            .await
+            .map_err(|f| Refusal {
+                error: f.error,
+                realm: f.realm,
+            })
+    };
+    tokio::time::timeout(cfg.step_timeout, one)
+        .await
+        .unwrap_or(Err(Refusal {
+            error: WireError::Timeout,
+            realm: None,
+        }))
+}
+
 /// `count` allocations held at once with `server`'s credentials, as webrtc-rs's own
 /// allocations would ask for them now (each on its own connection), then given back. One
 /// result per allocation, in order.
@@ -770,36 +799,19 @@ pub async fn allocations_now(
     cfg: &ProbeConfig,
     count: usize,
 ) -> Vec<Result<(), Refusal>> {
-    let Some((user, pass)) = server.credentials() else {
+    let Some(creds) = server.credentials() else {
         return Vec::new();
     };
-    let rto = Duration::from_millis(500).min(cfg.step_timeout);
-    let tls = Some((&cfg.tls, server.host.as_str()));
     let mut held = Vec::new();
     let mut results = Vec::new();
     // One after the other, each kept: the second sees the first, as a quota would.
     for _ in 0..count {
-        let one = async {
-            let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout)
-                .await
-                .map_err(|error| Refusal { error, realm: None })?;
-            Turn::allocate(conn, user, pass, rto)
-                .await
-                .map_err(|f| Refusal {
-                    error: f.error,
-                    realm: f.realm,
-                })
-        };
-        match tokio::time::timeout(cfg.step_timeout, one).await {
-            Ok(Ok((turn, _))) => {
+        match fresh_allocation(server, remote, cfg, creds).await {
+            Ok((turn, _)) => {
                 held.push(turn);
                 results.push(Ok(()));
             }
-            Ok(Err(r)) => results.push(Err(r)),
-            Err(_) => results.push(Err(Refusal {
-                error: WireError::Timeout,
-                realm: None,
-            })),
+            Err(r) => results.push(Err(r)),
         }
     }
     let any = !held.is_empty();
@@ -834,17 +846,9 @@ async fn keep_alive(
             Ok(())
         }
         Err(_) => {
-            let rto = Duration::from_millis(500).min(cfg.step_timeout);
-            let tls = Some((&cfg.tls, server.host.as_str()));
-            let again = async {
-                let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout).await?;
-                Turn::allocate(conn, user, pass, rto)
-                    .await
-                    .map_err(|f| f.error)
-            };
-            let (t, a) = tokio::time::timeout(cfg.step_timeout, again)
+            let (t, a) = fresh_allocation(server, remote, cfg, (user, pass))
                 .await
-                .unwrap_or(Err(WireError::Timeout))?;
+                .map_err(|r| r.error)?;
             *turn = t;
             *alloc = a;
             Ok(())
