@@ -1317,3 +1317,507 @@ fn an_ipv6_only_relay_works_and_is_flagged() {
     // Warnings do not fail the probe.
     assert_eq!(p.code, 0, "{p}");
 }
+
+/// Servers of the test's own, in threads of this process, stopped when dropped: what answers
+/// when a STUN/TURN URL points at something else.
+struct Fake {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Fake {
+    /// A UDP server that answers every datagram with a line of text (not STUN).
+    fn udp_text() -> Fake {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let fake = Fake {
+            port: sock.local_addr().unwrap().port(),
+            stop: Default::default(),
+        };
+        let stop = fake.stop.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok((_, from)) = sock.recv_from(&mut buf) {
+                    let _ = sock.send_to(b"hello from a game server\n", from);
+                }
+            }
+        });
+        fake
+    }
+
+    /// A TCP server that answers whatever comes with an HTTP/1.1 400 response and closes.
+    fn http() -> Fake {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let fake = Fake {
+            port: listener.local_addr().unwrap().port(),
+            stop: Default::default(),
+        };
+        let stop = fake.stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut conn, _)) => {
+                        use std::io::{Read, Write};
+                        let _ = conn.set_nonblocking(false);
+                        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = [0u8; 1024];
+                        let _ = conn.read(&mut buf);
+                        let _ = conn.write_all(
+                            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        fake
+    }
+
+    /// A UDP proxy in front of a TURN server that drops what clients send as ChannelData
+    /// (first byte 0x40-0x7F) and passes everything else both ways: a relay that takes Send
+    /// indications only.
+    fn channel_data_dropper(turn_port: u16) -> Fake {
+        let listen = UdpSocket::bind("127.0.0.1:0").unwrap();
+        listen
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let fake = Fake {
+            port: listen.local_addr().unwrap().port(),
+            stop: Default::default(),
+        };
+        let stop = fake.stop.clone();
+        std::thread::spawn(move || {
+            let mut upstreams: std::collections::HashMap<SocketAddr, UdpSocket> =
+                Default::default();
+            let mut buf = [0u8; 2048];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((n, client)) = listen.recv_from(&mut buf) else {
+                    continue;
+                };
+                if n > 0 && (0x40..=0x7F).contains(&buf[0]) {
+                    continue;
+                }
+                let up = upstreams.entry(client).or_insert_with(|| {
+                    let up = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    up.connect(("127.0.0.1", turn_port)).unwrap();
+                    up.set_read_timeout(Some(Duration::from_millis(50)))
+                        .unwrap();
+                    let (back, down, stop) = (
+                        up.try_clone().unwrap(),
+                        listen.try_clone().unwrap(),
+                        stop.clone(),
+                    );
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 2048];
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            if let Ok(n) = back.recv(&mut buf) {
+                                let _ = down.send_to(&buf[..n], client);
+                            }
+                        }
+                    });
+                    up
+                });
+                let _ = up.send(&buf[..n]);
+            }
+        });
+        fake
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A TURN REST username that expired `ago` seconds ago, and its password under `secret`.
+fn expired_rest_credentials(secret: &str, user: &str, ago: u64) -> (String, String) {
+    use base64::Engine;
+    use hmac::Mac;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let username = format!("{}:{user}", now - ago);
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(username.as_bytes());
+    let password = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    (username, password)
+}
+
+/// With a user quota of 1, a call's second allocation is refused: the call step says the
+/// server answered 486 and what the code can mean, not "look at a firewall".
+#[test]
+fn a_quota_refusal_is_reported_with_the_servers_code() {
+    let mut opts = TURN_TEST_USER.to_vec();
+    opts.push("--user-quota=1");
+    let turn = Turn::start(&opts);
+    let label = udp_label(turn.port);
+    let p = start_raw(
+        &[
+            "probe",
+            "--ice-server",
+            &format!("turn:test:secret@127.0.0.1:{}", turn.port),
+            "--json",
+        ],
+        &[],
+    )
+    .finish();
+    assert_eq!(p.code, 1, "{p}");
+    assert_eq!(p.step(&label, "turn-allocate").status, Status::Pass, "{p}");
+    assert_eq!(p.step(&label, "relay-echo").status, Status::Pass, "{p}");
+    let call = p.step(&label, "call-relay");
+    assert_eq!(call.status, Status::Fail, "{call:?}\n{p}");
+    assert_eq!(call.error_code, Some(486), "{call:?}");
+    let why = call.explanation.unwrap_or_default();
+    assert!(why.contains("486"), "{why}");
+    assert!(
+        why.contains("user-quota") && why.contains("total-quota"),
+        "{why}"
+    );
+    assert!(!why.contains("firewall"), "{why}");
+    assert_eq!(p.summary().verdict, Status::Fail, "{p}");
+}
+
+/// A short granted lifetime is a warning, and the security step still runs on a live
+/// allocation (refreshed first), so a server that relays to loopback is flagged rather than
+/// passed; a server with stale nonces every second passes what it should.
+#[test]
+fn short_lifetimes_and_stale_nonces_do_not_fake_a_verdict() {
+    let mut short = TURN_TEST_USER.to_vec();
+    short.push("--max-allocate-lifetime=2");
+    let short = Turn::start(&short);
+    let mut stale = TURN_TEST_USER.to_vec();
+    stale.push("--stale-nonce=1");
+    let stale = Turn::start(&stale);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turn:test:secret@127.0.0.1:{}", short.port),
+        "--ice-server",
+        &format!("turn:test:secret@127.0.0.1:{}", stale.port),
+        "--hold",
+        "3",
+        "--json",
+    ]);
+
+    let label = udp_label(short.port);
+    let alloc = p.step(&label, "turn-allocate");
+    assert_eq!(alloc.status, Status::Warn, "{alloc:?}\n{p}");
+    assert_eq!(alloc.lifetime_s, Some(2), "{alloc:?}");
+    assert!(
+        alloc
+            .explanation
+            .unwrap_or_default()
+            .contains("max-allocate-lifetime"),
+        "{p}"
+    );
+    for label in [udp_label(short.port), udp_label(stale.port)] {
+        let s = p.step(&label, "turn-security");
+        assert_eq!(s.status, Status::Warn, "{s:?}\n{p}");
+        assert!(
+            s.peers_allowed
+                .clone()
+                .unwrap_or_default()
+                .contains(&"127.0.0.1".to_string()),
+            "{s:?}"
+        );
+        assert!(s.peers_unknown.is_none(), "{s:?}");
+        assert_eq!(p.step(&label, "relay-echo").status, Status::Pass, "{p}");
+        let hold = p.step(&label, "hold");
+        assert_eq!(hold.status, Status::Pass, "{hold:?}\n{p}");
+        assert!(hold.refreshes.unwrap_or(0) >= 1, "{hold:?}");
+        assert!(hold.received.unwrap_or(0) > 0, "{hold:?}");
+    }
+    // Each refresh of the hold is a step of its own.
+    assert!(
+        p.steps_of(&udp_label(short.port))
+            .iter()
+            .filter(|s| s.step == "hold-refresh")
+            .all(|s| s.status == Status::Pass),
+        "{p}"
+    );
+}
+
+/// coturn with no-udp: UDP is refused (ICMP port unreachable on loopback), the probe tries
+/// STUN over TCP on the same port and says that clients need TURN over TCP or TLS.
+#[test]
+fn udp_off_is_explained_from_the_tcp_fallback() {
+    let mut opts = TURN_TEST_USER.to_vec();
+    opts.push("--no-udp");
+    let turn = Turn::start(&opts);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turn:test:secret@127.0.0.1:{}", turn.port),
+        "--json",
+    ]);
+    assert_eq!(p.code, 1, "{p}");
+    let s = p.step(&udp_label(turn.port), "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{s:?}\n{p}");
+    assert!(s.message.contains("ICMP port unreachable"), "{s:?}");
+    let why = s.explanation.unwrap_or_default();
+    assert!(
+        why.contains("STUN over TCP on the same port works"),
+        "{why}"
+    );
+    assert!(why.contains("TURN over TCP or TLS"), "{why}");
+}
+
+/// Expired TURN REST credentials: 401 with the realm and how long ago EXPIRY passed.
+#[test]
+fn expired_rest_credentials_are_decoded() {
+    let turn = Turn::start(&[
+        "--use-auth-secret",
+        "--static-auth-secret=rest-secret-91ab",
+        "--realm=expiry.test",
+        "--allow-loopback-peers",
+    ]);
+    let (user, pass) = expired_rest_credentials("rest-secret-91ab", "alice", 30);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turn:127.0.0.1:{}", turn.port),
+        "--username",
+        &user,
+        "--credential",
+        &pass,
+        "--json",
+    ]);
+    assert_eq!(p.code, 1, "{p}");
+    let s = p.step(&udp_label(turn.port), "turn-allocate");
+    assert_eq!(s.status, Status::Fail, "{s:?}\n{p}");
+    assert_eq!(s.error_code, Some(401), "{s:?}");
+    let why = s.explanation.unwrap_or_default();
+    assert!(why.contains("\"expiry.test\""), "{why}");
+    assert!(why.contains("expired 3") && why.contains(" s ago"), "{why}");
+    assert!(
+        !p.all_output().contains(&pass),
+        "the password was shown\n{p}"
+    );
+}
+
+/// `--ttl` shorter than `--hold`: the hold reports the moment the minted credentials expire.
+#[test]
+fn a_hold_reports_when_rest_credentials_expire() {
+    let turn = Turn::start(&[
+        "--use-auth-secret",
+        "--static-auth-secret=rest-secret-hold",
+        "--realm=rtccall.test",
+        "--allow-loopback-peers",
+        "--max-allocate-lifetime=4",
+    ]);
+    let label = udp_label(turn.port);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turn:127.0.0.1:{}", turn.port),
+        "--turn-secret",
+        "rest-secret-hold",
+        "--ttl",
+        "3",
+        "--hold",
+        "6",
+        "--json",
+    ]);
+    let expiry = p.step(&label, "hold-expiry");
+    assert!(
+        expiry.message.contains("expire") || expiry.message.contains("EXPIRY"),
+        "{expiry:?}\n{p}"
+    );
+    let hold = p.step(&label, "hold");
+    assert!(hold.refreshes.unwrap_or(0) >= 1, "{hold:?}\n{p}");
+    assert!(hold.sent.unwrap_or(0) > 0, "{hold:?}");
+}
+
+/// A `turns:` URL on coturn's plain port (no TLS there): said in those words.
+#[test]
+fn turns_on_a_plain_tcp_port_is_named() {
+    let turn = Turn::start(&TURN_TEST_USER);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turns:test:secret@127.0.0.1:{}", turn.port),
+        "--step-timeout",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(p.code, 1, "{p}");
+    let s = p.step(&tls_label(turn.port), "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{s:?}\n{p}");
+    let why = s.explanation.unwrap_or_default();
+    assert!(
+        why.contains("this port speaks TURN over TCP, not TLS"),
+        "{why}\n{p}"
+    );
+    assert!(why.contains("?transport=tcp"), "{why}");
+}
+
+/// A UDP service that answers with text and an HTTP server on a TCP port: the probe says what
+/// came back rather than "nothing answered" or "nothing listens there".
+#[test]
+fn answers_that_are_not_stun_are_described() {
+    let udp = Fake::udp_text();
+    let http = Fake::http();
+    let p = probe(&[
+        "--ice-server",
+        &format!("stun:127.0.0.1:{}", udp.port),
+        "--ice-server",
+        &format!("turn:u:p@127.0.0.1:{}?transport=tcp", http.port),
+        "--step-timeout",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(p.code, 1, "{p}");
+    let s = p.step(&format!("stun:127.0.0.1:{}", udp.port), "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{s:?}\n{p}");
+    let said = format!(
+        "{} {}",
+        s.message,
+        s.explanation.clone().unwrap_or_default()
+    );
+    assert!(said.contains("not STUN"), "{said}");
+    assert!(said.contains("hello from a game server"), "{said}");
+    assert!(!said.contains("server is down"), "{said}");
+
+    let s = p.step(&tcp_label(http.port), "stun-binding");
+    assert_eq!(s.status, Status::Fail, "{s:?}\n{p}");
+    let said = format!(
+        "{} {}",
+        s.message,
+        s.explanation.clone().unwrap_or_default()
+    );
+    assert!(said.contains("HTTP"), "{said}");
+    assert!(!said.contains("nothing listens"), "{said}");
+}
+
+/// A relay that takes Send indications but not ChannelData: relay-echo warns and names what
+/// works, rather than "the relay drops data".
+#[test]
+fn a_relay_without_channel_data_is_told_apart() {
+    let turn = Turn::start(&TURN_TEST_USER);
+    let proxy = Fake::channel_data_dropper(turn.port);
+    let label = udp_label(proxy.port);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turn:test:secret@127.0.0.1:{}", proxy.port),
+        "--json",
+    ]);
+    assert_eq!(p.step(&label, "turn-allocate").status, Status::Pass, "{p}");
+    let s = p.step(&label, "relay-echo");
+    assert_eq!(s.status, Status::Warn, "{s:?}\n{p}");
+    assert!(s.message.contains("Send indications"), "{s:?}");
+    assert!(s.message.contains("0/"), "{s:?}");
+    assert!(
+        s.explanation.unwrap_or_default().contains("ChannelData"),
+        "{p}"
+    );
+}
+
+/// `--load` with `--no-call`: a `load` step with the figures of N clients.
+#[test]
+fn load_mode_reports_allocations_and_relayed_packets() {
+    let turn = Turn::start(&TURN_TEST_USER);
+    let p = probe(&[
+        "--ice-server",
+        &format!("turn:test:secret@127.0.0.1:{}", turn.port),
+        "--load",
+        "20",
+        "--duration",
+        "2",
+        "--rate",
+        "20",
+        "--json",
+    ]);
+    assert_eq!(p.code, 0, "{p}");
+    let s = p.step(&udp_label(turn.port), "load");
+    assert_eq!(s.status, Status::Pass, "{s:?}\n{p}");
+    let f = s
+        .load
+        .clone()
+        .unwrap_or_else(|| panic!("no figures: {s:?}"));
+    assert_eq!(f.clients, 20);
+    assert_eq!(f.allocations.asked, 20);
+    assert_eq!(f.allocations.granted, 20, "{f:?}");
+    assert!(f.allocations.failed.is_empty(), "{f:?}");
+    assert!(f.packets_sent > 0 && f.packets_received > 0, "{f:?}");
+    assert!(f.packets_received <= f.packets_sent, "{f:?}");
+    let rtt = f.rtt_ms.clone().unwrap_or_else(|| panic!("no rtt: {f:?}"));
+    assert!(
+        rtt.p50 <= rtt.p95 && rtt.p95 <= rtt.p99 && rtt.p99 <= rtt.max,
+        "{rtt:?}"
+    );
+}
+
+/// Bad inputs of the kinds operators meet: one line naming what was wrong, exit 2.
+#[test]
+fn bad_inputs_name_what_was_wrong() {
+    let dir = TempDir::new("inputs");
+    let long_user = format!("turn:{}:p@127.0.0.1:3478", "u".repeat(600));
+    let big = dir.write(
+        "big.json",
+        &format!(
+            "[{{\"urls\": \"stun:127.0.0.1:3478\", \"pad\": \"{}\"}}]",
+            "x".repeat(1_100_000)
+        ),
+    );
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--ice-server", &long_user], "513"),
+        (
+            vec![
+                "--ice-server",
+                "turn:127.0.0.1:3478?transport=tcp&transport=udp",
+            ],
+            "transport",
+        ),
+        (
+            vec![
+                "--ice-server",
+                "turn:127.0.0.1:3478",
+                "--turn-user",
+                "alice",
+            ],
+            "--turn-secret",
+        ),
+        (vec!["--ice-config", &big], "larger than 1024 KiB"),
+    ];
+    let runs: Vec<(Running, &str)> = cases
+        .iter()
+        .map(|(a, want)| (start(&[], a, &[]), *want))
+        .collect();
+    for (r, want) in runs {
+        let p = r.finish();
+        assert_eq!(p.code, 2, "{p}");
+        assert!(p.stdout.is_empty(), "{p}");
+        let lines: Vec<&str> = p.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{p}");
+        assert!(lines[0].starts_with("rtccall: error: "), "{p}");
+        assert!(lines[0].contains(want), "{want} not named\n{p}");
+    }
+}
+
+/// `--ice-config` on a FIFO nobody writes: SIGINT ends the probe at once, exit 130.
+#[test]
+fn sigint_ends_a_probe_blocked_on_its_input() {
+    let dir = TempDir::new("fifo");
+    let fifo = dir.0.join("ice.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = fifo.display().to_string();
+    let r = start(&[], &["--ice-config", &fifo, "--json"], &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        r.proc.child.id() > 0,
+        "the probe must still be waiting on the FIFO"
+    );
+    r.proc.signal("-INT");
+    let signalled = Instant::now();
+    let p = r.finish();
+    assert_eq!(p.code, 130, "{p}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(1),
+        "took {:?} after SIGINT\n{p}",
+        signalled.elapsed()
+    );
+}

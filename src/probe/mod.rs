@@ -437,8 +437,12 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         Ok(c) => Some(c),
         Err(e) => {
             let mut s = wire_step(&t, "connect", &e, server, false);
-            if matches!(e, WireError::NotTls(_)) {
-                // Does the port speak plain STUN over TCP instead?
+            // A TLS handshake that got no TLS back, or nothing at all (coturn with no-tls
+            // keeps the connection open and never answers a ClientHello): does the port speak
+            // plain STUN over TCP instead?
+            let no_tls = matches!(e, WireError::NotTls(_))
+                || server.transport == Transport::Tls && matches!(e, WireError::Timeout);
+            if no_tls {
                 let bound = cfg.step_timeout.min(Duration::from_secs(1));
                 if let Ok(mut tc) = Conn::open(Transport::Tcp, remote, None, bound).await
                     && wire::binding(&mut tc, bound).await.is_ok()
@@ -1222,6 +1226,57 @@ mod tests {
         assert_eq!((r.min, r.p50, r.max), (1.0, 3.0, 5.0));
         assert_eq!(r.p95, 5.0);
         assert!(rtt_stats(&[]).is_none());
+    }
+
+    #[test]
+    fn only_403_counts_as_a_refused_peer() {
+        let t = Timer::new("turn:x", "turn-security", None);
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let forbidden = || {
+            Err(WireError::Stun {
+                code: 403,
+                reason: "Forbidden IP".into(),
+            })
+        };
+        let all_403 = [
+            (ip("127.0.0.1"), forbidden()),
+            (ip("10.0.0.1"), forbidden()),
+        ];
+        let s = security_step(&t, &all_403, 2, true);
+        assert_eq!(s.status, Status::Pass, "{s:?}");
+        assert_eq!(s.peers_refused.as_ref().map(Vec::len), Some(2));
+        assert!(s.peers_unknown.is_none());
+
+        // An expired allocation answers 437/438/400: that says nothing about the policy.
+        let mixed = [
+            (ip("127.0.0.1"), forbidden()),
+            (
+                ip("10.0.0.1"),
+                Err(WireError::Stun {
+                    code: 437,
+                    reason: "Allocation Mismatch".into(),
+                }),
+            ),
+            (ip("172.16.0.1"), Err(WireError::Timeout)),
+        ];
+        let s = security_step(&t, &mixed, 3, true);
+        assert_eq!(s.status, Status::Warn, "{s:?}");
+        assert!(s.message.starts_with("cannot tell"), "{s:?}");
+        assert_eq!(s.peers_refused, Some(vec!["127.0.0.1".to_string()]));
+        let unknown = s.peers_unknown.clone().unwrap();
+        assert_eq!(unknown.len(), 2, "{unknown:?}");
+        assert!(unknown[0].contains("437"), "{unknown:?}");
+
+        // Every answer 403, but the time ran out before all were asked: not a pass.
+        let s = security_step(&t, &all_403, 5, false);
+        assert_eq!(s.status, Status::Warn, "{s:?}");
+        assert!(s.explanation.unwrap().contains("stopped answering"));
+
+        // One peer allowed is a warning naming it, whatever the others said.
+        let open = [(ip("127.0.0.1"), Ok(())), (ip("10.0.0.1"), forbidden())];
+        let s = security_step(&t, &open, 2, true);
+        assert_eq!(s.status, Status::Warn, "{s:?}");
+        assert_eq!(s.peers_allowed, Some(vec!["127.0.0.1".to_string()]));
     }
 
     #[test]
