@@ -1575,9 +1575,27 @@ fn expired_rest_credentials_are_decoded() {
         "--allow-loopback-peers",
     ]);
     let (user, pass) = expired_rest_credentials("rest-secret-91ab", "alice", 30);
+    let url = format!("turn:127.0.0.1:{}", turn.port);
+    // Credentials minted for 1 s expire during the 3 s hold, before the calls: their
+    // allocations get 401.
+    let minted = start_raw(
+        &[
+            "probe",
+            "--ice-server",
+            &url,
+            "--turn-secret",
+            "rest-secret-91ab",
+            "--ttl",
+            "1",
+            "--hold",
+            "3",
+            "--json",
+        ],
+        &[],
+    );
     let p = probe(&[
         "--ice-server",
-        &format!("turn:127.0.0.1:{}", turn.port),
+        &url,
         "--username",
         &user,
         "--credential",
@@ -1594,6 +1612,27 @@ fn expired_rest_credentials_are_decoded() {
     assert!(
         !p.all_output().contains(&pass),
         "the password was shown\n{p}"
+    );
+
+    let p = minted.finish();
+    assert_eq!(p.code, 1, "{p}");
+    let call = p.step(&udp_label(turn.port), "call-relay");
+    assert_eq!(call.status, Status::Fail, "{call:?}\n{p}");
+    assert_eq!(call.error_code, Some(401), "{call:?}");
+    let why = call.explanation.unwrap_or_default();
+    assert!(
+        why.contains("expired") && !why.contains("firewall"),
+        "{why}"
+    );
+    let gathering = p.step("*", "ice-gathering");
+    assert_eq!(gathering.status, Status::Warn, "{gathering:?}\n{p}");
+    assert!(
+        gathering
+            .explanation
+            .clone()
+            .unwrap_or_default()
+            .contains("401"),
+        "{gathering:?}"
     );
 }
 
