@@ -459,6 +459,8 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             None
         }
     };
+    // Set when UDP failed and STUN over TCP on the same port answered: "refused" or "blocked".
+    let mut udp_fallback: Option<&str> = None;
     if let Some(c) = conn.as_mut() {
         let mut rtts = Vec::new();
         let mut last = None;
@@ -528,6 +530,7 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
                     if let Ok(mut tc) = Conn::open(Transport::Tcp, remote, None, bound).await
                         && wire::binding(&mut tc, bound).await.is_ok()
                     {
+                        udp_fallback = Some(if refused { "refused" } else { "blocked" });
                         s.explanation = Some(if refused {
                             format!(
                                 "UDP to {remote} is refused (ICMP port unreachable) but STUN \
@@ -606,6 +609,16 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
                 && let Some(e) = s.explanation.as_mut()
             {
                 e.push_str(&auth_notes(f.realm.as_deref(), Some(user)));
+            }
+            if let Some(how) = udp_fallback
+                && matches!(f.error, WireError::Timeout | WireError::Io(_))
+            {
+                s.explanation = Some(format!(
+                    "the allocation over UDP fails as the binding requests did (UDP {how}, see \
+                     stun-binding) while STUN over TCP on the same port answers: test \
+                     turn:{}:{}?transport=tcp, which clients without UDP will use",
+                    server.host, server.port
+                ));
             }
             if matches!(f.error, WireError::Timeout) && out.binding_ok {
                 s.message = "allocation: no response".into();
@@ -765,6 +778,9 @@ impl Refusal {
     }
 }
 
+/// New 5-tuples tried after 437 Allocation Mismatch before the 437 counts.
+const MISMATCH_RETRIES: u32 = 3;
+
 /// A new connection to `server` and an allocation on it with these credentials, within one
 /// step bound.
 pub(crate) async fn fresh_allocation(
@@ -776,15 +792,27 @@ pub(crate) async fn fresh_allocation(
     let rto = Duration::from_millis(500).min(cfg.step_timeout);
     let tls = Some((&cfg.tls, server.host.as_str()));
     let one = async {
-        let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout)
-            .await
-            .map_err(|error| Refusal { error, realm: None })?;
-        Turn::allocate(conn, user, pass, rto)
-            .await
-            .map_err(|f| Refusal {
-                error: f.error,
-                realm: f.realm,
-            })
+        // 437 Allocation Mismatch: the server still holds an allocation for this 5-tuple
+        // (another process's, from a local port the OS handed out again); RFC 8656 7.2 says
+        // to try another 5-tuple, which a new connection is (ephemeral ports are random).
+        let mut mismatched = 0;
+        loop {
+            let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout)
+                .await
+                .map_err(|error| Refusal { error, realm: None })?;
+            match Turn::allocate(conn, user, pass, rto).await {
+                Err(wire::AllocateFailure {
+                    error: WireError::Stun { code: 437, .. },
+                    ..
+                }) if mismatched < MISMATCH_RETRIES => mismatched += 1,
+                r => {
+                    return r.map_err(|f| Refusal {
+                        error: f.error,
+                        realm: f.realm,
+                    });
+                }
+            }
+        }
     };
     tokio::time::timeout(cfg.step_timeout, one)
         .await
