@@ -14,6 +14,29 @@ pub struct TlsSetup {
     connector: tokio_rustls::TlsConnector,
 }
 
+/// The most a PEM file given on the command line may hold (a long chain is a few tens of KiB).
+pub const PEM_LIMIT: u64 = 1 << 20;
+
+/// The bytes of the PEM file given as `flag`, at most [`PEM_LIMIT`] of them (blocking: a FIFO
+/// blocks in open, so call it where it can be abandoned).
+pub fn read_pem(path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::usage(format!("{flag} {shown}: cannot read it ({e})")))?;
+    let mut bytes = Vec::new();
+    file.take(PEM_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::usage(format!("{flag} {shown}: cannot read it ({e})")))?;
+    if bytes.len() as u64 > PEM_LIMIT {
+        return Err(Error::usage(format!(
+            "{flag} {shown}: larger than {} KiB (a PEM certificate or key is a few KiB)",
+            PEM_LIMIT / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
 impl TlsSetup {
     /// Web PKI roots, plus the certificates of `ca` (PEM); `insecure` skips verification.
     pub fn new(ca: Option<&Path>, insecure: bool) -> Result<TlsSetup, Error> {
@@ -28,9 +51,8 @@ impl TlsSetup {
             use rustls::pki_types::CertificateDer;
             use rustls::pki_types::pem::PemObject;
             let what = ca.display();
-            let iter = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| Error::usage(format!("--ca {what}: cannot read it ({e})")))?;
-            for cert in iter {
+            let pem = read_pem(ca, "--ca")?;
+            for cert in CertificateDer::pem_slice_iter(&pem) {
                 let cert = cert.map_err(|e| {
                     Error::usage(format!("--ca {what}: not a PEM certificate ({e})"))
                 })?;
@@ -214,13 +236,8 @@ impl ServerTls {
     pub fn from_files(cert: &Path, key: &Path) -> Result<ServerTls, Error> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-            .map_err(|e| {
-                Error::usage(format!(
-                    "--tls-cert {}: cannot read it ({e})",
-                    cert.display()
-                ))
-            })?
+        let cert_pem = read_pem(cert, "--tls-cert")?;
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
             .collect::<Result<_, _>>()
             .map_err(|e| {
                 Error::usage(format!(
@@ -234,13 +251,14 @@ impl ServerTls {
                 cert.display()
             )));
         }
-        let key = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        let key_pem = read_pem(key, "--tls-key")?;
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
             Error::usage(format!(
                 "--tls-key {}: no usable PEM private key in it ({e})",
                 key.display()
             ))
         })?;
-        let pem = std::fs::read_to_string(cert).unwrap_or_default();
+        let pem = String::from_utf8_lossy(&cert_pem).into_owned();
         ServerTls::new(chain, key, pem)
     }
 

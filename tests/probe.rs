@@ -1833,123 +1833,35 @@ fn bad_inputs_name_what_was_wrong() {
     }
 }
 
-/// `--ice-config` on a FIFO nobody writes: SIGINT ends the probe at once, exit 130.
+/// `--ice-config` or `--ca` on a FIFO nobody writes: SIGINT ends the probe at once, exit 130.
 #[test]
 fn sigint_ends_a_probe_blocked_on_its_input() {
     let dir = TempDir::new("fifo");
-    let fifo = dir.0.join("ice.json");
+    let fifo = dir.0.join("input");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()
         .unwrap();
     assert!(made.success());
     let fifo = fifo.display().to_string();
-    let r = start(&[], &["--ice-config", &fifo, "--json"], &[]);
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(
-        r.proc.child.id() > 0,
-        "the probe must still be waiting on the FIFO"
-    );
-    r.proc.signal("-INT");
-    let signalled = Instant::now();
-    let p = r.finish();
-    assert_eq!(p.code, 130, "{p}");
-    assert!(
-        signalled.elapsed() < Duration::from_secs(1),
-        "took {:?} after SIGINT\n{p}",
-        signalled.elapsed()
-    );
-}
-
-/// A firewall in front of coturn, in network namespaces: UDP to one address dropped, to the
-/// other rejected with ICMP port unreachable; TCP open on both. The probe tells "blocked" from
-/// "refused" and finds that TCP on the same port works.
-#[test]
-fn a_firewall_that_drops_or_rejects_udp_in_network_namespaces() {
-    let dir = TempDir::new("firewall");
-    let mut lab = NatLab::create();
-    lab.start_coturn(&dir);
-    let nft = |rule: &[&str]| {
-        let out = std::process::Command::new("ip")
-            .args(["netns", "exec", &lab.server, "nft"])
-            .args(rule)
-            .output()
-            .unwrap();
+    for args in [
+        vec!["--ice-config", &fifo, "--json"],
+        vec!["--ice-server", "turns:127.0.0.1:9", "--ca", &fifo, "--json"],
+    ] {
+        let mut r = start(&[], &args, &[]);
+        std::thread::sleep(Duration::from_millis(500));
         assert!(
-            out.status.success(),
-            "nft {rule:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            r.proc.child.try_wait().unwrap().is_none(),
+            "the probe must still be waiting on the FIFO: {args:?}"
         );
-    };
-    nft(&["add", "table", "inet", "fw"]);
-    nft(&[
-        "add",
-        "chain",
-        "inet",
-        "fw",
-        "in",
-        "{ type filter hook input priority 0; }",
-    ]);
-    for (addr, verdict) in [("10.201.0.1", "drop"), ("10.201.0.3", "reject")] {
-        nft(&[
-            "add", "rule", "inet", "fw", "in", "ip", "daddr", addr, "udp", "dport", "3478", verdict,
-        ]);
-    }
-    let proc = Proc::spawn_full(
-        &["ip", "netns", "exec", &lab.client],
-        &[
-            "probe",
-            "--json",
-            "--no-call",
-            "--step-timeout",
-            "1",
-            "--ice-server",
-            "turn:test:secret@10.201.0.1:3478",
-            "--ice-server",
-            "turn:test:secret@10.201.0.3:3478",
-        ],
-        &[],
-        &ENV_REMOVED,
-    );
-    let f = proc.finish(DEADLINE);
-    let p = Probe {
-        args: vec!["(in the client namespace)".into()],
-        code: f.code,
-        stdout: f.stdout,
-        stderr: f.stderr,
-        took: Duration::ZERO,
-    };
-    assert_eq!(p.code, 1, "{p}");
-
-    let dropped = p.step("turn:10.201.0.1:3478?transport=udp", "stun-binding");
-    assert_eq!(dropped.status, Status::Fail, "{p}");
-    let why = dropped.explanation.unwrap_or_default();
-    assert!(
-        why.contains("gets no answer but STUN over TCP on the same port works"),
-        "{why}\n{p}"
-    );
-    assert!(why.contains("blocked"), "{why}");
-
-    let rejected = p.step("turn:10.201.0.3:3478?transport=udp", "stun-binding");
-    assert_eq!(rejected.status, Status::Fail, "{p}");
-    assert!(rejected.message.contains("ICMP port unreachable"), "{p}");
-    let why = rejected.explanation.unwrap_or_default();
-    assert!(
-        why.contains("is refused (ICMP port unreachable) but STUN over TCP on the same port works"),
-        "{why}\n{p}"
-    );
-    // Neither allocation is blamed on the server being down.
-    for server in ["10.201.0.1", "10.201.0.3"] {
-        let alloc = p.step(
-            &format!("turn:{server}:3478?transport=udp"),
-            "turn-allocate",
-        );
-        assert_eq!(alloc.status, Status::Fail, "{p}");
-        let why = alloc.explanation.unwrap_or_default();
+        r.proc.signal("-INT");
+        let signalled = Instant::now();
+        let p = r.finish();
+        assert_eq!(p.code, 130, "{p}");
         assert!(
-            why.contains(&format!("test turn:{server}:3478?transport=tcp")),
-            "{why}\n{p}"
+            signalled.elapsed() < Duration::from_secs(1),
+            "took {:?} after SIGINT\n{p}",
+            signalled.elapsed()
         );
     }
-    assert!(!p.all_output().contains("server is down"), "{p}");
 }

@@ -8,7 +8,6 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::fail_usage;
 use crate::call::{self, AcceptPolicy, Prompter};
 use crate::report::schema::Record;
 use crate::signal::Role;
@@ -49,10 +48,11 @@ pub async fn call(
     let start = Instant::now();
     let json = args.output.json;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let config = match args.to_config(role, accept, interactive) {
-        Ok(c) => c,
-        Err(e) => return fail_usage(&e),
-    };
+    let config =
+        match super::prepare(&cancel, move || args.to_config(role, accept, interactive)).await {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
     let (tx, rx) = mpsc::channel::<Record>(256);
     let (reporter, prompter): (tokio::task::JoinHandle<()>, Option<Arc<dyn Prompter>>) = if json {
         let prompter: Arc<dyn Prompter> = Arc::new(TerminalPrompter { bar: None });

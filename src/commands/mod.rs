@@ -15,6 +15,24 @@ pub use token::token;
 
 use crate::exit::Error;
 
+/// Validate the arguments where reading their files (`--ca`, `--ice-config`, `--tls-cert`...)
+/// can be abandoned: a FIFO that never opens or never ends blocks a thread, not the command,
+/// so Ctrl-C/SIGTERM still end it (exit 130). `Err` carries the exit code.
+pub(crate) async fn prepare<T: Send + 'static>(
+    cancel: &tokio_util::sync::CancellationToken,
+    build: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, i32> {
+    let building = tokio::task::spawn_blocking(build);
+    tokio::select! {
+        r = building => match r {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(fail_usage(&e)),
+            Err(_) => Err(fail_usage(&Error::usage("reading the arguments' files failed".to_string()))),
+        },
+        _ = cancel.cancelled() => Err(crate::exit::INTERRUPTED),
+    }
+}
+
 pub(crate) fn fail_usage(e: &Error) -> i32 {
     eprintln!("rtccall: error: {e}");
     e.code()

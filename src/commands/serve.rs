@@ -11,9 +11,14 @@ use crate::{cli, exit, report, signal};
 pub async fn serve(args: cli::serve::ServeArgs, cancel: CancellationToken) -> i32 {
     // Before the limits are worked out from it.
     signal::limits::raise_fd_limit();
-    let config = match args.to_config() {
-        Ok(c) => c,
-        Err(e) => return fail_usage(&e),
+    let (config, args) = match super::prepare(&cancel, move || {
+        let config = args.to_config()?;
+        Ok((config, args))
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let tls = config.tls.clone();
     let open = config.secret.is_none();
