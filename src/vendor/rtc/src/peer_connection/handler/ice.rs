@@ -25,7 +25,14 @@ pub(crate) struct IceHandlerContext {
     /// accumulator up with this key instead of re-`format!`ing it on every packet
     /// — that formatting was a heap allocation on the hot path in both directions.
     pub(crate) selected_pair_key: Option<String>,
+
+    /// rtccall patch: non-STUN packets (the peer's DTLS ClientHello) that came before this
+    /// agent selected a pair, delivered if they came from the pair it then selects.
+    pub(crate) early_reads: VecDeque<TaggedRTCMessageInternal>,
 }
+
+/// rtccall patch: how many early packets are kept (a DTLS flight is a few datagrams).
+const EARLY_READS_MAX: usize = 16;
 
 impl IceHandlerContext {
     pub(crate) fn new(ice_transport: IceTransport) -> Self {
@@ -37,6 +44,8 @@ impl IceHandlerContext {
             event_outs: VecDeque::new(),
 
             selected_pair_key: None,
+
+            early_reads: VecDeque::new(),
         }
     }
 }
@@ -99,6 +108,15 @@ impl<'a>
             // Use default for transport to make DTLS tunneled
             msg.transport = TransportContext::default();
             self.ctx.read_outs.push_back(msg);
+        } else if self.ctx.early_reads.len() < EARLY_READS_MAX {
+            // rtccall patch: the controlled agent's peer may select the pair first and send its
+            // DTLS ClientHello right away; dropped here, the handshake waited for the peer's
+            // retransmission (1 s). Kept instead, and delivered once a pair is selected.
+            trace!(
+                "keep message from {:?} to {:?} until ICE selects a pair",
+                msg.transport.peer_addr, msg.transport.local_addr
+            );
+            self.ctx.early_reads.push_back(msg);
         } else {
             trace!(
                 "drop message from {:?} to {:?} before ICE connection is connected",
@@ -216,6 +234,17 @@ impl<'a>
                         now,
                         event: RTCEventInternal::ICESelectedCandidatePairChange,
                     });
+
+                    // rtccall patch: what came early from this pair goes up now (tunneled, as
+                    // in `handle_read`); anything from elsewhere is dropped.
+                    let remote_addr = remote.addr();
+                    for mut early in std::mem::take(&mut self.ctx.early_reads) {
+                        if early.transport.peer_addr == remote_addr {
+                            debug!("deliver early message from {:?}", remote_addr);
+                            early.transport = TransportContext::default();
+                            self.ctx.read_outs.push_back(early);
+                        }
+                    }
                 }
                 ::ice::Event::RoleChange(is_controlling) => {
                     self.stats.transport.on_ice_role_changed(is_controlling);

@@ -407,6 +407,15 @@ impl sansio::Protocol<TaggedBytesMut, TaggedRTCMessage, TaggedRTCEvent> for RTCP
             message: RTCMessageInternal::Raw(msg.message),
         };
         self.pump_reads(Some(msg));
+        // rtccall patch: let the handlers act on the events this read raised now, as
+        // `poll_event` would. ICE selecting a pair makes the DTLS client queue its ClientHello,
+        // and a finished DTLS handshake makes SCTP queue its INIT, both in `handle_event`; left
+        // to `poll_event`, which webrtc 0.21's driver calls after it has drained the writes,
+        // those packets waited for the driver's next wake-up (2-20 ms on loopback).
+        if self.pump_events() {
+            self.pump_reads(None);
+            self.pump_events();
+        }
         Ok(())
     }
 
