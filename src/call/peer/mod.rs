@@ -668,7 +668,8 @@ impl Peer {
                 }
             });
             let codec = (local.kind == MediaKind::Video).then(|| self.video_codec.get());
-            tokio::spawn(write_frames(local, pt, codec, connected, counters));
+            let force = self.force_keyframe.clone();
+            tokio::spawn(write_frames(local, pt, codec, connected, force, counters));
         }
         (started, notes)
     }
@@ -828,21 +829,58 @@ pub(super) fn section_active(m: &rtc::sdp::MediaDescription) -> bool {
 
 /// Move encoded frames onto a track; video frames in another codec than the negotiated one
 /// (left from before the encoder switched) are dropped.
+/// How often a track holding a frame from before the call connected looks at the connection.
+const HELD_FRAME_CHECK: std::time::Duration = std::time::Duration::from_millis(1);
+
 async fn write_frames(
     mut local: LocalTrack,
     pt: u8,
     codec: Option<VideoCodec>,
     connected: Arc<AtomicBool>,
+    force_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
 ) {
     let kind_counters = counters.of(local.kind);
-    while let Some(frame) = local.frames.recv().await {
-        if frame.codec != codec {
-            continue;
-        }
-        if !connected.load(Ordering::Relaxed) {
-            continue; // nothing can be sent yet; the encoder is told to send a keyframe on connect
-        }
+    // The newest keyframe (video) or frame (audio) encoded before the call connected, sent the
+    // moment it does rather than after the next capture and encode (up to a frame interval
+    // plus an encode).
+    let mut held: Option<EncodedFrame> = None;
+    loop {
+        let live = connected.load(Ordering::Relaxed);
+        let frame = match held.take() {
+            Some(h) if live => h,
+            waiting => {
+                held = waiting;
+                // Holding one, look at the connection every millisecond; otherwise wait.
+                let next = if held.is_some() {
+                    match tokio::time::timeout(HELD_FRAME_CHECK, local.frames.recv()).await {
+                        Ok(next) => next,
+                        Err(_) => continue,
+                    }
+                } else {
+                    local.frames.recv().await
+                };
+                let Some(frame) = next else { break };
+                if frame.codec != codec {
+                    continue;
+                }
+                if !connected.load(Ordering::Relaxed) {
+                    // Nothing can be sent yet. Keep the newest keyframe, and ask for the next
+                    // frame to be one too, so the one held stays fresh and nothing encoded after
+                    // it depends on a frame that was not sent (the encoder is also told to make
+                    // a keyframe on connect).
+                    // (Every Opus frame decodes on its own: audio keeps the newest.)
+                    if frame.keyframe || codec.is_none() {
+                        held = Some(frame);
+                    }
+                    if codec.is_some() {
+                        force_keyframe.store(true, Ordering::Relaxed);
+                    }
+                    continue;
+                }
+                frame
+            }
+        };
         let sample = Sample {
             data: frame.data,
             duration: frame.duration,
