@@ -337,6 +337,13 @@ impl ControllingSelector for Agent {
                 );
                 if pending_request.is_use_candidate && selected_pair_is_none {
                     self.set_selected_pair(Some(now), Some(pair_index));
+                } else if selected_pair_is_none && self.nominated_pair.is_none() {
+                    // rtccall patch: a pair is valid and none is nominated yet: nominate on the
+                    // next `handle_timeout` (at once) rather than at the next check tick. The
+                    // first checks usually end with a forced contact that nominates; when the
+                    // pair became valid after it (a peer-reflexive pair learned from a request
+                    // that came before the answer), nomination waited a whole tick (20 ms).
+                    self.request_connectivity_check();
                 }
             } else {
                 // This shouldn't happen
@@ -505,6 +512,10 @@ impl ControlledSelector for Agent {
                     self.remote_candidates[p.remote_index].addr(),
                     rtt.as_millis()
                 );
+                // rtccall patch: nominated before this check succeeded: select it now.
+                if p.nominate_on_success && self.get_selected_pair().is_none() {
+                    self.set_selected_pair(Some(now), Some(pair_index));
+                }
             } else {
                 // This shouldn't happen
                 error!("Success response from invalid candidate pair");
@@ -555,6 +566,14 @@ impl ControlledSelector for Agent {
                     // MUST remove the candidate pair from the valid list, set the
                     // candidate pair state to Failed, and set the checklist state to
                     // Failed.
+                    //
+                    // rtccall patch: remember the nomination for that success, and answer the
+                    // request (RFC 8445 7.3.1.4: a valid request is always answered). Upstream
+                    // did neither, so the controlling agent's nomination went unanswered and
+                    // was retried at its next check tick, 20 ms later (one call in ten on
+                    // loopback, where the nomination can overtake the controlled side's check).
+                    self.candidate_pairs[pair_index].nominate_on_success = true;
+                    self.send_binding_success(now, m, local_index, remote_index);
                     self.ping_candidate(now, local_index, remote_index);
                 }
             } else {
