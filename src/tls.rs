@@ -17,24 +17,14 @@ pub struct TlsSetup {
 /// The most a PEM file given on the command line may hold (a long chain is a few tens of KiB).
 pub const PEM_LIMIT: u64 = 1 << 20;
 
-/// The bytes of the PEM file given as `flag`, at most [`PEM_LIMIT`] of them (blocking: a FIFO
-/// blocks in open, so call it where it can be abandoned).
+/// The bytes of the PEM file given as `flag`, at most [`PEM_LIMIT`] of them.
 pub fn read_pem(path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
-    use std::io::Read;
-    let shown = path.display();
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::usage(format!("{flag} {shown}: cannot read it ({e})")))?;
-    let mut bytes = Vec::new();
-    file.take(PEM_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::usage(format!("{flag} {shown}: cannot read it ({e})")))?;
-    if bytes.len() as u64 > PEM_LIMIT {
-        return Err(Error::usage(format!(
-            "{flag} {shown}: larger than {} KiB (a PEM certificate or key is a few KiB)",
-            PEM_LIMIT / 1024
-        )));
-    }
-    Ok(bytes)
+    crate::cli::read_arg_file(
+        path,
+        flag,
+        PEM_LIMIT,
+        "a PEM certificate or key is a few KiB",
+    )
 }
 
 impl TlsSetup {

@@ -154,22 +154,14 @@ pub const MAX_USERNAME: usize = 513;
 /// Read an `--ice-config` file, at most [`ICE_CONFIG_LIMIT`] bytes (blocking: a FIFO without a
 /// writer blocks in open, so run it where it can be abandoned).
 pub fn read_ice_config(f: &std::path::Path) -> Result<String, Error> {
-    use std::io::Read;
-    let shown = f.display();
-    let file = std::fs::File::open(f)
-        .map_err(|e| usage(format!("--ice-config {shown}: cannot read it ({e})")))?;
-    let mut bytes = Vec::new();
-    file.take(ICE_CONFIG_LIMIT + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| usage(format!("--ice-config {shown}: cannot read it ({e})")))?;
-    if bytes.len() as u64 > ICE_CONFIG_LIMIT {
-        return Err(usage(format!(
-            "--ice-config {shown}: larger than {} KiB (an iceServers array is a few hundred \
-             bytes)",
-            ICE_CONFIG_LIMIT / 1024
-        )));
-    }
-    String::from_utf8(bytes).map_err(|_| usage(format!("--ice-config {shown}: not UTF-8 text")))
+    let bytes = super::read_arg_file(
+        f,
+        "--ice-config",
+        ICE_CONFIG_LIMIT,
+        "an iceServers array is a few hundred bytes",
+    )?;
+    String::from_utf8(bytes)
+        .map_err(|_| usage(format!("--ice-config {}: not UTF-8 text", f.display())))
 }
 
 impl ProbeArgs {
