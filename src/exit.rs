@@ -17,6 +17,9 @@ pub const SIGNALING: i32 = 3;
 pub const CONNECTION: i32 = 4;
 /// Local media failure: device, file or encoder.
 pub const MEDIA: i32 = 5;
+/// Data failure: a file refused, cut off or not verified; chat lines not acknowledged; a
+/// throughput test that did not finish.
+pub const DATA: i32 = 6;
 /// Interrupted by Ctrl-C (SIGINT) or SIGTERM; the call was hung up cleanly.
 pub const INTERRUPTED: i32 = 130;
 
@@ -36,6 +39,11 @@ pub const TABLE: &[(i32, &str)] = &[
          consent checks)",
     ),
     (MEDIA, "local media failure (device, file, encoder)"),
+    (
+        DATA,
+        "data failure: a file refused, cut off or failing its SHA-256 check, chat lines not \
+         acknowledged, a throughput test unfinished",
+    ),
     (INTERRUPTED, "interrupted (Ctrl-C); the call was hung up"),
 ];
 
@@ -50,6 +58,8 @@ pub enum Kind {
     Connection,
     /// Local media could not be produced or encoded (exit 5).
     Media,
+    /// Chat, a file or the throughput test did not go through (exit 6).
+    Data,
     /// The user interrupted (exit 130).
     Interrupted,
 }
@@ -62,6 +72,7 @@ impl Kind {
             Kind::Signaling => SIGNALING,
             Kind::Connection => CONNECTION,
             Kind::Media => MEDIA,
+            Kind::Data => DATA,
             Kind::Interrupted => INTERRUPTED,
         }
     }
@@ -73,6 +84,7 @@ impl Kind {
             Kind::Signaling => "signaling",
             Kind::Connection => "connection",
             Kind::Media => "media",
+            Kind::Data => "data",
             Kind::Interrupted => "interrupted",
         }
     }
@@ -136,6 +148,11 @@ impl Error {
     /// Local media could not be produced or encoded (exit 5).
     pub fn media(message: String) -> Error {
         Error::new(Kind::Media, message)
+    }
+
+    /// Chat, a file or the throughput test did not go through (exit 6).
+    pub fn data(message: String) -> Error {
+        Error::new(Kind::Data, message)
     }
 
     /// The user interrupted (exit 130).

@@ -11,6 +11,8 @@
 //!   thin driver loop around it that runs media, signaling (reconnecting once connected) and
 //!   stats and emits typed [`report::schema::Record`]s. [`call::peer`] is the only module that
 //!   talks to webrtc-rs.
+//! - [`data`] is what rides on the data channels: chat, files, the throughput test — their
+//!   protocol and logic, over the channel seam ([`data::Link`]) the peer implements.
 //! - [`media`] runs sources, encoders and decoders on their own threads, joined to the network
 //!   by bounded queues; drops are counted.
 //! - [`probe`] is `rtccall probe`: its own STUN/TURN client, the checks, their verdicts; its
@@ -25,6 +27,7 @@
 pub mod call;
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod exit;
 pub mod ice;
 pub mod impair;

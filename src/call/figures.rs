@@ -81,6 +81,8 @@ pub(super) struct Figures {
     pub ice_recovery_ms: Vec<f64>,
     /// The video send-rate controller (made on the first tick with video to send).
     rate: Option<RateController>,
+    /// Chat, files and the throughput test, as the data task ([`crate::data`]) keeps them.
+    pub data_tally: Arc<std::sync::Mutex<DataSummary>>,
 }
 
 impl Figures {
@@ -100,6 +102,7 @@ impl Figures {
             impaired: None,
             rate: None,
             ice_recovery_ms: Vec::new(),
+            data_tally: Default::default(),
         }
     }
 
@@ -181,6 +184,7 @@ impl Figures {
             pings_sent: KindCounters::get(&c.data_sent),
             echoes_received: KindCounters::get(&c.data_echoes),
             pings_echoed: KindCounters::get(&c.data_echoed_for_peer),
+            ..Default::default()
         }
     }
 
@@ -323,6 +327,23 @@ impl Figures {
             .as_ref()
             .map(|(_, s)| (s.audio_packets_lost, s.video_packets_lost))
             .unwrap_or((0, 0));
+        let data = {
+            let tally = self.data_tally.lock().unwrap_or_else(|p| p.into_inner());
+            DataSummary {
+                chat: tally.chat.clone(),
+                files: tally.files.clone(),
+                throughput: tally.throughput.clone(),
+                errors: tally.errors.clone(),
+                ..self.data_summary()
+            }
+        };
+        // A call that otherwise went well fails with the data it was asked to move.
+        let mut ending = ending;
+        if ending.error.is_none()
+            && let Some(why) = crate::data::failure(&data)
+        {
+            ending.error = Some(Error::data(why));
+        }
         let exit_code = ending.error.as_ref().map_or(exit::OK, Error::code);
         if let Some(e) = &ending.error {
             let ms = events.ms();
@@ -381,7 +402,7 @@ impl Figures {
                 rate_cuts: self.rate.as_ref().map_or(0, |r| r.cuts),
                 rate_skipped: KindCounters::get(&c.video.rate_skipped),
             },
-            data: self.data_summary(),
+            data,
             recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),
             recording_error: c
                 .record_error

@@ -51,6 +51,10 @@ pub struct CallConfig {
     pub peer: PeerSetup,
     pub media: MediaConfig,
     pub stats_interval: Duration,
+    /// Chat, files and the throughput test.
+    pub data: crate::data::DataConfig,
+    /// stdin is a terminal (chat lines are then typed, not piped).
+    pub stdin_terminal: bool,
 }
 
 /// Asks the person at the terminal whether to take a call.
@@ -60,6 +64,7 @@ pub trait Prompter: Send + Sync {
 }
 
 /// Where the driver's records go.
+#[derive(Clone)]
 pub struct Events {
     tx: mpsc::Sender<Record>,
     start: Instant,
@@ -422,6 +427,12 @@ impl Driver<'_> {
         };
         let mut reconnecting: Option<Reconnecting> = None;
         let mut asking: Option<tokio::task::JoinHandle<bool>> = None;
+        // The data side ([`crate::data`]) starts once connected; channels the other side opens
+        // wait in `data_in` until then. Dropping `data_task` at the end stops it.
+        let (data_in, data_in_rx) = mpsc::channel(16);
+        let mut data_in_rx = Some(data_in_rx);
+        let (data_done_tx, mut data_done) = mpsc::channel(1);
+        let mut data_task = tokio::task::JoinSet::new();
         loop {
             // Carry out everything the machine asked for; commands feed their results back.
             while let Some(out) = session.poll_output() {
@@ -456,6 +467,21 @@ impl Driver<'_> {
                         // Baseline for the first interval's bitrates.
                         self.figures.sample_stats(peer).await;
                         stats_tick.reset();
+                        if let Some(rx) = data_in_rx.take() {
+                            let report = crate::data::Reporter::new(
+                                self.events.tx.clone(),
+                                self.events.start,
+                                self.figures.data_tally.clone(),
+                            );
+                            data_task.spawn(crate::data::run(
+                                cfg.data.clone(),
+                                peer.opener(),
+                                rx,
+                                report,
+                                data_done_tx.clone(),
+                                cfg.stdin_terminal,
+                            ));
+                        }
                     }
                     Output::Restarted(down) => {
                         self.figures
@@ -510,7 +536,14 @@ impl Driver<'_> {
                     self.connected(back, SignalingEvent::Reconnected).await;
                     Input::SignalUp
                 }
+                Some(()) = data_done.recv() => Input::DataDone,
                 ev = peer_rx.recv() => match ev {
+                    Some(PeerEvent::DataChannel(ch)) => {
+                        if data_in.try_send(ch).is_err() {
+                            warn!("too many data channels opened before the call connected");
+                        }
+                        continue;
+                    }
                     Some(ev) => match self.peer_event(ev).await {
                         Some(input) => input,
                         None => continue,
@@ -582,6 +615,7 @@ impl Driver<'_> {
                     .await;
                 Some(Input::Conn(s))
             }
+            PeerEvent::DataChannel(_) => None,
             PeerEvent::Track { kind, codec } => {
                 let ms = self.events.ms();
                 self.events

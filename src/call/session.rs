@@ -97,6 +97,9 @@ pub enum Input {
     AnswerApplied(Result<(), Error>),
     /// A media source ended: `None` at the end of a file, `Some(why)` when it failed.
     MediaEnded(Option<String>),
+    /// This side's own data work (files sent, the throughput test, piped chat lines
+    /// acknowledged) is over: without a duration the call hangs up.
+    DataDone,
     /// The set of local network addresses changed (text: what changed).
     NetworkChanged(String),
     /// The deadline the machine gave ([`Session::deadline`]) has passed.
@@ -128,7 +131,8 @@ pub enum Command {
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ending {
-    /// `duration`, `end-of-media`, `remote-bye`, `interrupted`, `rejected` or `error`.
+    /// `duration`, `end-of-media`, `data-done`, `remote-bye`, `interrupted`, `rejected` or
+    /// `error`.
     pub reason: &'static str,
     pub error: Option<Error>,
     /// Whether to tell the other side with a `bye`.
@@ -505,6 +509,11 @@ impl Session {
                     self.media_ended_at.get_or_insert(now);
                 }
             },
+            Input::DataDone => {
+                if self.phase == Phase::Connected && self.cfg.duration.is_none() {
+                    self.end(Ending::ok("data-done", true));
+                }
+            }
             Input::Timeout => self.timeout(now),
             Input::Cancel => {
                 let bye = self.bye_worth_sending();
@@ -1514,5 +1523,22 @@ mod tests {
         room.dial.handle(Input::Timeout, now + END_OF_MEDIA_GRACE);
         let outs = drain(&mut room.dial);
         assert_eq!(ended(&outs).unwrap(), &Ending::ok("end-of-media", true));
+    }
+
+    #[test]
+    fn finished_data_work_hangs_up_unless_a_duration_is_set() {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.dial.cfg.duration = None;
+        room.meet();
+        let now = room.now;
+        room.dial.handle(Input::DataDone, now);
+        let outs = drain(&mut room.dial);
+        assert_eq!(ended(&outs).unwrap(), &Ending::ok("data-done", true));
+
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        let now = room.now;
+        room.dial.handle(Input::DataDone, now);
+        assert!(ended(&drain(&mut room.dial)).is_none());
     }
 }

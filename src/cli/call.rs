@@ -181,6 +181,66 @@ fn parse_impair(s: &str) -> Result<crate::impair::ImpairSpec, String> {
     s.parse()
 }
 
+/// Chat, files and the throughput test over the call's data channels.
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// Send the lines typed on stdin as chat messages (the other side's lines show whether or
+    /// not it is given). With stdin not a terminal, the call hangs up once every line is
+    /// acknowledged (unless --duration).
+    #[arg(long)]
+    pub chat: bool,
+
+    /// Send FILE to the other side (repeatable; one after the other). Without --duration the
+    /// call hangs up once every file is verified by the receiver.
+    #[arg(long, value_name = "FILE")]
+    pub send: Vec<std::path::PathBuf>,
+
+    /// Take files the other side sends into DIR (without it, offers are refused).
+    #[arg(long, value_name = "DIR")]
+    pub receive: Option<std::path::PathBuf>,
+
+    /// A received file may replace a file of the same name in the --receive directory.
+    #[arg(long, requires = "receive")]
+    pub overwrite: bool,
+
+    /// Measure what the data channel carries: send for SECS, then receive for SECS (reliable,
+    /// ordered channel); Mbit/s each second and in the summary.
+    #[arg(long, value_name = "SECS")]
+    pub data_throughput: Option<f64>,
+}
+
+impl DataArgs {
+    /// Validate into a [`crate::data::DataConfig`]; files and directories are looked at here
+    /// (called on the argument-reading thread, see `commands::prepare`).
+    pub fn to_config(&self) -> Result<crate::data::DataConfig, Error> {
+        for f in &self.send {
+            crate::data::files::check_send_path(f).map_err(usage)?;
+        }
+        if let Some(d) = &self.receive {
+            crate::data::files::check_receive_dir(d).map_err(usage)?;
+        }
+        let throughput = match self.data_throughput {
+            None => None,
+            Some(v) if v.is_finite() && v > 0.0 && v <= crate::data::throughput::MAX_SECS => {
+                Some(Duration::from_secs_f64(v))
+            }
+            Some(v) => {
+                return Err(usage(format!(
+                    "--data-throughput must be more than 0 and at most {} seconds, not {v}",
+                    crate::data::throughput::MAX_SECS
+                )));
+            }
+        };
+        Ok(crate::data::DataConfig {
+            chat: self.chat,
+            send: self.send.clone(),
+            receive: self.receive.clone(),
+            overwrite: self.overwrite,
+            throughput,
+        })
+    }
+}
+
 /// Output.
 #[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
@@ -202,6 +262,8 @@ pub struct CallArgs {
     pub media: MediaArgs,
     #[command(flatten, next_help_heading = "ICE")]
     pub ice: IceArgs,
+    #[command(flatten, next_help_heading = "Data")]
+    pub data: DataArgs,
     #[command(flatten, next_help_heading = "Output")]
     pub output: OutputArgs,
 }
@@ -520,6 +582,8 @@ impl CallArgs {
             },
             media,
             stats_interval,
+            data: self.data.to_config()?,
+            stdin_terminal: std::io::IsTerminal::is_terminal(&std::io::stdin()),
         })
     }
 }

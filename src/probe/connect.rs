@@ -205,6 +205,8 @@ async fn two_peers(
             record: None,
         },
         stats_interval: Duration::from_millis(40),
+        data: Default::default(),
+        stdin_terminal: false,
     };
     let dial = CallConfig {
         role: Role::Dial,

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::schema::{Record, Stats, Summary};
 
@@ -20,6 +20,9 @@ pub async fn run(mut human: Human, mut rx: tokio::sync::mpsc::Receiver<Record>) 
 /// Renders records for people.
 pub struct Human {
     bar: Option<ProgressBar>,
+    /// Holds the status line and one bar per file transfer under way (on a terminal).
+    multi: Option<MultiProgress>,
+    transfers: std::collections::HashMap<(String, String), ProgressBar>,
 }
 
 fn opt_ms(v: Option<f64>) -> String {
@@ -34,8 +37,9 @@ impl Default for Human {
 
 impl Human {
     pub fn new() -> Human {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
+        let multi = std::io::stderr().is_terminal().then(MultiProgress::new);
+        let bar = multi.as_ref().map(|m| {
+            let bar = m.add(ProgressBar::new_spinner());
             bar.set_style(
                 ProgressStyle::with_template("{spinner:.cyan} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -44,7 +48,11 @@ impl Human {
             bar.set_message("signaling: connecting to the server");
             bar
         });
-        Human { bar }
+        Human {
+            bar,
+            multi,
+            transfers: Default::default(),
+        }
     }
 
     /// A bar that a terminal prompt can suspend.
@@ -60,9 +68,55 @@ impl Human {
     }
 
     fn note(&self, text: String) {
-        match &self.bar {
-            Some(b) => b.println(text),
-            None => eprintln!("{text}"),
+        match (&self.multi, &self.bar) {
+            (Some(m), Some(_)) => {
+                let _ = m.println(text);
+            }
+            _ => eprintln!("{text}"),
+        }
+    }
+
+    /// A file transfer step: a bar with rate and ETA while it goes, a line when it ends.
+    fn file(&mut self, direction: &str, name: &str, event: &str, size: u64, bytes: u64, mbit_s: Option<f64>, detail: Option<&str>) {
+        let key = (direction.to_string(), name.to_string());
+        let verb = if direction == "send" { "sending" } else { "receiving" };
+        match event {
+            "offer" | "accepted" => {
+                if let (Some(m), None) = (&self.multi, self.transfers.get(&key)) {
+                    let bar = m.add(ProgressBar::new(size));
+                    bar.set_style(
+                        ProgressStyle::with_template(
+                            "{prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                    bar.set_prefix(format!("{verb} {name}"));
+                    self.transfers.insert(key, bar);
+                } else if self.multi.is_none() && event == "offer" {
+                    eprintln!("{verb} {name} ({size} bytes)");
+                }
+            }
+            "progress" => {
+                if let Some(b) = self.transfers.get(&key) {
+                    b.set_position(bytes);
+                }
+            }
+            _ => {
+                if let Some(b) = self.transfers.remove(&key) {
+                    b.finish_and_clear();
+                }
+                let done = if direction == "send" { "sent" } else { "received" };
+                let text = match event {
+                    "verified" => format!(
+                        "{done} {name}: {bytes} bytes, {}, SHA-256 verified",
+                        mbit_s.map_or("-".into(), |r| format!("{r:.1} Mbit/s"))
+                    ),
+                    "refused" => format!("{name}: refused ({})", detail.unwrap_or("-")),
+                    _ => format!("{name} ({direction}): failed — {}", detail.unwrap_or("-")),
+                };
+                self.note(text);
+            }
         }
     }
 
@@ -143,6 +197,32 @@ impl Human {
                 ..
             } => self.note(format!("{direction} {kind} ({codec})")),
             Record::Stats { stats, ms } => self.status(stats_line(*ms, stats)),
+            Record::Chat {
+                direction, text, ..
+            } => {
+                let who = if direction == "send" { "you" } else { "peer" };
+                self.note(format!(
+                    "[{}] {who}: {}",
+                    clock(),
+                    crate::data::chat::printable(text)
+                ));
+            }
+            Record::File {
+                direction,
+                name,
+                event,
+                size,
+                bytes,
+                mbit_s,
+                detail,
+                ..
+            } => self.file(direction, name, event, *size, *bytes, *mbit_s, detail.as_deref()),
+            Record::Throughput {
+                direction,
+                second,
+                mbit_s,
+                ..
+            } => self.note(format!("throughput {direction} second {second}: {mbit_s:.1} Mbit/s")),
             Record::Error { message, .. } => {
                 if let Some(b) = &self.bar {
                     b.finish_and_clear();
@@ -163,7 +243,23 @@ impl Human {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
         }
+        for (_, b) in self.transfers.drain() {
+            b.finish_and_clear();
+        }
     }
+}
+
+/// The time of day, UTC, as HH:MM:SS.
+fn clock() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}Z",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 fn stats_line(ms: f64, s: &Stats) -> String {
@@ -303,6 +399,43 @@ pub fn print_summary(s: &Summary) {
                 format!("{} pings echoed", s.data.pings_echoed)
             },
         ));
+    }
+    if let Some(c) = &s.data.chat {
+        rows.push((
+            "chat",
+            format!(
+                "{} lines sent ({} acknowledged), {} received",
+                c.sent, c.acked, c.received
+            ),
+        ));
+    }
+    for f in &s.data.files {
+        let verb = if f.direction == "send" { "sent" } else { "received" };
+        rows.push((
+            "file",
+            match &f.error {
+                None => format!(
+                    "{verb} {}: {} bytes in {:.2} s, {:.1} Mbit/s, SHA-256 verified",
+                    f.name, f.bytes, f.duration_s, f.mbit_s
+                ),
+                Some(e) => format!("{} ({}): {e}", f.name, f.direction),
+            },
+        ));
+    }
+    if let Some(t) = &s.data.throughput {
+        let r = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1} Mbit/s"));
+        rows.push((
+            "throughput",
+            format!(
+                "send {}, receive {} ({} s each, reliable ordered channel)",
+                r(t.send_mbit_s),
+                r(t.receive_mbit_s),
+                t.secs
+            ),
+        ));
+    }
+    for e in &s.data.errors {
+        rows.push(("data error", e.clone()));
     }
     if let Some(path) = &s.recording {
         rows.push((

@@ -198,6 +198,64 @@ pub struct DataSummary {
     pub echoes_received: u64,
     /// Pings from the other peer this peer echoed.
     pub pings_echoed: u64,
+    /// Chat lines (summary only; absent when no chat channel was used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<ChatSummary>,
+    /// Files sent and received (summary only), in the order they were offered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSummary>,
+    /// The data-channel throughput test (summary only; absent when none ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput: Option<ThroughputSummary>,
+    /// What went wrong on the data channels without a file to pin it on (a chat line not
+    /// sent, a test that did not finish).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// Chat totals in the `summary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatSummary {
+    /// Lines this side sent, and how many the other side acknowledged.
+    pub sent: u64,
+    pub acked: u64,
+    /// Lines from the other side.
+    pub received: u64,
+}
+
+/// One file transfer in the `summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSummary {
+    /// `send` or `receive`.
+    pub direction: String,
+    /// The name sent (the receiver: the sanitised name it was saved under).
+    pub name: String,
+    /// Bytes offered, bytes that went (sent) or arrived (received).
+    pub size: u64,
+    pub bytes: u64,
+    /// From acceptance to verification, and the rate over it.
+    pub duration_s: f64,
+    pub mbit_s: f64,
+    /// The SHA-256 both sides agree on (only when verified).
+    pub sha256: Option<String>,
+    /// The receiver checked length and hash and the file is in place.
+    pub verified: bool,
+    /// Why it did not arrive: refused, cut off, hash mismatch, ...
+    pub error: Option<String>,
+}
+
+/// The throughput test in the `summary`: each direction's rate as its receiver measured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThroughputSummary {
+    /// Length of each phase, seconds.
+    pub secs: f64,
+    /// The channel is reliable and ordered.
+    pub ordered: bool,
+    pub send_mbit_s: Option<f64>,
+    pub receive_mbit_s: Option<f64>,
 }
 
 /// The last record of a call.
@@ -385,6 +443,37 @@ pub enum Record {
         ms: f64,
         #[serde(flatten)]
         stats: Stats,
+    },
+    /// A chat line sent (`direction` `send`) or received (`receive`); `id` counts from 0 per
+    /// direction.
+    Chat {
+        ms: f64,
+        direction: String,
+        id: u64,
+        text: String,
+    },
+    /// A file transfer step: `event` is `offer`, `accepted`, `refused`, `progress` (every
+    /// 250 ms), `verified` or `failed`.
+    File {
+        ms: f64,
+        direction: String,
+        name: String,
+        event: String,
+        size: u64,
+        /// Bytes so far (a sender counts what the other side acknowledged).
+        bytes: u64,
+        /// Rate since the transfer started, Mbit/s.
+        mbit_s: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// One second of the throughput test: `direction` `send` (bytes acknowledged in that
+    /// second) or `receive`.
+    Throughput {
+        ms: f64,
+        direction: String,
+        second: u32,
+        mbit_s: f64,
     },
     /// The error that ends the call (also summarised in `summary`).
     Error {

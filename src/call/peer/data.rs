@@ -1,11 +1,17 @@
-//! The data channel protocol of a call: the dialer opens `rtccall` and pings, the answerer
-//! answers `ping N` with `pong N`; plus the driver wake-up that rides on a data channel.
+//! The data channels of a call on webrtc-rs: the liveness channel (the dialer opens `rtccall`
+//! and pings, the answerer answers `ping N` with `pong N`), the driver wake-up that rides on a
+//! data channel, and the [`crate::data`] seam (links, opening channels) for chat and files.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::peer_connection::PeerConnection;
+
+use crate::data::{Channel, Closed, Link, LinkEvent, Opener};
 
 use crate::media::Counters;
 
@@ -77,5 +83,81 @@ pub(super) async fn echo_pings(channel: Arc<dyn DataChannel>, counters: Arc<Coun
             DataChannelEvent::OnClose => return,
             _ => {}
         }
+    }
+}
+
+/// How many received messages wait for the data task before the channel stops reading (and
+/// SCTP's window closes on the sender).
+const RECEIVE_QUEUE: usize = 64;
+
+/// A webrtc-rs data channel as a [`Link`].
+struct WebrtcLink(Arc<dyn DataChannel>);
+
+#[async_trait::async_trait]
+impl Link for WebrtcLink {
+    async fn send_text(&self, text: &str) -> Result<(), Closed> {
+        self.0.send_text(text).await.map_err(|_| Closed)
+    }
+
+    async fn send_binary(&self, data: &[u8]) -> Result<(), Closed> {
+        self.0.send(BytesMut::from(data)).await.map_err(|_| Closed)
+    }
+
+    async fn outstanding(&self) -> usize {
+        self.0.outstanding_bytes().await.unwrap_or(0)
+    }
+
+    async fn close(&self) {
+        let _ = self.0.close().await;
+    }
+}
+
+/// Wrap a webrtc-rs channel: a task moves its events into a bounded queue. `open` says the
+/// channel is open already (one the other side opened arrives open).
+pub(super) fn channel(label: String, dc: Arc<dyn DataChannel>, open: bool) -> Channel {
+    let (tx, rx) = mpsc::channel(RECEIVE_QUEUE);
+    let reader = dc.clone();
+    tokio::spawn(async move {
+        if open && tx.send(LinkEvent::Open).await.is_err() {
+            return;
+        }
+        while let Some(ev) = reader.poll().await {
+            let ev = match ev {
+                DataChannelEvent::OnOpen => LinkEvent::Open,
+                DataChannelEvent::OnMessage(m) if m.is_string => {
+                    LinkEvent::Text(String::from_utf8_lossy(&m.data).into_owned())
+                }
+                DataChannelEvent::OnMessage(m) => LinkEvent::Binary(Bytes::from(m.data)),
+                DataChannelEvent::OnClose => {
+                    let _ = tx.send(LinkEvent::Closed).await;
+                    return;
+                }
+                _ => continue,
+            };
+            if tx.send(ev).await.is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(LinkEvent::Closed).await;
+    });
+    Channel {
+        label,
+        link: Arc::new(WebrtcLink(dc)),
+        events: rx,
+    }
+}
+
+/// Opens reliable, ordered channels on the peer connection.
+pub(super) struct ChannelOpener(pub(super) Arc<dyn PeerConnection>);
+
+#[async_trait::async_trait]
+impl Opener for ChannelOpener {
+    async fn open(&self, label: &str) -> Result<Channel, String> {
+        let dc = self
+            .0
+            .create_data_channel(label, None)
+            .await
+            .map_err(|e| format!("cannot open a data channel: {e}"))?;
+        Ok(channel(label.to_string(), dc, false))
     }
 }

@@ -120,7 +120,13 @@ impl PeerConnectionEventHandler for Handler {
     }
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
-        tokio::spawn(echo_pings(channel, self.counters.clone()));
+        let label = channel.label().await.unwrap_or_default();
+        if label == "rtccall" {
+            tokio::spawn(echo_pings(channel, self.counters.clone()));
+        } else {
+            let ch = super::data::channel(label, channel, true);
+            let _ = self.events.send(PeerEvent::DataChannel(ch));
+        }
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {

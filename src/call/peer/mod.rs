@@ -142,6 +142,8 @@ pub enum PeerEvent {
     IceState(IceState),
     ConnectionState(ConnState),
     Track { kind: MediaKind, codec: String },
+    /// The other side opened a data channel (chat, a file, a throughput test).
+    DataChannel(crate::data::Channel),
 }
 
 /// ICE connection states (W3C `RTCIceConnectionState`).
@@ -795,6 +797,11 @@ impl Peer {
     }
 
     /// Close the peer connection (idempotent).
+    /// Opens data channels for [`crate::data`] (once connected).
+    pub fn opener(&self) -> Arc<dyn crate::data::Opener> {
+        Arc::new(data::ChannelOpener(self.pc.clone()))
+    }
+
     pub async fn close(&self) {
         if let Err(e) = self.pc.close().await {
             debug!("closing the peer connection: {e}");

@@ -216,6 +216,7 @@ pub(super) async fn build_pc(
             MulticastDnsMode::Disabled
         })
         .build();
+    const DATA_SEND_BUFFER: usize = 4 << 20;
     let mut builder = PeerConnectionBuilder::new();
     if let Some(rt) = runtime {
         builder = builder.with_runtime(rt);
@@ -228,6 +229,9 @@ pub(super) async fn build_pc(
         .with_handler(handler)
         .with_udp_addrs(setup.udp_bind.clone())
         .with_tcp_addrs(setup.tcp_bind.clone())
+        // Back-pressure for chat, files and the throughput test: a send waits while its
+        // channel holds 4 MiB the other side has not acknowledged.
+        .with_data_channel_send_buffer_limit(DATA_SEND_BUFFER)
         .build()
         .await
         .map_err(|e| wrtc("creating the peer connection", e))?;

@@ -1,0 +1,199 @@
+//! Chat: stdin's lines sent as `chat` messages on a channel of our own, each acknowledged with
+//! `chat-ack`; lines from the other side shown (control characters escaped) and acknowledged.
+
+use std::io::BufRead;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{Channel, LinkEvent, Msg, Opener, Reporter, CHAT_LABEL};
+use crate::report::schema::Record;
+
+/// The most bytes of UTF-8 one chat message carries.
+pub const MAX_TEXT: usize = 4096;
+
+/// Text as it may be shown on a terminal: control characters (C0, DEL, C1) and the Unicode
+/// bidirectional overrides and isolates are written as `\u{..}` escapes (tab too), so a
+/// message can neither move the cursor, recolour the terminal nor reorder what follows.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether a line may be sent: UTF-8 within the bound. `Err` is the one-line reason.
+pub fn check_line(line: &[u8]) -> Result<String, String> {
+    let text = std::str::from_utf8(line)
+        .map_err(|e| format!("is not UTF-8 (byte {})", e.valid_up_to()))?;
+    if text.len() > MAX_TEXT {
+        return Err(format!(
+            "is {} bytes; a chat message carries at most {MAX_TEXT}",
+            text.len()
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// Lines of stdin, read on a thread of their own (stdin blocks), into a bounded queue. The
+/// line ending (`\n` or `\r\n`) is not part of the line.
+fn stdin_lines() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(64);
+    std::thread::Builder::new()
+        .name("rtccall-chat-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let mut line = Vec::new();
+                match stdin.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
+                            if line.last() == Some(&b'\r') {
+                                line.pop();
+                            }
+                        }
+                        if tx.blocking_send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+        .expect("spawn the stdin reader");
+    rx
+}
+
+/// Send stdin's lines on a chat channel of our own until stdin ends, then wait for every line
+/// to be acknowledged (when stdin is a terminal it ends only with the call).
+pub async fn send_stdin(opener: Arc<dyn Opener>, report: Reporter) {
+    let mut ch = match opener.open(CHAT_LABEL).await {
+        Ok(ch) => ch,
+        Err(e) => {
+            report.update(|d| d.errors.push(format!("chat: {e}")));
+            return;
+        }
+    };
+    if !ch.opened().await {
+        report.update(|d| d.errors.push("chat: the channel did not open (within 10 s)".into()));
+        return;
+    }
+    report.update(|d| {
+        d.chat.get_or_insert_with(Default::default);
+    });
+    let mut lines = stdin_lines();
+    let mut next_id = 0u64;
+    let mut unacked = 0u64;
+    let mut line_no = 0u64;
+    let mut stdin_open = true;
+    while stdin_open || unacked > 0 {
+        tokio::select! {
+            line = lines.recv(), if stdin_open => match line {
+                None => stdin_open = false,
+                Some(line) => {
+                    line_no += 1;
+                    let text = match check_line(&line) {
+                        Ok(t) => t,
+                        Err(why) => {
+                            let e = format!("chat line {line_no} {why}: not sent");
+                            tracing::error!("{e}");
+                            report.update(|d| d.errors.push(e));
+                            continue;
+                        }
+                    };
+                    let id = next_id;
+                    next_id += 1;
+                    if ch.link.send_text(&Msg::Chat { id, text: text.clone() }.to_text()).await.is_err() {
+                        break;
+                    }
+                    unacked += 1;
+                    report.update(|d| d.chat.get_or_insert_with(Default::default).sent += 1);
+                    let ms = report.ms();
+                    report.send(Record::Chat { ms, direction: "send".into(), id, text }).await;
+                }
+            },
+            ev = ch.next() => match ev {
+                Some(LinkEvent::Text(t)) => {
+                    if let Ok(Msg::ChatAck { id }) = Msg::parse(&t)
+                        && id < next_id
+                    {
+                        unacked = unacked.saturating_sub(1);
+                        report.update(|d| d.chat.get_or_insert_with(Default::default).acked += 1);
+                    }
+                }
+                Some(_) => {}
+                None => break,
+            },
+        }
+    }
+    if unacked > 0 {
+        let e = format!("chat: {unacked} line(s) sent were never acknowledged");
+        report.update(|d| d.errors.push(e));
+    }
+}
+
+/// Show and acknowledge the lines that arrive on a chat channel the other side opened.
+pub async fn receive(mut ch: Channel, report: Reporter) {
+    report.update(|d| {
+        d.chat.get_or_insert_with(Default::default);
+    });
+    while let Some(ev) = ch.next().await {
+        let LinkEvent::Text(t) = ev else {
+            tracing::warn!("a binary message on the chat channel: ignored");
+            continue;
+        };
+        match Msg::parse(&t) {
+            Ok(Msg::Chat { id, text }) => {
+                if text.len() > MAX_TEXT {
+                    tracing::warn!("a {}-byte chat message (bound {MAX_TEXT}): ignored", text.len());
+                    continue;
+                }
+                report.update(|d| d.chat.get_or_insert_with(Default::default).received += 1);
+                let ms = report.ms();
+                report
+                    .send(Record::Chat {
+                        ms,
+                        direction: "receive".into(),
+                        id,
+                        text,
+                    })
+                    .await;
+                if ch.link.send_text(&Msg::ChatAck { id }.to_text()).await.is_err() {
+                    return;
+                }
+            }
+            Ok(other) => tracing::warn!("unexpected message on the chat channel: {other:?}"),
+            Err(e) => tracing::warn!("chat channel: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(printable("hi there ✓"), "hi there ✓");
+        assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("bell\x07 tab\t nl\n"), "bell\\u{7} tab\\u{9} nl\\u{a}");
+        assert_eq!(printable("\u{202E}evil"), "\\u{202e}evil");
+        assert_eq!(printable("c1\u{9b}"), "c1\\u{9b}");
+    }
+
+    #[test]
+    fn lines_must_be_utf8_within_the_bound() {
+        assert_eq!(check_line(b"hello").unwrap(), "hello");
+        assert!(check_line(b"\xff\xfe").unwrap_err().contains("not UTF-8"));
+        let long = vec![b'x'; MAX_TEXT + 1];
+        assert!(check_line(&long).unwrap_err().contains("at most 4096"));
+        assert!(check_line(&vec![b'x'; MAX_TEXT]).is_ok());
+    }
+}

@@ -1,0 +1,330 @@
+//! What rides on a call's data channels besides the liveness ping: chat lines ([`chat`]),
+//! files ([`files`]) and the throughput test ([`throughput`]) — the channel labels, the
+//! messages, and the task ([`run`]) that carries them over the peer's channels.
+//!
+//! Every feature's sending side opens a channel of its own once the call is connected (chat:
+//! one for the call; files: one per file; throughput: one per test); the other side answers on
+//! the channel it was offered. So a channel's direction is who opened it, and both sides can
+//! chat, send files and test at once. The README ("Data channels") is the protocol's reference.
+
+pub mod chat;
+pub mod files;
+pub mod throughput;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::report::schema::{DataSummary, Record};
+
+/// Label of a chat channel (reliable, ordered), opened by the side that sends.
+pub const CHAT_LABEL: &str = "rtccall-chat";
+/// Label of a file channel (reliable, ordered): one per file, opened by its sender.
+pub const FILE_LABEL: &str = "rtccall-file";
+/// Label of a throughput-test channel (reliable, ordered), opened by the side that tests.
+pub const THROUGHPUT_LABEL: &str = "rtccall-throughput";
+
+/// The largest binary message rtccall sends (file chunks, throughput data): the SCTP message
+/// size every WebRTC stack takes without an SDP `max-message-size` (RFC 8841 6.1).
+pub const CHUNK: usize = 64 * 1024;
+/// The largest text message either side takes, in bytes (chat text is bounded lower).
+pub const MAX_CONTROL: usize = 16 * 1024;
+
+/// How long a channel we open may take to open (one round trip, normally).
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A text message on the chat, file and throughput channels: one JSON object, `type` first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Msg {
+    /// A chat line (`id` counts from 0 on the channel), answered with `chat-ack`.
+    Chat { id: u64, text: String },
+    ChatAck { id: u64 },
+    /// First message on a file channel: what is coming.
+    FileOffer {
+        name: String,
+        size: u64,
+        sha256: String,
+    },
+    /// The receiver takes the file: binary chunks follow, then `file-end`.
+    FileAccept,
+    /// The receiver does not take it; the sender closes the channel.
+    FileRefuse { reason: String },
+    /// After the last chunk.
+    FileEnd,
+    /// The receiver has all `size` bytes, their SHA-256 matches, and the file is in place.
+    FileVerified { sha256: String },
+    /// The receiver discarded the file (wrong length, wrong hash, cannot write).
+    FileFailed { reason: String },
+    /// Throughput test: the tester asks the other side to send for `secs` seconds.
+    ThroughputRequest { secs: f64 },
+    /// After a throughput phase's last binary message: how many bytes were sent.
+    ThroughputEnd { bytes: u64 },
+    /// The receiving side's measurement of a phase: bytes received, ms from the first byte
+    /// to `throughput-end`.
+    ThroughputResult { bytes: u64, ms: f64 },
+}
+
+impl Msg {
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).expect("messages serialise")
+    }
+
+    /// Parse a text message; `Err` says what is wrong with it.
+    pub fn parse(text: &str) -> Result<Msg, String> {
+        if text.len() > MAX_CONTROL {
+            return Err(format!(
+                "a {}-byte text message (the bound is {MAX_CONTROL})",
+                text.len()
+            ));
+        }
+        serde_json::from_str(text).map_err(|e| format!("not an rtccall message ({e})"))
+    }
+}
+
+/// The channel is closed (or the call is going).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+/// The sending half of a data channel. The peer module implements it over webrtc-rs; sends
+/// wait while the channel holds its bound of unacknowledged bytes (back-pressure).
+#[async_trait::async_trait]
+pub trait Link: Send + Sync {
+    async fn send_text(&self, text: &str) -> Result<(), Closed>;
+    async fn send_binary(&self, data: &[u8]) -> Result<(), Closed>;
+    /// Bytes handed to the channel that SCTP has not yet had acknowledged.
+    async fn outstanding(&self) -> usize;
+    async fn close(&self);
+}
+
+/// What arrives on a data channel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    Open,
+    Text(String),
+    Binary(Bytes),
+    Closed,
+}
+
+/// A data channel: its label, its sending half and what arrives on it.
+pub struct Channel {
+    pub label: String,
+    pub link: Arc<dyn Link>,
+    pub events: mpsc::Receiver<LinkEvent>,
+}
+
+impl std::fmt::Debug for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Channel({:?})", self.label)
+    }
+}
+
+impl Channel {
+    /// The next message, skipping `open`; `None` once the channel closed.
+    async fn next(&mut self) -> Option<LinkEvent> {
+        loop {
+            match self.events.recv().await {
+                Some(LinkEvent::Open) => continue,
+                Some(LinkEvent::Closed) | None => return None,
+                Some(ev) => return Some(ev),
+            }
+        }
+    }
+
+    /// Wait until a channel we opened is open; `false` if it closed first or did not open
+    /// within [`OPEN_TIMEOUT`].
+    async fn opened(&mut self) -> bool {
+        matches!(
+            tokio::time::timeout(OPEN_TIMEOUT, self.events.recv()).await,
+            Ok(Some(LinkEvent::Open))
+        )
+    }
+}
+
+/// Opens data channels on the call (the peer module implements it).
+#[async_trait::async_trait]
+pub trait Opener: Send + Sync {
+    async fn open(&self, label: &str) -> Result<Channel, String>;
+}
+
+/// What to do with the data channels, from `dial`/`answer` options.
+#[derive(Debug, Clone, Default)]
+pub struct DataConfig {
+    /// `--chat`: send stdin's lines.
+    pub chat: bool,
+    /// `--send FILE`: files to send, in order.
+    pub send: Vec<PathBuf>,
+    /// `--receive DIR`: take offered files into DIR (otherwise refuse them).
+    pub receive: Option<PathBuf>,
+    /// `--overwrite`: a received file may replace one of the same name.
+    pub overwrite: bool,
+    /// `--data-throughput SECS`.
+    pub throughput: Option<Duration>,
+}
+
+impl DataConfig {
+    /// Whether this side has work of its own that ends (files, a test, piped chat lines):
+    /// the call hangs up once it is done unless `--duration` says otherwise.
+    pub fn has_finite_work(&self, stdin_is_terminal: bool) -> bool {
+        !self.send.is_empty() || self.throughput.is_some() || (self.chat && !stdin_is_terminal)
+    }
+}
+
+/// Where the data task's records and totals go.
+#[derive(Clone)]
+pub struct Reporter {
+    tx: mpsc::Sender<Record>,
+    start: Instant,
+    pub tally: Arc<Mutex<DataSummary>>,
+}
+
+impl Reporter {
+    pub fn new(tx: mpsc::Sender<Record>, start: Instant, tally: Arc<Mutex<DataSummary>>) -> Self {
+        Reporter { tx, start, tally }
+    }
+
+    pub fn ms(&self) -> f64 {
+        (self.start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
+    }
+
+    pub async fn send(&self, r: Record) {
+        let _ = self.tx.send(r).await;
+    }
+
+    pub fn update(&self, f: impl FnOnce(&mut DataSummary)) {
+        f(&mut self.tally.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// Why the data side of a call failed, if it did: a file that did not arrive verified (a
+/// receiver's own refusal is policy, not a failure), or an error of chat or the test.
+pub fn failure(d: &DataSummary) -> Option<String> {
+    d.files
+        .iter()
+        .find(|f| {
+            f.error.is_some()
+                && !(f.direction == "receive"
+                    && f.error.as_deref().is_some_and(|e| e.starts_with("refused")))
+        })
+        .map(|f| {
+            format!(
+                "file {} ({}): {}",
+                f.name,
+                f.direction,
+                f.error.as_deref().unwrap_or_default()
+            )
+        })
+        .or_else(|| d.errors.first().cloned())
+}
+
+/// Megabits per second of `bytes` in `secs`.
+pub fn mbit_s(bytes: u64, secs: f64) -> f64 {
+    if secs <= 0.0 {
+        return 0.0;
+    }
+    (bytes as f64 * 8.0 / secs / 1e6 * 10.0).round() / 10.0
+}
+
+/// Run the data side of a call: once `connected` fires, start this side's own work (chat from
+/// stdin, files, a throughput test) on channels opened with `opener`, and serve every channel
+/// the other side opens (`incoming`). `done` gets one message when this side's own finite work
+/// is over (see [`DataConfig::has_finite_work`]).
+pub async fn run(
+    config: DataConfig,
+    opener: Arc<dyn Opener>,
+    mut incoming: mpsc::Receiver<Channel>,
+    report: Reporter,
+    done: mpsc::Sender<()>,
+    stdin_is_terminal: bool,
+) {
+    let mut own = tokio::task::JoinSet::new();
+    if config.chat {
+        own.spawn(chat::send_stdin(opener.clone(), report.clone()));
+    }
+    if !config.send.is_empty() {
+        own.spawn(files::send_all(
+            config.send.clone(),
+            opener.clone(),
+            report.clone(),
+        ));
+    }
+    if let Some(secs) = config.throughput {
+        own.spawn(throughput::test(secs, opener.clone(), report.clone()));
+    }
+    let finite = config.has_finite_work(stdin_is_terminal);
+    let mut told = false;
+    let mut serving = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            ch = incoming.recv() => match ch {
+                Some(ch) => {
+                    let report = report.clone();
+                    let config = config.clone();
+                    serving.spawn(async move { serve(ch, config, report).await });
+                }
+                None => break,
+            },
+            Some(_) = own.join_next(), if !own.is_empty() => {
+                if own.is_empty() && finite && !told {
+                    told = true;
+                    let _ = done.send(()).await;
+                }
+            }
+            Some(_) = serving.join_next(), if !serving.is_empty() => {}
+        }
+    }
+}
+
+/// Serve a channel the other side opened, by its label.
+async fn serve(ch: Channel, config: DataConfig, report: Reporter) {
+    match ch.label.as_str() {
+        CHAT_LABEL => chat::receive(ch, report).await,
+        FILE_LABEL => files::receive(ch, &config, report).await,
+        THROUGHPUT_LABEL => throughput::serve(ch, report).await,
+        other => tracing::debug!("data channel {other:?} is not one rtccall knows; ignored"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_json_objects_with_a_kebab_case_type() {
+        assert_eq!(
+            Msg::Chat {
+                id: 3,
+                text: "hi".into()
+            }
+            .to_text(),
+            r#"{"type":"chat","id":3,"text":"hi"}"#
+        );
+        assert_eq!(Msg::FileAccept.to_text(), r#"{"type":"file-accept"}"#);
+        assert_eq!(
+            Msg::parse(r#"{"type":"file-offer","name":"a.bin","size":5,"sha256":"ab"}"#),
+            Ok(Msg::FileOffer {
+                name: "a.bin".into(),
+                size: 5,
+                sha256: "ab".into()
+            })
+        );
+        assert_eq!(
+            Msg::parse(r#"{"type":"throughput-result","bytes":10,"ms":2.5}"#),
+            Ok(Msg::ThroughputResult { bytes: 10, ms: 2.5 })
+        );
+        assert!(Msg::parse("hello").unwrap_err().contains("not an rtccall message"));
+        assert!(Msg::parse(r#"{"type":"launch"}"#).is_err());
+        let long = format!(r#"{{"type":"chat","id":0,"text":"{}"}}"#, "x".repeat(20_000));
+        assert!(Msg::parse(&long).unwrap_err().contains("bound"));
+    }
+
+    #[test]
+    fn rates_are_megabits_per_second() {
+        assert_eq!(mbit_s(125_000_000, 2.0), 500.0);
+        assert_eq!(mbit_s(1, 0.0), 0.0);
+    }
+}
