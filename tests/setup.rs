@@ -80,7 +80,12 @@ fn a_binding_request_before_the_answer_is_answered() {
     let room = format!("early-{}", std::process::id());
     // The answer comes 150 ms after the check has arrived; the response within 400 ms of the
     // answer, less than any peer's first retransmission (500 ms).
-    let took = early_check(&url, &room, Duration::from_millis(150), Duration::from_millis(400));
+    let took = early_check(
+        &url,
+        &room,
+        Duration::from_millis(150),
+        Duration::from_millis(400),
+    );
     assert!(took < Duration::from_millis(400), "{took:?}");
 }
 
@@ -95,7 +100,12 @@ fn bench_early_checks() {
     let mut took: Vec<f64> = (0..50)
         .map(|i| {
             let room = format!("early-bench-{}-{i}", std::process::id());
-            let d = early_check(&url, &room, Duration::from_millis(2), Duration::from_secs(2));
+            let d = early_check(
+                &url,
+                &room,
+                Duration::from_millis(2),
+                Duration::from_secs(2),
+            );
             d.as_secs_f64() * 1000.0
         })
         .collect();

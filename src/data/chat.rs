@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::{Channel, LinkEvent, Msg, Opener, Reporter, CHAT_LABEL};
+use super::{CHAT_LABEL, Channel, LinkEvent, Msg, Opener, Reporter};
 use crate::report::schema::Record;
 
 /// The most bytes of UTF-8 one chat message carries.
@@ -82,7 +82,10 @@ pub async fn send_stdin(opener: Arc<dyn Opener>, report: Reporter) {
         }
     };
     if !ch.opened().await {
-        report.update(|d| d.errors.push("chat: the channel did not open (within 10 s)".into()));
+        report.update(|d| {
+            d.errors
+                .push("chat: the channel did not open (within 10 s)".into())
+        });
         return;
     }
     report.update(|d| {
@@ -152,7 +155,10 @@ pub async fn receive(mut ch: Channel, report: Reporter) {
         match Msg::parse(&t) {
             Ok(Msg::Chat { id, text }) => {
                 if text.len() > MAX_TEXT {
-                    tracing::warn!("a {}-byte chat message (bound {MAX_TEXT}): ignored", text.len());
+                    tracing::warn!(
+                        "a {}-byte chat message (bound {MAX_TEXT}): ignored",
+                        text.len()
+                    );
                     continue;
                 }
                 report.update(|d| d.chat.get_or_insert_with(Default::default).received += 1);
@@ -165,7 +171,12 @@ pub async fn receive(mut ch: Channel, report: Reporter) {
                         text,
                     })
                     .await;
-                if ch.link.send_text(&Msg::ChatAck { id }.to_text()).await.is_err() {
+                if ch
+                    .link
+                    .send_text(&Msg::ChatAck { id }.to_text())
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -183,7 +194,10 @@ mod tests {
     fn control_characters_are_shown_escaped() {
         assert_eq!(printable("hi there ✓"), "hi there ✓");
         assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(printable("bell\x07 tab\t nl\n"), "bell\\u{7} tab\\u{9} nl\\u{a}");
+        assert_eq!(
+            printable("bell\x07 tab\t nl\n"),
+            "bell\\u{7} tab\\u{9} nl\\u{a}"
+        );
         assert_eq!(printable("\u{202E}evil"), "\\u{202e}evil");
         assert_eq!(printable("c1\u{9b}"), "c1\\u{9b}");
     }

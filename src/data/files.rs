@@ -197,8 +197,12 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => {
             let t = Transfer::begin(report, "send", &name, 0);
-            t.end(report, None, Some(format!("cannot read {}: {e}", path.display())))
-                .await;
+            t.end(
+                report,
+                None,
+                Some(format!("cannot read {}: {e}", path.display())),
+            )
+            .await;
             return;
         }
         Err(_) => return,
@@ -210,7 +214,11 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
     };
     if !ch.opened().await {
         return t
-            .end(report, None, Some("the file channel did not open (within 10 s)".into()))
+            .end(
+                report,
+                None,
+                Some("the file channel did not open (within 10 s)".into()),
+            )
             .await;
     }
     let offer = Msg::FileOffer {
@@ -221,13 +229,18 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
     if ch.link.send_text(&offer.to_text()).await.is_err() {
         return t.end(report, None, Some("the channel closed".into())).await;
     }
-    t.event(report, "offer", Some(format!("sha256 {sha256}"))).await;
+    t.event(report, "offer", Some(format!("sha256 {sha256}")))
+        .await;
     match reply(&mut ch).await {
         Some(Msg::FileAccept) => t.event(report, "accepted", None).await,
         Some(Msg::FileRefuse { reason }) => {
             ch.link.close().await;
             return t
-                .end(report, None, Some(format!("refused by the other side: {reason}")))
+                .end(
+                    report,
+                    None,
+                    Some(format!("refused by the other side: {reason}")),
+                )
                 .await;
         }
         other => {
@@ -313,8 +326,12 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
             t.end(report, Some(sha256), None).await
         }
         Some(Msg::FileFailed { reason }) => {
-            t.end(report, None, Some(format!("the other side discarded it: {reason}")))
-                .await
+            t.end(
+                report,
+                None,
+                Some(format!("the other side discarded it: {reason}")),
+            )
+            .await
         }
         other => t.end(report, None, Some(unexpected(other))).await,
     }
@@ -349,7 +366,9 @@ fn decide(offered: &str, config: &super::DataConfig) -> Result<(String, PathBuf)
     let name = sanitize(offered)?;
     let target = dir.join(&name);
     if !config.overwrite && std::fs::symlink_metadata(&target).is_ok() {
-        return Err(format!("{name} already exists there (--overwrite replaces it)"));
+        return Err(format!(
+            "{name} already exists there (--overwrite replaces it)"
+        ));
     }
     Ok((name, target))
 }
@@ -371,7 +390,12 @@ pub async fn receive(mut ch: Channel, config: &super::DataConfig, report: Report
             t.bytes = 0;
             let _ = ch
                 .link
-                .send_text(&Msg::FileRefuse { reason: reason.clone() }.to_text())
+                .send_text(
+                    &Msg::FileRefuse {
+                        reason: reason.clone(),
+                    }
+                    .to_text(),
+                )
                 .await;
             t.event(&report, "refused", Some(reason.clone())).await;
             report.update(|d| {
@@ -384,26 +408,34 @@ pub async fn receive(mut ch: Channel, config: &super::DataConfig, report: Report
     };
     let mut t = Transfer::begin(&report, "receive", &name, size);
     let dir = config.receive.clone().expect("decided");
+    let prefix = format!(".{name}.");
     let mut builder = tempfile::Builder::new();
-    builder.prefix(&format!(".{name}.")).suffix(".rtccall-part");
+    builder.prefix(&prefix).suffix(".rtccall-part");
     // As any new file (the process umask applies), not tempfile's private 0600.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut file = match builder.tempfile_in(&dir)
-    {
+    let mut file = match builder.tempfile_in(&dir) {
         Ok(f) => f,
         Err(e) => {
             let reason = format!("cannot write in {}: {e}", dir.display());
             let _ = ch
                 .link
-                .send_text(&Msg::FileRefuse { reason: reason.clone() }.to_text())
+                .send_text(
+                    &Msg::FileRefuse {
+                        reason: reason.clone(),
+                    }
+                    .to_text(),
+                )
                 .await;
             return t.end(&report, None, Some(reason)).await;
         }
     };
-    t.event(&report, "offer", Some(format!("sha256 {sha256}"))).await;
+    t.event(&report, "offer", Some(format!("sha256 {sha256}")))
+        .await;
     if ch.link.send_text(&Msg::FileAccept.to_text()).await.is_err() {
-        return t.end(&report, None, Some("the channel closed".into())).await;
+        return t
+            .end(&report, None, Some("the channel closed".into()))
+            .await;
     }
     t.started = Some(Instant::now());
     let mut ctx = Context::new(&SHA256);
@@ -443,7 +475,11 @@ pub async fn receive(mut ch: Channel, config: &super::DataConfig, report: Report
     if !ended {
         // The temporary file goes with `file`.
         return t
-            .end(&report, None, Some("the sender stopped before the end of the file".into()))
+            .end(
+                &report,
+                None,
+                Some("the sender stopped before the end of the file".into()),
+            )
             .await;
     }
     let got = hex(ctx.finish().as_ref());
@@ -451,18 +487,26 @@ pub async fn receive(mut ch: Channel, config: &super::DataConfig, report: Report
         failure = Some(format!("{} of the {size} bytes offered arrived", t.bytes));
     }
     if failure.is_none() && got != sha256 {
-        failure = Some(format!("SHA-256 mismatch: {got} arrived, {sha256} was offered"));
+        failure = Some(format!(
+            "SHA-256 mismatch: {got} arrived, {sha256} was offered"
+        ));
     }
     if failure.is_none() {
-        let placed = file.as_file().sync_all().map_err(|e| e.to_string()).and_then(|_| {
-            if config.overwrite {
-                file.persist(&target).map(|_| ()).map_err(|e| e.error.to_string())
-            } else {
-                file.persist_noclobber(&target)
-                    .map(|_| ())
-                    .map_err(|e| e.error.to_string())
-            }
-        });
+        let placed = file
+            .as_file()
+            .sync_all()
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                if config.overwrite {
+                    file.persist(&target)
+                        .map(|_| ())
+                        .map_err(|e| e.error.to_string())
+                } else {
+                    file.persist_noclobber(&target)
+                        .map(|_| ())
+                        .map_err(|e| e.error.to_string())
+                }
+            });
         if let Err(e) = placed {
             failure = Some(format!("cannot put it at {}: {e}", target.display()));
         } else {
@@ -529,8 +573,16 @@ mod tests {
                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".to_string()
             )
         );
-        assert!(check_send_path(dir.path()).unwrap_err().contains("not a regular file"));
-        assert!(check_receive_dir(&p).unwrap_err().contains("not a directory"));
+        assert!(
+            check_send_path(dir.path())
+                .unwrap_err()
+                .contains("not a regular file")
+        );
+        assert!(
+            check_receive_dir(&p)
+                .unwrap_err()
+                .contains("not a directory")
+        );
         assert!(check_receive_dir(dir.path()).is_ok());
     }
 }

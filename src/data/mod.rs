@@ -42,8 +42,13 @@ pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Msg {
     /// A chat line (`id` counts from 0 on the channel), answered with `chat-ack`.
-    Chat { id: u64, text: String },
-    ChatAck { id: u64 },
+    Chat {
+        id: u64,
+        text: String,
+    },
+    ChatAck {
+        id: u64,
+    },
     /// First message on a file channel: what is coming.
     FileOffer {
         name: String,
@@ -53,20 +58,33 @@ pub enum Msg {
     /// The receiver takes the file: binary chunks follow, then `file-end`.
     FileAccept,
     /// The receiver does not take it; the sender closes the channel.
-    FileRefuse { reason: String },
+    FileRefuse {
+        reason: String,
+    },
     /// After the last chunk.
     FileEnd,
     /// The receiver has all `size` bytes, their SHA-256 matches, and the file is in place.
-    FileVerified { sha256: String },
+    FileVerified {
+        sha256: String,
+    },
     /// The receiver discarded the file (wrong length, wrong hash, cannot write).
-    FileFailed { reason: String },
+    FileFailed {
+        reason: String,
+    },
     /// Throughput test: the tester asks the other side to send for `secs` seconds.
-    ThroughputRequest { secs: f64 },
+    ThroughputRequest {
+        secs: f64,
+    },
     /// After a throughput phase's last binary message: how many bytes were sent.
-    ThroughputEnd { bytes: u64 },
+    ThroughputEnd {
+        bytes: u64,
+    },
     /// The receiving side's measurement of a phase: bytes received, ms from the first byte
     /// to `throughput-end`.
-    ThroughputResult { bytes: u64, ms: f64 },
+    ThroughputResult {
+        bytes: u64,
+        ms: f64,
+    },
 }
 
 impl Msg {
@@ -284,7 +302,7 @@ async fn serve(ch: Channel, config: DataConfig, report: Reporter) {
     match ch.label.as_str() {
         CHAT_LABEL => chat::receive(ch, report).await,
         FILE_LABEL => files::receive(ch, &config, report).await,
-        THROUGHPUT_LABEL => throughput::serve(ch, report).await,
+        THROUGHPUT_LABEL => throughput::serve(ch, report, config.throughput.is_some()).await,
         other => tracing::debug!("data channel {other:?} is not one rtccall knows; ignored"),
     }
 }
@@ -316,9 +334,16 @@ mod tests {
             Msg::parse(r#"{"type":"throughput-result","bytes":10,"ms":2.5}"#),
             Ok(Msg::ThroughputResult { bytes: 10, ms: 2.5 })
         );
-        assert!(Msg::parse("hello").unwrap_err().contains("not an rtccall message"));
+        assert!(
+            Msg::parse("hello")
+                .unwrap_err()
+                .contains("not an rtccall message")
+        );
         assert!(Msg::parse(r#"{"type":"launch"}"#).is_err());
-        let long = format!(r#"{{"type":"chat","id":0,"text":"{}"}}"#, "x".repeat(20_000));
+        let long = format!(
+            r#"{{"type":"chat","id":0,"text":"{}"}}"#,
+            "x".repeat(20_000)
+        );
         assert!(Msg::parse(&long).unwrap_err().contains("bound"));
     }
 

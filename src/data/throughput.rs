@@ -140,11 +140,23 @@ pub async fn test(secs: Duration, opener: Arc<dyn Opener>, report: Reporter) {
         None => return fail("the other side's phase never ended".into()),
     }
     report.update(|d| d.throughput = Some(summary));
+    // The other side closes the channel once it has our result: hanging up before would
+    // leave its summary without its send figure.
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while ch.next().await.is_some() {}
+    })
+    .await;
     ch.link.close().await;
 }
 
 /// Serve a test the other side runs: receive its phase and report it, then send when asked.
-pub async fn serve(mut ch: Channel, report: Reporter) {
+/// The figures go to the summary unless this side runs a test of its own (`own_test`).
+pub async fn serve(mut ch: Channel, report: Reporter, own_test: bool) {
+    let tally = |t: &ThroughputSummary| {
+        if !own_test {
+            report.update(|d| d.throughput = Some(t.clone()));
+        }
+    };
     let mut summary = ThroughputSummary {
         secs: 0.0,
         ordered: true,
@@ -156,7 +168,7 @@ pub async fn serve(mut ch: Channel, report: Reporter) {
     };
     summary.receive_mbit_s = Some(mbit_s(bytes, s));
     summary.secs = (s * 10.0).round() / 10.0;
-    report.update(|d| d.throughput = Some(summary.clone()));
+    tally(&summary);
     let r = Msg::ThroughputResult {
         bytes,
         ms: s * 1000.0,
@@ -168,7 +180,9 @@ pub async fn serve(mut ch: Channel, report: Reporter) {
         let LinkEvent::Text(t) = ev else { continue };
         if let Ok(Msg::ThroughputRequest { secs }) = Msg::parse(&t) {
             if !(secs > 0.0 && secs <= MAX_SECS) {
-                tracing::warn!("throughput request for {secs} s refused (more than 0, at most {MAX_SECS})");
+                tracing::warn!(
+                    "throughput request for {secs} s refused (more than 0, at most {MAX_SECS})"
+                );
                 return;
             }
             if send_phase(&ch, secs, &report).await.is_none() {
@@ -176,8 +190,9 @@ pub async fn serve(mut ch: Channel, report: Reporter) {
             }
             if let Some((bytes, s)) = result(&mut ch).await {
                 summary.send_mbit_s = Some(mbit_s(bytes, s));
-                report.update(|d| d.throughput = Some(summary.clone()));
+                tally(&summary);
             }
+            ch.link.close().await;
             return;
         }
     }

@@ -77,9 +77,22 @@ impl Human {
     }
 
     /// A file transfer step: a bar with rate and ETA while it goes, a line when it ends.
-    fn file(&mut self, direction: &str, name: &str, event: &str, size: u64, bytes: u64, mbit_s: Option<f64>, detail: Option<&str>) {
+    fn file(
+        &mut self,
+        direction: &str,
+        name: &str,
+        event: &str,
+        size: u64,
+        bytes: u64,
+        mbit_s: Option<f64>,
+        detail: Option<&str>,
+    ) {
         let key = (direction.to_string(), name.to_string());
-        let verb = if direction == "send" { "sending" } else { "receiving" };
+        let verb = if direction == "send" {
+            "sending"
+        } else {
+            "receiving"
+        };
         match event {
             "offer" | "accepted" => {
                 if let (Some(m), None) = (&self.multi, self.transfers.get(&key)) {
@@ -106,7 +119,11 @@ impl Human {
                 if let Some(b) = self.transfers.remove(&key) {
                     b.finish_and_clear();
                 }
-                let done = if direction == "send" { "sent" } else { "received" };
+                let done = if direction == "send" {
+                    "sent"
+                } else {
+                    "received"
+                };
                 let text = match event {
                     "verified" => format!(
                         "{done} {name}: {bytes} bytes, {}, SHA-256 verified",
@@ -216,13 +233,23 @@ impl Human {
                 mbit_s,
                 detail,
                 ..
-            } => self.file(direction, name, event, *size, *bytes, *mbit_s, detail.as_deref()),
+            } => self.file(
+                direction,
+                name,
+                event,
+                *size,
+                *bytes,
+                *mbit_s,
+                detail.as_deref(),
+            ),
             Record::Throughput {
                 direction,
                 second,
                 mbit_s,
                 ..
-            } => self.note(format!("throughput {direction} second {second}: {mbit_s:.1} Mbit/s")),
+            } => self.note(format!(
+                "throughput {direction} second {second}: {mbit_s:.1} Mbit/s"
+            )),
             Record::Error { message, .. } => {
                 if let Some(b) = &self.bar {
                     b.finish_and_clear();
@@ -410,7 +437,11 @@ pub fn print_summary(s: &Summary) {
         ));
     }
     for f in &s.data.files {
-        let verb = if f.direction == "send" { "sent" } else { "received" };
+        let verb = if f.direction == "send" {
+            "sent"
+        } else {
+            "received"
+        };
         rows.push((
             "file",
             match &f.error {

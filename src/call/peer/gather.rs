@@ -100,7 +100,16 @@ pub async fn gather(setup: &PeerSetup, bound: Duration) -> Result<GatherReport> 
     let start = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handler = Arc::new(GatherHandler { events: tx, start });
-    let pc = build_pc(setup, VideoCodec::Vp8, handler, false, None, None, None).await?;
+    let pc = build_pc(
+        setup,
+        VideoCodec::Vp8,
+        handler,
+        false,
+        None,
+        std::sync::Arc::new(super::runtime::PeerRuntime::new(None)),
+        None,
+    )
+    .await?;
     let mut report = GatherReport::default();
     let gathered = async {
         pc.add_transceiver_from_kind(

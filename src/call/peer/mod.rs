@@ -141,7 +141,10 @@ pub enum PeerEvent {
     CandidateError(String),
     IceState(IceState),
     ConnectionState(ConnState),
-    Track { kind: MediaKind, codec: String },
+    Track {
+        kind: MediaKind,
+        codec: String,
+    },
     /// The other side opened a data channel (chat, a file, a throughput test).
     DataChannel(crate::data::Channel),
 }
@@ -304,10 +307,8 @@ impl Peer {
         });
         // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
         // without one (a bare network namespace, some containers) go on without it.
-        let runtime = setup
-            .impair
-            .map(|spec| Arc::new(runtime::ImpairRuntime::new(spec)));
-        let impaired = runtime.as_ref().map(|r| r.counts());
+        let runtime = Arc::new(runtime::PeerRuntime::new(setup.impair));
+        let impaired = setup.impair.map(|_| runtime.counts());
         let estimate = ports
             .send_ceiling_bps
             .map(|max| (max, estimate::EstimateView::default()));

@@ -89,7 +89,7 @@ pub(super) async fn build_pc(
     handler: Arc<dyn PeerConnectionEventHandler>,
     mdns: bool,
     strays: Option<Sinks>,
-    runtime: Option<Arc<super::runtime::ImpairRuntime>>,
+    runtime: Arc<super::runtime::PeerRuntime>,
     estimate: Option<(f64, super::estimate::EstimateView)>,
 ) -> Result<Arc<dyn PeerConnection>> {
     let mut media_engine = MediaEngine::default();
@@ -217,11 +217,8 @@ pub(super) async fn build_pc(
         })
         .build();
     const DATA_SEND_BUFFER: usize = 4 << 20;
-    let mut builder = PeerConnectionBuilder::new();
-    if let Some(rt) = runtime {
-        builder = builder.with_runtime(rt);
-    }
-    let pc = builder
+    let pc = PeerConnectionBuilder::new()
+        .with_runtime(runtime)
         .with_configuration(config.build())
         .with_media_engine(media_engine)
         .with_interceptor_registry(registry)

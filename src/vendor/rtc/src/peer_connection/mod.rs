@@ -1993,12 +1993,20 @@ impl RTCPeerConnection {
         // "wait for the connected procedure" is the right answer rather than an error. That is
         // the ordinary path for every channel created before negotiation.
         let dtls_role = self.dtls_transport().role();
+        // rtccall patch: dial only once the association's handshake is done. An association
+        // exists from the SCTP INIT on, and a DCEP OPEN written while it is still handshaking
+        // is refused by the SCTP handler ("sending payload data in non-Established state") and
+        // never retried: the channel stays connecting for ever. A channel left undialed here is
+        // dialed at SCTPHandshakeComplete, as one created before negotiation is.
+        let established = self.sctp_transport().state()
+            == crate::peer_connection::transport::sctp::state::RTCSctpTransportState::Connected;
         if let Some(handle) = self
             .sctp_transport()
             .sctp_associations
             .keys()
             .next()
             .copied()
+            && established
             && matches!(dtls_role, RTCDtlsRole::Client | RTCDtlsRole::Server)
         {
             let max_channels = self.sctp_transport().max_channels();
