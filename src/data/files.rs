@@ -305,12 +305,14 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
     if failure.is_none() && t.bytes < size {
         failure = Some(format!("{} shrank while it was being sent", path.display()));
     }
-    if failure.is_none() && sent_hash.as_deref() != Some(sha256.as_str()) {
-        failure = Some(format!(
+    // Changed in place (same length): the receiver's check will say so; it is told of the
+    // end as usual, and its verdict goes with ours.
+    let changed = (failure.is_none() && sent_hash.as_deref() != Some(sha256.as_str())).then(|| {
+        format!(
             "{} changed while it was being sent (its SHA-256 is no longer the one offered)",
             path.display()
-        ));
-    }
+        )
+    });
     if let Some(f) = failure {
         // The receiver discards what it has when the channel closes early.
         ch.link.close().await;
@@ -321,19 +323,15 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
     }
     let verdict = reply(&mut ch).await;
     ch.link.close().await;
-    match verdict {
-        Some(Msg::FileVerified { sha256: got }) if got == sha256 => {
-            t.end(report, Some(sha256), None).await
-        }
-        Some(Msg::FileFailed { reason }) => {
-            t.end(
-                report,
-                None,
-                Some(format!("the other side discarded it: {reason}")),
-            )
-            .await
-        }
-        other => t.end(report, None, Some(unexpected(other))).await,
+    let theirs = match verdict {
+        Some(Msg::FileVerified { sha256: got }) if got == sha256 => None,
+        Some(Msg::FileFailed { reason }) => Some(format!("the other side discarded it: {reason}")),
+        other => Some(unexpected(other)),
+    };
+    match (changed, theirs) {
+        (None, None) => t.end(report, Some(sha256), None).await,
+        (Some(a), Some(b)) => t.end(report, None, Some(format!("{a}; {b}"))).await,
+        (a, b) => t.end(report, None, a.or(b)).await,
     }
 }
 

@@ -42,6 +42,21 @@ impl Proc {
         env: &[(&str, &str)],
         remove: &[&str],
     ) -> Proc {
+        Proc::launch(wrapper, args, env, remove, None)
+    }
+
+    /// Start rtccall (through `wrapper`, if any) with `input` on its stdin (then closed).
+    pub fn spawn_stdin(wrapper: &[&str], args: &[&str], input: &[u8]) -> Proc {
+        Proc::launch(wrapper, args, &[], &[], Some(input.to_vec()))
+    }
+
+    fn launch(
+        wrapper: &[&str],
+        args: &[&str],
+        env: &[(&str, &str)],
+        remove: &[&str],
+        input: Option<Vec<u8>>,
+    ) -> Proc {
         let mut cmd = match wrapper.split_first() {
             Some((program, rest)) => {
                 let mut c = Command::new(program);
@@ -58,11 +73,21 @@ impl Proc {
             .envs(env.iter().copied())
             .env("RTCCALL_BIND", "127.0.0.1:0")
             .env_remove("RTCCALL_SERVER")
-            .stdin(Stdio::null())
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start rtccall");
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(&input);
+            });
+        }
         let out = child.stdout.take().unwrap();
         let mut err = child.stderr.take().unwrap();
         let (tx, lines) = mpsc::channel();
@@ -488,4 +513,154 @@ pub fn relay_only_call(room: &str, ice: &str, extra: &[&str]) -> (Summary, Summa
         );
     }
     (d.summary(), a.summary())
+}
+
+/// A network namespace of our own whose loopback drops `percent` % of incoming UDP (nftables):
+/// media loses packets, signaling (TCP) does not. Deleted on drop.
+pub struct LossyNetns {
+    pub name: String,
+}
+
+impl LossyNetns {
+    pub fn create(percent: u32) -> LossyNetns {
+        let name = format!("rtccall-loss-{}-{}", std::process::id(), free_port());
+        let run = |args: &[&str]| {
+            let out = Command::new(args[0])
+                .args(&args[1..])
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!("{args:?}: {e} (install iproute2 and nftables: bash .ci/install-deps)")
+                });
+            assert!(
+                out.status.success(),
+                "{args:?} failed (the loss test needs root for its own network namespace): {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&["ip", "netns", "add", &name]);
+        let ns = LossyNetns { name };
+        let n = ns.name.as_str();
+        run(&["ip", "netns", "exec", n, "ip", "link", "set", "lo", "up"]);
+        run(&[
+            "ip", "netns", "exec", n, "nft", "add", "table", "inet", "loss",
+        ]);
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            n,
+            "nft",
+            "add",
+            "chain",
+            "inet",
+            "loss",
+            "input",
+            "{ type filter hook input priority 0; }",
+        ]);
+        let rule = format!("meta l4proto udp numgen random mod 100 lt {percent} drop");
+        let mut args = vec![
+            "ip", "netns", "exec", n, "nft", "add", "rule", "inet", "loss", "input",
+        ];
+        args.extend(rule.split(' '));
+        if percent > 0 {
+            run(&args);
+        }
+        ns
+    }
+
+    /// Also a tbf bottleneck of `rate` on the namespace's loopback (both directions share it).
+    pub fn tbf(self, rate: &str) -> LossyNetns {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", &self.name, "tc", "qdisc", "add", "dev", "lo", "root",
+            ])
+            .args(["tbf", "rate", rate, "burst", "16kb", "latency", "200ms"])
+            .output()
+            .expect("tc (iproute2)");
+        assert!(
+            out.status.success(),
+            "tc: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self
+    }
+
+    /// Drop every UDP datagram in the namespace (`true`) or stop (`false`): a network outage
+    /// that signaling (TCP) survives.
+    pub fn blackout(&self, on: bool) {
+        let args: Vec<&str> = if on {
+            vec![
+                "add table inet blackout",
+                "add chain inet blackout input { type filter hook input priority -10; }",
+                "add rule inet blackout input meta l4proto udp drop",
+            ]
+        } else {
+            vec!["delete table inet blackout"]
+        };
+        for a in args {
+            let out = Command::new("ip")
+                .args(["netns", "exec", &self.name, "nft"])
+                .args(a.split(' '))
+                .output()
+                .expect("nft");
+            assert!(
+                out.status.success(),
+                "nft {a}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    /// Packets the tbf sent and dropped so far.
+    pub fn tbf_counts(&self) -> (u64, u64) {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", &self.name, "tc", "-s", "qdisc", "show", "dev", "lo",
+            ])
+            .output()
+            .expect("tc (iproute2)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        // " Sent 945613 bytes 3681 pkt (dropped 977, overlimits ..."
+        let word_after = |key: &str| -> u64 {
+            let i = text
+                .find(key)
+                .unwrap_or_else(|| panic!("no {key:?} in {text}"));
+            text[i + key.len()..]
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| !w.is_empty())
+                .and_then(|w| w.parse().ok())
+                .unwrap_or_else(|| panic!("{text}"))
+        };
+        let sent_pkts = {
+            let i = text.find(" bytes ").expect("bytes");
+            text[i + 7..]
+                .split(' ')
+                .next()
+                .and_then(|w| w.parse().ok())
+                .expect("pkt")
+        };
+        (sent_pkts, word_after("dropped "))
+    }
+
+    pub fn wrapper(&self) -> [&str; 4] {
+        ["ip", "netns", "exec", self.name.as_str()]
+    }
+}
+
+/// `rtccall serve` inside a namespace (`w` wraps the command); the process and its URL.
+pub fn serve_wrapped(w: &[&str]) -> (Proc, String) {
+    let mut server = Proc::spawn_wrapped(w, &["serve", "--listen", "127.0.0.1:0", "--json"], &[]);
+    let line = server.wait_line(Duration::from_secs(10), |_| true);
+    let Ok(Record::Listening { url }) = serde_json::from_str::<Record>(&line) else {
+        panic!("{line}")
+    };
+    (server, url)
+}
+
+impl Drop for LossyNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
 }
