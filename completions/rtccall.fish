@@ -81,12 +81,17 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-credential 
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l send -d 'Send FILE to the other side (repeatable; one after the other). Without --duration the call hangs up once every file is verified by the receiver' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l receive -d 'Take files the other side sends into DIR (without it, offers are refused)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l data-throughput -d 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l relay-only -d 'Use only relay (TURN) candidates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l chat -d 'Send the lines typed on stdin as chat messages (the other side\'s lines show whether or not it is given). With stdin not a terminal, the call hangs up once every line is acknowledged (unless --duration)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l overwrite -d 'A received file may replace a file of the same name in the --receive directory'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -113,6 +118,9 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-credentia
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l send -d 'Send FILE to the other side (repeatable; one after the other). Without --duration the call hangs up once every file is verified by the receiver' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l receive -d 'Take files the other side sends into DIR (without it, offers are refused)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l data-throughput -d 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interval -d 'Seconds between stats reports' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
@@ -120,6 +128,8 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l insecure -d '
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-speaker -d 'Do not play the other side\'s audio'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l relay-only -d 'Use only relay (TURN) candidates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l chat -d 'Send the lines typed on stdin as chat messages (the other side\'s lines show whether or not it is given). With stdin not a terminal, the call hangs up once every line is acknowledged (unless --duration)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l overwrite -d 'A received file may replace a file of the same name in the --receive directory'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l auto-accept -d 'Take the call without asking (the default when stdin is not a terminal)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -142,6 +152,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l timeout -d 'Bo
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l step-timeout -d 'Bound on each step, seconds' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l echo-packets -d 'Packets sent through each relay and echoed back' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l call-media -d 'Each in-process call hangs up as soon as audio, video and a data channel echo have flowed both ways, or after this many seconds connected' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l data-throughput -d 'Also measure each in-process call\'s data channel: SECS of bulk data each way (reliable, ordered), so a TURN operator sees what the relay carries' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l bind -d 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l hold -d 'After each TURN server\'s checks, keep its allocation, permission and channel alive this many seconds (refreshing every half lifetime, with a slow echo), to catch servers that break after the first lifetime or when REST credentials expire. Adds to --timeout' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l load -d 'After each TURN server\'s checks, load it with N concurrent clients, each with its own allocation, channel and echo peer, sending --rate packets of --size bytes a second for --duration seconds (a `load` step: allocations per second, failures by code, packets per second, Mbit/s, loss, RTT p50/p95/p99). Adds --duration to --timeout' -r

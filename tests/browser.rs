@@ -420,6 +420,9 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
         assert_eq!(a.summary().end_reason, "remote-bye");
         assert!(a.summary().video.frames_decoded > 10);
         wait_for(&c, "window.rtccall.ended === 'hang-up'", Duration::from_secs(5)).await;
+
+        // Chat and files both ways between the page (dialing) and a terminal (answering).
+        data_both_ways(&lab, &c, &page, &ws).await;
         c.close().await.unwrap();
     });
     drop(server);
@@ -474,4 +477,143 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
         assert_terminal_got_media(&d, "vp8");
         c.close().await.unwrap();
     });
+}
+
+/// 1 MiB of bytes the page and the test both know how to make: byte i is (i * 31 + 7) mod 256.
+const PAGE_FILE_LEN: usize = 1 << 20;
+
+fn page_file_bytes() -> Vec<u8> {
+    (0..PAGE_FILE_LEN).map(|i| (i * 31 + 7) as u8).collect()
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The page dials a terminal that chats (a piped line) and sends and takes files: a chat line
+/// and a 1 MiB file each way. The page's file is offered as `../../page.bin`: the terminal
+/// keeps only `page.bin`.
+async fn data_both_ways(lab: &Lab, c: &fantoccini::Client, page: &str, ws: &str) {
+    let room = "data-both-ways";
+    let inbox = lab.dir.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let outgoing = lab.dir.join("from-terminal.bin");
+    let term_bytes: Vec<u8> = (0..PAGE_FILE_LEN).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(&outgoing, &term_bytes).unwrap();
+    let (inbox_s, out_s) = (inbox.display().to_string(), outgoing.display().to_string());
+    let mut args = call_args("answer", room, ws, "vp8");
+    let at = args.iter().position(|a| *a == "--duration").unwrap();
+    args[at + 1] = "12";
+    args.extend([
+        "--auto-accept",
+        "--chat",
+        "--send",
+        out_s.as_str(),
+        "--receive",
+        inbox_s.as_str(),
+    ]);
+    let mut answer = Proc::spawn_stdin(&lab.wrapper(), &args, b"hello from the terminal\n");
+    answer.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
+    c.goto(&format!("{page}?room={room}&autojoin=1"))
+        .await
+        .unwrap();
+    wait_for(
+        c,
+        "window.rtccall.phase === 'connected'",
+        Duration::from_secs(20),
+    )
+    .await;
+    // Terminal to page: the line and the file.
+    wait_for(
+        c,
+        "window.rtccall.chat.some(m => m.direction === 'receive' && m.text === 'hello from the terminal')",
+        Duration::from_secs(10),
+    )
+    .await;
+    wait_for(
+        c,
+        "window.rtccall.files.some(f => f.direction === 'receive' && f.verified)",
+        Duration::from_secs(20),
+    )
+    .await;
+    let got = js(
+        c,
+        "window.rtccall.files.find(f => f.direction === 'receive').sha256",
+    )
+    .await;
+    assert_eq!(got.as_str(), Some(hex_sha256(&term_bytes).as_str()));
+    let shown = js(c, "document.getElementById('chatlog').textContent").await;
+    assert!(
+        shown
+            .as_str()
+            .unwrap_or("")
+            .contains("peer: hello from the terminal"),
+        "{shown}"
+    );
+    // Page to terminal: typed into the chat box, and a file with a path in its name.
+    let input = c.find(fantoccini::Locator::Id("chat-text")).await.unwrap();
+    input.send_keys("hello from the page").await.unwrap();
+    c.find(fantoccini::Locator::Id("chat-send"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    js(
+        c,
+        &format!(
+            "(() => {{ const b = new Uint8Array({PAGE_FILE_LEN}); \
+             for (let i = 0; i < b.length; i++) b[i] = (i * 31 + 7) & 255; \
+             window.rtccallData.sendFile(new File([b], '../../page.bin')); return true; }})()"
+        ),
+    )
+    .await;
+    wait_for(
+        c,
+        "window.rtccall.files.some(f => f.direction === 'send' && f.verified)",
+        Duration::from_secs(20),
+    )
+    .await;
+    wait_for(
+        c,
+        "window.rtccall.chat.some(m => m.direction === 'send' && m.acked)",
+        Duration::from_secs(10),
+    )
+    .await;
+    let a = tokio::task::block_in_place(|| answer.finish(Duration::from_secs(40)));
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    let texts: Vec<String> = a
+        .records()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Chat {
+                direction, text, ..
+            } if direction == "receive" => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, vec!["hello from the page".to_string()]);
+    let s = a.summary();
+    let received = s
+        .data
+        .files
+        .iter()
+        .find(|f| f.direction == "receive")
+        .expect("the page's file");
+    assert!(
+        received.verified && received.name == "page.bin",
+        "{received:?}"
+    );
+    assert_eq!(
+        std::fs::read(inbox.join("page.bin")).unwrap(),
+        page_file_bytes(),
+        "the page's file, saved under its last name component only"
+    );
+    assert!(
+        s.data
+            .files
+            .iter()
+            .any(|f| f.direction == "send" && f.verified)
+    );
 }

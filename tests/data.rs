@@ -182,10 +182,12 @@ fn send_file(
     file: &Path,
     inbox: &str,
     extra: &[&str],
+    answer_only: &[&str],
 ) -> (Finished, Finished) {
     let path = file.display().to_string();
     let mut a_extra = vec!["--receive", inbox];
     a_extra.extend_from_slice(extra);
+    a_extra.extend_from_slice(answer_only);
     let mut d_extra = vec!["--send", path.as_str()];
     d_extra.extend_from_slice(extra);
     let answer = Proc::spawn_wrapped(wrapper, &args("answer", room, url, &a_extra), &[]);
@@ -227,7 +229,7 @@ fn a_50_mb_file_arrives_with_its_sha256_and_progress() {
     let file = dir.path("random.bin");
     random_file(&file, 50 << 20);
     let (_serve, url) = serve();
-    let (d, a) = send_file(&[], &url, "file1", &file, &dir.inbox(), &[]);
+    let (d, a) = send_file(&[], &url, "file1", &file, &dir.inbox(), &[], &[]);
     assert_verified(&d, &a, &file, &dir.path("in"));
     let events: Vec<String> = a
         .records()
@@ -250,7 +252,7 @@ fn a_50_mb_file_arrives_over_a_relay_only_call_through_coturn() {
     let ice = format!("turn:test:secret@127.0.0.1:{}", turn.port);
     let (_serve, url) = serve();
     let extra = ["--relay-only", "--ice-server", ice.as_str()];
-    let (d, a) = send_file(&[], &url, "file2", &file, &dir.inbox(), &extra);
+    let (d, a) = send_file(&[], &url, "file2", &file, &dir.inbox(), &extra, &[]);
     assert_verified(&d, &a, &file, &dir.path("in"));
     let pair = d.summary().selected_pair.expect("a pair");
     assert_eq!(
@@ -270,7 +272,7 @@ fn a_50_mb_file_arrives_through_5_percent_loss() {
     let ns = LossyNetns::create(5);
     let w = ns.wrapper();
     let (_serve, url) = serve_wrapped(&w);
-    let (d, a) = send_file(&w, &url, "file3", &file, &dir.inbox(), &[]);
+    let (d, a) = send_file(&w, &url, "file3", &file, &dir.inbox(), &[], &[]);
     assert_verified(&d, &a, &file, &dir.path("in"));
 }
 
@@ -297,7 +299,7 @@ fn offers_are_refused_without_receive_and_over_an_existing_file() {
     // Already there: refused unless --overwrite; the old file is untouched.
     let inbox = dir.path("in");
     std::fs::write(inbox.join("doc.txt"), b"old").unwrap();
-    let (d, a) = send_file(&[], &url, "refuse2", &file, &dir.inbox(), &[]);
+    let (d, a) = send_file(&[], &url, "refuse2", &file, &dir.inbox(), &[], &[]);
     assert_eq!((d.code, a.code), (6, 0), "{}\n{}", d.stderr, a.stderr);
     let e = d.summary().data.files[0].error.clone().unwrap();
     assert!(
@@ -306,7 +308,15 @@ fn offers_are_refused_without_receive_and_over_an_existing_file() {
     );
     assert_eq!(std::fs::read(inbox.join("doc.txt")).unwrap(), b"old");
 
-    let (d, a) = send_file(&[], &url, "refuse3", &file, &dir.inbox(), &["--overwrite"]);
+    let (d, a) = send_file(
+        &[],
+        &url,
+        "refuse3",
+        &file,
+        &dir.inbox(),
+        &[],
+        &["--overwrite"],
+    );
     assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
     assert_eq!(std::fs::read(inbox.join("doc.txt")).unwrap(), b"hello");
 }

@@ -1865,3 +1865,36 @@ fn sigint_ends_a_probe_blocked_on_its_input() {
         );
     }
 }
+
+/// `--data-throughput` measures the data channel of the direct and the relay-only call.
+#[test]
+fn the_call_steps_measure_data_throughput_when_asked() {
+    let turn = Turn::start(&TURN_TEST_USER);
+    let url = format!("turn:test:secret@127.0.0.1:{}", turn.port);
+    let p = start_raw(
+        &[
+            "probe",
+            "--ice-server",
+            &url,
+            "--data-throughput",
+            "1",
+            "--json",
+        ],
+        &[],
+    )
+    .finish();
+    for (server, step) in [
+        ("*".to_string(), "call-direct"),
+        (udp_label(turn.port), "call-relay"),
+    ] {
+        let s = p.step(&server, step);
+        assert_eq!(s.status, Status::Pass, "{s:?}\n{p}");
+        let call = s.call.clone().unwrap_or_else(|| panic!("no call: {s:?}"));
+        for v in [call.data_send_mbit_s, call.data_receive_mbit_s] {
+            assert!(v.is_some_and(|v| v > 0.0), "{call:?}");
+        }
+        assert!(s.message.contains("Mbit/s out"), "{s:?}");
+    }
+    let bad = start_raw(&["probe", "--data-throughput", "0"], &[]).finish();
+    assert_eq!(bad.code, 2, "{bad}");
+}

@@ -90,6 +90,11 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS", default_value_t = 3.0)]
     pub call_media: f64,
 
+    /// Also measure each in-process call's data channel: SECS of bulk data each way (reliable,
+    /// ordered), so a TURN operator sees what the relay carries.
+    #[arg(long, value_name = "SECS")]
+    pub data_throughput: Option<f64>,
+
     /// Local UDP address(es) for ICE gathering and the in-process calls (repeatable or
     /// comma-separated). 0.0.0.0:0 means every non-loopback interface.
     #[arg(
@@ -285,6 +290,17 @@ impl ProbeArgs {
             bind: self.bind.clone(),
             calls: !self.no_call,
             call_media: secs("--call-media", self.call_media)?,
+            data_throughput: match self.data_throughput {
+                None => None,
+                Some(v) if v.is_finite() && v > 0.0 && v <= 60.0 => {
+                    Some(Duration::from_secs_f64(v))
+                }
+                Some(v) => {
+                    return Err(Error::usage(format!(
+                        "--data-throughput must be more than 0 and at most 60 seconds, not {v}"
+                    )));
+                }
+            },
             hold,
             load,
             releases: Default::default(),

@@ -186,7 +186,11 @@ async fn two_peers(
         token: None,
         embed_server: false,
         timeout: cfg.step_timeout.max(Duration::from_secs(5)),
-        duration: Some(cfg.call_media),
+        // With a throughput test the dialer hangs up when it is done (data-done).
+        duration: match cfg.data_throughput {
+            None => Some(cfg.call_media),
+            Some(_) => None,
+        },
         accept: AcceptPolicy::Auto,
         peer: setup(cfg, ice, relay_only),
         media: MediaConfig {
@@ -210,6 +214,10 @@ async fn two_peers(
     };
     let dial = CallConfig {
         role: Role::Dial,
+        data: crate::data::DataConfig {
+            throughput: cfg.data_throughput,
+            ..Default::default()
+        },
         ..answer.clone()
     };
     let start = Instant::now();
@@ -236,9 +244,20 @@ async fn two_peers(
     let (ae, de) = (events(false), events(true));
     let cancel = CancellationToken::new();
     let hang_up = cancel.clone();
+    // Without a throughput test, hang up once everything flowed; with one, when it is done,
+    // and in any case after both phases, the media check and a margin.
+    let measuring = cfg.data_throughput;
     let watcher = tokio::spawn(async move {
-        if seen_rx.wait_for(|(d, a)| *d && *a).await.is_ok() {
-            hang_up.cancel();
+        match measuring {
+            None => {
+                if seen_rx.wait_for(|(d, a)| *d && *a).await.is_ok() {
+                    hang_up.cancel();
+                }
+            }
+            Some(secs) => {
+                tokio::time::sleep(secs * 2 + Duration::from_secs(15)).await;
+                hang_up.cancel();
+            }
         }
     });
     let (a, d) = tokio::join!(
@@ -314,6 +333,8 @@ async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Ste
         video_frames_decoded: d.video.frames_decoded.min(a.video.frames_decoded),
         data_sent: d.data.pings_sent,
         data_echoed: d.data.echoes_received,
+        data_send_mbit_s: d.data.throughput.as_ref().and_then(|t| t.send_mbit_s),
+        data_receive_mbit_s: d.data.throughput.as_ref().and_then(|t| t.receive_mbit_s),
     };
     let pair = check
         .selected_pair
@@ -349,6 +370,17 @@ async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Ste
                 check.data_sent
             ),
         )
+    } else if cfg.data_throughput.is_some()
+        && (check.data_send_mbit_s.is_none() || check.data_receive_mbit_s.is_none())
+    {
+        t.fail(
+            format!("connected ({pair}), media flows, but the data throughput test did not finish"),
+            d.data
+                .errors
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "the bulk transfer on the data channel stopped".into()),
+        )
     } else if server.is_some()
         && check
             .selected_pair
@@ -370,7 +402,12 @@ async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Ste
                 check.video_frames_decoded,
                 check.data_echoed,
                 check.data_sent
-            ),
+            ) + &match (check.data_send_mbit_s, check.data_receive_mbit_s) {
+                (Some(up), Some(down)) => {
+                    format!(", data channel {up} Mbit/s out and {down} Mbit/s back")
+                }
+                _ => String::new(),
+            },
         )
     };
     s.call = Some(check);

@@ -89,6 +89,8 @@ pub struct ProbeConfig {
     /// Longest time each in-process call stays up once connected (it hangs up as soon as
     /// media and the data channel have flowed both ways).
     pub call_media: Duration,
+    /// `--data-throughput`: measure the calls' data channels for this long each way.
+    pub data_throughput: Option<Duration>,
     /// Keep each TURN server's allocation alive this long after its checks (`--hold`).
     pub hold: Option<Duration>,
     /// Load each TURN server after its checks (`--load`).

@@ -76,6 +76,12 @@ pub struct CallCheck {
     /// Data channel pings the dialing peer sent, and echoes that came back.
     pub data_sent: u64,
     pub data_echoed: u64,
+    /// With `--data-throughput`: what the call's data channel carried each way, Mbit/s
+    /// (dialing side to answering side, and back), each as its receiver measured it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_send_mbit_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_receive_mbit_s: Option<f64>,
 }
 
 /// RFC 5780 NAT behaviour.

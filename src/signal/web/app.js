@@ -105,14 +105,21 @@ function newPeer() {
     $("remote").srcObject = stream;
   };
   pc.ondatachannel = (e) => {
-    // rtccall pings on its data channel; echo each ping.
     const dc = e.channel;
-    dc.onmessage = (m) => {
-      if (typeof m.data === "string" && m.data.startsWith("ping ")) {
-        dc.send("pong " + m.data.slice(5));
-        state.stats.dataEchoed = (state.stats.dataEchoed || 0) + 1;
-      }
-    };
+    dc.binaryType = "arraybuffer";
+    switch (dc.label) {
+      case "rtccall-chat": receiveChat(dc); break;
+      case "rtccall-file": receiveFile(dc); break;
+      case "rtccall-throughput": serveThroughput(dc); break;
+      default:
+        // rtccall pings on its data channel; echo each ping.
+        dc.onmessage = (m) => {
+          if (typeof m.data === "string" && m.data.startsWith("ping ")) {
+            dc.send("pong " + m.data.slice(5));
+            state.stats.dataEchoed = (state.stats.dataEchoed || 0) + 1;
+          }
+        };
+    }
   };
   pc.onconnectionstatechange = () => {
     state.connection = pc.connectionState;
@@ -194,6 +201,15 @@ async function dial() {
   isDialer = true;
   setPhase("calling");
   newPeer();
+  // As rtccall's dialer: the liveness channel, in the offer, answered ping by pong.
+  const live = pc.createDataChannel("rtccall");
+  let seq = 0;
+  live.onopen = () => {
+    const t = setInterval(() => {
+      if (live.readyState !== "open") { clearInterval(t); return; }
+      live.send(`ping ${seq++}`);
+    }, 100);
+  };
   const offer = await pc.createOffer();
   await pc.setLocalDescription(offer);
   send({ type: "offer", sdp: pc.localDescription.sdp });
@@ -365,6 +381,253 @@ async function collectStats() {
   $("s-codec").textContent = s.videoCodecIn || "-";
   $("s-audio").textContent = s.audioSamplesReceived != null ? `${s.audioSamplesReceived} samples` : "-";
 }
+
+// ---- Data channels: chat, files, throughput (the README's "Data channels") ----
+state.chat = [];   // {direction, id, text, acked}
+state.files = [];  // {direction, name, size, bytes, sha256, verified, error}
+const CHUNK = 16384;
+const MAX_CHAT = 4096;
+let chatReady = null;
+let chatId = 0;
+
+function clock() { return new Date().toISOString().slice(11, 19) + "Z"; }
+
+/// A channel of our own, resolved once open.
+function openChannel(label) {
+  return new Promise((resolve, reject) => {
+    if (!pc || state.phase !== "connected") { reject(new Error("not in a call")); return; }
+    const dc = pc.createDataChannel(label);
+    dc.binaryType = "arraybuffer";
+    dc.onopen = () => resolve(dc);
+    dc.onclose = () => reject(new Error(`the ${label} channel closed`));
+  });
+}
+
+/// Messages of a channel one at a time: `await next()` gives a parsed object (text), an
+/// ArrayBuffer (binary) or null once the channel closed.
+function reader(dc) {
+  const queue = [], waiting = [];
+  let closed = false;
+  const put = (v) => { if (waiting.length) waiting.shift()(v); else queue.push(v); };
+  dc.onmessage = (e) => {
+    if (typeof e.data === "string") {
+      try { put(JSON.parse(e.data)); } catch (err) { log(`${dc.label}: not JSON`); }
+    } else put(e.data);
+  };
+  dc.onclose = () => { closed = true; while (waiting.length) waiting.shift()(null); };
+  return () => queue.length ? Promise.resolve(queue.shift())
+    : closed ? Promise.resolve(null) : new Promise((r) => waiting.push(r));
+}
+
+function showChat(direction, text) {
+  const line = document.createElement("div");
+  line.className = direction;
+  // textContent: never interpreted as markup.
+  line.textContent = `[${clock()}] ${direction === "send" ? "you" : "peer"}: ${text}`;
+  $("chatlog").append(line);
+  $("chatlog").scrollTop = $("chatlog").scrollHeight;
+}
+
+async function sendChat(text) {
+  if (!text) return;
+  if (new TextEncoder().encode(text).length > MAX_CHAT) {
+    log(`a chat message carries at most ${MAX_CHAT} bytes: not sent`);
+    return;
+  }
+  if (!chatReady) {
+    chatReady = openChannel("rtccall-chat").then((dc) => {
+      const next = reader(dc);
+      (async () => {
+        for (let m; (m = await next()) !== null;) {
+          const entry = m && m.type === "chat-ack" && state.chat.find((c) => c.direction === "send" && c.id === m.id);
+          if (entry) entry.acked = true;
+        }
+        chatReady = null;
+      })();
+      return dc;
+    });
+    chatReady.catch(() => { chatReady = null; });
+  }
+  const dc = await chatReady;
+  const id = chatId++;
+  state.chat.push({ direction: "send", id, text, acked: false });
+  dc.send(JSON.stringify({ type: "chat", id, text }));
+  showChat("send", text);
+}
+
+async function receiveChat(dc) {
+  const next = reader(dc);
+  for (let m; (m = await next()) !== null;) {
+    if (!m || m.type !== "chat" || typeof m.text !== "string") continue;
+    state.chat.push({ direction: "receive", id: m.id, text: m.text });
+    showChat("receive", m.text);
+    dc.send(JSON.stringify({ type: "chat-ack", id: m.id }));
+  }
+}
+
+async function sha256hex(buf) {
+  if (!crypto.subtle) throw new Error("SHA-256 needs a secure context (https or localhost)");
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/// The name a received file is offered for download under, as rtccall sanitises names.
+function sanitize(name) {
+  const last = String(name).split(/[\\/]/).pop().replace(/[\u0000-\u001f\u007f-\u009f]/g, "").trim();
+  return last && last !== "." && last !== ".." ? last.slice(0, 200) : null;
+}
+
+function showFile(entry) {
+  if (!entry.el) { entry.el = document.createElement("div"); $("files").append(entry.el); }
+  const verb = entry.direction === "send" ? "sending" : "receiving";
+  entry.el.textContent = entry.error ? `${entry.name}: ${entry.error}`
+    : entry.verified ? `${entry.direction === "send" ? "sent" : "received"} ${entry.name} (${entry.size} bytes), SHA-256 verified `
+    : `${verb} ${entry.name}: ${entry.bytes} / ${entry.size} bytes`;
+  if (entry.url && !entry.el.querySelector("a")) {
+    const a = document.createElement("a");
+    a.href = entry.url; a.download = entry.name; a.textContent = "save";
+    entry.el.append(a);
+  }
+}
+
+function fileEntry(direction, name, size) {
+  const entry = { direction, name, size, bytes: 0, sha256: null, verified: false, error: null };
+  Object.defineProperty(entry, "el", { value: null, writable: true, enumerable: false });
+  Object.defineProperty(entry, "url", { value: null, writable: true, enumerable: false });
+  state.files.push(entry);
+  showFile(entry);
+  return entry;
+}
+
+async function sendFile(file) {
+  const entry = fileEntry("send", file.name, file.size);
+  try {
+    const buf = await file.arrayBuffer();
+    const sha256 = await sha256hex(buf);
+    const dc = await openChannel("rtccall-file");
+    const next = reader(dc);
+    dc.send(JSON.stringify({ type: "file-offer", name: file.name, size: file.size, sha256 }));
+    const reply = await next();
+    if (!reply || reply.type !== "file-accept") {
+      entry.error = reply && reply.type === "file-refuse" ? `refused: ${reply.reason}` : "no answer";
+      dc.close();
+      return;
+    }
+    dc.bufferedAmountLowThreshold = 1 << 20;
+    for (let off = 0; off < buf.byteLength; off += CHUNK) {
+      while (dc.bufferedAmount > (4 << 20)) {
+        await new Promise((r) => { dc.onbufferedamountlow = r; });
+      }
+      dc.send(buf.slice(off, off + CHUNK));
+      entry.bytes = Math.min(off + CHUNK, buf.byteLength);
+      if ((off / CHUNK) % 64 === 0) showFile(entry);
+    }
+    dc.send(JSON.stringify({ type: "file-end" }));
+    const verdict = await next();
+    dc.close();
+    if (verdict && verdict.type === "file-verified" && verdict.sha256 === sha256) {
+      entry.verified = true;
+      entry.sha256 = sha256;
+    } else {
+      entry.error = verdict && verdict.type === "file-failed" ? `discarded: ${verdict.reason}` : "no verdict";
+    }
+  } catch (e) {
+    entry.error = String(e.message || e);
+  } finally {
+    showFile(entry);
+  }
+}
+
+async function receiveFile(dc) {
+  const next = reader(dc);
+  const offer = await next();
+  if (!offer || offer.type !== "file-offer") return;
+  const name = sanitize(offer.name);
+  if (!name) {
+    dc.send(JSON.stringify({ type: "file-refuse", reason: "no usable file name" }));
+    return;
+  }
+  const entry = fileEntry("receive", name, offer.size);
+  dc.send(JSON.stringify({ type: "file-accept" }));
+  const chunks = [];
+  for (let m; (m = await next()) !== null;) {
+    if (m instanceof ArrayBuffer) {
+      entry.bytes += m.byteLength;
+      if (entry.bytes > offer.size) { entry.error = `more than the ${offer.size} bytes offered arrived`; break; }
+      chunks.push(m);
+      if (chunks.length % 64 === 0) showFile(entry);
+    } else if (m && m.type === "file-end") {
+      const blob = new Blob(chunks);
+      const got = await sha256hex(await blob.arrayBuffer());
+      if (entry.bytes !== offer.size) entry.error = `${entry.bytes} of the ${offer.size} bytes offered arrived`;
+      else if (got !== String(offer.sha256).toLowerCase()) entry.error = `SHA-256 mismatch: ${got} arrived`;
+      if (entry.error) {
+        dc.send(JSON.stringify({ type: "file-failed", reason: entry.error }));
+      } else {
+        entry.verified = true;
+        entry.sha256 = got;
+        entry.url = URL.createObjectURL(blob);
+        dc.send(JSON.stringify({ type: "file-verified", sha256: got }));
+      }
+      showFile(entry);
+      return;
+    }
+  }
+  if (!entry.error) entry.error = "the sender stopped before the end of the file";
+  if (dc.readyState === "open") dc.send(JSON.stringify({ type: "file-failed", reason: entry.error }));
+  showFile(entry);
+}
+
+/// Answer a throughput test the other side runs: measure its phase, then send when asked.
+async function serveThroughput(dc) {
+  const next = reader(dc);
+  let bytes = 0, first = null;
+  for (let m; (m = await next()) !== null;) {
+    if (m instanceof ArrayBuffer) {
+      if (first === null) first = performance.now();
+      bytes += m.byteLength;
+    } else if (m && m.type === "throughput-end") {
+      const ms = first === null ? 0 : performance.now() - first;
+      dc.send(JSON.stringify({ type: "throughput-result", bytes, ms }));
+      log(`throughput from the other side: ${(bytes * 8 / 1000 / Math.max(ms, 1)).toFixed(1)} Mbit/s`);
+    } else if (m && m.type === "throughput-request" && m.secs > 0 && m.secs <= 300) {
+      const payload = new Uint8Array(CHUNK).fill(0x5a);
+      const until = performance.now() + m.secs * 1000;
+      let sent = 0;
+      dc.bufferedAmountLowThreshold = 1 << 20;
+      while (performance.now() < until && dc.readyState === "open") {
+        while (dc.bufferedAmount > (4 << 20)) await new Promise((r) => { dc.onbufferedamountlow = r; });
+        dc.send(payload);
+        sent += CHUNK;
+      }
+      dc.send(JSON.stringify({ type: "throughput-end", bytes: sent }));
+      await next();
+      dc.close();
+      return;
+    }
+  }
+}
+
+window.rtccallData = { sendChat, sendFile };
+
+$("chat-form").onsubmit = (e) => {
+  e.preventDefault();
+  const text = $("chat-text").value;
+  $("chat-text").value = "";
+  sendChat(text).catch((err) => log(`chat: ${err.message || err}`));
+};
+$("file-input").onchange = () => {
+  for (const f of $("file-input").files) sendFile(f);
+  $("file-input").value = "";
+};
+const drop = $("drop");
+drop.ondragover = (e) => { e.preventDefault(); drop.classList.add("over"); };
+drop.ondragleave = () => drop.classList.remove("over");
+drop.ondrop = (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  for (const f of e.dataTransfer.files) sendFile(f);
+};
 
 $("join").onclick = join;
 $("hangup").onclick = hangup;
