@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ring::digest::{Context, SHA256};
@@ -371,8 +372,26 @@ fn decide(offered: &str, config: &super::DataConfig) -> Result<(String, PathBuf)
     Ok((name, target))
 }
 
-/// Take (or refuse) the file offered on a channel the other side opened.
-pub async fn receive(mut ch: Channel, config: &super::DataConfig, report: Reporter) {
+/// At most this many files arrive at once; further offers are refused.
+pub const MAX_RECEIVING: usize = 4;
+
+/// One incoming transfer counted in `receiving` while it lives.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Take (or refuse) the file offered on a channel the other side opened. `receiving` counts
+/// the transfers under way.
+pub async fn receive(
+    mut ch: Channel,
+    config: &super::DataConfig,
+    report: Reporter,
+    receiving: &AtomicUsize,
+) {
     let (offered, size, sha256) = match reply(&mut ch).await {
         Some(Msg::FileOffer { name, size, sha256 }) => (name, size, sha256.to_ascii_lowercase()),
         other => {
@@ -381,7 +400,16 @@ pub async fn receive(mut ch: Channel, config: &super::DataConfig, report: Report
         }
     };
     let shown = super::chat::printable(&offered);
-    let (name, target) = match decide(&offered, config) {
+    let _slot = Slot(receiving);
+    let busy = receiving.fetch_add(1, Ordering::SeqCst) >= MAX_RECEIVING;
+    let decided = if busy {
+        Err(format!(
+            "this side already takes {MAX_RECEIVING} files at once"
+        ))
+    } else {
+        decide(&offered, config)
+    };
+    let (name, target) = match decided {
         Ok(d) => d,
         Err(reason) => {
             let mut t = Transfer::begin(&report, "receive", &shown, size);

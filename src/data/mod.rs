@@ -276,13 +276,15 @@ pub async fn run(
     let finite = config.has_finite_work(stdin_is_terminal);
     let mut told = false;
     let mut serving = tokio::task::JoinSet::new();
+    let receiving = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     loop {
         tokio::select! {
             ch = incoming.recv() => match ch {
                 Some(ch) => {
                     let report = report.clone();
                     let config = config.clone();
-                    serving.spawn(async move { serve(ch, config, report).await });
+                    let receiving = receiving.clone();
+                    serving.spawn(async move { serve(ch, config, report, receiving).await });
                 }
                 None => break,
             },
@@ -298,10 +300,15 @@ pub async fn run(
 }
 
 /// Serve a channel the other side opened, by its label.
-async fn serve(ch: Channel, config: DataConfig, report: Reporter) {
+async fn serve(
+    ch: Channel,
+    config: DataConfig,
+    report: Reporter,
+    receiving: Arc<std::sync::atomic::AtomicUsize>,
+) {
     match ch.label.as_str() {
         CHAT_LABEL => chat::receive(ch, report).await,
-        FILE_LABEL => files::receive(ch, &config, report).await,
+        FILE_LABEL => files::receive(ch, &config, report, &receiving).await,
         THROUGHPUT_LABEL => throughput::serve(ch, report, config.throughput.is_some()).await,
         other => tracing::debug!("data channel {other:?} is not one rtccall knows; ignored"),
     }

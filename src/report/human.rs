@@ -77,16 +77,22 @@ impl Human {
     }
 
     /// A file transfer step: a bar with rate and ETA while it goes, a line when it ends.
-    fn file(
-        &mut self,
-        direction: &str,
-        name: &str,
-        event: &str,
-        size: u64,
-        bytes: u64,
-        mbit_s: Option<f64>,
-        detail: Option<&str>,
-    ) {
+    fn file(&mut self, r: &Record) {
+        let Record::File {
+            direction,
+            name,
+            event,
+            size,
+            bytes,
+            mbit_s,
+            detail,
+            ..
+        } = r
+        else {
+            return;
+        };
+        let (direction, name, event) = (direction.as_str(), name.as_str(), event.as_str());
+        let (size, bytes, mbit_s, detail) = (*size, *bytes, *mbit_s, detail.as_deref());
         let key = (direction.to_string(), name.to_string());
         let verb = if direction == "send" {
             "sending"
@@ -224,24 +230,7 @@ impl Human {
                     crate::data::chat::printable(text)
                 ));
             }
-            Record::File {
-                direction,
-                name,
-                event,
-                size,
-                bytes,
-                mbit_s,
-                detail,
-                ..
-            } => self.file(
-                direction,
-                name,
-                event,
-                *size,
-                *bytes,
-                *mbit_s,
-                detail.as_deref(),
-            ),
+            Record::File { .. } => self.file(r),
             Record::Throughput {
                 direction,
                 second,
