@@ -372,6 +372,14 @@ fn decide(offered: &str, config: &super::DataConfig) -> Result<(String, PathBuf)
     Ok((name, target))
 }
 
+/// Tell the sender we do not take its file.
+async fn refuse(ch: &Channel, reason: &str) {
+    let refusal = Msg::FileRefuse {
+        reason: reason.to_string(),
+    };
+    let _ = ch.link.send_text(&refusal.to_text()).await;
+}
+
 /// At most this many files arrive at once; further offers are refused.
 pub const MAX_RECEIVING: usize = 4;
 
@@ -412,17 +420,8 @@ pub async fn receive(
     let (name, target) = match decided {
         Ok(d) => d,
         Err(reason) => {
-            let mut t = Transfer::begin(&report, "receive", &shown, size);
-            t.bytes = 0;
-            let _ = ch
-                .link
-                .send_text(
-                    &Msg::FileRefuse {
-                        reason: reason.clone(),
-                    }
-                    .to_text(),
-                )
-                .await;
+            let t = Transfer::begin(&report, "receive", &shown, size);
+            refuse(&ch, &reason).await;
             t.event(&report, "refused", Some(reason.clone())).await;
             report.update(|d| {
                 if let Some(f) = d.files.get_mut(t.index) {
@@ -444,15 +443,7 @@ pub async fn receive(
         Ok(f) => f,
         Err(e) => {
             let reason = format!("cannot write in {}: {e}", dir.display());
-            let _ = ch
-                .link
-                .send_text(
-                    &Msg::FileRefuse {
-                        reason: reason.clone(),
-                    }
-                    .to_text(),
-                )
-                .await;
+            refuse(&ch, &reason).await;
             return t.end(&report, None, Some(reason)).await;
         }
     };
