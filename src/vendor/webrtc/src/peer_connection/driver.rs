@@ -2142,10 +2142,17 @@ where
             turn_messages.push(message);
         }
         if !turn_messages.is_empty() {
-            let mut core = self.inner.core.lock().await;
-            for message in turn_messages {
-                core.handle_read(message)?;
+            {
+                let mut core = self.inner.core.lock().await;
+                for message in turn_messages {
+                    core.handle_read(message)?;
+                }
             }
+            // rtccall patch: relayed packets reach the core here, after this pass's
+            // `poll_writes`, so what they made it send (an ICE response, the next DTLS flight)
+            // waited for the driver's next wake-up: 2-3 ms per relayed round trip. Send it now.
+            self.poll_writes().await?;
+            self.poll_events().await;
         }
 
         // 3.b Media, unconditionally. It shares nothing with data-channel flow control, and
