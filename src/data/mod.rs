@@ -247,9 +247,9 @@ pub fn mbit_s(bytes: u64, secs: f64) -> f64 {
     (bytes as f64 * 8.0 / secs / 1e6 * 10.0).round() / 10.0
 }
 
-/// Run the data side of a call: once `connected` fires, start this side's own work (chat from
-/// stdin, files, a throughput test) on channels opened with `opener`, and serve every channel
-/// the other side opens (`incoming`). `done` gets one message when this side's own finite work
+/// Run the data side of a call (the driver starts it once the call is connected): this side's
+/// own work (chat from stdin, files, a throughput test) on channels opened with `opener`, and
+/// every channel the other side opens (`incoming`). `done` gets one message when this side's own finite work
 /// is over (see [`DataConfig::has_finite_work`]).
 pub async fn run(
     config: DataConfig,

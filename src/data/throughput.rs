@@ -31,7 +31,7 @@ async fn send_phase(ch: &Channel, secs: f64, report: &Reporter) -> Option<u64> {
                     ms,
                     direction: "send".into(),
                     second,
-                    mbit_s: mbit_s(delivered - last_delivered.min(delivered), 1.0),
+                    mbit_s: mbit_s(delivered.saturating_sub(last_delivered), 1.0),
                 })
                 .await;
             last_delivered = delivered;
