@@ -75,11 +75,11 @@ impl Events {
         Events { tx, start }
     }
 
-    fn ms(&self) -> f64 {
+    pub(crate) fn ms(&self) -> f64 {
         ms_between(self.start, Instant::now())
     }
 
-    async fn send(&self, r: Record) {
+    pub(crate) async fn send(&self, r: Record) {
         let _ = self.tx.send(r).await;
     }
 
@@ -469,8 +469,7 @@ impl Driver<'_> {
                         stats_tick.reset();
                         if let Some(rx) = data_in_rx.take() {
                             let report = crate::data::Reporter::new(
-                                self.events.tx.clone(),
-                                self.events.start,
+                                self.events.clone(),
                                 self.figures.data_tally.clone(),
                             );
                             data_task.spawn(crate::data::run(

@@ -118,8 +118,7 @@ pub async fn send_stdin(opener: Arc<dyn Opener>, report: Reporter) {
                     }
                     unacked += 1;
                     report.update(|d| d.chat.get_or_insert_with(Default::default).sent += 1);
-                    let ms = report.ms();
-                    report.send(Record::Chat { ms, direction: "send".into(), id, text }).await;
+                    report.emit(|ms| Record::Chat { ms, direction: "send".into(), id, text }).await;
                 }
             },
             ev = ch.next() => match ev {
@@ -136,10 +135,8 @@ pub async fn send_stdin(opener: Arc<dyn Opener>, report: Reporter) {
             },
         }
     }
-    if unacked > 0 {
-        let e = format!("chat: {unacked} line(s) sent were never acknowledged");
-        report.update(|d| d.errors.push(e));
-    }
+    // Lines still unacknowledged (here, or when the call ends first) are a failure: see
+    // `data::failure`, which compares `sent` and `acked`.
 }
 
 /// Show and acknowledge the lines that arrive on a chat channel the other side opened.
@@ -162,9 +159,8 @@ pub async fn receive(mut ch: Channel, report: Reporter) {
                     continue;
                 }
                 report.update(|d| d.chat.get_or_insert_with(Default::default).received += 1);
-                let ms = report.ms();
                 report
-                    .send(Record::Chat {
+                    .emit(|ms| Record::Chat {
                         ms,
                         direction: "receive".into(),
                         id,

@@ -134,9 +134,8 @@ impl Transfer {
     }
 
     async fn event(&self, report: &Reporter, event: &str, detail: Option<String>) {
-        let ms = report.ms();
         report
-            .send(Record::File {
+            .emit(|ms| Record::File {
                 ms,
                 direction: self.direction.into(),
                 name: self.name.clone(),

@@ -13,7 +13,7 @@ pub mod throughput;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -192,25 +192,22 @@ impl DataConfig {
     }
 }
 
-/// Where the data task's records and totals go.
+/// Where the data task's records (the call's [`crate::call::Events`]) and totals go.
 #[derive(Clone)]
 pub struct Reporter {
-    tx: mpsc::Sender<Record>,
-    start: Instant,
-    pub tally: Arc<Mutex<DataSummary>>,
+    events: crate::call::Events,
+    tally: Arc<Mutex<DataSummary>>,
 }
 
 impl Reporter {
-    pub fn new(tx: mpsc::Sender<Record>, start: Instant, tally: Arc<Mutex<DataSummary>>) -> Self {
-        Reporter { tx, start, tally }
+    pub fn new(events: crate::call::Events, tally: Arc<Mutex<DataSummary>>) -> Self {
+        Reporter { events, tally }
     }
 
-    pub fn ms(&self) -> f64 {
-        (self.start.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
-    }
-
-    pub async fn send(&self, r: Record) {
-        let _ = self.tx.send(r).await;
+    /// Emit the record `make` builds from the time now (ms since the command started).
+    pub async fn emit(&self, make: impl FnOnce(f64) -> Record) {
+        let record = make(self.events.ms());
+        self.events.send(record).await;
     }
 
     pub fn update(&self, f: impl FnOnce(&mut DataSummary)) {
@@ -219,7 +216,8 @@ impl Reporter {
 }
 
 /// Why the data side of a call failed, if it did: a file that did not arrive verified (a
-/// receiver's own refusal is policy, not a failure), or an error of chat or the test.
+/// receiver's own refusal is policy, not a failure), an error of chat or the test (one still
+/// under way when the call ends included), or chat lines sent and never acknowledged.
 pub fn failure(d: &DataSummary) -> Option<String> {
     d.files
         .iter()
@@ -237,6 +235,15 @@ pub fn failure(d: &DataSummary) -> Option<String> {
             )
         })
         .or_else(|| d.errors.first().cloned())
+        .or_else(|| {
+            let c = d.chat.as_ref()?;
+            (c.sent > c.acked).then(|| {
+                format!(
+                    "chat: {} line(s) sent were never acknowledged",
+                    c.sent - c.acked
+                )
+            })
+        })
 }
 
 /// Megabits per second of `bytes` in `secs`.
@@ -352,6 +359,44 @@ mod tests {
             "x".repeat(20_000)
         );
         assert!(Msg::parse(&long).unwrap_err().contains("bound"));
+    }
+
+    #[test]
+    fn what_counts_as_a_data_failure() {
+        use crate::report::schema::{ChatSummary, FileSummary};
+        let file = |direction: &str, error: Option<&str>| FileSummary {
+            direction: direction.into(),
+            name: "a".into(),
+            size: 1,
+            bytes: 0,
+            duration_s: 0.0,
+            mbit_s: 0.0,
+            sha256: None,
+            verified: error.is_none(),
+            error: error.map(Into::into),
+        };
+        let mut d = DataSummary::default();
+        assert_eq!(failure(&d), None);
+        // Our own refusal of an offer is policy; the sender's view of it is a failure.
+        d.files
+            .push(file("receive", Some("refused: this side takes no files")));
+        assert_eq!(failure(&d), None);
+        d.files
+            .push(file("send", Some("refused by the other side: no")));
+        assert!(failure(&d).unwrap().contains("refused by the other side"));
+        let mut d = DataSummary {
+            chat: Some(ChatSummary {
+                sent: 3,
+                acked: 2,
+                received: 0,
+            }),
+            ..Default::default()
+        };
+        assert!(failure(&d).unwrap().contains("1 line(s)"));
+        d.chat.as_mut().unwrap().acked = 3;
+        assert_eq!(failure(&d), None);
+        d.errors.push("throughput test: x".into());
+        assert_eq!(failure(&d).as_deref(), Some("throughput test: x"));
     }
 
     #[test]

@@ -25,9 +25,8 @@ async fn send_phase(ch: &Channel, secs: f64, report: &Reporter) -> Option<u64> {
         sent += CHUNK as u64;
         if start.elapsed() >= Duration::from_secs(second as u64) {
             let delivered = sent.saturating_sub(ch.link.outstanding().await as u64);
-            let ms = report.ms();
             report
-                .send(Record::Throughput {
+                .emit(|ms| Record::Throughput {
                     ms,
                     direction: "send".into(),
                     second,
@@ -58,9 +57,8 @@ async fn receive_phase(ch: &mut Channel, report: &Reporter) -> Option<(u64, f64)
                 let f = *first.get_or_insert_with(Instant::now);
                 bytes += b.len() as u64;
                 if f.elapsed() >= Duration::from_secs(second as u64) {
-                    let ms = report.ms();
                     report
-                        .send(Record::Throughput {
+                        .emit(|ms| Record::Throughput {
                             ms,
                             direction: "receive".into(),
                             second,
@@ -99,9 +97,17 @@ async fn result(ch: &mut Channel) -> Option<(u64, f64)> {
 
 /// Run the test from this side: send, then receive; the figures go to the summary.
 pub async fn test(secs: Duration, opener: Arc<dyn Opener>, report: Reporter) {
-    let fail = |why: String| {
-        report.update(|d| d.errors.push(format!("throughput test: {why}")));
+    // Counted as a failure until it ends: a call that ends first leaves it there.
+    const UNFINISHED: &str = "throughput test: the call ended before it finished";
+    report.update(|d| d.errors.push(UNFINISHED.into()));
+    let settle = |why: Option<String>| {
+        report.update(|d| {
+            d.errors.retain(|e| e != UNFINISHED);
+            d.errors
+                .extend(why.map(|w| format!("throughput test: {w}")));
+        });
     };
+    let fail = |why: String| settle(Some(why));
     let mut ch = match opener.open(THROUGHPUT_LABEL).await {
         Ok(ch) => ch,
         Err(e) => return fail(e),
@@ -140,6 +146,7 @@ pub async fn test(secs: Duration, opener: Arc<dyn Opener>, report: Reporter) {
         None => return fail("the other side's phase never ended".into()),
     }
     report.update(|d| d.throughput = Some(summary));
+    settle(None);
     // The other side closes the channel once it has our result: hanging up before would
     // leave its summary without its send figure.
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
