@@ -24,6 +24,7 @@
 //! Invariants: stdout carries output only (URL, NDJSON, summary table); logs and progress go
 //! to stderr. Every failure maps to one documented exit code.
 
+pub mod argfile;
 pub mod call;
 pub mod cli;
 pub mod commands;

@@ -19,7 +19,7 @@ pub const PEM_LIMIT: u64 = 1 << 20;
 
 /// The bytes of the PEM file given as `flag`, at most [`PEM_LIMIT`] of them.
 pub fn read_pem(path: &Path, flag: &str) -> Result<Vec<u8>, Error> {
-    crate::cli::read_arg_file(
+    crate::argfile::read_arg_file(
         path,
         flag,
         PEM_LIMIT,

@@ -20,34 +20,6 @@ pub fn exit_codes_help() -> String {
 
 /// A clap error as one line: its lines joined, without the `error:` prefix, the usage block
 /// and the pointer to `--help` (so `requires` errors name the missing argument).
-/// The bytes of a file named by `flag`, at most `limit` of them (over it: a usage error saying
-/// what such a file usually holds, `typical`). Blocking, and a FIFO blocks in open: call it
-/// where it can be abandoned (`commands::prepare`).
-pub fn read_arg_file(
-    path: &std::path::Path,
-    flag: &str,
-    limit: u64,
-    typical: &str,
-) -> Result<Vec<u8>, exit::Error> {
-    use std::io::Read;
-    let shown = path.display();
-    let cannot =
-        |e: std::io::Error| exit::Error::usage(format!("{flag} {shown}: cannot read it ({e})"));
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(cannot)?
-        .take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > limit {
-        return Err(exit::Error::usage(format!(
-            "{flag} {shown}: larger than {} KiB ({typical})",
-            limit / 1024
-        )));
-    }
-    Ok(bytes)
-}
-
 pub fn one_line(text: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for l in text.lines() {

@@ -159,7 +159,7 @@ pub const MAX_USERNAME: usize = 513;
 /// Read an `--ice-config` file, at most [`ICE_CONFIG_LIMIT`] bytes (blocking: a FIFO without a
 /// writer blocks in open, so run it where it can be abandoned).
 pub fn read_ice_config(f: &std::path::Path) -> Result<String, Error> {
-    let bytes = super::read_arg_file(
+    let bytes = crate::argfile::read_arg_file(
         f,
         "--ice-config",
         ICE_CONFIG_LIMIT,

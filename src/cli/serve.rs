@@ -7,9 +7,9 @@ use clap::Args;
 
 use crate::exit::Error;
 use crate::ice::{IceUrl, Scheme};
-use crate::signal::limits::Limits;
 use crate::signal::protocol::IceServerJson;
-use crate::signal::redis::RedisConfig;
+use crate::signal::server::limits::Limits;
+use crate::signal::server::redis::RedisConfig;
 use crate::signal::server::{Config, IceHandout, RestSecret};
 use crate::tls::ServerTls;
 
@@ -186,7 +186,7 @@ impl ServeArgs {
             }
         }
         if let Some(r) = &self.redis {
-            let shown = crate::signal::redis::redact(r);
+            let shown = crate::signal::server::redis::redact(r);
             if r.starts_with("rediss:") {
                 return Err(Error::usage(format!(
                     "--redis {shown}: Redis over TLS is not built in; use redis:// on a private \

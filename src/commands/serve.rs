@@ -10,7 +10,7 @@ use crate::{cli, exit, report, signal};
 
 pub async fn serve(args: cli::serve::ServeArgs, cancel: CancellationToken) -> i32 {
     // Before the limits are worked out from it.
-    signal::limits::raise_fd_limit();
+    signal::server::limits::raise_fd_limit();
     let (config, args) = match super::prepare(&cancel, move || {
         let config = args.to_config()?;
         Ok((config, args))

@@ -8,25 +8,10 @@ use tokio::sync::mpsc;
 
 use super::{CHAT_LABEL, Channel, LinkEvent, Msg, Opener, Reporter};
 use crate::report::schema::Record;
+pub use crate::report::text::printable;
 
 /// The most bytes of UTF-8 one chat message carries.
 pub const MAX_TEXT: usize = 4096;
-
-/// Text as it may be shown on a terminal: control characters (C0, DEL, C1) and the Unicode
-/// bidirectional overrides and isolates are written as `\u{..}` escapes (tab too), so a
-/// message can neither move the cursor, recolour the terminal nor reorder what follows.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// Whether a line may be sent: UTF-8 within the bound. `Err` is the one-line reason.
 pub fn check_line(line: &[u8]) -> Result<String, String> {

@@ -192,15 +192,15 @@ impl DataConfig {
     }
 }
 
-/// Where the data task's records (the call's [`crate::call::Events`]) and totals go.
+/// Where the data task's records (the call's [`crate::report::Events`]) and totals go.
 #[derive(Clone)]
 pub struct Reporter {
-    events: crate::call::Events,
+    events: crate::report::Events,
     tally: Arc<Mutex<DataSummary>>,
 }
 
 impl Reporter {
-    pub fn new(events: crate::call::Events, tally: Arc<Mutex<DataSummary>>) -> Self {
+    pub fn new(events: crate::report::Events, tally: Arc<Mutex<DataSummary>>) -> Self {
         Reporter { events, tally }
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use serde::{Deserialize, Serialize};
 
-use super::audio::{Framer, JitterBuffer, Pull, Resampler, SAMPLE_RATE, f32_to_i16};
+use super::audio::dsp::{Framer, JitterBuffer, Pull, Resampler, SAMPLE_RATE, f32_to_i16};
 use super::{Counters, recv_until_stopped, spawn_checked};
 use crate::exit::Result;
 
@@ -428,7 +428,7 @@ pub fn list() -> DeviceList {
             description: format!("X11 display {display}"),
         });
     }
-    let ffmpeg_inputs = match super::video::init_ffmpeg() {
+    let ffmpeg_inputs = match super::init_ffmpeg() {
         Ok(()) => super::input::device_formats(),
         Err(_) => Vec::new(),
     };

@@ -25,6 +25,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exit::{Error, Result};
 
+/// FFmpeg's one-time set-up (formats, devices, quiet logs), shared by every call in the
+/// process; safe to call again.
+pub(crate) fn init_ffmpeg() -> std::result::Result<(), String> {
+    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        ffmpeg_next::init().map_err(|e| format!("cannot initialise FFmpeg: {e}"))?;
+        ffmpeg_next::device::register_all();
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Error);
+        Ok(())
+    })
+    .clone()
+}
+
 /// Audio or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaKind {

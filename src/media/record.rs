@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ffmpeg_next as ffmpeg;
 
-use super::video::init_ffmpeg;
+use super::init_ffmpeg;
 use super::{Counters, MediaKind, VideoCodec, spawn_checked};
 use crate::exit::{Error, Result};
 

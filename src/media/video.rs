@@ -15,17 +15,10 @@ use super::input::VideoInput;
 use super::record::RecordItem;
 use super::{
     CodecChoice, Counters, ENCODED_QUEUE, EncodedFrame, MediaKind, RAW_QUEUE, RECEIVED_QUEUE,
-    ReceivedFrame, SourceEnd, VideoCodec, VideoFormat, VideoSource, pace, recv_until_stopped,
-    spawn_checked,
+    ReceivedFrame, SourceEnd, VideoCodec, VideoFormat, VideoSource, init_ffmpeg, pace,
+    recv_until_stopped, spawn_checked,
 };
 use crate::exit::Result;
-
-pub(crate) fn init_ffmpeg() -> std::result::Result<(), String> {
-    ffmpeg::init().map_err(|e| format!("cannot initialise FFmpeg: {e}"))?;
-    ffmpeg::device::register_all();
-    ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
-    Ok(())
-}
 
 struct RawVideo {
     frame: ffmpeg::frame::Video,

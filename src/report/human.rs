@@ -227,7 +227,7 @@ impl Human {
                 self.note(format!(
                     "[{}] {who}: {}",
                     clock(),
-                    crate::data::chat::printable(text)
+                    super::text::printable(text)
                 ));
             }
             Record::File { .. } => self.file(r),

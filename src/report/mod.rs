@@ -1,14 +1,17 @@
 //! Reporters: turn the call driver's [`schema::Record`]s into NDJSON for scripts
 //! ([`json`]) or spinners, a live status line and a summary table for people ([`human`]).
 
+pub mod events;
 pub mod human;
 pub mod json;
 pub mod probe_human;
 pub mod probe_schema;
 pub mod schema;
+pub mod text;
 
 use tokio::sync::mpsc;
 
+pub use events::{Events, ms_between};
 use schema::Record;
 
 /// Which reporter renders a call.

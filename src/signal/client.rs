@@ -52,7 +52,7 @@ pub struct Embedded {
     /// The URL it serves.
     pub url: String,
     stop: CancellationToken,
-    clients: std::sync::Arc<super::limits::Gate>,
+    clients: std::sync::Arc<super::server::limits::Gate>,
 }
 
 impl Embedded {

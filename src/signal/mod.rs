@@ -1,16 +1,10 @@
-//! Signaling: the wire protocol, the room server and the client side of it.
+//! Signaling: the wire protocol ([`protocol`]), access tokens ([`auth`]), the client side of
+//! it ([`client`]) and the room server ([`server`]: HTTP, WebSocket connections, rooms, limits,
+//! metrics, Redis scale-out and the call page).
 
 pub mod auth;
 pub mod client;
-pub mod conn;
-pub mod http;
-pub mod hub;
-pub mod limits;
-pub mod metrics;
-pub mod outbox;
 pub mod protocol;
-pub mod redis;
-pub mod rooms;
 pub mod server;
 
 pub use client::{Channel, Embedded, Incoming, connect_or_host};

@@ -17,9 +17,9 @@ use webrtc::peer_connection::{
     RTCPeerConnectionIceErrorEvent, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
 };
 
+use super::codecs::codec_from_mime;
 use super::data::echo_pings;
 use super::frames::read_video;
-use super::setup::codec_from_mime;
 use crate::media::{Counters, MediaKind, ReceivedFrame};
 
 pub(super) struct Handler {

@@ -1,7 +1,8 @@
 //! Building the webrtc-rs peer connection: the codecs and their payload types, interceptors,
 //! fast ICE timers, sockets.
 
-use super::{H264_PT, OPUS_PT, PeerSetup, VP8_PT, VP9_PT, wrtc};
+use super::codecs::{opus_codec, video_codec, video_pt};
+use super::{OPUS_PT, PeerSetup, wrtc};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,12 +15,10 @@ use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
 
-use rtc::peer_connection::configuration::media_engine::{
-    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MIME_TYPE_VP9, MediaEngine,
-};
+use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind, TYPE_RTCP_FB_NACK,
+    RTCPFeedback, RTCRtpCodecParameters, RtpCodecKind, TYPE_RTCP_FB_NACK,
 };
 use std::collections::VecDeque;
 
@@ -32,55 +31,6 @@ use super::keyframe::KeyframeRequests;
 use super::unrouted::{Sinks, Unrouted};
 use crate::exit::Result;
 use crate::media::VideoCodec;
-
-pub(super) fn codec_from_mime(mime: &str) -> Option<VideoCodec> {
-    [VideoCodec::Vp8, VideoCodec::Vp9, VideoCodec::H264]
-        .into_iter()
-        .find(|c| mime.eq_ignore_ascii_case(video_mime(*c)))
-}
-
-pub(super) fn video_mime(codec: VideoCodec) -> &'static str {
-    match codec {
-        VideoCodec::Vp8 => MIME_TYPE_VP8,
-        VideoCodec::Vp9 => MIME_TYPE_VP9,
-        VideoCodec::H264 => MIME_TYPE_H264,
-    }
-}
-
-pub(super) fn opus_codec() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: MIME_TYPE_OPUS.to_owned(),
-        clock_rate: 48000,
-        channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-        rtcp_feedback: vec![],
-    }
-}
-
-pub(super) fn video_codec(codec: VideoCodec) -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: video_mime(codec).to_owned(),
-        clock_rate: 90000,
-        channels: 0,
-        sdp_fmtp_line: match codec {
-            VideoCodec::Vp8 => String::new(),
-            VideoCodec::Vp9 => "profile-id=0".to_owned(),
-            // Constrained baseline 3.1 in non-interleaved mode: what every browser takes.
-            VideoCodec::H264 => {
-                "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".to_owned()
-            }
-        },
-        rtcp_feedback: vec![],
-    }
-}
-
-pub(super) fn video_pt(codec: VideoCodec) -> u8 {
-    match codec {
-        VideoCodec::Vp8 => VP8_PT,
-        VideoCodec::Vp9 => VP9_PT,
-        VideoCodec::H264 => H264_PT,
-    }
-}
 
 /// Build the webrtc-rs peer connection: codecs, interceptors, fast ICE timers, sockets.
 pub(super) async fn build_pc(

@@ -57,7 +57,7 @@ impl Routes {
                 } else {
                     codecs
                         .get(&pt)
-                        .and_then(|c| super::setup::codec_from_mime(&format!("video/{}", c.name)))
+                        .and_then(|c| super::codecs::codec_from_mime(&format!("video/{}", c.name)))
                         .map(Route::Video)
                 };
                 let Some(route) = route else { continue };

@@ -17,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::outbox::Outbox;
-use super::protocol::{Message, code};
 use super::rooms::{JoinRequest, RESUME_GRACE, Relayed, new_token};
 use crate::exit::Error;
+use crate::signal::protocol::{Message, code};
 
 /// How often an instance renews its heartbeat and checks the peers of its rooms.
 const BEAT: Duration = Duration::from_secs(1);

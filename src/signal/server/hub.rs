@@ -3,9 +3,9 @@
 
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
-use super::protocol::code;
 use super::redis::RedisRooms;
 use super::rooms::{JoinRequest, LocalRooms, Relayed};
+use crate::signal::protocol::code;
 
 /// The room store of one server.
 #[derive(Clone)]

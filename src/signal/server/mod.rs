@@ -1,6 +1,15 @@
 //! `rtccall serve` (and the embedded server a peer starts for itself): binds, accepts
-//! connections under the [`super::limits`], speaks TLS when given a certificate, and hands
-//! each connection to hyper ([`super::http`]); rooms live in a [`Hub`].
+//! connections under the [`self::limits`], speaks TLS when given a certificate, and hands
+//! each connection to hyper ([`self::http`]); rooms live in a [`Hub`].
+
+pub mod conn;
+pub mod http;
+pub mod hub;
+pub mod limits;
+pub mod metrics;
+pub mod outbox;
+pub mod redis;
+pub mod rooms;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,18 +22,18 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::conn::Shared;
-use super::http::{self, ConnInfo, Site, Standing};
-use super::hub::Hub;
-use super::limits::{Admission, Gate, Limits};
-use super::metrics::Metrics;
-use super::protocol::IceServerJson;
-use super::redis::{RedisConfig, RedisRooms};
-use super::rooms::LocalRooms;
+use self::conn::Shared;
+use self::http::{ConnInfo, Site, Standing};
+use self::hub::Hub;
+use self::limits::{Admission, Gate, Limits};
+use self::metrics::Metrics;
+use self::redis::{RedisConfig, RedisRooms};
+use self::rooms::LocalRooms;
 use crate::exit::Error;
+use crate::signal::protocol::IceServerJson;
 use crate::tls::ServerTls;
 
-pub use super::rooms::RESUME_GRACE;
+pub use self::rooms::RESUME_GRACE;
 
 /// The ICE servers a signaling server hands to every peer in `joined`.
 #[derive(Debug, Clone, Default)]

@@ -14,17 +14,17 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as Frame};
 use tracing::debug;
 
-use super::auth;
+use super::IceHandout;
 use super::hub::Hub;
 use super::limits::{Gate, Permit};
 use super::metrics::Metrics;
 use super::outbox::{Item, Outbox};
-use super::protocol::{Message, code, parse_client, validate_room};
 use super::rooms::{JoinRequest, Relayed};
-use super::server::IceHandout;
+use crate::signal::auth;
+use crate::signal::protocol::{Message, code, parse_client, validate_room};
 
 /// Frames larger than this close the connection with 1009. Between
-/// [`super::protocol::MAX_MESSAGE_BYTES`] and this, the server replies `too-large` and keeps
+/// [`crate::signal::protocol::MAX_MESSAGE_BYTES`] and this, the server replies `too-large` and keeps
 /// the connection.
 pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
 /// Bytes read from the socket at a time; the buffer grows only for a larger message (an offer

@@ -69,7 +69,7 @@ impl Outbox {
     }
 
     /// Queue a message of the protocol (replies and notices: a stalled client just misses it).
-    pub fn send(&self, msg: &super::protocol::Message) {
+    pub fn send(&self, msg: &crate::signal::protocol::Message) {
         let _ = self.push(msg.to_text().into());
     }
 

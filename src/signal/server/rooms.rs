@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::{info, warn};
 
 use super::outbox::Outbox;
-use super::protocol::{IceServerJson, Message, code};
+use crate::signal::protocol::{IceServerJson, Message, code};
 
 /// How long the seat of a peer whose connection went (without `bye`) is kept for it: a `join`
 /// with its resume token within this time gets it back.
