@@ -9,6 +9,25 @@ use hmac::{Hmac, Mac};
 
 use crate::exit::Error;
 
+/// One ICE server as a call hands it to webrtc-rs (and the browser shape `{urls, username,
+/// credential}`): the URLs carry no credentials. `Debug` never shows the credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: String,
+    pub credential: String,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field("credential", &"***")
+            .finish()
+    }
+}
+
 /// The kind of server a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {

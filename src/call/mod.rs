@@ -9,9 +9,8 @@ mod figures;
 pub mod peer;
 pub mod rate;
 pub mod session;
+pub mod signaling;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,14 +20,18 @@ use tracing::warn;
 
 use crate::exit::Error;
 use crate::media::{Counters, Media, MediaConfig};
+pub use crate::report::Events;
+use crate::report::ms_between;
 use crate::report::schema::{Candidate, Record, SignalingEvent, Summary};
+use crate::signal::Role;
 use crate::signal::protocol::Token;
-use crate::signal::{Channel, Embedded, Incoming, Message, Role, connect_or_host};
 use crate::tls::TlsSetup;
 use figures::Figures;
 use peer::{CandidateInfo, IceState, MediaPorts, Peer, PeerEvent, PeerSetup};
 pub use session::AcceptPolicy;
 use session::{Command, Ending, Input, Output, Session, SessionConfig};
+use signaling::room::{RoomConfig, RoomSignaling};
+use signaling::{Event, Heard, Say, Signaling};
 
 /// How often the link RTT is refreshed, the bandwidth estimate turned into the video target,
 /// and (with a wildcard --bind) the local addresses compared.
@@ -63,34 +66,17 @@ pub trait Prompter: Send + Sync {
     async fn accept(&self, room: &str) -> bool;
 }
 
-/// Where the driver's records go.
-#[derive(Clone)]
-pub struct Events {
-    tx: mpsc::Sender<Record>,
-    start: Instant,
+/// A `signaling` record.
+async fn note(events: &Events, event: SignalingEvent, detail: Option<String>) {
+    let ms = events.ms();
+    events.send(Record::Signaling { ms, event, detail }).await;
 }
 
-impl Events {
-    pub fn new(tx: mpsc::Sender<Record>, start: Instant) -> Events {
-        Events { tx, start }
-    }
-
-    pub(crate) fn ms(&self) -> f64 {
-        ms_between(self.start, Instant::now())
-    }
-
-    pub(crate) async fn send(&self, r: Record) {
-        let _ = self.tx.send(r).await;
-    }
-
-    async fn signaling(&self, event: SignalingEvent, detail: Option<String>) {
-        let ms = self.ms();
-        self.send(Record::Signaling { ms, event, detail }).await;
-    }
-
-    async fn candidate(&self, side: &str, c: CandidateInfo) {
-        let ms = self.ms();
-        self.send(Record::Candidate {
+/// A `candidate` record.
+async fn note_candidate(events: &Events, side: &str, c: CandidateInfo) {
+    let ms = events.ms();
+    events
+        .send(Record::Candidate {
             ms,
             side: side.to_string(),
             candidate_type: c.candidate_type,
@@ -99,11 +85,6 @@ impl Events {
             port: c.port,
         })
         .await;
-    }
-}
-
-fn ms_between(a: Instant, b: Instant) -> f64 {
-    (b.saturating_duration_since(a).as_secs_f64() * 10_000.0).round() / 10.0
 }
 
 /// Parse `candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type>`.
@@ -123,33 +104,84 @@ pub fn parse_candidate(line: &str) -> Option<Candidate> {
     })
 }
 
-/// How long to wait before the next signaling reconnection attempt.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(250u64 << attempt.min(4))
+/// One call running on the current tokio runtime. A process can hold any number at once: each
+/// has its own config, media threads, peer connection, signaling front end and records;
+/// nothing in the call path is process-wide except FFmpeg's one-time initialisation.
+pub struct Call {
+    end: CancellationToken,
+    task: tokio::task::JoinHandle<Summary>,
 }
 
-/// Connect to signaling again after losing it, with backoff, until it works. It never hosts a
-/// server itself: the one that went was someone else's (a `serve` that may be restarting, or
-/// the other peer's embedded one), and its address must stay free for it.
-async fn reconnect(url: String, tls: Option<TlsSetup>) -> (Channel, Option<Embedded>) {
-    let mut attempt = 0;
-    loop {
-        match connect_or_host(&url, tls.as_ref(), false, Duration::from_secs(3)).await {
-            Ok(c) => return c,
-            Err(e) => {
-                tracing::info!("signaling reconnection failed: {e}");
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
-            }
+impl Call {
+    /// Start a call over `signaling` (its room when `None`). Its records come out of the
+    /// receiver, which must be read (the call waits while 256 are unread). `stop` ends it
+    /// (and every other call started with the same token: one Ctrl-C for the process);
+    /// [`Call::hang_up`] ends this one alone.
+    pub fn start(
+        config: CallConfig,
+        signaling: Option<Box<dyn Signaling>>,
+        stop: &CancellationToken,
+        prompter: Option<Arc<dyn Prompter>>,
+    ) -> (Call, mpsc::Receiver<Record>) {
+        let (tx, rx) = mpsc::channel(256);
+        let events = Events::new(tx, Instant::now());
+        let end = stop.child_token();
+        let cancel = end.clone();
+        let task = tokio::spawn(async move {
+            let signaling =
+                signaling.unwrap_or_else(|| Box::new(RoomSignaling::new(config.room())));
+            run_with(&config, signaling, &events, cancel, prompter).await
+        });
+        (Call { end, task }, rx)
+    }
+
+    /// End this call (as Ctrl-C would: the other side is told `bye`).
+    pub fn hang_up(&self) {
+        self.end.cancel();
+    }
+
+    /// Wait for the call to end; its summary (also the last record). `None` only when the
+    /// runtime shut down under it.
+    pub async fn wait(self) -> Option<Summary> {
+        match self.task.await {
+            Ok(s) => Some(s),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => None,
         }
     }
 }
 
-type Reconnecting = Pin<Box<dyn Future<Output = (Channel, Option<Embedded>)> + Send>>;
+impl CallConfig {
+    /// The room front end for this call's signaling.
+    pub fn room(&self) -> RoomConfig {
+        RoomConfig {
+            server: self.server.clone(),
+            room: self.room.clone(),
+            role: self.role,
+            tls: self.tls.clone(),
+            token: self.token.clone(),
+            embed_server: self.embed_server,
+            timeout: self.timeout,
+        }
+    }
+}
 
-/// Run one call to its end and return its summary (already emitted as the last record).
+/// Run one call through its room to its end and return its summary (already emitted as the
+/// last record).
 pub async fn run(
     config: &CallConfig,
+    events: &Events,
+    cancel: CancellationToken,
+    prompter: Option<Arc<dyn Prompter>>,
+) -> Summary {
+    let signaling = Box::new(RoomSignaling::new(config.room()));
+    run_with(config, signaling, events, cancel, prompter).await
+}
+
+/// Run one call to its end over the given signaling front end.
+pub async fn run_with(
+    config: &CallConfig,
+    signaling: Box<dyn Signaling>,
     events: &Events,
     cancel: CancellationToken,
     prompter: Option<Arc<dyn Prompter>>,
@@ -162,8 +194,8 @@ pub async fn run(
             config,
             events,
             figures: &mut figures,
-            channel: None,
-            embedded: Vec::new(),
+            signaling,
+            signal_up: false,
         };
         d.call(cancel, prompter, &mut media_slot, counters).await
     };
@@ -179,10 +211,10 @@ struct Driver<'a> {
     config: &'a CallConfig,
     events: &'a Events,
     figures: &'a mut Figures,
-    /// The signaling connection, while it is up.
-    channel: Option<Channel>,
-    /// Signaling servers this process hosts (the first one, and any started on reconnection).
-    embedded: Vec<Embedded>,
+    /// The signaling front end.
+    signaling: Box<dyn Signaling>,
+    /// The signaling connection is up (nothing is said while it is not).
+    signal_up: bool,
 }
 
 impl Driver<'_> {
@@ -201,7 +233,6 @@ impl Driver<'_> {
                 timeout: cfg.timeout,
                 duration: cfg.duration,
                 accept: cfg.accept.clone(),
-                token: cfg.token.clone(),
             },
             Instant::now(),
         );
@@ -234,47 +265,47 @@ impl Driver<'_> {
         self.figures.video_codec = Some(media.video_codec.clone());
         *media_slot = Some(media);
 
-        let connecting = tokio::select! {
+        let opening = tokio::select! {
             _ = cancel.cancelled() => return fail(Error::interrupted()),
-            r = connect_or_host(&cfg.server, cfg.tls.as_ref(), cfg.embed_server, cfg.timeout) => r,
+            r = self.signaling.open() => r,
         };
-        match connecting {
-            Ok(c) => self.connected(c, SignalingEvent::Connected).await,
-            Err(e) => return fail(e),
-        };
+        if let Err(e) = opening {
+            return fail(e);
+        }
+        self.signal_up = true;
         session.handle(Input::SignalUp, Instant::now());
         self.flush_sends(&mut session).await;
 
         // The server's answer to the join may carry ICE servers for everyone: they apply when
         // none were given here. The peer is built once they are known.
-        let first = tokio::select! {
-            _ = cancel.cancelled() => None,
-            m = tokio::time::timeout(cfg.timeout, self.recv()) => m.ok().flatten(),
+        let deadline = tokio::time::Instant::now() + cfg.timeout;
+        let first = loop {
+            let event = tokio::select! {
+                _ = cancel.cancelled() => break None,
+                _ = tokio::time::sleep_until(deadline) => break None,
+                e = self.signaling.next() => e,
+            };
+            match event {
+                Event::Note(e, detail) => note(self.events, e, detail).await,
+                other => break Some(other),
+            }
         };
         let mut setup = cfg.peer.clone();
-        if let Some(Incoming::Message(Message::Joined { ice_servers, .. })) = &first
+        if let Some(Event::Heard(Heard::Joined { ice_servers, .. })) = &first
             && setup.ice_servers.is_empty()
         {
-            let handed: Vec<peer::IceServer> = ice_servers
-                .iter()
-                .filter(|s| !s.urls.is_empty())
-                .map(|s| peer::IceServer {
-                    urls: s.urls.clone(),
-                    username: s.username.clone().unwrap_or_default(),
-                    credential: s.credential.clone().unwrap_or_default(),
-                })
-                .collect();
+            let handed = ice_servers.clone();
             if !handed.is_empty() {
                 let urls: Vec<String> = handed
                     .iter()
                     .flat_map(|s| s.urls.iter().map(|u| crate::ice::redact_url(u)))
                     .collect();
-                self.events
-                    .signaling(
-                        SignalingEvent::IceServers,
-                        Some(format!("from the server: {}", urls.join(", "))),
-                    )
-                    .await;
+                note(
+                    self.events,
+                    SignalingEvent::IceServers,
+                    Some(format!("from the server: {}", urls.join(", "))),
+                )
+                .await;
                 setup.ice_servers = handed;
             }
         }
@@ -309,8 +340,12 @@ impl Driver<'_> {
         };
         self.figures.impaired = peer.impaired();
         let first = match first {
-            Some(Incoming::Message(m)) => Input::Signal(m),
-            Some(Incoming::Closed(why)) => Input::SignalLost(why),
+            Some(Event::Heard(m)) => Input::Signal(m),
+            Some(Event::Lost(why)) => {
+                self.signal_up = false;
+                Input::SignalLost(why)
+            }
+            Some(Event::Back | Event::Note(..)) => Input::SignalUp,
             None if cancel.is_cancelled() => Input::Cancel,
             None => Input::Timeout,
         };
@@ -333,16 +368,13 @@ impl Driver<'_> {
             self.figures.check_arrivals(&sent_by_peer);
         }
         if ending.send_bye {
-            if let Some(ch) = &self.channel {
-                let _ = ch
-                    .tx
-                    .send(Message::Bye {
-                        reason: Some(ending.reason.to_string()),
-                    })
-                    .await;
-                self.events
-                    .signaling(SignalingEvent::ByeSent, Some(ending.reason.to_string()))
-                    .await;
+            if self.signal_up && self.signaling.say(Say::Bye(ending.reason.into())).await {
+                note(
+                    self.events,
+                    SignalingEvent::ByeSent,
+                    Some(ending.reason.to_string()),
+                )
+                .await;
             } else {
                 warn!("signaling is down: the other side is not told that we hung up");
             }
@@ -351,53 +383,23 @@ impl Driver<'_> {
             m.stop();
         }
         peer.close().await;
-        if let Some(ch) = self.channel.take() {
-            ch.finish().await;
-        }
-        for e in self.embedded.drain(..) {
-            e.finish().await;
-        }
+        self.signaling.close().await;
         ending
-    }
-
-    async fn connected(
-        &mut self,
-        (channel, embedded): (Channel, Option<Embedded>),
-        event: SignalingEvent,
-    ) {
-        if let Some(e) = embedded {
-            self.events
-                .signaling(
-                    SignalingEvent::EmbeddedServer,
-                    Some(format!(
-                        "no signaling server was running; serving {} from this process",
-                        e.url
-                    )),
-                )
-                .await;
-            self.embedded.push(e);
-        }
-        self.events
-            .signaling(event, Some(self.config.server.clone()))
-            .await;
-        self.channel = Some(channel);
-    }
-
-    async fn recv(&mut self) -> Option<Incoming> {
-        match self.channel.as_mut() {
-            Some(c) => c.rx.recv().await,
-            None => std::future::pending().await,
-        }
     }
 
     /// Send what the machine queued before the peer exists (only `join`).
     async fn flush_sends(&mut self, session: &mut Session) {
         while let Some(o) = session.poll_output() {
-            if let Output::Send(m) = o
-                && let Some(ch) = &self.channel
-            {
-                let _ = ch.tx.send(m).await;
+            if let Output::Send(m) = o {
+                self.say(m).await;
             }
+        }
+    }
+
+    /// Hand what the machine says to the front end, while signaling is up.
+    async fn say(&mut self, m: Say) {
+        if self.signal_up && !self.signaling.say(m).await {
+            tracing::debug!("signaling went before a message could be handed to it");
         }
     }
 
@@ -425,7 +427,6 @@ impl Driver<'_> {
         } else {
             Default::default()
         };
-        let mut reconnecting: Option<Reconnecting> = None;
         let mut asking: Option<tokio::task::JoinHandle<bool>> = None;
         // The data side ([`crate::data`]) starts once connected; channels the other side opens
         // wait in `data_in` until then. Dropping `data_task` at the end stops it.
@@ -438,16 +439,12 @@ impl Driver<'_> {
             while let Some(out) = session.poll_output() {
                 match out {
                     Output::End(ending) => return ending,
-                    Output::Send(m) => {
-                        if let Some(ch) = &self.channel {
-                            let _ = ch.tx.send(m).await;
-                        }
-                    }
+                    Output::Send(m) => self.say(m).await,
                     Output::Note(event, detail) => {
                         if event == SignalingEvent::OfferReceived {
                             self.figures.negotiation_start = Some(Instant::now());
                         }
-                        self.events.signaling(event, detail).await;
+                        note(self.events, event, detail).await;
                     }
                     Output::Do(cmd) => {
                         if let Some(input) = self.command(cmd, peer).await {
@@ -489,11 +486,8 @@ impl Driver<'_> {
                         self.figures.path_changed();
                     }
                     Output::Reconnect => {
-                        if let Some(old) = self.channel.take() {
-                            tokio::spawn(old.finish());
-                        }
-                        reconnecting =
-                            Some(Box::pin(reconnect(cfg.server.clone(), cfg.tls.clone())));
+                        self.signal_up = false;
+                        self.signaling.reconnect();
                     }
                 }
             }
@@ -530,11 +524,6 @@ impl Driver<'_> {
                     asking = None;
                     Input::Decision(if decision.unwrap_or(false) { Ok(()) } else { Err("declined".into()) })
                 }
-                back = async { reconnecting.as_mut().expect("guarded").await }, if reconnecting.is_some() => {
-                    reconnecting = None;
-                    self.connected(back, SignalingEvent::Reconnected).await;
-                    Input::SignalUp
-                }
                 Some(()) = data_done.recv() => Input::DataDone,
                 ev = peer_rx.recv() => match ev {
                     Some(PeerEvent::DataChannel(ch)) => {
@@ -549,15 +538,19 @@ impl Driver<'_> {
                     },
                     None => continue,
                 },
-                incoming = self.recv() => match incoming {
-                    Some(Incoming::Message(m)) => Input::Signal(m),
-                    Some(Incoming::Closed(why)) => {
-                        self.channel = None;
+                event = self.signaling.next() => match event {
+                    Event::Heard(m) => Input::Signal(m),
+                    Event::Note(e, detail) => {
+                        note(self.events, e, detail).await;
+                        continue;
+                    }
+                    Event::Lost(why) => {
+                        self.signal_up = false;
                         Input::SignalLost(why)
                     }
-                    None => {
-                        self.channel = None;
-                        Input::SignalLost("signaling closed".into())
+                    Event::Back => {
+                        self.signal_up = true;
+                        Input::SignalUp
                     }
                 },
             };
@@ -569,7 +562,7 @@ impl Driver<'_> {
     async fn peer_event(&mut self, ev: PeerEvent) -> Option<Input> {
         match ev {
             PeerEvent::LocalCandidate(line, info) => {
-                self.events.candidate("local", info).await;
+                note_candidate(self.events, "local", info).await;
                 Some(Input::LocalCandidate(Some(line)))
             }
             PeerEvent::GatheringComplete => {
@@ -632,13 +625,13 @@ impl Driver<'_> {
 
     /// Candidates that came inside the remote description (peers that do not trickle) are
     /// reported like trickled ones.
-    async fn sdp_candidates(&self, sdp: &str) {
+    async fn sdp_candidates(&mut self, sdp: &str) {
         for c in sdp
             .lines()
             .filter(|l| l.starts_with("a=candidate:"))
             .filter_map(parse_candidate)
         {
-            self.events.candidate("remote", c.into()).await;
+            note_candidate(self.events, "remote", c.into()).await;
         }
     }
 
@@ -686,7 +679,7 @@ impl Driver<'_> {
             }
             Command::AddCandidate(line) => {
                 if let Some(c) = parse_candidate(&line.candidate) {
-                    self.events.candidate("remote", c.into()).await;
+                    note_candidate(self.events, "remote", c.into()).await;
                 }
                 peer.add_remote_candidate(line).await;
                 None

@@ -3,13 +3,9 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
-use std::time::Instant;
-
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::call::{self, AcceptPolicy, Prompter};
-use crate::report::schema::Record;
 use crate::signal::Role;
 use crate::{cli, report};
 
@@ -45,7 +41,6 @@ pub async fn call(
     accept: AcceptPolicy,
     cancel: CancellationToken,
 ) -> i32 {
-    let start = Instant::now();
     let json = args.output.json;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let config =
@@ -53,21 +48,16 @@ pub async fn call(
             Ok(c) => c,
             Err(code) => return code,
         };
-    let (tx, rx) = mpsc::channel::<Record>(256);
-    let (reporter, prompter): (tokio::task::JoinHandle<()>, Option<Arc<dyn Prompter>>) = if json {
-        let prompter: Arc<dyn Prompter> = Arc::new(TerminalPrompter { bar: None });
-        (
-            tokio::spawn(report::run(report::Format::Json, rx)),
-            Some(prompter),
-        )
-    } else {
-        let human = report::human::Human::new();
-        let prompter = Arc::new(TerminalPrompter { bar: human.bar() });
-        (tokio::spawn(report::human::run(human, rx)), Some(prompter))
+    let human = (!json).then(report::human::Human::new);
+    let prompter: Arc<dyn Prompter> = Arc::new(TerminalPrompter {
+        bar: human.as_ref().and_then(|h| h.bar()),
+    });
+    let (run, rx) = call::Call::start(config, None, &cancel, Some(prompter));
+    let reporter = match human {
+        Some(h) => tokio::spawn(report::human::run(h, rx)),
+        None => tokio::spawn(report::run(report::Format::Json, rx)),
     };
-    let events = call::Events::new(tx, start);
-    let summary = call::run(&config, &events, cancel, prompter).await;
-    drop(events);
+    let summary = run.wait().await;
     let _ = reporter.await;
-    summary.exit_code
+    summary.map_or(crate::exit::INTERRUPTED, |s| s.exit_code)
 }

@@ -5,6 +5,7 @@
 //! ([`data`]), stats ([`stats`]) and the probe's gathering ([`gather`]). Nothing here knows the
 //! output schema: it reports in its own types, which the call driver turns into records.
 
+mod codecs;
 mod data;
 pub mod estimate;
 mod frames;
@@ -20,9 +21,10 @@ mod unrouted;
 pub use gather::{GatherReport, Gathered, gather};
 pub use stats::PeerStats;
 
+use codecs::{codec_from_mime, opus_codec, video_codec, video_mime, video_pt};
 use data::{send_pings, wake_driver};
 use handler::Handler;
-use setup::{build_pc, codec_from_mime, opus_codec, video_codec, video_mime, video_pt};
+use setup::build_pc;
 
 /// One ICE candidate as the driver reports it (local, remote, or an end of the selected pair).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,13 +78,7 @@ pub(crate) const VP8_PT: u8 = 96;
 pub(crate) const VP9_PT: u8 = 98;
 pub(crate) const H264_PT: u8 = 102;
 
-/// One ICE server as configured by the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    pub username: String,
-    pub credential: String,
-}
+pub use crate::ice::IceServer;
 
 /// How to build the peer connection.
 #[derive(Debug, Clone)]
@@ -123,14 +119,7 @@ impl LocalIce {
     }
 }
 
-/// A trickled candidate in the flat shape of the signaling protocol.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CandidateLine {
-    pub candidate: String,
-    pub sdp_mid: Option<String>,
-    pub sdp_mline_index: Option<u16>,
-    pub username_fragment: Option<String>,
-}
+pub use crate::call::signaling::CandidateLine;
 
 /// What the peer connection reports, in rtccall's terms.
 #[derive(Debug)]

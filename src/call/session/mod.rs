@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use tracing::{debug, warn};
 
-use super::peer::{CandidateLine, ConnState, IceState};
+use super::peer::{ConnState, IceState};
+use super::signaling::{Heard, Say};
 use crate::exit::Error;
 use crate::report::schema::SignalingEvent;
 use crate::signal::Role;
-use crate::signal::protocol::{Message, Token, code};
 
 /// How long a call stays up after its file source ends, so the last frames arrive.
 pub const END_OF_MEDIA_GRACE: Duration = Duration::from_millis(500);
@@ -82,9 +82,9 @@ pub enum Input {
     /// The signaling connection is gone; the text says why.
     SignalLost(String),
     /// A message from the signaling server.
-    Signal(Message),
+    Signal(Heard),
     /// A local candidate to trickle, or `None` when gathering is complete.
-    LocalCandidate(Option<CandidateLine>),
+    LocalCandidate(Option<super::signaling::CandidateLine>),
     /// The ICE connection state changed.
     IceState(IceState),
     /// The peer connection state changed.
@@ -118,7 +118,7 @@ pub enum Command {
     /// Apply this answer; answer with [`Input::AnswerApplied`].
     ApplyAnswer(String),
     /// Add a remote candidate.
-    AddCandidate(CandidateLine),
+    AddCandidate(super::signaling::CandidateLine),
     /// Negotiation is done: start moving media onto the tracks.
     StartSending,
     /// Restart ICE: make an offer with new ICE credentials; answer with [`Input::OfferMade`].
@@ -159,8 +159,8 @@ impl Ending {
 /// What the machine asks the driver to do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    /// Send this message on the signaling connection.
-    Send(Message),
+    /// Say this to the other side (through the signaling front end).
+    Send(Say),
     /// Run this peer command.
     Do(Command),
     /// Emit a `signaling` record.
@@ -187,8 +187,6 @@ pub struct SessionConfig {
     /// Hang up after this long connected.
     pub duration: Option<Duration>,
     pub accept: AcceptPolicy,
-    /// Access token sent with every `join` (`--token`).
-    pub token: Option<Token>,
 }
 
 /// The call session machine.
@@ -313,7 +311,7 @@ impl Session {
         }
     }
 
-    fn send(&mut self, m: Message) {
+    fn send(&mut self, m: Say) {
         if self.signal_up {
             self.emit(Output::Send(m));
         } else {
@@ -335,11 +333,8 @@ impl Session {
         match input {
             Input::SignalUp => {
                 self.signal_up = true;
-                self.send(Message::Join {
-                    room: self.cfg.room.clone(),
-                    role: Some(self.cfg.role),
+                self.send(Say::Join {
                     resume: self.resume.clone(),
-                    token: self.cfg.token.clone(),
                 });
             }
             Input::SignalLost(why) => {
@@ -361,23 +356,7 @@ impl Session {
                 }
             }
             Input::Signal(m) => self.signal(m, now),
-            Input::LocalCandidate(c) => {
-                let m = match c {
-                    Some(c) => Message::Candidate {
-                        candidate: Some(c.candidate),
-                        sdp_mid: c.sdp_mid,
-                        sdp_mline_index: c.sdp_mline_index,
-                        username_fragment: c.username_fragment,
-                    },
-                    None => Message::Candidate {
-                        candidate: None,
-                        sdp_mid: None,
-                        sdp_mline_index: None,
-                        username_fragment: None,
-                    },
-                };
-                self.send(m);
-            }
+            Input::LocalCandidate(c) => self.send(Say::Candidate(c)),
             Input::IceState(s) => {
                 self.ice_state = s;
                 match s {
@@ -458,14 +437,14 @@ impl Session {
             }
             Input::OfferMade(r) => match r {
                 Ok(sdp) if self.phase == Phase::Connected && self.restart.is_some() => {
-                    self.send(Message::Offer { sdp });
+                    self.send(Say::Offer(sdp));
                     self.note(SignalingEvent::OfferSent, Some("ICE restart".into()));
                 }
                 Err(e) if self.phase == Phase::Connected => {
                     warn!("the ICE restart offer failed: {e}");
                 }
                 Ok(sdp) if self.phase == Phase::Offering => {
-                    self.send(Message::Offer { sdp });
+                    self.send(Say::Offer(sdp));
                     self.note(SignalingEvent::OfferSent, None);
                     self.enter(Phase::Offered, now);
                 }
@@ -474,14 +453,14 @@ impl Session {
             },
             Input::AnswerMade(r) => match r {
                 Ok(sdp) if self.phase == Phase::Connected => {
-                    self.send(Message::Answer { sdp });
+                    self.send(Say::Answer(sdp));
                     self.note(SignalingEvent::AnswerSent, Some("ICE restart".into()));
                 }
                 Err(e) if self.phase == Phase::Connected => {
                     warn!("answering the ICE restart failed: {e}");
                 }
                 Ok(sdp) if self.phase == Phase::Answering => {
-                    self.send(Message::Answer { sdp });
+                    self.send(Say::Answer(sdp));
                     self.note(SignalingEvent::AnswerSent, None);
                     self.emit(Output::Do(Command::StartSending));
                     self.enter(Phase::Connecting, now);
@@ -523,9 +502,7 @@ impl Session {
     }
 
     fn reject(&mut self, reason: String) {
-        self.send(Message::Reject {
-            reason: Some(reason.clone()),
-        });
+        self.send(Say::Reject(reason.clone()));
         self.note(SignalingEvent::Rejected, Some(reason));
         self.end(Ending::ok("rejected", false));
     }
@@ -546,7 +523,7 @@ impl Session {
         );
         match self.cfg.role {
             Role::Dial => self.emit(Output::Do(Command::RestartOffer)),
-            Role::Answer => self.send(Message::Restart { reason: Some(why) }),
+            Role::Answer => self.send(Say::Restart(why)),
         }
     }
 
@@ -712,10 +689,10 @@ impl Session {
         }
     }
 
-    fn signal(&mut self, m: Message, now: Instant) {
+    fn signal(&mut self, m: Heard, now: Instant) {
         let role = self.cfg.role;
         match m {
-            Message::Joined { peer, resume, .. } => {
+            Heard::Joined { peer, resume, .. } => {
                 let rejoined = self.phase != Phase::Joining;
                 if resume.is_some() {
                     self.resume = resume;
@@ -738,7 +715,7 @@ impl Session {
                     self.offer_if_dialer(now);
                 }
             }
-            Message::PeerJoined { role: other } => {
+            Heard::PeerJoined(other) => {
                 self.note(SignalingEvent::PeerJoined, other.clone());
                 if self.phase == Phase::Waiting {
                     if self.role_clash(other.as_deref().unwrap_or("unknown")) {
@@ -747,7 +724,7 @@ impl Session {
                     self.offer_if_dialer(now);
                 }
             }
-            Message::PeerLeft {} => {
+            Heard::PeerLeft => {
                 match self.phase {
                     Phase::Joining | Phase::Waiting => {
                         self.note(SignalingEvent::PeerLeft, None);
@@ -768,7 +745,7 @@ impl Session {
                     }
                 }
             }
-            Message::Offer { sdp } => match (role, self.phase) {
+            Heard::Offer(sdp) => match (role, self.phase) {
                 (Role::Answer, Phase::Waiting) => {
                     self.note(SignalingEvent::OfferReceived, None);
                     match self.cfg.accept.clone() {
@@ -818,7 +795,7 @@ impl Session {
                     );
                 }
             },
-            Message::Answer { sdp } => {
+            Heard::Answer(sdp) => {
                 if role == Role::Dial && self.phase == Phase::Connected && self.restart.is_some() {
                     self.heard_peer();
                     self.note(SignalingEvent::AnswerReceived, Some("ICE restart".into()));
@@ -831,26 +808,14 @@ impl Session {
                     debug!("an answer in phase {:?} ignored", self.phase);
                 }
             }
-            Message::Candidate {
-                candidate,
-                sdp_mid,
-                sdp_mline_index,
-                username_fragment,
-            } => {
+            Heard::Candidate(c) => {
                 self.heard_peer();
-                match candidate.filter(|c| !c.trim().is_empty()) {
+                match c {
                     None => debug!("the other side finished gathering"),
-                    Some(candidate) => {
-                        self.emit(Output::Do(Command::AddCandidate(CandidateLine {
-                            candidate,
-                            sdp_mid,
-                            sdp_mline_index,
-                            username_fragment,
-                        })))
-                    }
+                    Some(c) => self.emit(Output::Do(Command::AddCandidate(c))),
                 }
             }
-            Message::Restart { reason } => {
+            Heard::Restart(reason) => {
                 let settled = self.restart.is_none()
                     && self.outage_since.is_none()
                     && self
@@ -871,7 +836,7 @@ impl Session {
                     }
                 }
             }
-            Message::Reject { reason } if role == Role::Dial => {
+            Heard::Reject(reason) if role == Role::Dial => {
                 let reason = reason.unwrap_or_else(|| "no reason given".into());
                 self.note(SignalingEvent::Rejected, Some(reason.clone()));
                 self.end(Ending::err(
@@ -880,7 +845,7 @@ impl Session {
                     false,
                 ));
             }
-            Message::Bye { reason } => {
+            Heard::Bye(reason) => {
                 self.note(SignalingEvent::ByeReceived, reason.clone());
                 let ending = if self.phase == Phase::Connected {
                     Ending::ok("remote-bye", false)
@@ -896,649 +861,26 @@ impl Session {
                 };
                 self.end(ending);
             }
-            Message::Error { code: c, message } => {
-                if [
-                    code::ROOM_FULL,
-                    code::BAD_ROOM,
-                    code::ALREADY_JOINED,
-                    code::UNAUTHORIZED,
-                    code::RATE_LIMITED,
-                    code::UNAVAILABLE,
-                ]
-                .contains(&c.as_str())
-                {
-                    if self.phase == Phase::Connected {
-                        // A rejoin refused (the seat went to someone else): the call goes on.
-                        self.note(
-                            SignalingEvent::Lost,
-                            Some(format!("the room refused us on rejoining: {message} ({c})")),
-                        );
-                        return;
-                    }
-                    self.end(Ending::err(
-                        "error",
-                        Error::signaling(format!(
-                            "the signaling server refused us: {message} ({c})"
-                        )),
-                        false,
-                    ));
-                } else {
-                    warn!("signaling server: {message} ({c})");
+            Heard::Refused(why) => {
+                if self.phase == Phase::Connected {
+                    // A rejoin refused (the seat went to someone else): the call goes on.
+                    self.note(
+                        SignalingEvent::Lost,
+                        Some(format!("the room refused us on rejoining: {why}")),
+                    );
+                    return;
                 }
+                self.end(Ending::err(
+                    "error",
+                    Error::signaling(format!("the signaling server refused us: {why}")),
+                    false,
+                ));
             }
+            Heard::Problem(why) => warn!("signaling server: {why}"),
             other => debug!("ignoring signaling message {other:?} in phase {:?}", self.phase),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::exit;
-
-    const T: Duration = Duration::from_secs(10);
-
-    fn machine(role: Role, accept: AcceptPolicy, t0: Instant) -> Session {
-        Session::new(
-            SessionConfig {
-                role,
-                room: "r".into(),
-                timeout: T,
-                duration: Some(Duration::from_secs(8)),
-                accept,
-                token: None,
-            },
-            t0,
-        )
-    }
-
-    fn drain(s: &mut Session) -> Vec<Output> {
-        std::iter::from_fn(|| s.poll_output()).collect()
-    }
-
-    fn joined(peer: Option<&str>, token: &str) -> Input {
-        Input::Signal(Message::Joined {
-            room: "r".into(),
-            peer: peer.map(str::to_string),
-            resume: Some(token.into()),
-            ice_servers: vec![],
-        })
-    }
-
-    fn ended(outs: &[Output]) -> Option<&Ending> {
-        outs.iter().find_map(|o| match o {
-            Output::End(e) => Some(e),
-            _ => None,
-        })
-    }
-
-    fn exit_code(e: &Ending) -> i32 {
-        e.error.as_ref().map_or(exit::OK, Error::code)
-    }
-
-    /// Two machines in one room: what one sends reaches the other (the server's relaying),
-    /// peer commands succeed at once, and the peer connections connect once both have the
-    /// descriptions.
-    struct Room {
-        dial: Session,
-        answer: Session,
-        now: Instant,
-        ended: Vec<(Role, Ending)>,
-        sent: Vec<(Role, Message)>,
-        restarted: Vec<(Role, Duration)>,
-    }
-
-    impl Room {
-        fn new(accept: AcceptPolicy) -> Room {
-            let now = Instant::now();
-            Room {
-                dial: machine(Role::Dial, AcceptPolicy::Auto, now),
-                answer: machine(Role::Answer, accept, now),
-                now,
-                ended: vec![],
-                sent: vec![],
-                restarted: vec![],
-            }
-        }
-
-        fn feed(&mut self, role: Role, input: Input) {
-            let now = self.now;
-            let mut queue = VecDeque::from([(role, input)]);
-            while let Some((role, input)) = queue.pop_front() {
-                let (me, other) = match role {
-                    Role::Dial => (&mut self.dial, Role::Answer),
-                    Role::Answer => (&mut self.answer, Role::Dial),
-                };
-                me.handle(input, now);
-                for out in drain(me) {
-                    match out {
-                        Output::Send(Message::Join { .. }) => {}
-                        Output::Send(m) => {
-                            self.sent.push((role, m.clone()));
-                            queue.push_back((other, Input::Signal(m)));
-                        }
-                        Output::Do(Command::MakeOffer) => {
-                            queue.push_back((role, Input::OfferMade(Ok("offer".into()))))
-                        }
-                        Output::Do(Command::AnswerOffer(_)) => {
-                            queue.push_back((role, Input::AnswerMade(Ok("answer".into()))))
-                        }
-                        Output::Do(Command::ApplyAnswer(_)) => {
-                            queue.push_back((role, Input::AnswerApplied(Ok(()))))
-                        }
-                        Output::Do(Command::StartSending) => {
-                            queue.push_back((role, Input::Conn(ConnState::Connected)));
-                        }
-                        Output::Do(Command::RestartOffer) => {
-                            queue.push_back((role, Input::OfferMade(Ok("restart".into()))))
-                        }
-                        Output::Do(Command::AnswerAgain(_)) => {
-                            queue.push_back((role, Input::AnswerMade(Ok("again".into()))))
-                        }
-                        Output::Restarted(d) => self.restarted.push((role, d)),
-                        Output::End(e) => self.ended.push((role, e)),
-                        _ => {}
-                    }
-                }
-            }
-        }
-
-        /// Both join; the answerer first.
-        fn meet(&mut self) {
-            self.feed(Role::Answer, Input::SignalUp);
-            self.feed(Role::Answer, joined(None, "ta"));
-            self.feed(Role::Dial, Input::SignalUp);
-            self.feed(
-                Role::Answer,
-                Input::Signal(Message::PeerJoined {
-                    role: Some("dial".into()),
-                }),
-            );
-            self.feed(Role::Dial, joined(Some("answer"), "td"));
-        }
-    }
-
-    #[test]
-    fn a_call_connects_whoever_joins_first_and_ends_at_its_duration() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        assert_eq!(room.dial.phase(), Phase::Connected);
-        assert_eq!(room.answer.phase(), Phase::Connected);
-        let offers = room
-            .sent
-            .iter()
-            .filter(|(_, m)| matches!(m, Message::Offer { .. }));
-        assert_eq!(offers.count(), 1, "exactly one offer, from the dialer");
-        // The dialer joined second, the answerer offers nothing: now the other way round.
-        let mut room2 = Room::new(AcceptPolicy::Auto);
-        room2.feed(Role::Dial, Input::SignalUp);
-        room2.feed(Role::Dial, joined(None, "td"));
-        room2.feed(Role::Answer, Input::SignalUp);
-        // The server queues `joined` for the newcomer before it tells the other peer.
-        room2.feed(Role::Answer, joined(Some("dial"), "ta"));
-        room2.feed(
-            Role::Dial,
-            Input::Signal(Message::PeerJoined {
-                role: Some("answer".into()),
-            }),
-        );
-        assert_eq!(room2.dial.phase(), Phase::Connected);
-        assert_eq!(room2.answer.phase(), Phase::Connected);
-
-        let end = room.dial.deadline().unwrap();
-        assert_eq!(end, room.now + Duration::from_secs(8));
-        room.now = end;
-        room.feed(Role::Dial, Input::Timeout);
-        let (role, e) = &room.ended[0];
-        assert_eq!(
-            (*role, e.reason, e.send_bye),
-            (Role::Dial, "duration", true)
-        );
-    }
-
-    fn offers_sent(room: &Room) -> usize {
-        room.sent
-            .iter()
-            .filter(|(r, m)| *r == Role::Dial && matches!(m, Message::Offer { .. }))
-            .count()
-    }
-
-    fn both(room: &mut Room, input: impl Fn() -> Input) {
-        room.feed(Role::Dial, input());
-        room.feed(Role::Answer, input());
-    }
-
-    #[test]
-    fn ice_restarts_a_second_after_disconnected_and_the_call_goes_on() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        both(&mut room, || Input::IceState(IceState::Connected));
-        let t = room.now;
-        both(&mut room, || Input::IceState(IceState::Disconnected));
-        assert_eq!(room.dial.deadline(), Some(t + RESTART_AFTER));
-        room.now = t + RESTART_AFTER;
-        room.feed(Role::Dial, Input::Timeout);
-        assert_eq!(offers_sent(&room), 2, "a restart offer went out");
-        assert!(
-            room.sent
-                .iter()
-                .filter(|(r, m)| *r == Role::Answer && matches!(m, Message::Answer { .. }))
-                .count()
-                == 2,
-            "{:?}",
-            room.sent
-        );
-        // ICE failed meanwhile: the other side answered, so it is alive: no ending.
-        room.now += Duration::from_millis(500);
-        both(&mut room, || Input::Conn(ConnState::Failed));
-        assert!(room.ended.is_empty(), "{:?}", room.ended);
-        room.now += Duration::from_millis(300);
-        both(&mut room, || Input::IceState(IceState::Connected));
-        assert_eq!(room.restarted.len(), 2, "both noted it");
-        assert_eq!(room.restarted[0].1, Duration::from_millis(1800));
-        // The answerer's own timer fires later: no restart now.
-        room.feed(Role::Answer, Input::Timeout);
-        assert_eq!(offers_sent(&room), 2);
-        assert_eq!(room.dial.phase(), Phase::Connected);
-    }
-
-    #[test]
-    fn a_frozen_peer_still_ends_the_call_when_ice_fails() {
-        let t0 = Instant::now();
-        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
-        d.handle(Input::SignalUp, t0);
-        d.handle(joined(Some("answer"), "t"), t0);
-        d.handle(Input::OfferMade(Ok("o".into())), t0);
-        d.handle(Input::Signal(Message::Answer { sdp: "a".into() }), t0);
-        d.handle(Input::AnswerApplied(Ok(())), t0);
-        d.handle(Input::Conn(ConnState::Connected), t0);
-        d.handle(Input::IceState(IceState::Disconnected), t0);
-        let t1 = t0 + RESTART_AFTER;
-        d.handle(Input::Timeout, t1);
-        let outs = drain(&mut d);
-        assert!(
-            outs.contains(&Output::Do(Command::RestartOffer)),
-            "{outs:?}"
-        );
-        // Nothing from the other side, and ICE fails: it is gone.
-        d.handle(
-            Input::Conn(ConnState::Failed),
-            t1 + Duration::from_millis(500),
-        );
-        let outs = drain(&mut d);
-        let e = ended(&outs).expect("ended");
-        assert_eq!(exit_code(e), exit::CONNECTION);
-    }
-
-    #[test]
-    fn a_peer_silent_on_signaling_ends_the_call_even_if_ice_never_says_failed() {
-        // webrtc-rs restarts its ICE agent on a restart, so `failed` may never come.
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        let t = room.now;
-        room.feed(Role::Dial, Input::IceState(IceState::Disconnected));
-        room.now = t + RESTART_AFTER;
-        // The answerer is frozen: nothing reaches it, nothing comes back.
-        room.dial.handle(Input::Timeout, room.now);
-        drain(&mut room.dial);
-        assert_eq!(room.dial.deadline(), Some(t + SILENT_PEER));
-        room.dial.handle(Input::Timeout, t + SILENT_PEER);
-        let outs = drain(&mut room.dial);
-        let e = ended(&outs).expect("ended");
-        assert_eq!(exit_code(e), exit::CONNECTION);
-        assert!(e.error.as_ref().unwrap().to_string().contains("vanished"));
-    }
-
-    #[test]
-    fn restarts_are_bounded() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.dial.cfg.duration = None;
-        room.answer.cfg.duration = None;
-        room.meet();
-        both(&mut room, || Input::IceState(IceState::Disconnected));
-        room.now += RESTART_AFTER;
-        room.feed(Role::Dial, Input::Timeout);
-        for _ in 1..MAX_RESTARTS {
-            room.now += RESTART_TIMEOUT;
-            room.feed(Role::Dial, Input::Timeout);
-            assert!(room.ended.is_empty());
-        }
-        assert_eq!(offers_sent(&room), 1 + MAX_RESTARTS as usize);
-        room.now += RESTART_TIMEOUT;
-        room.feed(Role::Dial, Input::Timeout);
-        let (role, e) = &room.ended[0];
-        assert_eq!((*role, exit_code(e)), (Role::Dial, exit::CONNECTION));
-        assert!(e.send_bye);
-    }
-
-    #[test]
-    fn the_answerer_asks_and_the_dialer_restarts() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.dial.cfg.duration = None;
-        room.answer.cfg.duration = None;
-        room.meet();
-        room.feed(Role::Answer, Input::IceState(IceState::Disconnected));
-        room.now += RESTART_AFTER;
-        room.feed(Role::Answer, Input::Timeout);
-        assert!(
-            room.sent
-                .iter()
-                .any(|(r, m)| *r == Role::Answer && matches!(m, Message::Restart { .. }))
-        );
-        assert_eq!(offers_sent(&room), 2, "the dialer offered again");
-        // A local address change on the dialer while connected restarts too.
-        both(&mut room, || Input::IceState(IceState::Connected));
-        room.now += Duration::from_secs(5);
-        room.feed(Role::Dial, Input::NetworkChanged("10.0.0.2 gone".into()));
-        assert_eq!(offers_sent(&room), 3);
-        // ICE stays connected throughout (the old path still works): the restart is over at
-        // its deadline, no retry, the call goes on.
-        room.now += RESTART_TIMEOUT;
-        room.feed(Role::Dial, Input::Timeout);
-        assert_eq!(offers_sent(&room), 3);
-        assert!(room.ended.is_empty());
-        assert_eq!(room.dial.deadline(), None, "no restart deadline left");
-    }
-
-    #[test]
-    fn glare_the_dialer_keeps_its_own_offer() {
-        let t0 = Instant::now();
-        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
-        d.handle(Input::SignalUp, t0);
-        d.handle(joined(Some("unknown"), "t"), t0);
-        d.handle(Input::OfferMade(Ok("mine".into())), t0);
-        drain(&mut d);
-        d.handle(
-            Input::Signal(Message::Offer {
-                sdp: "theirs".into(),
-            }),
-            t0,
-        );
-        let outs = drain(&mut d);
-        assert_eq!(d.phase(), Phase::Offered);
-        assert!(outs.contains(&Output::Note(
-            SignalingEvent::OfferIgnored,
-            Some("an offer crossed ours; the dialer keeps its own".into())
-        )));
-        assert!(
-            !outs
-                .iter()
-                .any(|o| matches!(o, Output::Do(_) | Output::Send(_)))
-        );
-        // Its answer still comes through.
-        d.handle(Input::Signal(Message::Answer { sdp: "a".into() }), t0);
-        assert!(drain(&mut d).contains(&Output::Do(Command::ApplyAnswer("a".into()))));
-    }
-
-    #[test]
-    fn a_third_peer_or_a_second_dialer_ends_with_exit_3() {
-        let t0 = Instant::now();
-        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
-        d.handle(Input::SignalUp, t0);
-        d.handle(
-            Input::Signal(Message::error(
-                code::ROOM_FULL,
-                "room \"r\" already has two peers",
-            )),
-            t0,
-        );
-        let outs = drain(&mut d);
-        assert_eq!(exit_code(ended(&outs).unwrap()), exit::SIGNALING);
-
-        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
-        d.handle(Input::SignalUp, t0);
-        d.handle(joined(Some("dial"), "t"), t0);
-        let outs = drain(&mut d);
-        let e = ended(&outs).unwrap();
-        assert_eq!(exit_code(e), exit::SIGNALING);
-        assert!(
-            e.error
-                .as_ref()
-                .unwrap()
-                .to_string()
-                .contains("another dialer")
-        );
-        assert!(!outs.contains(&Output::Do(Command::MakeOffer)));
-    }
-
-    #[test]
-    fn a_rejected_call_ends_both_sides_with_the_reason() {
-        let mut room = Room::new(AcceptPolicy::Reject("busy".into()));
-        room.meet();
-        let answer = room.ended.iter().find(|(r, _)| *r == Role::Answer).unwrap();
-        assert_eq!(
-            (answer.1.reason, exit_code(&answer.1)),
-            ("rejected", exit::OK)
-        );
-        let dial = room.ended.iter().find(|(r, _)| *r == Role::Dial).unwrap();
-        assert_eq!(
-            (dial.1.reason, exit_code(&dial.1)),
-            ("rejected", exit::SIGNALING)
-        );
-        assert!(dial.1.error.as_ref().unwrap().to_string().contains("busy"));
-    }
-
-    #[test]
-    fn asking_the_person_declined_rejects() {
-        let t0 = Instant::now();
-        let mut a = machine(Role::Answer, AcceptPolicy::Ask, t0);
-        a.handle(Input::SignalUp, t0);
-        a.handle(joined(Some("dial"), "t"), t0);
-        a.handle(Input::Signal(Message::Offer { sdp: "o".into() }), t0);
-        assert!(drain(&mut a).contains(&Output::Ask));
-        assert_eq!(a.deadline(), None, "no timeout while the person decides");
-        a.handle(Input::Decision(Err(String::new())), t0);
-        let outs = drain(&mut a);
-        assert!(outs.contains(&Output::Send(Message::Reject {
-            reason: Some("declined".into())
-        })));
-        assert_eq!(ended(&outs).unwrap().reason, "rejected");
-    }
-
-    #[test]
-    fn bye_before_the_answer_is_a_signaling_failure_after_it_a_normal_end() {
-        let t0 = Instant::now();
-        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
-        d.handle(Input::SignalUp, t0);
-        d.handle(joined(Some("answer"), "t"), t0);
-        d.handle(Input::OfferMade(Ok("o".into())), t0);
-        d.handle(Input::Signal(Message::Bye { reason: None }), t0);
-        let outs = drain(&mut d);
-        let e = ended(&outs).unwrap();
-        assert_eq!(
-            (e.reason, exit_code(e), e.send_bye),
-            ("remote-bye", exit::SIGNALING, false)
-        );
-
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        room.feed(Role::Answer, Input::Signal(Message::Bye { reason: None }));
-        let e = &room.ended[0].1;
-        assert_eq!((e.reason, exit_code(e)), ("remote-bye", exit::OK));
-    }
-
-    #[test]
-    fn timeouts_name_the_phase() {
-        let t0 = Instant::now();
-        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
-        d.handle(Input::SignalUp, t0);
-        d.handle(joined(None, "t"), t0);
-        drain(&mut d);
-        d.handle(Input::Timeout, t0 + T / 2);
-        assert!(
-            drain(&mut d).is_empty(),
-            "a timeout before the deadline does nothing"
-        );
-        d.handle(Input::Timeout, t0 + T);
-        let outs = drain(&mut d);
-        let e = ended(&outs).unwrap();
-        assert_eq!(exit_code(e), exit::SIGNALING);
-        assert!(
-            e.error
-                .as_ref()
-                .unwrap()
-                .to_string()
-                .contains("nobody answered")
-        );
-
-        // Descriptions exchanged but ICE never connects: a connection failure.
-        let mut a = machine(Role::Answer, AcceptPolicy::Auto, t0);
-        a.handle(Input::SignalUp, t0);
-        a.handle(joined(Some("dial"), "t"), t0);
-        a.handle(Input::Signal(Message::Offer { sdp: "o".into() }), t0);
-        let t1 = t0 + Duration::from_secs(3);
-        a.handle(Input::AnswerMade(Ok("a".into())), t1);
-        a.handle(Input::IceState(IceState::Checking), t1);
-        assert_eq!(
-            a.deadline(),
-            Some(t1 + T),
-            "the connect bound starts with the answer"
-        );
-        a.handle(Input::Timeout, t1 + T);
-        let outs = drain(&mut a);
-        let e = ended(&outs).unwrap();
-        assert_eq!((exit_code(e), e.send_bye), (exit::CONNECTION, true));
-        assert!(
-            e.error
-                .as_ref()
-                .unwrap()
-                .to_string()
-                .contains("ICE state: checking")
-        );
-    }
-
-    #[test]
-    fn losing_signaling_before_connecting_ends_with_exit_3() {
-        let t0 = Instant::now();
-        let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
-        d.handle(Input::SignalUp, t0);
-        d.handle(joined(Some("answer"), "t"), t0);
-        d.handle(Input::OfferMade(Ok("o".into())), t0);
-        d.handle(
-            Input::SignalLost("the signaling server closed the connection".into()),
-            t0,
-        );
-        let outs = drain(&mut d);
-        let e = ended(&outs).unwrap();
-        assert_eq!((exit_code(e), e.send_bye), (exit::SIGNALING, false));
-        assert!(!outs.contains(&Output::Reconnect));
-    }
-
-    #[test]
-    fn a_connected_call_outlives_signaling_and_rejoins_its_seat() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        room.feed(
-            Role::Dial,
-            Input::SignalLost("signaling connection lost".into()),
-        );
-        room.feed(
-            Role::Answer,
-            Input::SignalLost("signaling connection lost".into()),
-        );
-        assert!(room.ended.is_empty());
-        assert_eq!(room.dial.phase(), Phase::Connected);
-        // The driver reconnects; the machine asks for its seat back with its token.
-        let now = room.now;
-        room.dial.handle(Input::SignalUp, now);
-        let outs = drain(&mut room.dial);
-        assert_eq!(
-            outs,
-            vec![Output::Send(Message::Join {
-                room: "r".into(),
-                role: Some(Role::Dial),
-                resume: Some("td".into()),
-                token: None,
-            })]
-        );
-        // A new server (no seats kept) lets it in alone: no new offer, the call goes on.
-        room.dial.handle(joined(None, "td2"), now);
-        let outs = drain(&mut room.dial);
-        assert!(
-            !outs
-                .iter()
-                .any(|o| matches!(o, Output::Do(_) | Output::End(_)))
-        );
-        room.dial.handle(
-            Input::Signal(Message::PeerJoined {
-                role: Some("answer".into()),
-            }),
-            now,
-        );
-        assert!(
-            !drain(&mut room.dial)
-                .iter()
-                .any(|o| matches!(o, Output::Do(_)))
-        );
-        // The other side's peer-left is noted only; a later bye still ends it normally.
-        room.dial.handle(Input::Signal(Message::PeerLeft {}), now);
-        assert!(ended(&drain(&mut room.dial)).is_none());
-        room.dial
-            .handle(Input::Signal(Message::Bye { reason: None }), now);
-        let outs = drain(&mut room.dial);
-        assert_eq!(ended(&outs).unwrap().reason, "remote-bye");
-    }
-
-    #[test]
-    fn without_signaling_the_call_still_ends_at_its_duration_and_on_ctrl_c() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        room.feed(Role::Dial, Input::SignalLost("gone".into()));
-        room.feed(Role::Answer, Input::SignalLost("gone".into()));
-        room.sent.clear();
-        room.now += Duration::from_secs(8);
-        room.feed(Role::Dial, Input::Timeout);
-        room.feed(Role::Answer, Input::Cancel);
-        assert!(
-            room.sent.is_empty(),
-            "nothing is sent while signaling is down"
-        );
-        let reasons: Vec<_> = room
-            .ended
-            .iter()
-            .map(|(_, e)| (e.reason, exit_code(e)))
-            .collect();
-        assert_eq!(
-            reasons,
-            vec![("duration", exit::OK), ("interrupted", exit::INTERRUPTED)]
-        );
-    }
-
-    #[test]
-    fn ice_failure_ends_the_call_with_exit_4() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        room.feed(Role::Answer, Input::Conn(ConnState::Failed));
-        let e = &room.ended[0].1;
-        assert_eq!((exit_code(e), e.send_bye), (exit::CONNECTION, true));
-    }
-
-    #[test]
-    fn the_end_of_a_file_hangs_up_after_a_grace() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        let now = room.now;
-        room.dial.handle(Input::MediaEnded(None), now);
-        assert_eq!(room.dial.deadline(), Some(now + END_OF_MEDIA_GRACE));
-        room.dial.handle(Input::Timeout, now + END_OF_MEDIA_GRACE);
-        let outs = drain(&mut room.dial);
-        assert_eq!(ended(&outs).unwrap(), &Ending::ok("end-of-media", true));
-    }
-
-    #[test]
-    fn finished_data_work_hangs_up_unless_a_duration_is_set() {
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.dial.cfg.duration = None;
-        room.meet();
-        let now = room.now;
-        room.dial.handle(Input::DataDone, now);
-        let outs = drain(&mut room.dial);
-        assert_eq!(ended(&outs).unwrap(), &Ending::ok("data-done", true));
-
-        let mut room = Room::new(AcceptPolicy::Auto);
-        room.meet();
-        let now = room.now;
-        room.dial.handle(Input::DataDone, now);
-        assert!(ended(&drain(&mut room.dial)).is_none());
-    }
-}
+mod tests;
