@@ -185,6 +185,30 @@ pub fn level_dbfs_tenths(samples: &[i16]) -> i32 {
     }
 }
 
+/// A gate media threads block on until it opens, once: when the call connects (or when media
+/// stops, so a thread waiting for the call is let go).
+#[derive(Debug, Default)]
+pub struct Latch {
+    open: Mutex<bool>,
+    cv: std::sync::Condvar,
+}
+
+impl Latch {
+    /// Open it (for good) and wake every thread waiting on it.
+    pub fn open(&self) {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.cv.notify_all();
+    }
+
+    /// Block until it is open.
+    pub fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        while !*open {
+            open = self.cv.wait(open).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
 /// All media counters of a call.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -193,6 +217,8 @@ pub struct Counters {
     /// Media flows to the other peer. Frames that queue up before then (or after) are not
     /// counted as drops: nothing is behind, there is just nowhere to send them yet.
     pub live: AtomicBool,
+    /// Opens when media first goes live (files start then) or when media stops.
+    pub started: Latch,
     /// Files: where the source is and how long it is, in ms (0 when unknown).
     pub source_position_ms: AtomicU64,
     pub source_length_ms: AtomicU64,
@@ -403,6 +429,7 @@ pub struct Media {
     /// Fires when a file source reaches its end (or a source fails).
     pub source_end: SourceEnd,
     stop: Arc<AtomicBool>,
+    counters: Arc<Counters>,
     threads: Vec<JoinHandle<()>>,
     /// Joined last, so that everything the decoders hand it is written.
     recorder: Option<JoinHandle<()>>,
@@ -414,6 +441,13 @@ pub const RAW_QUEUE: usize = 3;
 pub const ENCODED_QUEUE: usize = 16;
 /// Received frames queued between the network and a decoder.
 pub const RECEIVED_QUEUE: usize = 64;
+
+impl Drop for Media {
+    /// Threads are told to stop even when the call drops its media without joining it.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
 
 impl Media {
     /// Start sources, encoders and decoders. Fails with a media error (exit 5) when an encoder
@@ -444,6 +478,7 @@ impl Media {
             video_codec: video_codec.clone(),
             source_end: source_end.clone(),
             stop: stop.clone(),
+            counters: counters.clone(),
             threads: Vec::new(),
             recorder,
         };
@@ -502,6 +537,7 @@ impl Media {
     /// Tell every media thread to stop.
     pub fn stop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        self.counters.started.open();
     }
 
     /// Stop every thread and wait for them; the recording is finalised last.

@@ -321,11 +321,9 @@ pub fn start(
         move |mut src| {
             // A file starts when the call does: nothing of it is lost before connecting.
             if matches!(&src, FrameSource::Input(i) if !i.is_device()) {
-                while !counters.live.load(Ordering::Relaxed) {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(5));
+                counters.started.wait();
+                if stop.load(Ordering::Relaxed) {
+                    return;
                 }
             }
             if let Some((_, Some(length))) = src.progress() {

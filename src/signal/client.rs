@@ -58,10 +58,7 @@ pub struct Embedded {
 impl Embedded {
     /// Give the other peer up to a second to read what was relayed to it and leave, then stop.
     pub async fn finish(self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-        while self.clients.open() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.clients.until_idle()).await;
     }
 }
 

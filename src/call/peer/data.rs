@@ -3,7 +3,7 @@
 //! data channel, and the [`crate::data`] seam (links, opening channels) for chat and files.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -20,11 +20,14 @@ use crate::media::Counters;
 /// check or DTLS flight waits for the driver's next wake-up. Until the connection is up and
 /// half a second after (SCTP and the data channel open then; at most 15 s in all), poke the
 /// driver every 2 ms through a no-op data channel call that wakes it.
-pub(super) async fn wake_driver(channel: Arc<dyn DataChannel>, connected: Arc<AtomicBool>) {
+pub(super) async fn wake_driver(
+    channel: Arc<dyn DataChannel>,
+    connected: tokio::sync::watch::Receiver<bool>,
+) {
     let until = Instant::now() + Duration::from_secs(15);
     let mut after_connect: Option<Instant> = None;
     while Instant::now() < until {
-        if connected.load(Ordering::SeqCst) {
+        if *connected.borrow() {
             let since = *after_connect.get_or_insert_with(Instant::now);
             if since.elapsed() > Duration::from_millis(500) {
                 return;

@@ -1,7 +1,9 @@
 //! The webrtc-rs event handler: its callbacks become [`super::PeerEvent`]s, remote tracks are
 //! read on tasks of their own (audio packets to the decoder queue, video through [`super::frames`]).
 
-use super::{CandidateInfo, CandidateLine, ConnState, IceState, LocalIce, PeerEvent};
+use super::{
+    CandidateInfo, CandidateLine, ConnState, GatheringState, IceState, LocalIce, PeerEvent,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -24,7 +26,8 @@ use crate::media::{Counters, MediaKind, ReceivedFrame};
 
 pub(super) struct Handler {
     pub(super) events: mpsc::UnboundedSender<PeerEvent>,
-    pub(super) connected: Arc<AtomicBool>,
+    /// Whether the peer connection is connected, for the send loops that await it.
+    pub(super) connected: Arc<tokio::sync::watch::Sender<bool>>,
     pub(super) force_keyframe: Arc<AtomicBool>,
     pub(super) want_keyframe: Arc<AtomicBool>,
     pub(super) audio_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
@@ -80,7 +83,12 @@ impl PeerConnectionEventHandler for Handler {
         if state == RTCIceGatheringState::Complete {
             let _ = self.events.send(PeerEvent::GatheringComplete);
         } else {
-            let _ = self.events.send(PeerEvent::Gathering(state.to_string()));
+            let state = match state {
+                RTCIceGatheringState::New => GatheringState::New,
+                RTCIceGatheringState::Gathering => GatheringState::Gathering,
+                _ => return,
+            };
+            let _ = self.events.send(PeerEvent::Gathering(state));
         }
     }
 
@@ -101,8 +109,9 @@ impl PeerConnectionEventHandler for Handler {
         let s = match state {
             RTCPeerConnectionState::Connecting => ConnState::Connecting,
             RTCPeerConnectionState::Connected => {
-                self.connected.store(true, Ordering::SeqCst);
+                self.connected.send_replace(true);
                 self.counters.live.store(true, Ordering::SeqCst);
+                self.counters.started.open();
                 // The first frame the other side sees must be decodable.
                 self.force_keyframe.store(true, Ordering::SeqCst);
                 ConnState::Connected
@@ -113,7 +122,7 @@ impl PeerConnectionEventHandler for Handler {
             _ => ConnState::Other,
         };
         if s != ConnState::Connected {
-            self.connected.store(false, Ordering::SeqCst);
+            self.connected.send_replace(false);
             self.counters.live.store(false, Ordering::SeqCst);
         }
         let _ = self.events.send(PeerEvent::ConnectionState(s));

@@ -126,7 +126,7 @@ pub use crate::call::signaling::CandidateLine;
 pub enum PeerEvent {
     LocalCandidate(CandidateLine, CandidateInfo),
     GatheringComplete,
-    Gathering(String),
+    Gathering(GatheringState),
     CandidateError(String),
     IceState(IceState),
     ConnectionState(ConnState),
@@ -138,56 +138,7 @@ pub enum PeerEvent {
     DataChannel(crate::data::Channel),
 }
 
-/// ICE connection states (W3C `RTCIceConnectionState`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IceState {
-    New,
-    Checking,
-    Connected,
-    Completed,
-    Disconnected,
-    Failed,
-    Closed,
-}
-
-impl IceState {
-    /// The W3C name, as records carry it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IceState::New => "new",
-            IceState::Checking => "checking",
-            IceState::Connected => "connected",
-            IceState::Completed => "completed",
-            IceState::Disconnected => "disconnected",
-            IceState::Failed => "failed",
-            IceState::Closed => "closed",
-        }
-    }
-}
-
-/// Peer connection states that matter to the driver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnState {
-    Connecting,
-    Connected,
-    Disconnected,
-    Failed,
-    Closed,
-    Other,
-}
-
-impl ConnState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnState::Connecting => "connecting",
-            ConnState::Connected => "connected",
-            ConnState::Disconnected => "disconnected",
-            ConnState::Failed => "failed",
-            ConnState::Closed => "closed",
-            ConnState::Other => "new",
-        }
-    }
-}
+pub use crate::report::schema::{ConnState, GatheringState, IceState};
 
 /// The encoded-media queues a peer moves between the media threads and the network.
 pub struct MediaPorts {
@@ -218,7 +169,7 @@ struct LocalTrack {
 /// A webrtc-rs peer connection with rtccall's media attached.
 pub struct Peer {
     pc: Arc<dyn PeerConnection>,
-    connected: Arc<AtomicBool>,
+    connected: Arc<tokio::sync::watch::Sender<bool>>,
     local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
     /// Payload types of remote sections without `a=ssrc`, for [`unrouted`].
     routes: unrouted::Routes,
@@ -274,7 +225,7 @@ impl Peer {
         ports: MediaPorts,
         events: mpsc::UnboundedSender<PeerEvent>,
     ) -> Result<Peer> {
-        let connected = Arc::new(AtomicBool::new(false));
+        let connected = Arc::new(tokio::sync::watch::channel(false).0);
         let local_ice = Arc::new(std::sync::Mutex::new(None));
         let routes = unrouted::Routes::default();
         let strays = unrouted::Sinks {
@@ -364,7 +315,7 @@ impl Peer {
                 .create_data_channel("rtccall", None)
                 .await
                 .map_err(|e| wrtc("creating the data channel", e))?;
-            tokio::spawn(wake_driver(channel.clone(), self.connected.clone()));
+            tokio::spawn(wake_driver(channel.clone(), self.connected.subscribe()));
             tokio::spawn(send_pings(channel, self.counters.clone()));
         } else if self.remote_has_data.load(Ordering::SeqCst) {
             // A channel of our own, never opened on the wire (negotiated, unannounced), only
@@ -379,7 +330,7 @@ impl Peer {
                 .await
             {
                 Ok(ch) => {
-                    tokio::spawn(wake_driver(ch, self.connected.clone()));
+                    tokio::spawn(wake_driver(ch, self.connected.subscribe()));
                 }
                 Err(e) => debug!("no wake-up channel: {e}"),
             }
@@ -615,7 +566,7 @@ impl Peer {
                 continue;
             };
             started.push((local.kind, codec.to_string()));
-            let connected = self.connected.clone();
+            let connected = self.connected.subscribe();
             let counters = self.counters.clone();
             let force = self.force_keyframe.clone();
             let feedback_track = local.track.clone();
@@ -826,14 +777,11 @@ pub(super) fn section_active(m: &rtc::sdp::MediaDescription) -> bool {
 
 /// Move encoded frames onto a track; video frames in another codec than the negotiated one
 /// (left from before the encoder switched) are dropped.
-/// How often a track holding a frame from before the call connected looks at the connection.
-const HELD_FRAME_CHECK: std::time::Duration = std::time::Duration::from_millis(1);
-
 async fn write_frames(
     mut local: LocalTrack,
     pt: u8,
     codec: Option<VideoCodec>,
-    connected: Arc<AtomicBool>,
+    mut connected: tokio::sync::watch::Receiver<bool>,
     force_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
 ) {
@@ -843,16 +791,22 @@ async fn write_frames(
     // plus an encode).
     let mut held: Option<EncodedFrame> = None;
     loop {
-        let live = connected.load(Ordering::Relaxed);
+        let live = *connected.borrow();
         let frame = match held.take() {
             Some(h) if live => h,
             waiting => {
                 held = waiting;
-                // Holding one, look at the connection every millisecond; otherwise wait.
+                // Holding one, it goes the moment the call connects; otherwise wait.
                 let next = if held.is_some() {
-                    match tokio::time::timeout(HELD_FRAME_CHECK, local.frames.recv()).await {
-                        Ok(next) => next,
-                        Err(_) => continue,
+                    tokio::select! {
+                        biased;
+                        up = connected.wait_for(|c| *c) => {
+                            if up.is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        next = local.frames.recv() => next,
                     }
                 } else {
                     local.frames.recv().await
@@ -861,7 +815,7 @@ async fn write_frames(
                 if frame.codec != codec {
                     continue;
                 }
-                if !connected.load(Ordering::Relaxed) {
+                if !*connected.borrow() {
                     // Nothing can be sent yet. Keep the newest keyframe, and ask for the next
                     // frame to be one too, so the one held stays fresh and nothing encoded after
                     // it depends on a frame that was not sent (the encoder is also told to make

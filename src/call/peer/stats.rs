@@ -2,7 +2,6 @@
 
 use super::{CandidateInfo, PairInfo, Peer};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -13,7 +12,7 @@ use webrtc::peer_connection::transport::IceTransport;
 /// Figures read from the peer connection's stats at one instant.
 #[derive(Debug, Clone, Default)]
 pub struct PeerStats {
-    pub state: String,
+    pub state: crate::report::schema::LinkState,
     pub selected_pair: Option<PairInfo>,
     pub bytes_sent: u64,
     pub bytes_received: u64,
@@ -134,10 +133,10 @@ impl Peer {
                 out.video_jitter_ms = jitter;
             }
         }
-        out.state = if self.connected.load(Ordering::SeqCst) {
-            "connected".into()
+        out.state = if *self.connected.borrow() {
+            crate::report::schema::LinkState::Connected
         } else {
-            "not-connected".into()
+            crate::report::schema::LinkState::NotConnected
         };
         out
     }

@@ -238,11 +238,9 @@ fn start_file(
         move || AudioFile::open(&path),
         move |mut file| {
             // A file starts when the call does, like its video.
-            while !counters.live.load(Ordering::Relaxed) {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(5));
+            counters.started.wait();
+            if stop.load(Ordering::Relaxed) {
+                return;
             }
             let start = Instant::now();
             let mut sent: u64 = 0; // samples at 48 kHz

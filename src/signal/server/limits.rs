@@ -100,6 +100,8 @@ pub enum Admission {
 pub struct Gate {
     pub limits: Limits,
     open: AtomicUsize,
+    /// Told whenever a connection closes (see [`Gate::until_idle`]).
+    closed: tokio::sync::Notify,
     per_ip: Mutex<HashMap<IpAddr, PerIp>>,
 }
 
@@ -112,6 +114,7 @@ pub struct Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         self.gate.open.fetch_sub(1, Ordering::SeqCst);
+        self.gate.closed.notify_waiters();
         let mut m = self.gate.per_ip.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(e) = m.get_mut(&self.ip) {
             e.conns = e.conns.saturating_sub(1);
@@ -127,6 +130,7 @@ impl Gate {
         Arc::new(Gate {
             limits,
             open: AtomicUsize::new(0),
+            closed: tokio::sync::Notify::new(),
             per_ip: Mutex::new(HashMap::new()),
         })
     }
@@ -134,6 +138,20 @@ impl Gate {
     /// Open connections (all kinds).
     pub fn open(&self) -> usize {
         self.open.load(Ordering::SeqCst)
+    }
+
+    /// Wait until no connection is open.
+    pub async fn until_idle(&self) {
+        loop {
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            // Registered before looking, so a close in between is not missed.
+            closed.as_mut().enable();
+            if self.open() == 0 {
+                return;
+            }
+            closed.await;
+        }
     }
 
     /// Count a new connection from `ip`.
