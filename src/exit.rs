@@ -48,7 +48,8 @@ pub const TABLE: &[(i32, &str)] = &[
 ];
 
 /// The class of a failure: it decides the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Bad arguments or configuration (exit 2).
     Usage,
@@ -87,6 +88,18 @@ impl Kind {
             Kind::Data => "data",
             Kind::Interrupted => "interrupted",
         }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Kind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 

@@ -13,6 +13,7 @@ use crate::exit::{self, Error};
 use crate::media::{
     CodecChoice, Counters, KindCounters, LEVEL_SILENT, MediaKind, Speaker, VideoSource,
 };
+use crate::report::schema::EndReason;
 use crate::report::schema::{
     AudioInterval, AudioSummary, Candidate, DataSummary, ImpairSummary, Record, SelectedPair,
     Stats, Summary, Timings, VideoInterval, VideoSummary,
@@ -253,7 +254,7 @@ impl Figures {
             l => Some(l as f64 / 1000.0),
         };
         let stats = Stats {
-            state: s.state.clone(),
+            state: s.state,
             selected_pair: self.last_pair.clone(),
             bitrate_out_kbps: round(out_kbps),
             bitrate_in_kbps: round(in_kbps),
@@ -350,7 +351,7 @@ impl Figures {
             events
                 .send(Record::Error {
                     ms,
-                    kind: e.kind().into(),
+                    kind: e.class(),
                     message: e.to_string(),
                     exit_code,
                 })
@@ -409,14 +410,12 @@ impl Figures {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
-            end_reason: if ending.error.is_some()
-                && ending.reason != "rejected"
-                && ending.reason != "interrupted"
-                && ending.reason != "remote-bye"
-            {
-                "error".into()
-            } else {
-                ending.reason.into()
+            end_reason: match ending.reason {
+                EndReason::Rejected | EndReason::Interrupted | EndReason::RemoteBye => {
+                    ending.reason
+                }
+                _ if ending.error.is_some() => EndReason::Error,
+                r => r,
             },
             error: ending.error.as_ref().map(|e| e.to_string()),
             warnings: self.warnings.clone(),

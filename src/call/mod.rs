@@ -22,7 +22,9 @@ use crate::exit::Error;
 use crate::media::{Counters, Media, MediaConfig};
 pub use crate::report::Events;
 use crate::report::ms_between;
-use crate::report::schema::{Candidate, Record, SignalingEvent, Summary};
+use crate::report::schema::{
+    Candidate, Direction, EndReason, GatheringState, Record, Side, SignalingEvent, Summary,
+};
 use crate::signal::Role;
 use crate::signal::protocol::Token;
 use crate::tls::TlsSetup;
@@ -73,12 +75,12 @@ async fn note(events: &Events, event: SignalingEvent, detail: Option<String>) {
 }
 
 /// A `candidate` record.
-async fn note_candidate(events: &Events, side: &str, c: CandidateInfo) {
+async fn note_candidate(events: &Events, side: Side, c: CandidateInfo) {
     let ms = events.ms();
     events
         .send(Record::Candidate {
             ms,
-            side: side.to_string(),
+            side,
             candidate_type: c.candidate_type,
             protocol: c.protocol,
             address: c.address,
@@ -237,10 +239,10 @@ impl Driver<'_> {
             Instant::now(),
         );
         let fail = |e: Error| Ending {
-            reason: if e == Error::interrupted() {
-                "interrupted"
+            reason: if e.class() == crate::exit::Kind::Interrupted {
+                EndReason::Interrupted
             } else {
-                "error"
+                EndReason::Error
             },
             error: Some(e),
             send_bye: false,
@@ -368,7 +370,12 @@ impl Driver<'_> {
             self.figures.check_arrivals(&sent_by_peer);
         }
         if ending.send_bye {
-            if self.signal_up && self.signaling.say(Say::Bye(ending.reason.into())).await {
+            if self.signal_up
+                && self
+                    .signaling
+                    .say(Say::Bye(ending.reason.as_str().into()))
+                    .await
+            {
                 note(
                     self.events,
                     SignalingEvent::ByeSent,
@@ -562,7 +569,7 @@ impl Driver<'_> {
     async fn peer_event(&mut self, ev: PeerEvent) -> Option<Input> {
         match ev {
             PeerEvent::LocalCandidate(line, info) => {
-                note_candidate(self.events, "local", info).await;
+                note_candidate(self.events, Side::Local, info).await;
                 Some(Input::LocalCandidate(Some(line)))
             }
             PeerEvent::GatheringComplete => {
@@ -570,7 +577,7 @@ impl Driver<'_> {
                 self.events
                     .send(Record::IceGathering {
                         ms,
-                        state: "complete".into(),
+                        state: GatheringState::Complete,
                     })
                     .await;
                 Some(Input::LocalCandidate(None))
@@ -589,21 +596,13 @@ impl Driver<'_> {
                 if state == IceState::Connected && self.figures.timings.ice_connected.is_none() {
                     self.figures.timings.ice_connected = self.figures.since_negotiation();
                 }
-                self.events
-                    .send(Record::IceState {
-                        ms,
-                        state: state.as_str().into(),
-                    })
-                    .await;
+                self.events.send(Record::IceState { ms, state }).await;
                 Some(Input::IceState(state))
             }
             PeerEvent::ConnectionState(s) => {
                 let ms = self.events.ms();
                 self.events
-                    .send(Record::ConnectionState {
-                        ms,
-                        state: s.as_str().into(),
-                    })
+                    .send(Record::ConnectionState { ms, state: s })
                     .await;
                 Some(Input::Conn(s))
             }
@@ -613,7 +612,7 @@ impl Driver<'_> {
                 self.events
                     .send(Record::Track {
                         ms,
-                        direction: "receive".into(),
+                        direction: Direction::Receive,
                         kind: kind.as_str().into(),
                         codec,
                     })
@@ -631,7 +630,7 @@ impl Driver<'_> {
             .filter(|l| l.starts_with("a=candidate:"))
             .filter_map(parse_candidate)
         {
-            note_candidate(self.events, "remote", c.into()).await;
+            note_candidate(self.events, Side::Remote, c.into()).await;
         }
     }
 
@@ -679,7 +678,7 @@ impl Driver<'_> {
             }
             Command::AddCandidate(line) => {
                 if let Some(c) = parse_candidate(&line.candidate) {
-                    note_candidate(self.events, "remote", c.into()).await;
+                    note_candidate(self.events, Side::Remote, c.into()).await;
                 }
                 peer.add_remote_candidate(line).await;
                 None
@@ -695,7 +694,7 @@ impl Driver<'_> {
                     self.events
                         .send(Record::Track {
                             ms,
-                            direction: "send".into(),
+                            direction: Direction::Send,
                             kind: kind.as_str().into(),
                             codec,
                         })

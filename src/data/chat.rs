@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::{CHAT_LABEL, Channel, LinkEvent, Msg, Opener, Reporter};
-use crate::report::schema::Record;
+use crate::report::schema::{Direction, Record};
 pub use crate::report::text::printable;
 
 /// The most bytes of UTF-8 one chat message carries.
@@ -103,7 +103,7 @@ pub async fn send_stdin(opener: Arc<dyn Opener>, report: Reporter) {
                     }
                     unacked += 1;
                     report.update(|d| d.chat.get_or_insert_with(Default::default).sent += 1);
-                    report.emit(|ms| Record::Chat { ms, direction: "send".into(), id, text }).await;
+                    report.emit(|ms| Record::Chat { ms, direction: Direction::Send, id, text }).await;
                 }
             },
             ev = ch.next() => match ev {
@@ -147,7 +147,7 @@ pub async fn receive(mut ch: Channel, report: Reporter) {
                 report
                     .emit(|ms| Record::Chat {
                         ms,
-                        direction: "receive".into(),
+                        direction: Direction::Receive,
                         id,
                         text,
                     })

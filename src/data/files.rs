@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use ring::digest::{Context, SHA256};
 
 use super::{CHUNK, Channel, FILE_LABEL, LinkEvent, Msg, Opener, Reporter, mbit_s};
-use crate::report::schema::{FileSummary, Record};
+use crate::report::schema::{Direction, FileEvent, FileSummary, Record};
 
 /// How often a transfer reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -92,7 +92,7 @@ pub fn check_receive_dir(dir: &Path) -> Result<(), String> {
 /// One transfer's figures as it goes; it becomes a [`FileSummary`].
 struct Transfer {
     index: usize,
-    direction: &'static str,
+    direction: Direction,
     name: String,
     size: u64,
     started: Option<Instant>,
@@ -102,13 +102,14 @@ struct Transfer {
 
 impl Transfer {
     /// Register a transfer in the tally, as cut off until it ends otherwise.
-    fn begin(report: &Reporter, direction: &'static str, name: &str, size: u64) -> Transfer {
+    fn begin(report: &Reporter, direction: Direction, name: &str, size: u64) -> Transfer {
         let mut index = 0;
         report.update(|d| {
             index = d.files.len();
             d.files.push(FileSummary {
-                direction: direction.into(),
+                direction,
                 name: name.into(),
+                refused_here: false,
                 size,
                 bytes: 0,
                 duration_s: 0.0,
@@ -133,13 +134,13 @@ impl Transfer {
         self.started.map_or(0.0, |s| s.elapsed().as_secs_f64())
     }
 
-    async fn event(&self, report: &Reporter, event: &str, detail: Option<String>) {
+    async fn event(&self, report: &Reporter, event: FileEvent, detail: Option<String>) {
         report
             .emit(|ms| Record::File {
                 ms,
-                direction: self.direction.into(),
+                direction: self.direction,
                 name: self.name.clone(),
-                event: event.into(),
+                event,
                 size: self.size,
                 bytes: self.bytes,
                 mbit_s: self.started.map(|_| mbit_s(self.bytes, self.secs())),
@@ -153,7 +154,7 @@ impl Transfer {
         if self.last_report.elapsed() >= PROGRESS_EVERY {
             self.last_report = Instant::now();
             let bytes = std::mem::replace(&mut self.bytes, delivered);
-            self.event(report, "progress", None).await;
+            self.event(report, FileEvent::Progress, None).await;
             self.bytes = bytes;
         }
     }
@@ -173,8 +174,8 @@ impl Transfer {
             }
         });
         match error {
-            None => self.event(report, "verified", None).await,
-            Some(e) => self.event(report, "failed", Some(e)).await,
+            None => self.event(report, FileEvent::Verified, None).await,
+            Some(e) => self.event(report, FileEvent::Failed, Some(e)).await,
         }
     }
 }
@@ -196,7 +197,7 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
     let (size, sha256) = match hashed {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => {
-            let t = Transfer::begin(report, "send", &name, 0);
+            let t = Transfer::begin(report, Direction::Send, &name, 0);
             t.end(
                 report,
                 None,
@@ -207,7 +208,7 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
         }
         Err(_) => return,
     };
-    let mut t = Transfer::begin(report, "send", &name, size);
+    let mut t = Transfer::begin(report, Direction::Send, &name, size);
     let mut ch = match opener.open(FILE_LABEL).await {
         Ok(ch) => ch,
         Err(e) => return t.end(report, None, Some(e)).await,
@@ -229,10 +230,10 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
     if ch.link.send_text(&offer.to_text()).await.is_err() {
         return t.end(report, None, Some("the channel closed".into())).await;
     }
-    t.event(report, "offer", Some(format!("sha256 {sha256}")))
+    t.event(report, FileEvent::Offer, Some(format!("sha256 {sha256}")))
         .await;
     match reply(&mut ch).await {
-        Some(Msg::FileAccept) => t.event(report, "accepted", None).await,
+        Some(Msg::FileAccept) => t.event(report, FileEvent::Accepted, None).await,
         Some(Msg::FileRefuse { reason }) => {
             ch.link.close().await;
             return t
@@ -419,18 +420,20 @@ pub async fn receive(
     let (name, target) = match decided {
         Ok(d) => d,
         Err(reason) => {
-            let t = Transfer::begin(&report, "receive", &shown, size);
+            let t = Transfer::begin(&report, Direction::Receive, &shown, size);
             refuse(&ch, &reason).await;
-            t.event(&report, "refused", Some(reason.clone())).await;
+            t.event(&report, FileEvent::Refused, Some(reason.clone()))
+                .await;
             report.update(|d| {
                 if let Some(f) = d.files.get_mut(t.index) {
                     f.error = Some(format!("refused: {reason}"));
+                    f.refused_here = true;
                 }
             });
             return;
         }
     };
-    let mut t = Transfer::begin(&report, "receive", &name, size);
+    let mut t = Transfer::begin(&report, Direction::Receive, &name, size);
     let dir = config.receive.clone().expect("decided");
     let prefix = format!(".{name}.");
     let mut builder = tempfile::Builder::new();
@@ -446,7 +449,7 @@ pub async fn receive(
             return t.end(&report, None, Some(reason)).await;
         }
     };
-    t.event(&report, "offer", Some(format!("sha256 {sha256}")))
+    t.event(&report, FileEvent::Offer, Some(format!("sha256 {sha256}")))
         .await;
     if ch.link.send_text(&Msg::FileAccept.to_text()).await.is_err() {
         return t

@@ -19,6 +19,8 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+#[cfg(test)]
+use crate::report::schema::Direction;
 use crate::report::schema::{DataSummary, Record};
 
 /// Label of a chat channel (reliable, ordered), opened by the side that sends.
@@ -221,11 +223,7 @@ impl Reporter {
 pub fn failure(d: &DataSummary) -> Option<String> {
     d.files
         .iter()
-        .find(|f| {
-            f.error.is_some()
-                && !(f.direction == "receive"
-                    && f.error.as_deref().is_some_and(|e| e.starts_with("refused")))
-        })
+        .find(|f| f.error.is_some() && !f.refused_here)
         .map(|f| {
             format!(
                 "file {} ({}): {}",
@@ -364,8 +362,8 @@ mod tests {
     #[test]
     fn what_counts_as_a_data_failure() {
         use crate::report::schema::{ChatSummary, FileSummary};
-        let file = |direction: &str, error: Option<&str>| FileSummary {
-            direction: direction.into(),
+        let file = |direction: Direction, error: Option<&str>| FileSummary {
+            direction,
             name: "a".into(),
             size: 1,
             bytes: 0,
@@ -374,15 +372,18 @@ mod tests {
             sha256: None,
             verified: error.is_none(),
             error: error.map(Into::into),
+            refused_here: direction == Direction::Receive,
         };
         let mut d = DataSummary::default();
         assert_eq!(failure(&d), None);
         // Our own refusal of an offer is policy; the sender's view of it is a failure.
-        d.files
-            .push(file("receive", Some("refused: this side takes no files")));
+        d.files.push(file(
+            Direction::Receive,
+            Some("refused: this side takes no files"),
+        ));
         assert_eq!(failure(&d), None);
         d.files
-            .push(file("send", Some("refused by the other side: no")));
+            .push(file(Direction::Send, Some("refused by the other side: no")));
         assert!(failure(&d).unwrap().contains("refused by the other side"));
         let mut d = DataSummary {
             chat: Some(ChatSummary {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{CHUNK, Channel, LinkEvent, Msg, Opener, Reporter, THROUGHPUT_LABEL, mbit_s};
-use crate::report::schema::{Record, ThroughputSummary};
+use crate::report::schema::{Direction, Record, ThroughputSummary};
 
 /// The longest phase the other side may ask us to send for.
 pub const MAX_SECS: f64 = 300.0;
@@ -28,7 +28,7 @@ async fn send_phase(ch: &Channel, secs: f64, report: &Reporter) -> Option<u64> {
             report
                 .emit(|ms| Record::Throughput {
                     ms,
-                    direction: "send".into(),
+                    direction: Direction::Send,
                     second,
                     mbit_s: mbit_s(delivered.saturating_sub(last_delivered), 1.0),
                 })
@@ -60,7 +60,7 @@ async fn receive_phase(ch: &mut Channel, report: &Reporter) -> Option<(u64, f64)
                     report
                         .emit(|ms| Record::Throughput {
                             ms,
-                            direction: "receive".into(),
+                            direction: Direction::Receive,
                             second,
                             mbit_s: mbit_s(bytes - at_last_second, 1.0),
                         })

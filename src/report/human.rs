@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::schema::{Record, Stats, Summary};
+use super::schema::{ConnState, Direction, FileEvent, Record, Stats, Summary};
 
 /// Render records until the channel closes.
 pub async fn run(mut human: Human, mut rx: tokio::sync::mpsc::Receiver<Record>) {
@@ -91,16 +91,16 @@ impl Human {
         else {
             return;
         };
-        let (direction, name, event) = (direction.as_str(), name.as_str(), event.as_str());
+        let (direction, name, event) = (*direction, name.as_str(), *event);
         let (size, bytes, mbit_s, detail) = (*size, *bytes, *mbit_s, detail.as_deref());
         let key = (direction.to_string(), name.to_string());
-        let verb = if direction == "send" {
+        let verb = if direction == Direction::Send {
             "sending"
         } else {
             "receiving"
         };
         match event {
-            "offer" | "accepted" => {
+            FileEvent::Offer | FileEvent::Accepted => {
                 if let (Some(m), None) = (&self.multi, self.transfers.get(&key)) {
                     let bar = m.add(ProgressBar::new(size));
                     bar.set_style(
@@ -112,11 +112,11 @@ impl Human {
                     );
                     bar.set_prefix(format!("{verb} {name}"));
                     self.transfers.insert(key, bar);
-                } else if self.multi.is_none() && event == "offer" {
+                } else if self.multi.is_none() && event == FileEvent::Offer {
                     eprintln!("{verb} {name} ({size} bytes)");
                 }
             }
-            "progress" => {
+            FileEvent::Progress => {
                 if let Some(b) = self.transfers.get(&key) {
                     b.set_position(bytes);
                 }
@@ -125,17 +125,17 @@ impl Human {
                 if let Some(b) = self.transfers.remove(&key) {
                     b.finish_and_clear();
                 }
-                let done = if direction == "send" {
+                let done = if direction == Direction::Send {
                     "sent"
                 } else {
                     "received"
                 };
                 let text = match event {
-                    "verified" => format!(
+                    FileEvent::Verified => format!(
                         "{done} {name}: {bytes} bytes, {}, SHA-256 verified",
                         mbit_s.map_or("-".into(), |r| format!("{r:.1} Mbit/s"))
                     ),
-                    "refused" => format!("{name}: refused ({})", detail.unwrap_or("-")),
+                    FileEvent::Refused => format!("{name}: refused ({})", detail.unwrap_or("-")),
                     _ => format!("{name} ({direction}): failed — {}", detail.unwrap_or("-")),
                 };
                 self.note(text);
@@ -207,7 +207,7 @@ impl Human {
             Record::IceGathering { .. } => {}
             Record::IceState { state, .. } => self.status(format!("connecting: ICE {state}")),
             Record::ConnectionState { state, ms } => {
-                if state == "connected" {
+                if *state == ConnState::Connected {
                     self.note(format!("connected after {:.0} ms", ms));
                 } else {
                     self.status(format!("connecting: peer connection {state}"));
@@ -223,7 +223,11 @@ impl Human {
             Record::Chat {
                 direction, text, ..
             } => {
-                let who = if direction == "send" { "you" } else { "peer" };
+                let who = if *direction == Direction::Send {
+                    "you"
+                } else {
+                    "peer"
+                };
                 self.note(format!(
                     "[{}] {who}: {}",
                     clock(),
@@ -426,7 +430,7 @@ pub fn print_summary(s: &Summary) {
         ));
     }
     for f in &s.data.files {
-        let verb = if f.direction == "send" {
+        let verb = if f.direction == Direction::Send {
             "sent"
         } else {
             "received"

@@ -4,6 +4,134 @@
 
 use serde::{Deserialize, Serialize};
 
+/// An enum whose values go on the wire as fixed names: serialised, parsed, shown and compared
+/// with those names (so `state == "connected"` reads as it did when it was a string).
+macro_rules! wire_names {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $s)] $v),+
+        }
+
+        impl $name {
+            /// The name on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$v => $s),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+    };
+}
+
+wire_names! {
+    /// Which way something goes: media, chat lines, files, throughput.
+    Direction { Send = "send", Receive = "receive" }
+}
+
+wire_names! {
+    /// Whose candidate: gathered here, or received from the other side.
+    Side { Local = "local", Remote = "remote" }
+}
+
+wire_names! {
+    /// ICE gathering states (W3C `RTCIceGatheringState`).
+    GatheringState { New = "new", Gathering = "gathering", Complete = "complete" }
+}
+
+wire_names! {
+    /// ICE connection states (W3C `RTCIceConnectionState`).
+    IceState {
+        New = "new",
+        Checking = "checking",
+        Connected = "connected",
+        Completed = "completed",
+        Disconnected = "disconnected",
+        Failed = "failed",
+        Closed = "closed",
+    }
+}
+
+wire_names! {
+    /// Peer connection states (W3C `RTCPeerConnectionState`); `new` for any other.
+    ConnState {
+        Connecting = "connecting",
+        Connected = "connected",
+        Disconnected = "disconnected",
+        Failed = "failed",
+        Closed = "closed",
+        Other = "new",
+    }
+}
+
+wire_names! {
+    /// Whether the peer connection is connected, as `stats` records say.
+    LinkState { Connected = "connected", NotConnected = "not-connected" }
+}
+
+// The enum is made by `wire_names!`, which derives no `Default`.
+#[allow(clippy::derivable_impls)]
+impl Default for LinkState {
+    fn default() -> LinkState {
+        LinkState::NotConnected
+    }
+}
+
+wire_names! {
+    /// A step of a file transfer.
+    FileEvent {
+        Offer = "offer",
+        Accepted = "accepted",
+        Refused = "refused",
+        /// Every 250 ms while bytes move.
+        Progress = "progress",
+        Verified = "verified",
+        Failed = "failed",
+    }
+}
+
+wire_names! {
+    /// Why a call ended.
+    EndReason {
+        /// `--duration` elapsed.
+        Duration = "duration",
+        /// The file source ended.
+        EndOfMedia = "end-of-media",
+        /// Chat, files and the throughput test are done (piped input).
+        DataDone = "data-done",
+        /// The other side hung up.
+        RemoteBye = "remote-bye",
+        /// Ctrl-C, SIGTERM, or the call's handle.
+        Interrupted = "interrupted",
+        /// The call was declined.
+        Rejected = "rejected",
+        /// An error ended it (see `error`).
+        Error = "error",
+    }
+}
+
+/// What kind of error ended a call: one per exit code.
+pub use crate::exit::Kind as ErrorKind;
+
 /// One candidate as seen in a pair or trickled over signaling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,8 +356,7 @@ pub struct ChatSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSummary {
-    /// `send` or `receive`.
-    pub direction: String,
+    pub direction: Direction,
     /// The name sent (the receiver: the sanitised name it was saved under).
     pub name: String,
     /// Bytes offered, bytes that went (sent) or arrived (received).
@@ -244,6 +371,9 @@ pub struct FileSummary {
     pub verified: bool,
     /// Why it did not arrive: refused, cut off, hash mismatch, ...
     pub error: Option<String>,
+    /// This side refused the offer (its policy, not a failure). Not on the wire.
+    #[serde(skip)]
+    pub refused_here: bool,
 }
 
 /// The throughput test in the `summary`: each direction's rate as its receiver measured it.
@@ -278,7 +408,7 @@ pub struct Summary {
     pub recording_error: Option<String>,
     /// How the call ended: `duration`, `end-of-media`, `remote-bye`, `interrupted`, `rejected`,
     /// `error`.
-    pub end_reason: String,
+    pub end_reason: EndReason,
     /// The error that ended the call, if any.
     pub error: Option<String>,
     /// What went differently than asked without ending the call: our codec not taken, a
@@ -315,7 +445,7 @@ pub struct ImpairSummary {
 #[serde(deny_unknown_fields)]
 pub struct Stats {
     /// Peer connection state.
-    pub state: String,
+    pub state: LinkState,
     pub selected_pair: Option<SelectedPair>,
     /// Bitrate of everything sent/received on the transport over the last interval, kbit/s.
     pub bitrate_out_kbps: f64,
@@ -416,8 +546,7 @@ pub enum Record {
     /// A local candidate gathered, or a remote one received.
     Candidate {
         ms: f64,
-        /// `local` or `remote`.
-        side: String,
+        side: Side,
         /// `host`, `srflx`, `prflx` or `relay`.
         candidate_type: String,
         /// `udp` or `tcp`.
@@ -425,16 +554,16 @@ pub enum Record {
         address: String,
         port: u16,
     },
-    /// ICE gathering state: `gathering`, `complete`.
-    IceGathering { ms: f64, state: String },
-    /// ICE connection state: `checking`, `connected`, `disconnected`, `failed`, ...
-    IceState { ms: f64, state: String },
-    /// Peer connection state: `connecting`, `connected`, `failed`, `closed`, ...
-    ConnectionState { ms: f64, state: String },
-    /// A media track: `direction` is `send` or `receive`.
+    /// ICE gathering state.
+    IceGathering { ms: f64, state: GatheringState },
+    /// ICE connection state.
+    IceState { ms: f64, state: IceState },
+    /// Peer connection state.
+    ConnectionState { ms: f64, state: ConnState },
+    /// A media track sent or received.
     Track {
         ms: f64,
-        direction: String,
+        direction: Direction,
         kind: String,
         codec: String,
     },
@@ -448,17 +577,16 @@ pub enum Record {
     /// direction.
     Chat {
         ms: f64,
-        direction: String,
+        direction: Direction,
         id: u64,
         text: String,
     },
-    /// A file transfer step: `event` is `offer`, `accepted`, `refused`, `progress` (every
-    /// 250 ms), `verified` or `failed`.
+    /// A file transfer step.
     File {
         ms: f64,
-        direction: String,
+        direction: Direction,
         name: String,
-        event: String,
+        event: FileEvent,
         size: u64,
         /// Bytes so far (a sender counts what the other side acknowledged).
         bytes: u64,
@@ -471,15 +599,14 @@ pub enum Record {
     /// second) or `receive`.
     Throughput {
         ms: f64,
-        direction: String,
+        direction: Direction,
         second: u32,
         mbit_s: f64,
     },
     /// The error that ends the call (also summarised in `summary`).
     Error {
         ms: f64,
-        /// `usage`, `signaling`, `connection`, `media`, `interrupted`.
-        kind: String,
+        kind: ErrorKind,
         message: String,
         exit_code: i32,
     },

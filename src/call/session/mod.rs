@@ -19,7 +19,7 @@ use tracing::{debug, warn};
 use super::peer::{ConnState, IceState};
 use super::signaling::{Heard, Say};
 use crate::exit::Error;
-use crate::report::schema::SignalingEvent;
+use crate::report::schema::{EndReason, SignalingEvent};
 use crate::signal::Role;
 
 /// How long a call stays up after its file source ends, so the last frames arrive.
@@ -131,23 +131,21 @@ pub enum Command {
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ending {
-    /// `duration`, `end-of-media`, `data-done`, `remote-bye`, `interrupted`, `rejected` or
-    /// `error`.
-    pub reason: &'static str,
+    pub reason: EndReason,
     pub error: Option<Error>,
     /// Whether to tell the other side with a `bye`.
     pub send_bye: bool,
 }
 
 impl Ending {
-    fn ok(reason: &'static str, send_bye: bool) -> Ending {
+    fn ok(reason: EndReason, send_bye: bool) -> Ending {
         Ending {
             reason,
             error: None,
             send_bye,
         }
     }
-    fn err(reason: &'static str, error: Error, send_bye: bool) -> Ending {
+    fn err(reason: EndReason, error: Error, send_bye: bool) -> Ending {
         Ending {
             reason,
             error: Some(error),
@@ -349,7 +347,7 @@ impl Session {
                     self.emit(Output::Reconnect);
                 } else {
                     self.end(Ending::err(
-                        "error",
+                        EndReason::Error,
                         Error::signaling(format!("{why} (before the call connected)")),
                         false,
                     ));
@@ -412,10 +410,14 @@ impl Session {
                     } else {
                         "ICE failed: no candidate pair between the peers worked — check --ice-server, --relay-only and firewalls"
                     };
-                    self.end(Ending::err("error", Error::connection(what.into()), true));
+                    self.end(Ending::err(
+                        EndReason::Error,
+                        Error::connection(what.into()),
+                        true,
+                    ));
                 }
                 ConnState::Closed => self.end(Ending::err(
-                    "error",
+                    EndReason::Error,
                     Error::connection("the peer connection closed unexpectedly".into()),
                     true,
                 )),
@@ -449,7 +451,7 @@ impl Session {
                     self.enter(Phase::Offered, now);
                 }
                 Ok(_) => {}
-                Err(e) => self.end(Ending::err("error", e, true)),
+                Err(e) => self.end(Ending::err(EndReason::Error, e, true)),
             },
             Input::AnswerMade(r) => match r {
                 Ok(sdp) if self.phase == Phase::Connected => {
@@ -466,7 +468,7 @@ impl Session {
                     self.enter(Phase::Connecting, now);
                 }
                 Ok(_) => {}
-                Err(e) => self.end(Ending::err("error", e, true)),
+                Err(e) => self.end(Ending::err(EndReason::Error, e, true)),
             },
             Input::AnswerApplied(r) => match r {
                 Err(e) if self.phase == Phase::Connected => {
@@ -477,12 +479,12 @@ impl Session {
                     self.enter(Phase::Connecting, now);
                 }
                 Ok(()) => {}
-                Err(e) => self.end(Ending::err("error", e, true)),
+                Err(e) => self.end(Ending::err(EndReason::Error, e, true)),
             },
             Input::MediaEnded(failure) => match failure {
                 Some(e) => {
                     let bye = self.bye_worth_sending();
-                    self.end(Ending::err("error", Error::media(e), bye));
+                    self.end(Ending::err(EndReason::Error, Error::media(e), bye));
                 }
                 None => {
                     self.media_ended_at.get_or_insert(now);
@@ -490,13 +492,17 @@ impl Session {
             },
             Input::DataDone => {
                 if self.phase == Phase::Connected && self.cfg.duration.is_none() {
-                    self.end(Ending::ok("data-done", true));
+                    self.end(Ending::ok(EndReason::DataDone, true));
                 }
             }
             Input::Timeout => self.timeout(now),
             Input::Cancel => {
                 let bye = self.bye_worth_sending();
-                self.end(Ending::err("interrupted", Error::interrupted(), bye));
+                self.end(Ending::err(
+                    EndReason::Interrupted,
+                    Error::interrupted(),
+                    bye,
+                ));
             }
         }
     }
@@ -504,7 +510,7 @@ impl Session {
     fn reject(&mut self, reason: String) {
         self.send(Say::Reject(reason.clone()));
         self.note(SignalingEvent::Rejected, Some(reason));
-        self.end(Ending::ok("rejected", false));
+        self.end(Ending::ok(EndReason::Rejected, false));
     }
 
     /// Start (or retry) an ICE restart: the dialer offers with new ICE credentials, the
@@ -551,7 +557,7 @@ impl Session {
             && now >= t + SILENT_PEER
         {
             self.end(Ending::err(
-                "error",
+                EndReason::Error,
                 Error::connection(
                     "the other peer vanished: it stopped answering ICE consent checks (ICE failed) and did not answer the ICE restart on signaling"
                         .into(),
@@ -564,7 +570,7 @@ impl Session {
             (Some(r), _) if now >= r.started + RESTART_TIMEOUT => {
                 if r.attempt >= MAX_RESTARTS {
                     self.end(Ending::err(
-                        "error",
+                        EndReason::Error,
                         Error::connection(format!(
                             "the connection was lost and {MAX_RESTARTS} ICE restarts did not bring it back"
                         )),
@@ -605,7 +611,7 @@ impl Session {
             .media_ended_at
             .is_some_and(|t| now >= t + END_OF_MEDIA_GRACE)
         {
-            self.end(Ending::ok("end-of-media", true));
+            self.end(Ending::ok(EndReason::EndOfMedia, true));
             return;
         }
         if self.phase == Phase::Connected {
@@ -617,7 +623,7 @@ impl Session {
                 _ => false,
             };
             if over {
-                self.end(Ending::ok("duration", true));
+                self.end(Ending::ok(EndReason::Duration, true));
             }
             return;
         }
@@ -630,33 +636,33 @@ impl Session {
         let secs = self.cfg.timeout.as_secs_f64();
         let room = self.cfg.room.clone();
         let ending = match self.phase {
-            Phase::Connected => Ending::ok("duration", true),
+            Phase::Connected => Ending::ok(EndReason::Duration, true),
             Phase::Joining => Ending::err(
-                "error",
+                EndReason::Error,
                 Error::signaling(format!(
                     "the signaling server did not let us into room {room:?} within {secs} s"
                 )),
                 false,
             ),
             Phase::Waiting if self.cfg.role == Role::Dial => Ending::err(
-                "error",
+                EndReason::Error,
                 Error::signaling(format!("nobody answered in room {room:?} within {secs} s")),
                 false,
             ),
             Phase::Waiting => Ending::err(
-                "error",
+                EndReason::Error,
                 Error::signaling(format!("no call arrived in room {room:?} within {secs} s")),
                 false,
             ),
             Phase::Offering | Phase::Offered | Phase::Applying => Ending::err(
-                "error",
+                EndReason::Error,
                 Error::signaling(format!(
                     "the other side did not answer the offer within {secs} s"
                 )),
                 true,
             ),
             Phase::Answering | Phase::Connecting => Ending::err(
-                "error",
+                EndReason::Error,
                 Error::connection(format!(
                     "could not connect within {secs} s (ICE state: {}); no candidate pair worked — check --ice-server and firewalls",
                     self.ice_state.as_str()
@@ -678,7 +684,11 @@ impl Session {
         } else {
             "another answerer is already in the room; run `rtccall dial` on the other side"
         };
-        self.end(Ending::err("error", Error::signaling(what.into()), false));
+        self.end(Ending::err(
+            EndReason::Error,
+            Error::signaling(what.into()),
+            false,
+        ));
         true
     }
 
@@ -736,7 +746,7 @@ impl Session {
                     _ => {
                         self.note(SignalingEvent::PeerLeft, None);
                         self.end(Ending::err(
-                            "error",
+                            EndReason::Error,
                             Error::signaling(
                                 "the other peer left the room before the call connected".into(),
                             ),
@@ -840,7 +850,7 @@ impl Session {
                 let reason = reason.unwrap_or_else(|| "no reason given".into());
                 self.note(SignalingEvent::Rejected, Some(reason.clone()));
                 self.end(Ending::err(
-                    "rejected",
+                    EndReason::Rejected,
                     Error::signaling(format!("the call was rejected: {reason}")),
                     false,
                 ));
@@ -848,10 +858,10 @@ impl Session {
             Heard::Bye(reason) => {
                 self.note(SignalingEvent::ByeReceived, reason.clone());
                 let ending = if self.phase == Phase::Connected {
-                    Ending::ok("remote-bye", false)
+                    Ending::ok(EndReason::RemoteBye, false)
                 } else {
                     Ending::err(
-                        "remote-bye",
+                        EndReason::RemoteBye,
                         Error::signaling(format!(
                             "the other side hung up before the call connected ({})",
                             reason.unwrap_or_else(|| "no reason given".into())
@@ -871,7 +881,7 @@ impl Session {
                     return;
                 }
                 self.end(Ending::err(
-                    "error",
+                    EndReason::Error,
                     Error::signaling(format!("the signaling server refused us: {why}")),
                     false,
                 ));

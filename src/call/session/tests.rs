@@ -4,6 +4,7 @@
 use super::*;
 use crate::call::signaling::{Heard, Say};
 use crate::exit;
+use crate::report::schema::EndReason;
 
 /// What the server relays to the other peer when one says `s`.
 fn relayed(s: Say) -> Heard {
@@ -165,7 +166,7 @@ fn a_call_connects_whoever_joins_first_and_ends_at_its_duration() {
     let (role, e) = &room.ended[0];
     assert_eq!(
         (*role, e.reason, e.send_bye),
-        (Role::Dial, "duration", true)
+        (Role::Dial, EndReason::Duration, true)
     );
 }
 
@@ -375,12 +376,12 @@ fn a_rejected_call_ends_both_sides_with_the_reason() {
     let answer = room.ended.iter().find(|(r, _)| *r == Role::Answer).unwrap();
     assert_eq!(
         (answer.1.reason, exit_code(&answer.1)),
-        ("rejected", exit::OK)
+        (EndReason::Rejected, exit::OK)
     );
     let dial = room.ended.iter().find(|(r, _)| *r == Role::Dial).unwrap();
     assert_eq!(
         (dial.1.reason, exit_code(&dial.1)),
-        ("rejected", exit::SIGNALING)
+        (EndReason::Rejected, exit::SIGNALING)
     );
     assert!(dial.1.error.as_ref().unwrap().to_string().contains("busy"));
 }
@@ -397,7 +398,7 @@ fn asking_the_person_declined_rejects() {
     a.handle(Input::Decision(Err(String::new())), t0);
     let outs = drain(&mut a);
     assert!(outs.contains(&Output::Send(Say::Reject("declined".into()))));
-    assert_eq!(ended(&outs).unwrap().reason, "rejected");
+    assert_eq!(ended(&outs).unwrap().reason, EndReason::Rejected);
 }
 
 #[test]
@@ -412,14 +413,14 @@ fn bye_before_the_answer_is_a_signaling_failure_after_it_a_normal_end() {
     let e = ended(&outs).unwrap();
     assert_eq!(
         (e.reason, exit_code(e), e.send_bye),
-        ("remote-bye", exit::SIGNALING, false)
+        (EndReason::RemoteBye, exit::SIGNALING, false)
     );
 
     let mut room = Room::new(AcceptPolicy::Auto);
     room.meet();
     room.feed(Role::Answer, Input::Signal(Heard::Bye(None)));
     let e = &room.ended[0].1;
-    assert_eq!((e.reason, exit_code(e)), ("remote-bye", exit::OK));
+    assert_eq!((e.reason, exit_code(e)), (EndReason::RemoteBye, exit::OK));
 }
 
 #[test]
@@ -533,7 +534,7 @@ fn a_connected_call_outlives_signaling_and_rejoins_its_seat() {
     assert!(ended(&drain(&mut room.dial)).is_none());
     room.dial.handle(Input::Signal(Heard::Bye(None)), now);
     let outs = drain(&mut room.dial);
-    assert_eq!(ended(&outs).unwrap().reason, "remote-bye");
+    assert_eq!(ended(&outs).unwrap().reason, EndReason::RemoteBye);
 }
 
 #[test]
@@ -557,7 +558,10 @@ fn without_signaling_the_call_still_ends_at_its_duration_and_on_ctrl_c() {
         .collect();
     assert_eq!(
         reasons,
-        vec![("duration", exit::OK), ("interrupted", exit::INTERRUPTED)]
+        vec![
+            (EndReason::Duration, exit::OK),
+            (EndReason::Interrupted, exit::INTERRUPTED)
+        ]
     );
 }
 
@@ -579,7 +583,10 @@ fn the_end_of_a_file_hangs_up_after_a_grace() {
     assert_eq!(room.dial.deadline(), Some(now + END_OF_MEDIA_GRACE));
     room.dial.handle(Input::Timeout, now + END_OF_MEDIA_GRACE);
     let outs = drain(&mut room.dial);
-    assert_eq!(ended(&outs).unwrap(), &Ending::ok("end-of-media", true));
+    assert_eq!(
+        ended(&outs).unwrap(),
+        &Ending::ok(EndReason::EndOfMedia, true)
+    );
 }
 
 #[test]
@@ -590,7 +597,10 @@ fn finished_data_work_hangs_up_unless_a_duration_is_set() {
     let now = room.now;
     room.dial.handle(Input::DataDone, now);
     let outs = drain(&mut room.dial);
-    assert_eq!(ended(&outs).unwrap(), &Ending::ok("data-done", true));
+    assert_eq!(
+        ended(&outs).unwrap(),
+        &Ending::ok(EndReason::DataDone, true)
+    );
 
     let mut room = Room::new(AcceptPolicy::Auto);
     room.meet();
