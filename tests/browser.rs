@@ -5,12 +5,10 @@
 //! for WebRTC), and the test reaches chromedriver through it. Nothing leaves the namespace and
 //! its veth.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rtccall::report::schema::Record;
 use serde_json::Value;
 
@@ -282,6 +280,7 @@ async fn assert_page_gets_media(c: &fantoccini::Client, codec_mime: &str) {
 
 #[test]
 fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
+    let _suite = shared();
     let mut lab = Lab::create();
     let server = lab.rtccall(&[
         "serve",

@@ -2,12 +2,10 @@
 //! real encoders and decoders. Output is parsed into the library's record types, whose structs
 //! deny unknown fields, so schema drift fails here.
 
-mod common;
-
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rtccall::report::schema::Record;
 
 /// A WebSocket client for poking the server by hand.
@@ -34,6 +32,7 @@ fn ws_read(
 
 #[test]
 fn call_through_serve_survives_bad_clients() {
+    let _suite = shared();
     let (_server, url) = serve();
 
     // Bad input first: each gets an error reply, and the server keeps serving.
@@ -95,6 +94,7 @@ fn call_through_serve_survives_bad_clients() {
 
 #[test]
 fn embedded_server_when_nothing_listens() {
+    let _suite = shared();
     let server = format!("ws://127.0.0.1:{}/", free_port());
     let answer = Proc::spawn(&call_args("answer", "demo", &server, &["--duration", "3"]));
     let dial = Proc::spawn(&call_args("dial", "demo", &server, &["--duration", "3"]));
@@ -114,6 +114,7 @@ fn embedded_server_when_nothing_listens() {
 
 #[test]
 fn third_peer_gets_room_full() {
+    let _suite = shared();
     let (_server, url) = serve();
     let mut one = ws(&url);
     one.send(tungstenite::Message::text(
@@ -150,6 +151,7 @@ fn third_peer_gets_room_full() {
 
 #[test]
 fn rejected_call_exits_3_with_the_reason() {
+    let _suite = shared();
     let (_server, url) = serve();
     let answer = Proc::spawn(&call_args("answer", "r", &url, &["--reject", "busy today"]));
     let dial = Proc::spawn(&call_args("dial", "r", &url, &[]));
@@ -168,6 +170,7 @@ fn rejected_call_exits_3_with_the_reason() {
 
 #[test]
 fn rejected_call_is_explained_to_a_person() {
+    let _suite = shared();
     let (_server, url) = serve();
     let answer = Proc::spawn(&[
         "answer",
@@ -207,6 +210,7 @@ fn rejected_call_is_explained_to_a_person() {
 
 #[test]
 fn nothing_listening_and_no_embedding_exits_3() {
+    let _suite = shared();
     let server = format!("ws://127.0.0.1:{}/", free_port());
     let started = Instant::now();
     let dial = Proc::spawn(&call_args(
@@ -223,6 +227,7 @@ fn nothing_listening_and_no_embedding_exits_3() {
 
 #[test]
 fn no_peer_before_the_timeout_exits_3() {
+    let _suite = shared();
     let (_server, url) = serve();
     let dial = Proc::spawn(&call_args("dial", "alone", &url, &["--timeout", "1"]));
     let f = dial.finish(Duration::from_secs(15));
@@ -232,6 +237,7 @@ fn no_peer_before_the_timeout_exits_3() {
 
 #[test]
 fn killed_peer_ends_the_call_with_exit_4() {
+    let _suite = shared();
     let (_server, url) = serve();
     let mut answer = Proc::spawn(&call_args("answer", "k", &url, &[]));
     let mut dial = Proc::spawn(&call_args("dial", "k", &url, &[]));
@@ -250,6 +256,7 @@ fn killed_peer_ends_the_call_with_exit_4() {
 
 #[test]
 fn relay_only_call_through_coturn() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let ice = format!("turn:test:secret@127.0.0.1:{}", turn.port);
     let (d, a) = relay_only_call("relay", &ice, &[]);
@@ -264,6 +271,7 @@ fn relay_only_call_through_coturn() {
 
 #[test]
 fn frozen_peer_is_detected_by_ice_with_exit_4() {
+    let _suite = shared();
     // SIGSTOP keeps the peer's signaling socket open: only ICE can notice it is gone.
     let (_server, url) = serve();
     let mut answer = Proc::spawn(&call_args("answer", "f", &url, &[]));
@@ -291,6 +299,7 @@ fn frozen_peer_is_detected_by_ice_with_exit_4() {
 
 #[test]
 fn ctrl_c_hangs_up_and_the_other_side_ends_normally() {
+    let _suite = shared();
     let (_server, url) = serve();
     let mut answer = Proc::spawn(&call_args("answer", "c", &url, &[]));
     let mut dial = Proc::spawn(&call_args("dial", "c", &url, &[]));
@@ -312,6 +321,7 @@ fn ctrl_c_hangs_up_and_the_other_side_ends_normally() {
 
 #[test]
 fn bad_arguments_exit_2_with_one_line() {
+    let _suite = shared();
     for args in [
         vec!["dial", "bad room!"],
         vec!["dial", "r", "--video-size", "abc"],
@@ -332,6 +342,7 @@ fn bad_arguments_exit_2_with_one_line() {
 
 #[test]
 fn serve_prints_its_url_first_and_stops_on_ctrl_c() {
+    let _suite = shared();
     let (server, url) = serve();
     let mut c = ws(&url);
     c.send(tungstenite::Message::text(r#"{"type":"join","room":"a"}"#))
@@ -344,6 +355,7 @@ fn serve_prints_its_url_first_and_stops_on_ctrl_c() {
 
 #[test]
 fn completions_and_man_pages_are_current() {
+    let _suite = shared();
     let dir = std::env::temp_dir().join(format!("rtccall-gen-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let f =
@@ -406,6 +418,7 @@ fn http_get(url: &str, method: &str, path: &str) -> (String, String, String) {
 
 #[test]
 fn serve_answers_http_with_the_call_page_and_health() {
+    let _suite = shared();
     let (_server, url) = serve();
     let (status, headers, body) = http_get(&url, "GET", "/?room=demo&autojoin=1");
     assert_eq!(status, "HTTP/1.1 200 OK");
@@ -459,6 +472,7 @@ fn serve_answers_http_with_the_call_page_and_health() {
 
 #[test]
 fn serve_hands_its_ice_servers_to_peers_with_minted_turn_credentials() {
+    let _suite = shared();
     let turn = Turn::start(&[
         "--use-auth-secret",
         "--static-auth-secret=handout-secret",
@@ -537,6 +551,7 @@ fn signaling_events(f: &Finished) -> Vec<String> {
 
 #[test]
 fn a_call_outlives_its_killed_signaling_server() {
+    let _suite = shared();
     let (server, url) = serve();
     let extra = ["--duration", "8"];
     let answer = Proc::spawn(&call_args("answer", "outlive", &url, &extra));
@@ -562,6 +577,7 @@ fn a_call_outlives_its_killed_signaling_server() {
 
 #[test]
 fn a_restarted_signaling_server_carries_the_later_bye() {
+    let _suite = shared();
     let (server, url) = serve();
     let listen = url
         .trim_start_matches("ws://")
@@ -667,6 +683,7 @@ impl Relay {
 
 #[test]
 fn a_cut_signaling_link_resumes_the_seat_on_the_embedded_server() {
+    let _suite = shared();
     // The answerer hosts the signaling server itself; the dialer reaches it through a link
     // that is cut mid-call and comes back.
     let port = free_port();
@@ -717,6 +734,7 @@ fn a_cut_signaling_link_resumes_the_seat_on_the_embedded_server() {
 
 #[test]
 fn a_bind_address_not_on_this_machine_is_a_usage_error() {
+    let _suite = shared();
     // 192.0.2.1 (TEST-NET-1) is on no interface here: binding fails, nothing is sent.
     let (_server, url) = serve();
     let mut args = call_args("dial", "bind", &url, &[]);
@@ -733,6 +751,7 @@ fn a_bind_address_not_on_this_machine_is_a_usage_error() {
 
 #[test]
 fn help_never_shows_the_value_of_a_secret() {
+    let _suite = shared();
     for sub in ["dial", "answer", "probe", "serve", "token"] {
         let f = Proc::spawn_env(
             &[sub, "--help"],
@@ -756,6 +775,7 @@ fn help_never_shows_the_value_of_a_secret() {
 
 #[test]
 fn trickled_candidates_carry_the_mid_and_ufrag_of_the_offer() {
+    let _suite = shared();
     let (_server, url) = serve();
     let mut peer = ws(&url);
     let send = |ws: &mut tungstenite::WebSocket<_>, v: serde_json::Value| {
@@ -810,6 +830,7 @@ fn trickled_candidates_carry_the_mid_and_ufrag_of_the_offer() {
 
 #[test]
 fn a_resume_token_gives_the_same_seat_back_and_only_to_its_holder() {
+    let _suite = shared();
     let (_server, url) = serve();
     let join = |ws: &mut tungstenite::WebSocket<_>, extra: serde_json::Value| {
         let mut m = serde_json::json!({"type": "join", "room": "seat"});

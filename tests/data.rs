@@ -2,12 +2,10 @@
 //! order both ways, a 50 MB file verified by SHA-256 (directly, relay-only through coturn, and
 //! with 5 % loss in a network namespace), refusals, a file changed mid-transfer, bad options.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rtccall::report::schema::{Record, Summary};
 
 /// No media: these calls are about the data channels.
@@ -76,7 +74,7 @@ fn chats(f: &Finished) -> Vec<(String, u64, String)> {
                 id,
                 text,
                 ..
-            } => Some((direction, id, text)),
+            } => Some((direction.to_string(), id, text)),
             _ => None,
         })
         .collect()
@@ -92,6 +90,7 @@ fn received(f: &Finished) -> Vec<String> {
 
 #[test]
 fn piped_chat_arrives_in_order_and_the_dialer_hangs_up_once_it_is_acknowledged() {
+    let _suite = shared();
     let (_serve, url) = serve();
     let answer = Proc::spawn(&args("answer", "chat1", &url, &[]));
     let lines = "first\nsecond ✓\r\nbell\x07 and \x1b[2J\n";
@@ -121,6 +120,7 @@ fn piped_chat_arrives_in_order_and_the_dialer_hangs_up_once_it_is_acknowledged()
 
 #[test]
 fn chat_goes_both_ways_and_a_person_sees_control_characters_escaped() {
+    let _suite = shared();
     let (_serve, url) = serve();
     let answer = Proc::spawn_stdin(
         &[],
@@ -153,6 +153,7 @@ fn chat_goes_both_ways_and_a_person_sees_control_characters_escaped() {
 
 #[test]
 fn a_chat_line_over_the_bound_is_not_sent_and_the_call_exits_6() {
+    let _suite = shared();
     let (_serve, url) = serve();
     let answer = Proc::spawn(&args("answer", "chat3", &url, &[]));
     let input = format!("ok\n{}\n", "x".repeat(5000));
@@ -225,6 +226,7 @@ fn assert_verified(d: &Finished, a: &Finished, file: &Path, inbox: &Path) {
 
 #[test]
 fn a_50_mb_file_arrives_with_its_sha256_and_progress() {
+    let _suite = shared();
     let dir = Scratch::new("big");
     let file = dir.path("random.bin");
     random_file(&file, 50 << 20);
@@ -235,7 +237,7 @@ fn a_50_mb_file_arrives_with_its_sha256_and_progress() {
         .records()
         .into_iter()
         .filter_map(|r| match r {
-            Record::File { event, .. } => Some(event),
+            Record::File { event, .. } => Some(event.to_string()),
             _ => None,
         })
         .collect();
@@ -245,6 +247,7 @@ fn a_50_mb_file_arrives_with_its_sha256_and_progress() {
 
 #[test]
 fn a_50_mb_file_arrives_over_a_relay_only_call_through_coturn() {
+    let _suite = shared();
     let dir = Scratch::new("relay");
     let file = dir.path("relayed.bin");
     random_file(&file, 50 << 20);
@@ -266,6 +269,7 @@ fn a_50_mb_file_arrives_over_a_relay_only_call_through_coturn() {
 
 #[test]
 fn a_50_mb_file_arrives_through_5_percent_loss() {
+    let _suite = shared();
     let dir = Scratch::new("loss");
     let file = dir.path("lossy.bin");
     random_file(&file, 50 << 20);
@@ -278,6 +282,7 @@ fn a_50_mb_file_arrives_through_5_percent_loss() {
 
 #[test]
 fn offers_are_refused_without_receive_and_over_an_existing_file() {
+    let _suite = shared();
     let dir = Scratch::new("refuse");
     let file = dir.path("doc.txt");
     std::fs::write(&file, b"hello").unwrap();
@@ -323,6 +328,7 @@ fn offers_are_refused_without_receive_and_over_an_existing_file() {
 
 #[test]
 fn a_file_changed_during_the_transfer_fails_its_sha256_check_and_is_discarded() {
+    let _suite = shared();
     let dir = Scratch::new("changed");
     let file = dir.path("moving.bin");
     random_file(&file, 8 << 20);
@@ -365,6 +371,7 @@ fn a_file_changed_during_the_transfer_fails_its_sha256_check_and_is_discarded() 
 
 #[test]
 fn the_throughput_test_reports_both_directions_each_second() {
+    let _suite = shared();
     let (_serve, url) = serve();
     let answer = Proc::spawn(&args("answer", "tput", &url, &[]));
     let dial = Proc::spawn(&args("dial", "tput", &url, &["--data-throughput", "1.5"]));
@@ -385,7 +392,7 @@ fn the_throughput_test_reports_both_directions_each_second() {
         .filter_map(|r| match r {
             Record::Throughput {
                 direction, second, ..
-            } => Some((direction, second)),
+            } => Some((direction.to_string(), second)),
             _ => None,
         })
         .collect();
@@ -396,6 +403,7 @@ fn the_throughput_test_reports_both_directions_each_second() {
 
 #[test]
 fn bad_data_options_exit_2_naming_the_problem() {
+    let _suite = shared();
     let dir = Scratch::new("bad");
     let missing = dir.path("missing.bin").display().to_string();
     let not_dir = dir.path("plain");

@@ -3,13 +3,11 @@
 //! least 80 % of the video the other sent, audio must arrive both ways, and the selected pair
 //! must name the real address of the other side.
 
-mod common;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use rtccall::report::schema::Summary;
 
 /// Real-time calls take turns: two at once starve each other's encoders on two cores.
@@ -153,6 +151,7 @@ fn assert_both_ways(s: &Summary, g: &Gst, codec: &str) {
 
 #[test]
 fn rtccall_dials_webrtcbin_vp8() {
+    let _suite = shared();
     let (s, g) = call("gst-dial-vp8", "dial", &[], "vp8", &[]);
     assert_both_ways(&s, &g, "VP8");
     assert!(g.pings > 20, "webrtcbin answered our pings: {g:?}");
@@ -162,6 +161,7 @@ fn rtccall_dials_webrtcbin_vp8() {
 
 #[test]
 fn rtccall_dials_webrtcbin_h264() {
+    let _suite = shared();
     let (s, g) = call(
         "gst-dial-h264",
         "dial",
@@ -175,6 +175,7 @@ fn rtccall_dials_webrtcbin_h264() {
 
 #[test]
 fn webrtcbin_dials_rtccall_vp8() {
+    let _suite = shared();
     let (s, g) = call("gst-answer-vp8", "answer", &["--auto-accept"], "vp8", &[]);
     assert_both_ways(&s, &g, "VP8");
     assert!(
@@ -187,6 +188,7 @@ fn webrtcbin_dials_rtccall_vp8() {
 
 #[test]
 fn an_h264_only_offer_to_a_default_answerer_is_answered_in_h264() {
+    let _suite = shared();
     let (s, g) = call("gst-answer-h264", "answer", &["--auto-accept"], "h264", &[]);
     assert_both_ways(&s, &g, "H.264");
     assert!(
@@ -198,6 +200,7 @@ fn an_h264_only_offer_to_a_default_answerer_is_answered_in_h264() {
 
 #[test]
 fn an_offer_without_ssrc_lines_is_routed_by_payload_type() {
+    let _suite = shared();
     // webrtcbin offering before its pads have caps: no a=ssrc in any section, no MID header
     // extension. Audio and video still arrive and are decoded.
     let (s, g) = call(
@@ -218,6 +221,7 @@ fn an_offer_without_ssrc_lines_is_routed_by_payload_type() {
 
 #[test]
 fn an_offer_whose_audio_alone_has_no_ssrc_lines_is_routed_by_payload_type() {
+    let _suite = shared();
     let (s, g) = call(
         "gst-no-ssrc-audio",
         "answer",

@@ -3,22 +3,18 @@
 //! FFmpeg CLI, FFmpeg devices, Xvfb for the screen, and recordings checked with ffprobe/ffmpeg:
 //! the content that arrives must be the content that was sent.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rtccall::media::devices::DeviceList;
 use rtccall::report::schema::{Record, Summary};
 
-/// Media tests hold real-time audio and video calls: on a 2-core machine two at once starve
-/// PulseAudio and the encoders, so they take turns.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn take_turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+/// Media tests hold real-time audio and video calls: on a 2-core machine another test beside
+/// them starves PulseAudio and the encoders, so each has the suite to itself.
+fn take_turn() -> SuiteGuard {
+    alone()
 }
 
 /// A scratch directory removed on drop.
@@ -810,7 +806,7 @@ fn an_impaired_link_holds_up_and_never_looks_like_a_vanished_peer() {
             .records()
             .into_iter()
             .filter_map(|r| match r {
-                Record::IceState { state, .. } => Some(state),
+                Record::IceState { state, .. } => Some(state.to_string()),
                 _ => None,
             })
             .collect();

@@ -3,14 +3,12 @@
 //! parsed into the library's probe records, whose structs deny unknown fields, so schema drift
 //! fails here.
 
-mod common;
-
 use std::fmt;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::*;
+use crate::common::*;
 use rtccall::report::probe_schema::{ProbeRecord, ProbeSummary, ServerVerdict, Status, Step};
 
 /// Variables that would change what the probe does behind a test's back (credentials taken
@@ -234,6 +232,7 @@ fn tls_label(port: u16) -> String {
 
 #[test]
 fn long_term_credentials_relay_over_udp_tcp_and_tls() {
+    let _suite = shared();
     let (cert, key) = certificate();
     let turn = Turn::start_tls(&TURN_TEST_USER, &cert, &key);
     let tls_port = turn.tls_port.unwrap();
@@ -334,6 +333,7 @@ fn long_term_credentials_relay_over_udp_tcp_and_tls() {
 
 #[test]
 fn wrong_password_fails_the_allocation_with_401_explained() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let udp = format!("turn:test:not-the-password-42@127.0.0.1:{}", turn.port);
     let tcp = format!("turn:127.0.0.1:{}?transport=tcp", turn.port);
@@ -390,6 +390,7 @@ fn wrong_password_fails_the_allocation_with_401_explained() {
 
 #[test]
 fn turn_rest_credentials_minted_from_the_shared_secret() {
+    let _suite = shared();
     let turn = Turn::start(&[
         "--use-auth-secret",
         "--static-auth-secret=rest-secret-5d1c",
@@ -455,6 +456,7 @@ fn turn_rest_credentials_minted_from_the_shared_secret() {
 
 #[test]
 fn unreachable_servers_fail_the_binding_step() {
+    let _suite = shared();
     // Nothing listens on `closed` (UDP or TCP); `silent` is a UDP socket that never answers.
     let closed = free_udp_tcp_port();
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -532,6 +534,7 @@ fn unreachable_servers_fail_the_binding_step() {
 
 #[test]
 fn stun_only_server_passes_as_stun_and_fails_as_turn() {
+    let _suite = shared();
     let turn = Turn::start(&["--stun-only"]);
     let stun = format!("stun:127.0.0.1:{}", turn.port);
     let as_turn = format!("turn:test:secret@127.0.0.1:{}", turn.port);
@@ -595,6 +598,7 @@ fn stun_only_server_passes_as_stun_and_fails_as_turn() {
 
 #[test]
 fn turn_security_flags_relays_to_internal_addresses() {
+    let _suite = shared();
     let open = Turn::start(&TURN_TEST_USER);
     let closed = Turn::start(&[
         "--lt-cred-mech",
@@ -636,6 +640,7 @@ fn turn_security_flags_relays_to_internal_addresses() {
 
 #[test]
 fn secrets_never_appear_in_any_output() {
+    let _suite = shared();
     const PASSWORD: &str = "Pw-7fQ2-zX9k";
     const WRONG: &str = "WrongPw-93hd";
     const SECRET: &str = "Rest-Sekr1t-48xq";
@@ -740,6 +745,7 @@ fn secrets_never_appear_in_any_output() {
 
 #[test]
 fn usage_errors_exit_2_with_one_line() {
+    let _suite = shared();
     let dir = TempDir::new("usage");
     let bad_json = dir.write("bad.json", "[{\"urls\": ");
     let not_a_list = dir.write("object.json", r#"{"urls":"stun:127.0.0.1"}"#);
@@ -769,6 +775,7 @@ fn usage_errors_exit_2_with_one_line() {
 
 #[test]
 fn browser_style_ice_config_file_is_probed() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let dir = TempDir::new("ice-config");
     let file = dir.write(
@@ -789,6 +796,7 @@ fn browser_style_ice_config_file_is_probed() {
 
 #[test]
 fn max_rtt_expectation() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let udp = format!("turn:test:secret@127.0.0.1:{}", turn.port);
     let tcp = format!("turn:test:secret@127.0.0.1:{}?transport=tcp", turn.port);
@@ -822,6 +830,7 @@ fn max_rtt_expectation() {
 /// The in-process relay-only call (a `call-relay` step per UDP TURN server).
 #[test]
 fn relay_only_call_connects_through_each_turn_server() {
+    let _suite = shared();
     let a = Turn::start(&TURN_TEST_USER);
     let b = Turn::start(&TURN_TEST_USER);
     let url_a = format!("turn:test:secret@127.0.0.1:{}", a.port);
@@ -857,6 +866,7 @@ fn relay_only_call_connects_through_each_turn_server() {
 /// with coturn reachable over TCP/TLS only; gathering gets their relay candidates.
 #[test]
 fn relay_only_calls_run_over_turn_tcp_and_tls() {
+    let _suite = shared();
     let (cert, key) = certificate();
     let mut opts = TURN_TEST_USER.to_vec();
     opts.push("--no-udp");
@@ -913,6 +923,7 @@ fn relay_only_calls_run_over_turn_tcp_and_tls() {
 
 #[test]
 fn nat_behaviour_through_an_rfc5780_server_on_loopback() {
+    let _suite = shared();
     // Two listening addresses make coturn answer with OTHER-ADDRESS and honour CHANGE-REQUEST.
     let mut opts = vec!["--listening-ip=127.0.0.2"];
     opts.extend(TURN_TEST_USER);
@@ -1102,6 +1113,7 @@ impl Drop for NatLab {
 
 #[test]
 fn nat_behaviour_behind_a_symmetric_nat_in_network_namespaces() {
+    let _suite = shared();
     let dir = TempDir::new("nat");
     let mut lab = NatLab::create();
     lab.start_coturn(&dir);
@@ -1152,6 +1164,7 @@ fn nat_behaviour_behind_a_symmetric_nat_in_network_namespaces() {
 
 #[test]
 fn tls_certificates_are_verified_unless_trusted_or_skipped() {
+    let _suite = shared();
     let (cert, key) = certificate();
     let turn = Turn::start_tls(&TURN_TEST_USER, &cert, &key);
     let tls_port = turn.tls_port.unwrap();
@@ -1263,6 +1276,7 @@ impl Drop for Ipv6Turn {
 
 #[test]
 fn an_ipv6_only_relay_works_and_is_flagged() {
+    let _suite = shared();
     let t = Ipv6Turn::start();
     let udp = format!("turn:test:secret@[::1]:{}", t.port);
     let tcp = format!("turn:test:secret@[::1]:{}?transport=tcp", t.port);
@@ -1452,6 +1466,7 @@ fn expired_rest_credentials(secret: &str, user: &str, ago: u64) -> (String, Stri
 /// server answered 486 and what the code can mean, not "look at a firewall".
 #[test]
 fn a_quota_refusal_is_reported_with_the_servers_code() {
+    let _suite = shared();
     let mut opts = TURN_TEST_USER.to_vec();
     opts.push("--user-quota=1");
     let turn = Turn::start(&opts);
@@ -1487,6 +1502,7 @@ fn a_quota_refusal_is_reported_with_the_servers_code() {
 /// passed; a server with stale nonces every second passes what it should.
 #[test]
 fn short_lifetimes_and_stale_nonces_do_not_fake_a_verdict() {
+    let _suite = shared();
     let mut short = TURN_TEST_USER.to_vec();
     short.push("--max-allocate-lifetime=2");
     let short = Turn::start(&short);
@@ -1545,6 +1561,7 @@ fn short_lifetimes_and_stale_nonces_do_not_fake_a_verdict() {
 /// STUN over TCP on the same port and says that clients need TURN over TCP or TLS.
 #[test]
 fn udp_off_is_explained_from_the_tcp_fallback() {
+    let _suite = shared();
     let mut opts = TURN_TEST_USER.to_vec();
     opts.push("--no-udp");
     let turn = Turn::start(&opts);
@@ -1568,6 +1585,7 @@ fn udp_off_is_explained_from_the_tcp_fallback() {
 /// Expired TURN REST credentials: 401 with the realm and how long ago EXPIRY passed.
 #[test]
 fn expired_rest_credentials_are_decoded() {
+    let _suite = shared();
     let turn = Turn::start(&[
         "--use-auth-secret",
         "--static-auth-secret=rest-secret-91ab",
@@ -1639,6 +1657,7 @@ fn expired_rest_credentials_are_decoded() {
 /// `--ttl` shorter than `--hold`: the hold reports the moment the minted credentials expire.
 #[test]
 fn a_hold_reports_when_rest_credentials_expire() {
+    let _suite = shared();
     let turn = Turn::start(&[
         "--use-auth-secret",
         "--static-auth-secret=rest-secret-hold",
@@ -1671,6 +1690,7 @@ fn a_hold_reports_when_rest_credentials_expire() {
 /// A `turns:` URL on coturn's plain port (no TLS there): said in those words.
 #[test]
 fn turns_on_a_plain_tcp_port_is_named() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let p = probe(&[
         "--ice-server",
@@ -1694,6 +1714,7 @@ fn turns_on_a_plain_tcp_port_is_named() {
 /// came back rather than "nothing answered" or "nothing listens there".
 #[test]
 fn answers_that_are_not_stun_are_described() {
+    let _suite = shared();
     let udp = Fake::udp_text();
     let http = Fake::http();
     let p = probe(&[
@@ -1732,6 +1753,7 @@ fn answers_that_are_not_stun_are_described() {
 /// works, rather than "the relay drops data".
 #[test]
 fn a_relay_without_channel_data_is_told_apart() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let proxy = Fake::channel_data_dropper(turn.port);
     let label = udp_label(proxy.port);
@@ -1754,6 +1776,7 @@ fn a_relay_without_channel_data_is_told_apart() {
 /// `--load` with `--no-call`: a `load` step with the figures of N clients.
 #[test]
 fn load_mode_reports_allocations_and_relayed_packets() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let p = probe(&[
         "--ice-server",
@@ -1789,6 +1812,7 @@ fn load_mode_reports_allocations_and_relayed_packets() {
 /// Bad inputs of the kinds operators meet: one line naming what was wrong, exit 2.
 #[test]
 fn bad_inputs_name_what_was_wrong() {
+    let _suite = shared();
     let dir = TempDir::new("inputs");
     let long_user = format!("turn:{}:p@127.0.0.1:3478", "u".repeat(600));
     let big = dir.write(
@@ -1836,6 +1860,7 @@ fn bad_inputs_name_what_was_wrong() {
 /// `--ice-config` or `--ca` on a FIFO nobody writes: SIGINT ends the probe at once, exit 130.
 #[test]
 fn sigint_ends_a_probe_blocked_on_its_input() {
+    let _suite = shared();
     let dir = TempDir::new("fifo");
     let fifo = dir.0.join("input");
     let made = std::process::Command::new("mkfifo")
@@ -1869,6 +1894,7 @@ fn sigint_ends_a_probe_blocked_on_its_input() {
 /// `--data-throughput` measures the data channel of the direct and the relay-only call.
 #[test]
 fn the_call_steps_measure_data_throughput_when_asked() {
+    let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
     let url = format!("turn:test:secret@127.0.0.1:{}", turn.port);
     let p = start_raw(

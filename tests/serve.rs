@@ -2,14 +2,12 @@
 //! rooms shared between instances through a real `redis-server`. Every server is a real
 //! process on a free loopback port, stopped by its PID.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::*;
+use crate::common::*;
 use tungstenite::Message as Frame;
 use tungstenite::stream::MaybeTlsStream;
 
@@ -97,6 +95,7 @@ fn mint(room: &str, ttl: Duration, issued: SystemTime) -> String {
 
 #[test]
 fn wss_with_a_self_signed_certificate_trusted_through_ca() {
+    let _suite = shared();
     let dir = std::env::temp_dir().join(format!("rtccall-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cert = dir.join("cert.pem");
@@ -157,6 +156,7 @@ fn wss_with_a_self_signed_certificate_trusted_through_ca() {
 
 #[test]
 fn joins_need_a_valid_token_and_only_then_get_turn_credentials() {
+    let _suite = shared();
     let (_server, url) = serve_with(&[
         "--secret",
         SECRET,
@@ -285,6 +285,7 @@ fn upgrade_with_origin(url: &str, origin: &str) -> u16 {
 
 #[test]
 fn browser_handshakes_from_other_origins_are_refused() {
+    let _suite = shared();
     let (_server, url) = serve_with(&["--allow-origin", "https://app.example.com"]);
     let own = format!("http://{}", addr_of(&url));
     assert_eq!(upgrade_with_origin(&url, &own), 101);
@@ -320,6 +321,7 @@ fn cpu_ticks(pid: u32) -> u64 {
 
 #[test]
 fn half_sent_heads_cost_nothing_and_are_closed_by_the_head_timeout() {
+    let _suite = shared();
     let (server, url) = serve_with(&["--head-timeout", "2", "--max-per-ip", "0"]);
     let addr = addr_of(&url);
     let mut socks: Vec<TcpStream> = (0..500)
@@ -365,6 +367,7 @@ fn half_sent_heads_cost_nothing_and_are_closed_by_the_head_timeout() {
 
 #[test]
 fn limits_close_idle_sockets_refuse_extra_connections_and_answer_health() {
+    let _suite = shared();
     let (_server, url) = serve_with(&["--join-timeout", "1", "--max-connections", "3"]);
     // An upgraded socket that never joins is closed with 1008.
     let mut idle = ws(&url);
@@ -393,6 +396,7 @@ fn limits_close_idle_sockets_refuse_extra_connections_and_answer_health() {
 
 #[test]
 fn per_address_caps_and_join_rates_hold() {
+    let _suite = shared();
     let (_server, url) = serve_with(&["--max-per-ip", "2", "--join-rate", "1"]);
     let mut a = ws(&url);
     let mut b = ws(&url);
@@ -429,6 +433,7 @@ fn per_address_caps_and_join_rates_hold() {
 
 #[test]
 fn bad_serve_options_exit_2_and_an_unreachable_redis_exits_3_in_one_line() {
+    let _suite = shared();
     let cases: [&[&str]; 6] = [
         &["--secret", "short"],
         &[
@@ -521,6 +526,7 @@ fn server_close(s: &mut TcpStream) -> u16 {
 
 #[test]
 fn oversized_frames_and_bad_utf8_get_their_close_codes() {
+    let _suite = shared();
     let (_server, url) = serve();
     let mut s = raw_ws(&url);
     s.write_all(&frame(0x1, &[b'"', 0xff, 0xfe, b'"'])).unwrap();
@@ -542,6 +548,7 @@ fn oversized_frames_and_bad_utf8_get_their_close_codes() {
 
 #[test]
 fn a_peer_that_does_not_read_is_disconnected_and_its_sender_told() {
+    let _suite = shared();
     let (_server, url) = serve_with(&["--stall-timeout", "2"]);
     let mut reader_that_stops = ws(&url);
     send(
@@ -689,6 +696,7 @@ impl Drop for Redis {
 
 #[test]
 fn rooms_are_shared_by_instances_on_one_redis() {
+    let _suite = shared();
     let mut redis = Redis::start_on(free_port());
     let r = redis.url();
     let prefix = format!("test{}", std::process::id());

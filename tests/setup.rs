@@ -3,12 +3,10 @@
 //! its answer (as aiortc does), and that request must be answered once the answer is in,
 //! without the peer retransmitting it.
 
-mod common;
-
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use rtc::stun::attributes::{ATTR_PRIORITY, ATTR_USERNAME, AttrType};
 use rtc::stun::fingerprint::FINGERPRINT;
 use rtc::stun::integrity::MessageIntegrity;
@@ -76,6 +74,7 @@ fn inactive_answer(offer: &str, ufrag: &str, pwd: &str) -> String {
 
 #[test]
 fn a_binding_request_before_the_answer_is_answered() {
+    let _suite = shared();
     let (_serve, url) = serve();
     let room = format!("early-{}", std::process::id());
     // The answer comes 150 ms after the check has arrived; the response within 400 ms of the
@@ -96,6 +95,7 @@ fn a_binding_request_before_the_answer_is_answered() {
 #[test]
 #[ignore = "benchmark: prints figures"]
 fn bench_early_checks() {
+    let _suite = shared();
     let (_serve, url) = serve();
     let mut took: Vec<f64> = (0..50)
         .map(|i| {

@@ -2,11 +2,9 @@
 //! them (a local UDP endpoint per server, carried over a TCP or TLS connection to coturn).
 //! coturn is started with `--no-udp`, so its clients can reach it over TCP/TLS only.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 fn certificate() -> (String, String) {
     let c = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
@@ -30,6 +28,7 @@ fn relay_call(room: &str, ice: &str, extra: &[&str], protocol: &str) {
 
 #[test]
 fn relay_only_calls_over_turn_tcp() {
+    let _suite = shared();
     let mut opts = TURN_TEST_USER.to_vec();
     opts.push("--no-udp");
     let turn = Turn::start(&opts);
@@ -39,6 +38,7 @@ fn relay_only_calls_over_turn_tcp() {
 
 #[test]
 fn relay_only_calls_over_turn_tls_with_the_certificate_checked() {
+    let _suite = shared();
     let (cert, key) = certificate();
     let mut opts = TURN_TEST_USER.to_vec();
     opts.push("--no-udp");

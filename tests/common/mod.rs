@@ -1,11 +1,11 @@
 //! Helpers shared by the integration tests: the real `rtccall` binary in child processes whose
 //! NDJSON output is parsed into the library's record types as it arrives.
-#![allow(dead_code)] // each test binary uses a different part
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use rtccall::report::schema::{Record, Summary};
@@ -663,4 +663,21 @@ impl Drop for LossyNetns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Tests share the machine: most run two at a time, but a test that holds real-time media
+/// ([`alone`]) runs with no other beside it.
+static SUITE: RwLock<()> = RwLock::new(());
+
+/// What [`alone`] holds.
+pub type SuiteGuard = RwLockWriteGuard<'static, ()>;
+
+/// Run beside other tests (but never beside one that must be [`alone`]).
+pub fn shared() -> RwLockReadGuard<'static, ()> {
+    SUITE.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Run with no other test beside this one.
+pub fn alone() -> SuiteGuard {
+    SUITE.write().unwrap_or_else(|p| p.into_inner())
 }

@@ -1,0 +1,137 @@
+//! The call engine as a library: several calls in one process, each with its own records and
+//! its own end, through one in-process signaling server.
+
+use clap::Parser;
+use rtccall::call::{AcceptPolicy, Call, CallConfig};
+use rtccall::cli::{Cli, Command};
+use rtccall::report::schema::{Record, Summary};
+use rtccall::signal::{Role, Server};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::shared;
+
+/// A call config resolved from command-line words, as `rtccall` itself resolves them.
+fn config(words: &[&str]) -> CallConfig {
+    let cli = Cli::try_parse_from(std::iter::once("rtccall").chain(words.iter().copied()))
+        .expect("arguments parse");
+    match cli.command {
+        Command::Dial(a) => a.call.to_config(Role::Dial, AcceptPolicy::Auto, false),
+        Command::Answer(a) => a.call.to_config(Role::Answer, AcceptPolicy::Auto, false),
+        _ => unreachable!("dial or answer"),
+    }
+    .expect("a valid call")
+}
+
+fn words<'a>(role: &'a str, room: &'a str, url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        role,
+        room,
+        "--server",
+        url,
+        "--bind",
+        "127.0.0.1:0",
+        "--audio",
+        "tone",
+        "--no-speaker",
+        "--video-size",
+        "320x240",
+        "--fps",
+        "15",
+        "--video-bitrate",
+        "300k",
+        "--timeout",
+        "20",
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Read a call's records until it ends; its summary and every record.
+async fn collect(
+    call: Call,
+    mut rx: tokio::sync::mpsc::Receiver<Record>,
+) -> (Summary, Vec<Record>) {
+    let reader = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(r) = rx.recv().await {
+            all.push(r);
+        }
+        all
+    });
+    let summary = call.wait().await.expect("the runtime is up");
+    (summary, reader.await.unwrap())
+}
+
+#[track_caller]
+fn assert_flowed(me: &Summary, other: &Summary) {
+    assert!(me.connected, "{me:?}");
+    assert!(other.video.frames_sent > 0, "{other:?}");
+    assert!(
+        me.video.frames_decoded as f64 >= 0.7 * other.video.frames_sent as f64,
+        "decoded {} of {} frames",
+        me.video.frames_decoded,
+        other.video.frames_sent
+    );
+    assert!(me.audio.packets_received > 0, "no audio arrived: {me:?}");
+}
+
+/// Two calls (four peers) in one process at once: both connect, media flows both ways in each,
+/// and each ends on its own: one by its duration, the other hung up through its handle.
+#[test]
+fn two_calls_in_one_process_each_end_on_their_own() {
+    let _suite = shared();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = server.url();
+        let stop_server = CancellationToken::new();
+        let served = tokio::spawn(server.run(stop_server.clone()));
+        let stop = CancellationToken::new();
+
+        let (a1, a1_rx) = Call::start(
+            config(&words("answer", "one", &url, &["--duration", "6"])),
+            None,
+            &stop,
+            None,
+        );
+        let (d1, d1_rx) = Call::start(config(&words("dial", "one", &url, &[])), None, &stop, None);
+        let (a2, a2_rx) = Call::start(
+            config(&words("answer", "two", &url, &[])),
+            None,
+            &stop,
+            None,
+        );
+        let (d2, d2_rx) = Call::start(config(&words("dial", "two", &url, &[])), None, &stop, None);
+
+        // Call one ends by its answerer's --duration; call two is hung up through its handle
+        // once call one is over, so each end is its own.
+        let one = tokio::spawn(async move { tokio::join!(collect(a1, a1_rx), collect(d1, d1_rx)) });
+        let ((a1s, _), (d1s, _)) = one.await.unwrap();
+        assert_eq!(a1s.end_reason, "duration", "{a1s:?}");
+        assert_eq!(d1s.end_reason, "remote-bye", "{d1s:?}");
+        assert_eq!((a1s.exit_code, d1s.exit_code), (0, 0));
+        assert_flowed(&a1s, &d1s);
+        assert_flowed(&d1s, &a1s);
+
+        d2.hang_up();
+        let ((a2s, a2_records), (d2s, _)) = tokio::join!(collect(a2, a2_rx), collect(d2, d2_rx));
+        assert_eq!(d2s.end_reason, "interrupted", "{d2s:?}");
+        assert_eq!(a2s.end_reason, "remote-bye", "{a2s:?}");
+        assert!(a2s.duration_s > 4.0, "call two outlived call one: {a2s:?}");
+        assert_flowed(&a2s, &d2s);
+        assert_flowed(&d2s, &a2s);
+        // Each call's records are its own: call two's answerer heard only room two.
+        assert!(
+            a2_records
+                .iter()
+                .all(|r| !matches!(r, Record::Summary(s) if s.room != "two")),
+            "records crossed between calls"
+        );
+        assert!(!stop.is_cancelled(), "one hang-up must not end the others");
+        stop_server.cancel();
+        let _ = served.await;
+    });
+}
