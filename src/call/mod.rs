@@ -89,19 +89,17 @@ async fn note_candidate(events: &Events, side: Side, c: CandidateInfo) {
         .await;
 }
 
-/// Parse `candidate:<foundation> <component> <protocol> <priority> <address> <port> typ <type>`.
+/// A candidate line (`candidate:…`, with or without `a=`) as the records show it, parsed by
+/// rtc-ice's own parser.
 pub fn parse_candidate(line: &str) -> Option<Candidate> {
     let body = line.trim().strip_prefix("a=").unwrap_or(line.trim());
     let body = body.strip_prefix("candidate:").unwrap_or(body);
-    let f: Vec<&str> = body.split_whitespace().collect();
-    if f.len() < 8 || f[6] != "typ" {
-        return None;
-    }
+    let c = rtc::ice::candidate::unmarshal_candidate(body).ok()?;
     Some(Candidate {
-        candidate_type: f[7].to_string(),
-        protocol: f[2].to_lowercase(),
-        address: f[4].to_string(),
-        port: f[5].parse().ok()?,
+        candidate_type: c.candidate_type().to_string(),
+        protocol: c.network_type().network_short(),
+        address: c.address().to_string(),
+        port: c.port(),
         relay_protocol: None,
     })
 }
@@ -447,11 +445,9 @@ impl Driver<'_> {
                 match out {
                     Output::End(ending) => return ending,
                     Output::Send(m) => self.say(m).await,
-                    Output::Note(event, detail) => {
-                        if event == SignalingEvent::OfferReceived {
-                            self.figures.negotiation_start = Some(Instant::now());
-                        }
-                        note(self.events, event, detail).await;
+                    Output::Note(event, detail) => note(self.events, event, detail).await,
+                    Output::NegotiationStarted => {
+                        self.figures.negotiation_start = Some(Instant::now());
                     }
                     Output::Do(cmd) => {
                         if let Some(input) = self.command(cmd, peer).await {
@@ -649,7 +645,6 @@ impl Driver<'_> {
     async fn command(&mut self, cmd: Command, peer: &mut Peer) -> Option<Input> {
         match cmd {
             Command::MakeOffer => {
-                self.figures.negotiation_start = Some(Instant::now());
                 let made = async {
                     let notes = peer.attach_media(true).await?;
                     Ok((notes, peer.create_offer().await?))
@@ -718,5 +713,15 @@ mod tests {
         assert_eq!(c.address, "127.0.0.1");
         assert_eq!(c.port, 50000);
         assert!(parse_candidate("garbage").is_none());
+        let c = parse_candidate(
+            "a=candidate:2 1 TCP 1518280447 ::1 9 typ host tcptype active generation 0",
+        )
+        .unwrap();
+        assert_eq!((c.protocol.as_str(), c.address.as_str()), ("tcp", "::1"));
+        let c = parse_candidate(
+            "candidate:3 1 udp 1677729535 203.0.113.7 61000 typ srflx raddr 10.0.0.2 rport 5000",
+        )
+        .unwrap();
+        assert_eq!((c.candidate_type.as_str(), c.port), ("srflx", 61000));
     }
 }

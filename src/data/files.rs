@@ -46,10 +46,6 @@ pub fn sanitize(offered: &str) -> Result<String, String> {
     Ok(name)
 }
 
-fn hex(d: &[u8]) -> String {
-    d.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Size and SHA-256 of a file, read in full.
 fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     let mut f = std::fs::File::open(path)?;
@@ -59,7 +55,7 @@ fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
-            return Ok((size, hex(ctx.finish().as_ref())));
+            return Ok((size, hex::encode(ctx.finish())));
         }
         ctx.update(&buf[..n]);
         size += n as u64;
@@ -265,7 +261,7 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
         loop {
             let mut buf = vec![0u8; CHUNK];
             match f.read(&mut buf) {
-                Ok(0) => return Some(hex(ctx.finish().as_ref())),
+                Ok(0) => return Some(hex::encode(ctx.finish())),
                 Ok(n) => {
                     buf.truncate(n);
                     ctx.update(&buf);
@@ -501,7 +497,7 @@ pub async fn receive(
             )
             .await;
     }
-    let got = hex(ctx.finish().as_ref());
+    let got = hex::encode(ctx.finish());
     if failure.is_none() && t.bytes != size {
         failure = Some(format!("{} of the {size} bytes offered arrived", t.bytes));
     }

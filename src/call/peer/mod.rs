@@ -100,21 +100,17 @@ pub struct LocalIce {
 }
 
 impl LocalIce {
-    /// From our own SDP: the first `a=mid` of the first media section, and `a=ice-ufrag`.
-    fn from_sdp(sdp: &str) -> Option<LocalIce> {
-        let attr = |name: &str| {
-            let mut in_media = false;
-            sdp.lines().find_map(|l| {
-                if l.starts_with("m=") {
-                    in_media = true;
-                }
-                let v = l.strip_prefix(name)?;
-                (in_media || name == "a=ice-ufrag:").then(|| v.trim().to_string())
-            })
-        };
+    /// From our own SDP: the `a=mid` of the first media section, and `a=ice-ufrag` (session
+    /// level, or that section's).
+    fn from_sdp(sdp: &rtc::sdp::SessionDescription) -> Option<LocalIce> {
+        let first = sdp.media_descriptions.first()?;
+        let ufrag = sdp
+            .attribute("ice-ufrag")
+            .map(String::as_str)
+            .or_else(|| first.attribute("ice-ufrag").flatten())?;
         Some(LocalIce {
-            mid: attr("a=mid:")?,
-            ufrag: attr("a=ice-ufrag:")?,
+            mid: first.attribute("mid").flatten()?.trim().to_string(),
+            ufrag: ufrag.trim().to_string(),
         })
     }
 }
@@ -666,7 +662,8 @@ impl Peer {
         .map_err(|e| wrtc(&format!("creating the {what}"), e))?;
         let sdp = desc.sdp.clone();
         // Before it is applied: gathering (and our first candidates) start then.
-        *self.local_ice.lock().unwrap_or_else(|p| p.into_inner()) = LocalIce::from_sdp(&sdp);
+        *self.local_ice.lock().unwrap_or_else(|p| p.into_inner()) =
+            desc.unmarshal().ok().and_then(|d| LocalIce::from_sdp(&d));
         self.pc
             .set_local_description(desc)
             .await
@@ -857,14 +854,9 @@ async fn write_frames(
     }
 }
 
+/// A random SSRC (never 0).
 fn rand_ssrc() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (h.finish() as u32) | 1
+    use rand::RngExt;
+    let mut rng: rand::rngs::SmallRng = rand::make_rng();
+    rng.random::<u32>() | 1
 }

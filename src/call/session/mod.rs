@@ -165,6 +165,9 @@ pub enum Output {
     Note(SignalingEvent, Option<String>),
     /// Ask the person whether to take the call; answer with [`Input::Decision`].
     Ask,
+    /// Negotiation of the call begins (the dialer is about to offer, the answerer has the
+    /// offer): set-up timings count from here. Once per call, never for an ICE restart.
+    NegotiationStarted,
     /// The call just connected (baseline stats, timings).
     Connected,
     /// Signaling is gone but the call goes on: reconnect, then feed [`Input::SignalUp`].
@@ -694,6 +697,7 @@ impl Session {
 
     fn offer_if_dialer(&mut self, now: Instant) {
         if self.cfg.role == Role::Dial && self.phase == Phase::Waiting {
+            self.emit(Output::NegotiationStarted);
             self.emit(Output::Do(Command::MakeOffer));
             self.enter(Phase::Offering, now);
         }
@@ -757,6 +761,7 @@ impl Session {
             }
             Heard::Offer(sdp) => match (role, self.phase) {
                 (Role::Answer, Phase::Waiting) => {
+                    self.emit(Output::NegotiationStarted);
                     self.note(SignalingEvent::OfferReceived, None);
                     match self.cfg.accept.clone() {
                         AcceptPolicy::Auto => {

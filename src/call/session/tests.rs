@@ -608,3 +608,39 @@ fn finished_data_work_hangs_up_unless_a_duration_is_set() {
     room.dial.handle(Input::DataDone, now);
     assert!(ended(&drain(&mut room.dial)).is_none());
 }
+
+#[test]
+fn negotiation_starts_once_before_the_offer_and_never_for_a_restart() {
+    let t0 = Instant::now();
+    let mut d = machine(Role::Dial, AcceptPolicy::Auto, t0);
+    d.handle(Input::SignalUp, t0);
+    d.handle(joined(Some("answer"), "t"), t0);
+    let outs = drain(&mut d);
+    let started = outs.iter().position(|o| *o == Output::NegotiationStarted);
+    let offer = outs
+        .iter()
+        .position(|o| *o == Output::Do(Command::MakeOffer));
+    assert!(started.is_some() && started < offer, "{outs:?}");
+
+    let mut a = machine(Role::Answer, AcceptPolicy::Auto, t0);
+    a.handle(Input::SignalUp, t0);
+    a.handle(joined(Some("dial"), "t"), t0);
+    drain(&mut a);
+    a.handle(Input::Signal(Heard::Offer("o".into())), t0);
+    let outs = drain(&mut a);
+    assert_eq!(
+        outs.iter()
+            .filter(|o| **o == Output::NegotiationStarted)
+            .count(),
+        1
+    );
+    a.handle(Input::AnswerMade(Ok("a".into())), t0);
+    a.handle(Input::Conn(ConnState::Connected), t0);
+    a.handle(Input::IceState(IceState::Disconnected), t0);
+    drain(&mut a);
+    // The dialer's ICE restart offer: answered again, but set-up timings are not reset.
+    a.handle(Input::Signal(Heard::Offer("restart".into())), t0);
+    let outs = drain(&mut a);
+    assert!(outs.contains(&Output::Do(Command::AnswerAgain("restart".into()))));
+    assert!(!outs.contains(&Output::NegotiationStarted), "{outs:?}");
+}

@@ -79,7 +79,7 @@ pub fn new_token() -> String {
             .unwrap_or(0);
         b = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
     }
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    hex::encode(b)
 }
 
 /// The rooms of this process.
