@@ -9,13 +9,44 @@ use hmac::{Hmac, Mac};
 
 use crate::exit::Error;
 
-/// One ICE server as a call hands it to webrtc-rs (and the browser shape `{urls, username,
-/// credential}`): the URLs carry no credentials. `Debug` never shows the credential.
-#[derive(Clone, PartialEq, Eq)]
+/// One ICE server in the shape browsers take in `RTCConfiguration.iceServers` (`urls` one URL
+/// or a list, `username` and `credential` when it has them): what a call hands to webrtc-rs,
+/// what `serve` hands out in `joined`, what the page and other peers read. The URLs carry no
+/// credentials. `Debug` never shows the credential.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IceServer {
+    #[serde(deserialize_with = "one_or_many")]
     pub urls: Vec<String>,
-    pub username: String,
-    pub credential: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+impl IceServer {
+    /// One URL with the credentials it needs (`None` for STUN).
+    pub fn new(url: String, credentials: Option<(String, String)>) -> IceServer {
+        let (username, credential) = credentials.unzip();
+        IceServer {
+            urls: vec![url],
+            username,
+            credential,
+        }
+    }
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Urls {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Urls::deserialize(d)? {
+        Urls::One(u) => vec![u],
+        Urls::Many(v) => v,
+    })
 }
 
 impl std::fmt::Debug for IceServer {

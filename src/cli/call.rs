@@ -10,9 +10,9 @@ use crate::call::peer::{IceServer, PeerSetup};
 use crate::call::{AcceptPolicy, CallConfig};
 use crate::exit::Error;
 use crate::ice::{IceUrl, Scheme};
-use crate::media::input::InputSpec;
+use crate::media::choice::{AudioChoice, VideoChoice, file_source};
 use crate::media::record::Container;
-use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
+use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat};
 use crate::signal::Role;
 use crate::signal::client::validate_url;
 use crate::signal::protocol::validate_room;
@@ -344,109 +344,6 @@ pub fn parse_bitrate(s: &str) -> Result<u64, Error> {
     Ok(bps as u64)
 }
 
-fn file_input(path: &str, looping: bool) -> VideoSource {
-    VideoSource::Input(InputSpec {
-        what: format!("file {path}"),
-        format: None,
-        url: path.to_string(),
-        options: Vec::new(),
-        device: false,
-        looping,
-    })
-}
-
-/// Parse `--audio`.
-pub fn parse_audio(s: &str, looping: bool) -> Result<AudioSource, Error> {
-    let (kind, arg) = match s.split_once(':') {
-        Some((k, a)) => (k, Some(a)),
-        None => (s, None),
-    };
-    match (kind, arg) {
-        ("tone", None) => Ok(AudioSource::Tone {
-            frequency_hz: 440.0,
-        }),
-        ("none", None) => Ok(AudioSource::None),
-        ("mic", None) => Ok(AudioSource::Mic { device: None }),
-        ("mic", Some(d)) if !d.is_empty() => Ok(AudioSource::Mic {
-            device: Some(d.to_string()),
-        }),
-        ("file", Some(p)) if !p.is_empty() => Ok(AudioSource::File {
-            path: p.into(),
-            looping,
-        }),
-        _ => Err(usage(format!(
-            "--audio {s:?} is not one of mic, mic:DEVICE, tone, file:PATH, none"
-        ))),
-    }
-}
-
-/// Parse `--video`.
-pub fn parse_video(
-    s: &str,
-    size: (u32, u32),
-    fps: u32,
-    looping: bool,
-) -> Result<VideoSource, Error> {
-    let (kind, arg) = match s.split_once(':') {
-        Some((k, a)) => (k, Some(a)),
-        None => (s, None),
-    };
-    let capture_hints = vec![
-        ("video_size".to_string(), format!("{}x{}", size.0, size.1)),
-        ("framerate".to_string(), fps.to_string()),
-    ];
-    match (kind, arg) {
-        ("testsrc", None) => Ok(VideoSource::TestSrc),
-        ("none", None) => Ok(VideoSource::None),
-        ("file", Some(p)) if !p.is_empty() => Ok(file_input(p, looping)),
-        ("camera", dev) => {
-            let dev = dev.filter(|d| !d.is_empty()).unwrap_or("/dev/video0");
-            Ok(VideoSource::Input(InputSpec {
-                what: format!("camera {dev}"),
-                format: Some("v4l2".into()),
-                url: dev.to_string(),
-                options: capture_hints,
-                device: true,
-                looping: false,
-            }))
-        }
-        ("screen", display) => {
-            let display = match display.filter(|d| !d.is_empty()) {
-                Some(d) => d.to_string(),
-                None => std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()).ok_or_else(|| {
-                    usage("--video screen needs an X display: set DISPLAY or use screen:DISPLAY (e.g. screen::0)")
-                })?,
-            };
-            Ok(VideoSource::Input(InputSpec {
-                what: format!("screen {display}"),
-                format: Some("x11grab".into()),
-                url: display,
-                options: vec![("framerate".to_string(), fps.to_string())],
-                device: true,
-                looping: false,
-            }))
-        }
-        ("ffmpeg", Some(rest)) => match rest.split_once(':') {
-            Some((format, input)) if !format.is_empty() && !input.is_empty() => {
-                Ok(VideoSource::Input(InputSpec {
-                    what: format!("FFmpeg input {format}:{input}"),
-                    format: Some(format.to_string()),
-                    url: input.to_string(),
-                    options: Vec::new(),
-                    device: true,
-                    looping: false,
-                }))
-            }
-            _ => Err(usage(format!(
-                "--video {s:?}: write ffmpeg:FORMAT:INPUT, e.g. ffmpeg:lavfi:testsrc2=size=1280x720:rate=30"
-            ))),
-        },
-        _ => Err(usage(format!(
-            "--video {s:?} is not one of testsrc, file:PATH, camera[:DEVICE], screen[:DISPLAY], ffmpeg:FORMAT:INPUT, none"
-        ))),
-    }
-}
-
 impl CallArgs {
     /// Validate into a call configuration (no I/O).
     /// `interactive`: a person is at the terminal (microphone and speaker by default).
@@ -478,17 +375,27 @@ impl CallArgs {
                     path: path.clone(),
                     looping: m.looping,
                 },
-                file_input(&path.to_string_lossy(), m.looping),
+                file_source(&path.to_string_lossy(), m.looping),
             ),
             None => (
                 match m.audio.as_deref() {
-                    Some(a) => parse_audio(a, m.looping)?,
+                    Some(a) => a.parse::<AudioChoice>().map_err(usage)?.source(m.looping),
                     None if interactive => AudioSource::Mic { device: None },
                     None => AudioSource::Tone {
                         frequency_hz: 440.0,
                     },
                 },
-                parse_video(&m.video, (width, height), m.fps, m.looping)?,
+                m.video
+                    .parse::<VideoChoice>()
+                    .and_then(|v| {
+                        v.source(
+                            (width, height),
+                            m.fps,
+                            m.looping,
+                            std::env::var("DISPLAY").ok(),
+                        )
+                    })
+                    .map_err(usage)?,
             ),
         };
         if let Some(path) = &m.record {
@@ -536,11 +443,8 @@ impl CallArgs {
                     u.given
                 )));
             }
-            ice_servers.push(IceServer {
-                urls: vec![u.given],
-                username,
-                credential,
-            });
+            let credentials = (!username.is_empty()).then_some((username, credential));
+            ice_servers.push(IceServer::new(u.given, credentials));
         }
         // With no --ice-server at all, the signaling server may hand TURN servers out (the
         // driver checks once it has joined).
@@ -600,42 +504,5 @@ mod tests {
         assert_eq!(parse_bitrate("800k").unwrap(), 800_000);
         assert_eq!(parse_bitrate("1.5M").unwrap(), 1_500_000);
         assert!(parse_bitrate("1").is_err());
-    }
-
-    #[test]
-    fn media_sources() {
-        assert_eq!(
-            parse_audio("mic:pulse", false).unwrap(),
-            AudioSource::Mic {
-                device: Some("pulse".into())
-            }
-        );
-        assert!(parse_audio("mic:", false).is_err());
-        assert!(parse_audio("speaker", false).is_err());
-        match parse_video("camera", (640, 480), 30, false).unwrap() {
-            VideoSource::Input(i) => {
-                assert_eq!(i.url, "/dev/video0");
-                assert_eq!(i.format.as_deref(), Some("v4l2"));
-                assert!(i.device);
-            }
-            other => panic!("{other:?}"),
-        }
-        match parse_video(
-            "ffmpeg:lavfi:testsrc2=size=320x240:rate=30",
-            (640, 480),
-            30,
-            false,
-        )
-        .unwrap()
-        {
-            VideoSource::Input(i) => {
-                assert_eq!(i.format.as_deref(), Some("lavfi"));
-                assert_eq!(i.url, "testsrc2=size=320x240:rate=30");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(parse_video("ffmpeg:lavfi", (640, 480), 30, false).is_err());
-        assert!(parse_video("file:", (640, 480), 30, false).is_err());
-        assert!(parse_video("webcam", (640, 480), 30, false).is_err());
     }
 }

@@ -1,4 +1,6 @@
-//! Command-line definitions (clap derive) and their validation into configs that do no I/O.
+//! Command-line definitions (clap derive) and their resolution into configs: every file the
+//! arguments name is read, and every environment and terminal check made, here (called through
+//! `commands::prepare`, on a thread Ctrl-C can abandon), so the commands get finished configs.
 
 pub mod call;
 pub mod generate;

@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::exit::Error;
 use crate::ice::{IceUrl, Scheme};
-use crate::signal::protocol::IceServerJson;
+use crate::signal::protocol::IceServer;
 use crate::signal::server::limits::Limits;
 use crate::signal::server::redis::RedisConfig;
 use crate::signal::server::{Config, IceHandout, RestSecret};
@@ -257,7 +257,7 @@ impl ServeArgs {
             let turn = url.scheme == Scheme::Turn;
             let bare = url.given.clone();
             match url.credentials() {
-                Some((user, pass)) => out.servers.push(IceServerJson {
+                Some((user, pass)) => out.servers.push(IceServer {
                     urls: vec![bare],
                     username: Some(user.to_string()),
                     credential: Some(pass.to_string()),
@@ -269,7 +269,7 @@ impl ServeArgs {
                          (turn:USER:PASS@HOST) or --turn-secret"
                     )));
                 }
-                None => out.servers.push(IceServerJson {
+                None => out.servers.push(IceServer {
                     urls: vec![bare],
                     username: None,
                     credential: None,

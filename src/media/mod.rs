@@ -8,6 +8,7 @@
 //! recorder (bounded queue → recorder thread).
 
 pub mod audio;
+pub mod choice;
 pub mod devices;
 pub mod input;
 pub mod record;

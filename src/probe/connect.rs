@@ -32,8 +32,8 @@ pub fn ice_servers(servers: &[Server]) -> Vec<IceServer> {
             } else {
                 s.label()
             }],
-            username: s.username.clone().unwrap_or_default(),
-            credential: s.credential.clone().unwrap_or_default(),
+            username: s.username.clone(),
+            credential: s.credential.clone(),
         })
         .collect()
 }

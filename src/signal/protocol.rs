@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::ice::IceServer;
+
 /// Largest text frame the server accepts; bigger ones get a `too-large` error reply.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Longest room name.
@@ -45,31 +47,6 @@ impl Token {
     }
 }
 
-/// One ICE server as browsers take it in `RTCConfiguration.iceServers`: `urls` is one URL or
-/// a list of them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IceServerJson {
-    #[serde(deserialize_with = "one_or_many")]
-    pub urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Urls {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match Urls::deserialize(d)? {
-        Urls::One(u) => vec![u],
-        Urls::Many(v) => v,
-    })
-}
-
 /// Every message of the protocol. Unknown fields are ignored (forward compatible); an unknown
 /// `type` is an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,7 +74,7 @@ pub enum Message {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
         #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
-        ice_servers: Vec<IceServerJson>,
+        ice_servers: Vec<IceServer>,
     },
     /// Server → client: another peer entered your room.
     PeerJoined { role: Option<String> },

@@ -128,8 +128,8 @@ pub(super) async fn build_pc(
         .iter()
         .map(|s| RTCIceServer {
             urls: s.urls.clone(),
-            username: s.username.clone(),
-            credential: s.credential.clone(),
+            username: s.username.clone().unwrap_or_default(),
+            credential: s.credential.clone().unwrap_or_default(),
         })
         .collect();
     let mut config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);

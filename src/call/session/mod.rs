@@ -215,19 +215,6 @@ pub struct Session {
     out: VecDeque<Output>,
 }
 
-/// An ICE restart under way.
-#[derive(Debug, Clone, Copy)]
-struct Restart {
-    started: Instant,
-    /// 1 for the first attempt of this outage.
-    attempt: u32,
-    /// The other peer spoke on signaling since the outage began: it is alive, so `failed`
-    /// does not end the call while the restart goes on.
-    peer_heard: bool,
-    /// Our own addresses changed: the old path is gone for a known reason.
-    local_change: bool,
-}
-
 impl Session {
     pub fn new(cfg: SessionConfig, now: Instant) -> Session {
         Session {
@@ -514,99 +501,6 @@ impl Session {
         self.send(Say::Reject(reason.clone()));
         self.note(SignalingEvent::Rejected, Some(reason));
         self.end(Ending::ok(EndReason::Rejected, false));
-    }
-
-    /// Start (or retry) an ICE restart: the dialer offers with new ICE credentials, the
-    /// answerer asks the dialer to.
-    fn begin_restart(&mut self, now: Instant, attempt: u32, why: String, local_change: bool) {
-        let prev = self.restart;
-        self.restart = Some(Restart {
-            started: now,
-            attempt,
-            peer_heard: prev.is_some_and(|r| r.peer_heard),
-            local_change: local_change || prev.is_some_and(|r| r.local_change),
-        });
-        self.note(
-            SignalingEvent::IceRestart,
-            Some(format!("attempt {attempt} of {MAX_RESTARTS}: {why}")),
-        );
-        match self.cfg.role {
-            Role::Dial => self.emit(Output::Do(Command::RestartOffer)),
-            Role::Answer => self.send(Say::Restart(why)),
-        }
-    }
-
-    /// The other peer said something on signaling: it is alive.
-    fn heard_peer(&mut self) {
-        if let Some(r) = self.restart.as_mut() {
-            r.peer_heard = true;
-        }
-    }
-
-    /// Restart deadlines, while connected: `true` if the call ended.
-    fn restart_timeout(&mut self, now: Instant) -> bool {
-        // A restart whose ICE never left `connected` (an address appeared, the old path
-        // stayed) reports no transition: it is done.
-        if self.restart.is_some()
-            && matches!(self.ice_state, IceState::Connected | IceState::Completed)
-        {
-            self.restart = None;
-            self.outage_since = None;
-            return false;
-        }
-        if let (Some(r), Some(t)) = (self.restart, self.outage_since)
-            && !r.peer_heard
-            && !r.local_change
-            && now >= t + SILENT_PEER
-        {
-            self.end(Ending::err(
-                EndReason::Error,
-                Error::connection(
-                    "the other peer vanished: it stopped answering ICE consent checks (ICE failed) and did not answer the ICE restart on signaling"
-                        .into(),
-                ),
-                true,
-            ));
-            return true;
-        }
-        match (self.restart, self.outage_since) {
-            (Some(r), _) if now >= r.started + RESTART_TIMEOUT => {
-                if r.attempt >= MAX_RESTARTS {
-                    self.end(Ending::err(
-                        EndReason::Error,
-                        Error::connection(format!(
-                            "the connection was lost and {MAX_RESTARTS} ICE restarts did not bring it back"
-                        )),
-                        true,
-                    ));
-                    return true;
-                }
-                self.begin_restart(
-                    now,
-                    r.attempt + 1,
-                    format!(
-                        "attempt {} did not connect within {} s",
-                        r.attempt,
-                        RESTART_TIMEOUT.as_secs_f64()
-                    ),
-                    false,
-                );
-            }
-            (None, Some(t)) if now >= t + RESTART_AFTER => {
-                self.begin_restart(
-                    now,
-                    1,
-                    format!(
-                        "ICE {} for {} ms",
-                        self.ice_state.as_str(),
-                        RESTART_AFTER.as_millis()
-                    ),
-                    false,
-                );
-            }
-            _ => {}
-        }
-        false
     }
 
     fn timeout(&mut self, now: Instant) {
@@ -897,5 +791,7 @@ impl Session {
     }
 }
 
+mod restart;
+use restart::Restart;
 #[cfg(test)]
 mod tests;

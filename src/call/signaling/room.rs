@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use super::{CandidateLine, Event, Heard, Say, Signaling};
 use crate::exit::Error;
-use crate::ice::IceServer;
 use crate::report::schema::SignalingEvent;
 use crate::signal::protocol::{Message, Token, code};
 use crate::signal::{Channel, Embedded, Incoming, Role, connect_or_host};
@@ -121,11 +120,6 @@ pub fn heard(m: Message) -> Option<Heard> {
             ice_servers: ice_servers
                 .into_iter()
                 .filter(|s| !s.urls.is_empty())
-                .map(|s| IceServer {
-                    urls: s.urls,
-                    username: s.username.unwrap_or_default(),
-                    credential: s.credential.unwrap_or_default(),
-                })
                 .collect(),
         },
         Message::PeerJoined { role } => Heard::PeerJoined(role),

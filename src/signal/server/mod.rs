@@ -30,7 +30,7 @@ use self::metrics::Metrics;
 use self::redis::{RedisConfig, RedisRooms};
 use self::rooms::LocalRooms;
 use crate::exit::Error;
-use crate::signal::protocol::IceServerJson;
+use crate::signal::protocol::IceServer;
 use crate::tls::ServerTls;
 
 pub use self::rooms::RESUME_GRACE;
@@ -39,7 +39,7 @@ pub use self::rooms::RESUME_GRACE;
 #[derive(Debug, Clone, Default)]
 pub struct IceHandout {
     /// Given as they are (credentials included).
-    pub servers: Vec<IceServerJson>,
+    pub servers: Vec<IceServer>,
     /// TURN URLs that get fresh TURN REST credentials minted per join from this secret.
     pub rest: Option<RestSecret>,
 }
@@ -55,7 +55,7 @@ pub struct RestSecret {
 
 impl IceHandout {
     /// The list for one join.
-    pub fn for_join(&self) -> Vec<IceServerJson> {
+    pub fn for_join(&self) -> Vec<IceServer> {
         let mut v = self.servers.clone();
         if let Some(r) = &self.rest {
             let (username, credential) = crate::ice::rest_credentials(
@@ -64,7 +64,7 @@ impl IceHandout {
                 r.ttl_s,
                 std::time::SystemTime::now(),
             );
-            v.push(IceServerJson {
+            v.push(IceServer {
                 urls: r.urls.clone(),
                 username: Some(username),
                 credential: Some(credential),

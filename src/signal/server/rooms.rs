@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::{info, warn};
 
 use super::outbox::Outbox;
-use crate::signal::protocol::{IceServerJson, Message, code};
+use crate::signal::protocol::{IceServer, Message, code};
 
 /// How long the seat of a peer whose connection went (without `bye`) is kept for it: a `join`
 /// with its resume token within this time gets it back.
@@ -36,7 +36,7 @@ pub struct JoinRequest<'a> {
     pub role: Option<String>,
     pub resume: Option<String>,
     pub outbox: &'a Outbox,
-    pub ice_servers: Vec<IceServerJson>,
+    pub ice_servers: Vec<IceServer>,
 }
 
 struct Member {

@@ -1,0 +1,140 @@
+//! Allocations the probe asks for itself: a fresh one (retried on 437), the ones a call
+//! needs (to explain why a call could not get them), and keeping one alive.
+
+use super::*;
+
+/// Why our own client could not allocate now: the error and the realm announced.
+#[derive(Debug)]
+pub struct Refusal {
+    pub error: WireError,
+    pub realm: Option<String>,
+}
+
+impl Refusal {
+    /// One line: "486 Allocation Quota Reached: …" with the 401 notes.
+    pub fn explain(&self, server: &Server) -> String {
+        match &self.error {
+            WireError::Stun { code, .. } => {
+                explain_with_auth(*code, self.realm.as_deref(), server.username.as_deref())
+            }
+            e => e.to_string(),
+        }
+    }
+
+    pub fn code(&self) -> Option<u16> {
+        match self.error {
+            WireError::Stun { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// New 5-tuples tried after 437 Allocation Mismatch before the 437 counts.
+pub(super) const MISMATCH_RETRIES: u32 = 3;
+
+/// A new connection to `server` and an allocation on it with these credentials, within one
+/// step bound.
+pub(crate) async fn fresh_allocation(
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    (user, pass): (&str, &str),
+) -> Result<(Turn, wire::Allocation), Refusal> {
+    let rto = Duration::from_millis(500).min(cfg.step_timeout);
+    let tls = Some((&cfg.tls, server.host.as_str()));
+    let one = async {
+        // 437 Allocation Mismatch: the server still holds an allocation for this 5-tuple
+        // (another process's, from a local port the OS handed out again); RFC 8656 7.2 says
+        // to try another 5-tuple, which a new connection is (ephemeral ports are random).
+        let mut mismatched = 0;
+        loop {
+            let conn = Conn::open(server.transport, remote, tls, cfg.step_timeout)
+                .await
+                .map_err(|error| Refusal { error, realm: None })?;
+            match Turn::allocate(conn, user, pass, rto).await {
+                Err(wire::AllocateFailure {
+                    error: WireError::Stun { code: 437, .. },
+                    ..
+                }) if mismatched < MISMATCH_RETRIES => mismatched += 1,
+                r => {
+                    return r.map_err(|f| Refusal {
+                        error: f.error,
+                        realm: f.realm,
+                    });
+                }
+            }
+        }
+    };
+    tokio::time::timeout(cfg.step_timeout, one)
+        .await
+        .unwrap_or(Err(Refusal {
+            error: WireError::Timeout,
+            realm: None,
+        }))
+}
+
+/// `count` allocations held at once with `server`'s credentials, as webrtc-rs's own
+/// allocations would ask for them now (each on its own connection), then given back. One
+/// result per allocation, in order.
+pub async fn allocations_now(
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    count: usize,
+) -> Vec<Result<(), Refusal>> {
+    let Some(creds) = server.credentials() else {
+        return Vec::new();
+    };
+    let mut held = Vec::new();
+    let mut results = Vec::new();
+    // One after the other, each kept: the second sees the first, as a quota would.
+    for _ in 0..count {
+        match fresh_allocation(server, remote, cfg, creds).await {
+            Ok((turn, _)) => {
+                held.push(turn);
+                results.push(Ok(()));
+            }
+            Err(r) => results.push(Err(r)),
+        }
+    }
+    let any = !held.is_empty();
+    for mut t in held {
+        t.release().await;
+    }
+    if any {
+        cfg.releases.mark();
+    }
+    results
+}
+
+/// Refresh the allocation (or, when it is gone, allocate again on a new connection) so that the
+/// next step asks a live allocation.
+pub(super) async fn keep_alive(
+    turn: &mut Turn,
+    alloc: &mut wire::Allocation,
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    (user, pass): (&str, &str),
+) -> Result<(), WireError> {
+    let refreshed = tokio::time::timeout(
+        cfg.step_timeout,
+        turn.refresh(Duration::from_secs(u64::from(alloc.lifetime_s.max(1)))),
+    )
+    .await
+    .unwrap_or(Err(WireError::Timeout));
+    match refreshed {
+        Ok(l) => {
+            alloc.lifetime_s = l;
+            Ok(())
+        }
+        Err(_) => {
+            let (t, a) = fresh_allocation(server, remote, cfg, (user, pass))
+                .await
+                .map_err(|r| r.error)?;
+            *turn = t;
+            *alloc = a;
+            Ok(())
+        }
+    }
+}
