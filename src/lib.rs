@@ -37,6 +37,7 @@ pub mod probe;
 pub mod report;
 pub mod signal;
 pub mod tls;
+pub mod turnframe;
 
 use std::io::IsTerminal;
 

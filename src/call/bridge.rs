@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -209,7 +209,7 @@ async fn client(
     let (mut read, mut write) = tokio::io::split(stream);
     let up = async {
         while let Some(d) = rx.recv().await {
-            let pad = if is_channel_data(&d) {
+            let pad = if crate::turnframe::is_channel_data(&d) {
                 (4 - d.len() % 4) % 4
             } else {
                 0
@@ -224,7 +224,7 @@ async fn client(
     };
     let down = async {
         loop {
-            match read_frame(&mut read).await {
+            match crate::turnframe::read(&mut read).await {
                 Ok(frame) => {
                     note_allocation(&frame, &over);
                     let _ = sock.send_to(&frame, from).await;
@@ -240,37 +240,6 @@ async fn client(
         _ = up => {}
         _ = down => {}
     }
-}
-
-/// ChannelData starts with a channel number in 0x4000..=0x7FFF; STUN with two zero bits.
-fn is_channel_data(d: &[u8]) -> bool {
-    d.first().is_some_and(|b| (0x40..=0x7f).contains(b))
-}
-
-/// One STUN message or ChannelData message from a stream (the padding of ChannelData consumed,
-/// not returned).
-async fn read_frame(r: &mut (impl AsyncRead + Unpin)) -> std::io::Result<Vec<u8>> {
-    let mut head = [0u8; 4];
-    r.read_exact(&mut head).await?;
-    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-    let (total, pad) = if (0x40..=0x7f).contains(&head[0]) {
-        (4 + len, (4 - len % 4) % 4)
-    } else if head[0] & 0xc0 == 0 {
-        (20 + len, 0)
-    } else {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "the server sent neither STUN nor ChannelData",
-        ));
-    };
-    let mut frame = vec![0u8; total];
-    frame[..4].copy_from_slice(&head);
-    r.read_exact(&mut frame[4..]).await?;
-    if pad > 0 {
-        let mut p = [0u8; 3];
-        r.read_exact(&mut p[..pad]).await?;
-    }
-    Ok(frame)
 }
 
 /// An Allocate success response: note its relayed address as riding on this transport.
@@ -292,29 +261,5 @@ fn note_allocation(frame: &[u8], over: &Over) {
         let addr = SocketAddr::new(relayed.ip, relayed.port);
         debug!("relayed address {addr} allocated over {}", over.name());
         over.relays.note(addr, over.name());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn frames_are_read_by_their_length_and_channel_data_padding_is_dropped() {
-        // A 4-byte-payload STUN message (20-byte header), then ChannelData of 5 bytes + 3 pad.
-        let mut bytes = vec![0x01, 0x01, 0x00, 0x04];
-        bytes.extend_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
-        bytes.extend_from_slice(&[0u8; 12]);
-        bytes.extend_from_slice(&[9, 9, 9, 9]);
-        bytes.extend_from_slice(&[0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5, 0, 0, 0]);
-        let mut r = &bytes[..];
-        let stun = read_frame(&mut r).await.unwrap();
-        assert_eq!(stun.len(), 24);
-        let cd = read_frame(&mut r).await.unwrap();
-        assert_eq!(cd, vec![0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5]);
-        assert!(read_frame(&mut r).await.is_err());
-        let mut junk: &[u8] = b"HTTP/1.1 400 Bad Request\r\n";
-        assert!(read_frame(&mut junk).await.is_err());
-        assert!(is_channel_data(&cd) && !is_channel_data(&stun));
     }
 }

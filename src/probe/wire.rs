@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::turnframe::{self, Head};
 use rtc::crypto::RTCCryptoProvider;
 use rtc::stun::addr::MappedAddress;
 use rtc::stun::attributes::{
@@ -255,16 +256,9 @@ impl Conn {
 
     /// Send channel data (padded to 4 bytes on streams, as RFC 5766 11.5 asks).
     pub async fn send_channel(&mut self, number: u16, data: &[u8]) -> Result<(), WireError> {
-        let mut b = Vec::with_capacity(data.len() + 8);
-        b.extend_from_slice(&number.to_be_bytes());
-        b.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        b.extend_from_slice(data);
-        if matches!(self.io, Io::Stream { .. }) {
-            while b.len() % 4 != 0 {
-                b.push(0);
-            }
-        }
-        self.send(&b).await
+        let stream = matches!(self.io, Io::Stream { .. });
+        self.send(&turnframe::channel_data(number, data, stream))
+            .await
     }
 
     /// The next frame from the server (no time bound: the caller sets one).
@@ -288,7 +282,7 @@ impl Conn {
                 if !plausible_stream(buf, channels) {
                     return Err(WireError::NotStun(describe_foreign(buf)));
                 }
-                if let Some((len, framed)) = stream_frame_len(buf) {
+                if let Some((len, framed)) = Head::of(buf).and_then(Head::lengths) {
                     if buf.len() >= framed {
                         let frame: Vec<u8> = buf.drain(..framed).collect();
                         if let Some(f) = decode_frame(&frame[..len]) {
@@ -384,26 +378,9 @@ impl Conn {
     }
 }
 
-/// On a stream: (message length, framed length with padding) once the header is in `buf`.
-fn stream_frame_len(buf: &[u8]) -> Option<(usize, usize)> {
-    if buf.len() < 4 {
-        return None;
-    }
-    let len = u16::from_be_bytes([buf[2], buf[3]]) as usize;
-    if buf[0] & 0xC0 == 0x40 {
-        // Channel data: 4-byte header, padded to a multiple of 4 on streams.
-        let l = 4 + len;
-        Some((l, l.div_ceil(4) * 4))
-    } else {
-        Some((20 + len, 20 + len))
-    }
-}
-
 fn decode_frame(b: &[u8]) -> Option<Frame> {
-    if b.len() >= 4 && b[0] & 0xC0 == 0x40 {
-        let number = u16::from_be_bytes([b[0], b[1]]);
-        let len = u16::from_be_bytes([b[2], b[3]]) as usize;
-        let data = b.get(4..4 + len)?.to_vec();
+    if turnframe::is_channel_data(b) {
+        let (number, data) = turnframe::decode_channel_data(b)?;
         return Some(Frame::Channel { number, data });
     }
     let mut m = Message::new();
@@ -878,12 +855,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stream_framing_handles_padding() {
-        // Channel data of 5 bytes is padded to 12 on a stream.
-        assert_eq!(stream_frame_len(&[0x40, 0x00, 0x00, 0x05]), Some((9, 12)));
-        // A STUN header with 8 bytes of attributes.
-        assert_eq!(stream_frame_len(&[0x01, 0x01, 0x00, 0x08]), Some((28, 28)));
-        assert_eq!(stream_frame_len(&[0x01]), None);
+    fn channel_data_is_read_with_its_padding() {
         match decode_frame(&[0x40, 0x01, 0x00, 0x02, 7, 8, 0, 0]) {
             Some(Frame::Channel { number, data }) => {
                 assert_eq!(number, 0x4001);
