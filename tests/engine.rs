@@ -8,7 +8,7 @@ use rtccall::report::schema::{Record, Summary};
 use rtccall::signal::{Role, Server};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::shared;
+use crate::common::{call_args, shared};
 
 /// A call config resolved from command-line words, as `rtccall` itself resolves them.
 fn config(words: &[&str]) -> CallConfig {
@@ -22,28 +22,12 @@ fn config(words: &[&str]) -> CallConfig {
     .expect("a valid call")
 }
 
+/// A small call's arguments (the suite's usual ones) with a tone for audio, no speaker, and
+/// loopback sockets.
 fn words<'a>(role: &'a str, room: &'a str, url: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec![
-        role,
-        room,
-        "--server",
-        url,
-        "--bind",
-        "127.0.0.1:0",
-        "--audio",
-        "tone",
-        "--no-speaker",
-        "--video-size",
-        "320x240",
-        "--fps",
-        "15",
-        "--video-bitrate",
-        "300k",
-        "--timeout",
-        "20",
-    ];
-    v.extend_from_slice(extra);
-    v
+    let mut more = vec!["--bind", "127.0.0.1:0", "--audio", "tone", "--no-speaker"];
+    more.extend_from_slice(extra);
+    call_args(role, room, url, &more)
 }
 
 /// Read a call's records until it ends; its summary and every record.
