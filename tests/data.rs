@@ -2,7 +2,7 @@
 //! order both ways, a 50 MB file verified by SHA-256 (directly, relay-only through coturn, and
 //! with 5 % loss in a network namespace), refusals, a file changed mid-transfer, bad options.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::common::*;
@@ -11,30 +11,11 @@ use rtccall::report::schema::{Record, Summary};
 /// No media: these calls are about the data channels.
 const NO_MEDIA: [&str; 4] = ["--audio", "none", "--video", "none"];
 
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("rtccall-data-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(p.join("in")).unwrap();
-        Scratch(p)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn inbox(&self) -> String {
-        self.path("in").display().to_string()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory with an empty `in/` for received files.
+fn scratch(name: &str) -> Scratch {
+    let s = Scratch::new(&format!("data-{name}"));
+    std::fs::create_dir_all(s.path("in")).unwrap();
+    s
 }
 
 /// `len` random bytes in `path`.
@@ -227,11 +208,11 @@ fn assert_verified(d: &Finished, a: &Finished, file: &Path, inbox: &Path) {
 #[test]
 fn a_50_mb_file_arrives_with_its_sha256_and_progress() {
     let _suite = shared();
-    let dir = Scratch::new("big");
+    let dir = scratch("big");
     let file = dir.path("random.bin");
     random_file(&file, 50 << 20);
     let (_serve, url) = serve();
-    let (d, a) = send_file(&[], &url, "file1", &file, &dir.inbox(), &[], &[]);
+    let (d, a) = send_file(&[], &url, "file1", &file, &dir.str("in"), &[], &[]);
     assert_verified(&d, &a, &file, &dir.path("in"));
     let events: Vec<String> = a
         .records()
@@ -248,14 +229,14 @@ fn a_50_mb_file_arrives_with_its_sha256_and_progress() {
 #[test]
 fn a_50_mb_file_arrives_over_a_relay_only_call_through_coturn() {
     let _suite = shared();
-    let dir = Scratch::new("relay");
+    let dir = scratch("relay");
     let file = dir.path("relayed.bin");
     random_file(&file, 50 << 20);
     let turn = Turn::start(&TURN_TEST_USER);
     let ice = format!("turn:test:secret@127.0.0.1:{}", turn.port);
     let (_serve, url) = serve();
     let extra = ["--relay-only", "--ice-server", ice.as_str()];
-    let (d, a) = send_file(&[], &url, "file2", &file, &dir.inbox(), &extra, &[]);
+    let (d, a) = send_file(&[], &url, "file2", &file, &dir.str("in"), &extra, &[]);
     assert_verified(&d, &a, &file, &dir.path("in"));
     let pair = d.summary().selected_pair.expect("a pair");
     assert_eq!(
@@ -270,20 +251,20 @@ fn a_50_mb_file_arrives_over_a_relay_only_call_through_coturn() {
 #[test]
 fn a_50_mb_file_arrives_through_5_percent_loss() {
     let _suite = shared();
-    let dir = Scratch::new("loss");
+    let dir = scratch("loss");
     let file = dir.path("lossy.bin");
     random_file(&file, 50 << 20);
     let ns = LossyNetns::create(5);
     let w = ns.wrapper();
     let (_serve, url) = serve_wrapped(&w);
-    let (d, a) = send_file(&w, &url, "file3", &file, &dir.inbox(), &[], &[]);
+    let (d, a) = send_file(&w, &url, "file3", &file, &dir.str("in"), &[], &[]);
     assert_verified(&d, &a, &file, &dir.path("in"));
 }
 
 #[test]
 fn offers_are_refused_without_receive_and_over_an_existing_file() {
     let _suite = shared();
-    let dir = Scratch::new("refuse");
+    let dir = scratch("refuse");
     let file = dir.path("doc.txt");
     std::fs::write(&file, b"hello").unwrap();
     let (_serve, url) = serve();
@@ -304,7 +285,7 @@ fn offers_are_refused_without_receive_and_over_an_existing_file() {
     // Already there: refused unless --overwrite; the old file is untouched.
     let inbox = dir.path("in");
     std::fs::write(inbox.join("doc.txt"), b"old").unwrap();
-    let (d, a) = send_file(&[], &url, "refuse2", &file, &dir.inbox(), &[], &[]);
+    let (d, a) = send_file(&[], &url, "refuse2", &file, &dir.str("in"), &[], &[]);
     assert_eq!((d.code, a.code), (6, 0), "{}\n{}", d.stderr, a.stderr);
     let e = d.summary().data.files[0].error.clone().unwrap();
     assert!(
@@ -318,7 +299,7 @@ fn offers_are_refused_without_receive_and_over_an_existing_file() {
         &url,
         "refuse3",
         &file,
-        &dir.inbox(),
+        &dir.str("in"),
         &[],
         &["--overwrite"],
     );
@@ -329,12 +310,12 @@ fn offers_are_refused_without_receive_and_over_an_existing_file() {
 #[test]
 fn a_file_changed_during_the_transfer_fails_its_sha256_check_and_is_discarded() {
     let _suite = shared();
-    let dir = Scratch::new("changed");
+    let dir = scratch("changed");
     let file = dir.path("moving.bin");
     random_file(&file, 8 << 20);
     let (_serve, url) = serve();
     let path = file.display().to_string();
-    let inbox = dir.inbox();
+    let inbox = dir.str("in");
     let answer = Proc::spawn(&args("answer", "changed", &url, &["--receive", &inbox]));
     // 8 MiB at 20 Mbit/s: over 3 s, time enough to change the end of the file after the offer.
     let mut dial = Proc::spawn(&args(
@@ -404,12 +385,12 @@ fn the_throughput_test_reports_both_directions_each_second() {
 #[test]
 fn bad_data_options_exit_2_naming_the_problem() {
     let _suite = shared();
-    let dir = Scratch::new("bad");
+    let dir = scratch("bad");
     let missing = dir.path("missing.bin").display().to_string();
     let not_dir = dir.path("plain");
     std::fs::write(&not_dir, b"x").unwrap();
     let not_dir = not_dir.display().to_string();
-    let inbox = dir.inbox();
+    let inbox = dir.str("in");
     for (extra, expect) in [
         (vec!["--send", missing.as_str()], "--send"),
         (vec!["--send", inbox.as_str()], "not a regular file"),

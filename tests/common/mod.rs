@@ -681,3 +681,26 @@ pub fn shared() -> RwLockReadGuard<'static, ()> {
 pub fn alone() -> SuiteGuard {
     SUITE.write().unwrap_or_else(|p| p.into_inner())
 }
+
+/// A scratch directory of its own (tempfile), removed on drop.
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    /// A new directory whose name starts with `rtccall-NAME-`.
+    pub fn new(name: &str) -> Scratch {
+        Scratch(
+            tempfile::Builder::new()
+                .prefix(&format!("rtccall-{name}-"))
+                .tempdir()
+                .expect("a scratch directory"),
+        )
+    }
+
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.0.path().join(name)
+    }
+
+    pub fn str(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+}
