@@ -195,7 +195,6 @@ pub async fn run_with(
             events,
             figures: &mut figures,
             signaling,
-            signal_up: false,
         };
         d.call(cancel, prompter, &mut media_slot, counters).await
     };
@@ -213,8 +212,6 @@ struct Driver<'a> {
     figures: &'a mut Figures,
     /// The signaling front end.
     signaling: Box<dyn Signaling>,
-    /// The signaling connection is up (nothing is said while it is not).
-    signal_up: bool,
 }
 
 impl Driver<'_> {
@@ -272,7 +269,6 @@ impl Driver<'_> {
         if let Err(e) = opening {
             return fail(e);
         }
-        self.signal_up = true;
         session.handle(Input::SignalUp, Instant::now());
         self.flush_sends(&mut session).await;
 
@@ -285,13 +281,12 @@ impl Driver<'_> {
                 _ = tokio::time::sleep_until(deadline) => break None,
                 e = self.signaling.next() => e,
             };
-            match event {
-                Event::Note(e, detail) => note(self.events, e, detail).await,
-                other => break Some(other),
+            if let Some(input) = self.signaled(event).await {
+                break Some(input);
             }
         };
         let mut setup = cfg.peer.clone();
-        if let Some(Event::Heard(Heard::Joined { ice_servers, .. })) = &first
+        if let Some(Input::Signal(Heard::Joined { ice_servers, .. })) = &first
             && setup.ice_servers.is_empty()
         {
             let handed = ice_servers.clone();
@@ -340,12 +335,7 @@ impl Driver<'_> {
         };
         self.figures.impaired = peer.impaired();
         let first = match first {
-            Some(Event::Heard(m)) => Input::Signal(m),
-            Some(Event::Lost(why)) => {
-                self.signal_up = false;
-                Input::SignalLost(why)
-            }
-            Some(Event::Back | Event::Note(..)) => Input::SignalUp,
+            Some(input) => input,
             None if cancel.is_cancelled() => Input::Cancel,
             None => Input::Timeout,
         };
@@ -368,11 +358,10 @@ impl Driver<'_> {
             self.figures.check_arrivals(&sent_by_peer);
         }
         if ending.send_bye {
-            if self.signal_up
-                && self
-                    .signaling
-                    .say(Say::Bye(ending.reason.as_str().into()))
-                    .await
+            if self
+                .signaling
+                .say(Say::Bye(ending.reason.as_str().into()))
+                .await
             {
                 note(
                     self.events,
@@ -401,9 +390,22 @@ impl Driver<'_> {
         }
     }
 
-    /// Hand what the machine says to the front end, while signaling is up.
+    /// What a signaling event means to the machine (notes are only recorded).
+    async fn signaled(&mut self, event: Event) -> Option<Input> {
+        match event {
+            Event::Heard(m) => Some(Input::Signal(m)),
+            Event::Lost(why) => Some(Input::SignalLost(why)),
+            Event::Back => Some(Input::SignalUp),
+            Event::Note(e, detail) => {
+                note(self.events, e, detail).await;
+                None
+            }
+        }
+    }
+
+    /// Hand what the machine says to the front end (which refuses while signaling is down).
     async fn say(&mut self, m: Say) {
-        if self.signal_up && !self.signaling.say(m).await {
+        if !self.signaling.say(m).await {
             tracing::debug!("signaling went before a message could be handed to it");
         }
     }
@@ -488,10 +490,7 @@ impl Driver<'_> {
                             .push((down.as_secs_f64() * 1e4).round() / 10.0);
                         self.figures.path_changed();
                     }
-                    Output::Reconnect => {
-                        self.signal_up = false;
-                        self.signaling.reconnect();
-                    }
+                    Output::Reconnect => self.signaling.reconnect(),
                 }
             }
             let deadline = session
@@ -541,20 +540,9 @@ impl Driver<'_> {
                     },
                     None => continue,
                 },
-                event = self.signaling.next() => match event {
-                    Event::Heard(m) => Input::Signal(m),
-                    Event::Note(e, detail) => {
-                        note(self.events, e, detail).await;
-                        continue;
-                    }
-                    Event::Lost(why) => {
-                        self.signal_up = false;
-                        Input::SignalLost(why)
-                    }
-                    Event::Back => {
-                        self.signal_up = true;
-                        Input::SignalUp
-                    }
+                event = self.signaling.next() => match self.signaled(event).await {
+                    Some(input) => input,
+                    None => continue,
                 },
             };
             session.handle(input, Instant::now());
