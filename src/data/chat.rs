@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 
 use super::{CHAT_LABEL, Channel, LinkEvent, Msg, Opener, Reporter};
 use crate::report::schema::{Direction, Record};
-pub use crate::report::text::printable;
 
 /// The most bytes of UTF-8 one chat message carries.
 pub const MAX_TEXT: usize = 4096;
@@ -170,18 +169,6 @@ pub async fn receive(mut ch: Channel, report: Reporter) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn control_characters_are_shown_escaped() {
-        assert_eq!(printable("hi there ✓"), "hi there ✓");
-        assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
-        assert_eq!(
-            printable("bell\x07 tab\t nl\n"),
-            "bell\\u{7} tab\\u{9} nl\\u{a}"
-        );
-        assert_eq!(printable("\u{202E}evil"), "\\u{202e}evil");
-        assert_eq!(printable("c1\u{9b}"), "c1\\u{9b}");
-    }
 
     #[test]
     fn lines_must_be_utf8_within_the_bound() {

@@ -21,9 +21,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_what_could_move_the_cursor_or_reorder_text() {
+    fn control_characters_are_shown_escaped() {
         assert_eq!(printable("hi there ✓"), "hi there ✓");
         assert_eq!(printable("a\x1b[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(
+            printable("bell\x07 tab\t nl\n"),
+            "bell\\u{7} tab\\u{9} nl\\u{a}"
+        );
         assert_eq!(printable("\u{202E}evil"), "\\u{202e}evil");
+        assert_eq!(printable("c1\u{9b}"), "c1\\u{9b}");
     }
 }
