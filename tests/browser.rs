@@ -19,69 +19,26 @@ const CALL_IP: &str = NS_IP;
 const DRIVER_PORT: u16 = 9515;
 const SIGNAL_PORT: u16 = 8787;
 
-fn run(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{args:?}: {e} (install iproute2: bash .ci/install-deps)"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed (the browser test needs root for its own network namespace): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The namespace, chromedriver in it, and the scratch directory for Chromium's profile.
 struct Lab {
-    ns: String,
-    veth: String,
-    dir: std::path::PathBuf,
+    ns: Netns,
+    dir: Scratch,
     driver: Option<Child>,
 }
 
 impl Lab {
     fn create() -> Lab {
-        let id = std::process::id();
-        let lab = Lab {
-            ns: format!("rtcweb-{id}"),
-            veth: format!("rw{}", id % 1_000_000),
-            dir: std::env::temp_dir().join(format!("rtccall-browser-{id}")),
-            driver: None,
-        };
-        std::fs::create_dir_all(&lab.dir).unwrap();
-        let ns = lab.ns.as_str();
-        let peer = format!("{}n", lab.veth);
-        run(&["ip", "netns", "add", ns]);
-        run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        run(&[
-            "ip", "link", "add", &lab.veth, "type", "veth", "peer", "name", &peer,
-        ]);
-        run(&["ip", "link", "set", &peer, "netns", ns]);
-        run(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{ROOT_IP}/30"),
-            "dev",
-            &lab.veth,
-        ]);
-        run(&["ip", "link", "set", &lab.veth, "up"]);
-        run(&[
-            "ip",
-            "-n",
+        let mut ns = Netns::new("web");
+        ns.veth_to_root(&format!("{ROOT_IP}/30"), &format!("{NS_IP}/30"));
+        Lab {
             ns,
-            "addr",
-            "add",
-            &format!("{NS_IP}/30"),
-            "dev",
-            &peer,
-        ]);
-        run(&["ip", "-n", ns, "link", "set", &peer, "up"]);
-        lab
+            dir: Scratch::new("browser"),
+            driver: None,
+        }
     }
 
     fn wrapper(&self) -> [&str; 4] {
-        ["ip", "netns", "exec", &self.ns]
+        self.ns.wrapper()
     }
 
     /// `rtccall ARGS` inside the namespace.
@@ -92,12 +49,13 @@ impl Lab {
     /// chromedriver inside the namespace, reachable from the test at NS_IP.
     fn start_driver(&mut self) {
         let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns, "chromedriver"])
+            .args(&self.ns.wrapper()[1..])
+            .arg("chromedriver")
             .arg(format!("--port={DRIVER_PORT}"))
             .arg(format!("--allowed-ips={ROOT_IP}"))
             .arg(format!(
                 "--log-path={}",
-                self.dir.join("chromedriver.log").display()
+                self.dir.path("chromedriver.log").display()
             ))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -116,7 +74,7 @@ impl Drop for Lab {
     fn drop(&mut self) {
         // Chromium is chromedriver's child: end the browsers of our profile, then the driver.
         if let Ok(out) = Command::new("pgrep")
-            .args(["-f", &self.dir.display().to_string()])
+            .args(["-f", &self.dir.str("")])
             .output()
         {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
@@ -127,16 +85,11 @@ impl Drop for Lab {
             let _ = d.kill();
             let _ = d.wait();
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.veth])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 async fn browser(lab: &Lab, extra: &[String]) -> fantoccini::Client {
-    let profile = lab.dir.join(format!("profile{}", extra.len()));
+    let profile = lab.dir.path(&format!("profile{}", extra.len()));
     let mut args = vec![
         "--headless".to_string(),
         "--no-sandbox".into(),
@@ -429,7 +382,7 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
     // Once over TLS, with access tokens: the page over https, signaling over wss, the page's
     // token from ?token= (and then out of the address bar), the terminal's from --token.
     let secret = "browser-test-secret-0123456789";
-    let cert = lab.dir.join("cert.pem");
+    let cert = lab.dir.path("cert.pem");
     let cert_s = cert.to_str().unwrap().to_string();
     let listen = format!("{CALL_IP}:{}", SIGNAL_PORT + 1);
     let mut server = lab.rtccall(&[
@@ -495,9 +448,9 @@ fn hex_sha256(data: &[u8]) -> String {
 /// keeps only `page.bin`.
 async fn data_both_ways(lab: &Lab, c: &fantoccini::Client, page: &str, ws: &str) {
     let room = "data-both-ways";
-    let inbox = lab.dir.join("inbox");
+    let inbox = lab.dir.path("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
-    let outgoing = lab.dir.join("from-terminal.bin");
+    let outgoing = lab.dir.path("from-terminal.bin");
     let term_bytes: Vec<u8> = (0..PAGE_FILE_LEN).map(|i| (i * 7 + 3) as u8).collect();
     std::fs::write(&outgoing, &term_bytes).unwrap();
     let (inbox_s, out_s) = (inbox.display().to_string(), outgoing.display().to_string());

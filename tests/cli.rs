@@ -356,8 +356,8 @@ fn serve_prints_its_url_first_and_stops_on_ctrl_c() {
 #[test]
 fn completions_and_man_pages_are_current() {
     let _suite = shared();
-    let dir = std::env::temp_dir().join(format!("rtccall-gen-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let scratch = Scratch::new("gen");
+    let dir = scratch.path("out");
     let f =
         Proc::spawn(&["generate", "--dir", dir.to_str().unwrap()]).finish(Duration::from_secs(10));
     assert_eq!(f.code, 0, "{}", f.stderr);
@@ -387,7 +387,6 @@ fn completions_and_man_pages_are_current() {
             );
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     let _ = std::io::stdout().flush();
 }
 

@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::common::*;
@@ -184,33 +183,6 @@ fn probe(args: &[&str]) -> Probe {
     start(&[], args, &[]).finish()
 }
 
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(what: &str) -> TempDir {
-        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("rtccall-probe-{what}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    /// Write `name` in the directory; its path as a string.
-    fn write(&self, name: &str, contents: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, contents).unwrap();
-        p.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A self-signed certificate for localhost and 127.0.0.1: (certificate PEM, key PEM).
 fn certificate() -> (String, String) {
     let c = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
@@ -236,7 +208,7 @@ fn long_term_credentials_relay_over_udp_tcp_and_tls() {
     let (cert, key) = certificate();
     let turn = Turn::start_tls(&TURN_TEST_USER, &cert, &key);
     let tls_port = turn.tls_port.unwrap();
-    let dir = TempDir::new("ca");
+    let dir = Scratch::new("ca");
     let ca = dir.write("ca.pem", &cert);
     let udp = format!("turn:test:secret@127.0.0.1:{}", turn.port);
     let tcp = format!("turn:test:secret@127.0.0.1:{}?transport=tcp", turn.port);
@@ -458,7 +430,7 @@ fn turn_rest_credentials_minted_from_the_shared_secret() {
 fn unreachable_servers_fail_the_binding_step() {
     let _suite = shared();
     // Nothing listens on `closed` (UDP or TCP); `silent` is a UDP socket that never answers.
-    let closed = free_udp_tcp_port();
+    let closed = free_port();
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let silent_port = silent.local_addr().unwrap().port();
     let stun_closed = format!("stun:127.0.0.1:{closed}");
@@ -746,7 +718,7 @@ fn secrets_never_appear_in_any_output() {
 #[test]
 fn usage_errors_exit_2_with_one_line() {
     let _suite = shared();
-    let dir = TempDir::new("usage");
+    let dir = Scratch::new("usage");
     let bad_json = dir.write("bad.json", "[{\"urls\": ");
     let not_a_list = dir.write("object.json", r#"{"urls":"stun:127.0.0.1"}"#);
     let cases: Vec<Vec<&str>> = vec![
@@ -777,7 +749,7 @@ fn usage_errors_exit_2_with_one_line() {
 fn browser_style_ice_config_file_is_probed() {
     let _suite = shared();
     let turn = Turn::start(&TURN_TEST_USER);
-    let dir = TempDir::new("ice-config");
+    let dir = Scratch::new("ice-config");
     let file = dir.write(
         "ice.json",
         &format!(
@@ -872,7 +844,7 @@ fn relay_only_calls_run_over_turn_tcp_and_tls() {
     opts.push("--no-udp");
     let turn = Turn::start_tls(&opts, &cert, &key);
     let tls_port = turn.tls_port.unwrap();
-    let dir = TempDir::new("ca-calls");
+    let dir = Scratch::new("ca-calls");
     let ca = dir.write("ca.pem", &cert);
     let tcp = format!("turn:test:secret@127.0.0.1:{}?transport=tcp", turn.port);
     let tls = format!("turns:test:secret@127.0.0.1:{tls_port}");
@@ -958,117 +930,43 @@ fn nat_behaviour_through_an_rfc5780_server_on_loopback() {
 /// the client's side masquerading with fully random ports (a symmetric NAT), coturn listening
 /// on two addresses on the server's side. Nothing leaves the namespaces.
 struct NatLab {
-    client: String,
-    server: String,
+    client: Netns,
+    server: Netns,
     coturn: Option<std::process::Child>,
 }
 
 impl NatLab {
     fn create() -> NatLab {
-        let id = format!("{}-{}", std::process::id(), free_port());
         let lab = NatLab {
-            client: format!("rtcnat-c-{id}"),
-            server: format!("rtcnat-s-{id}"),
+            client: Netns::new("natc"),
+            server: Netns::new("nats"),
             coturn: None,
         };
-        let veth_c = format!("vc{}", &id[id.len().saturating_sub(8)..]);
-        let veth_s = format!("vs{}", &id[id.len().saturating_sub(8)..]);
-        let run = |args: &[&str]| {
-            let out = std::process::Command::new(args[0])
-                .args(&args[1..])
-                .output()
-                .unwrap_or_else(|e| panic!("{args:?}: {e} (install iproute2 and nftables)"));
-            assert!(
-                out.status.success(),
-                "{args:?} failed (the NAT test needs root for its own network namespaces): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let (c, s) = (lab.client.as_str(), lab.server.as_str());
-        run(&["ip", "netns", "add", c]);
-        run(&["ip", "netns", "add", s]);
-        run(&[
-            "ip", "link", "add", &veth_c, "type", "veth", "peer", "name", &veth_s,
-        ]);
-        run(&["ip", "link", "set", &veth_c, "netns", c]);
-        run(&["ip", "link", "set", &veth_s, "netns", s]);
-        run(&[
-            "ip",
-            "-n",
-            c,
-            "addr",
-            "add",
-            "10.201.0.2/24",
-            "dev",
-            &veth_c,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            s,
-            "addr",
-            "add",
-            "10.201.0.1/24",
-            "dev",
-            &veth_s,
-        ]);
-        run(&[
-            "ip",
-            "-n",
-            s,
-            "addr",
-            "add",
-            "10.201.0.3/24",
-            "dev",
-            &veth_s,
-        ]);
-        for (ns, dev) in [(c, veth_c.as_str()), (s, veth_s.as_str())] {
-            run(&["ip", "-n", ns, "link", "set", dev, "up"]);
-            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-        }
-        run(&["ip", "netns", "exec", c, "nft", "add", "table", "ip", "nat"]);
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            c,
-            "nft",
-            "add",
-            "chain",
-            "ip",
-            "nat",
-            "post",
-            "{ type nat hook postrouting priority 100; }",
-        ]);
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            c,
-            "nft",
-            "add",
-            "rule",
-            "ip",
-            "nat",
-            "post",
-            "oifname",
-            &veth_c,
-            "masquerade",
-            "fully-random",
-        ]);
+        let (veth_c, _) = lab.client.veth_to(
+            &["10.201.0.2/24"],
+            &lab.server,
+            &["10.201.0.1/24", "10.201.0.3/24"],
+        );
+        lab.client.nft("add table ip nat");
+        lab.client
+            .nft("add chain ip nat post { type nat hook postrouting priority 100; }");
+        lab.client.nft(&format!(
+            "add rule ip nat post oifname {veth_c} masquerade fully-random"
+        ));
         lab
     }
 
     /// coturn in the server namespace on 10.201.0.1 and 10.201.0.3, port 3478.
-    fn start_coturn(&mut self, dir: &TempDir) {
+    fn start_coturn(&mut self, dir: &Scratch) {
         let child = std::process::Command::new("ip")
-            .args(["netns", "exec", &self.server, "turnserver", "-n"])
+            .args(&self.server.wrapper()[1..])
+            .args(["turnserver", "-n"])
             .args(["--listening-ip=10.201.0.1", "--listening-ip=10.201.0.3"])
             .args(["--relay-ip=10.201.0.1", "--listening-port=3478"])
             .args(["--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
             .args(TURN_TEST_USER)
-            .arg(format!("--log-file={}", dir.0.join("log").display()))
-            .arg(format!("--pidfile={}", dir.0.join("pid").display()))
+            .arg(format!("--log-file={}", dir.path("log").display()))
+            .arg(format!("--pidfile={}", dir.path("pid").display()))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -1079,7 +977,8 @@ impl NatLab {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let ok = std::process::Command::new("ip")
-                .args(["netns", "exec", &self.server, BIN, "probe", "--no-call"])
+                .args(&self.server.wrapper()[1..])
+                .args([BIN, "probe", "--no-call"])
                 .args(["--step-timeout", "0.3", "--timeout", "2"])
                 .args(["--ice-server", "stun:10.201.0.1:3478"])
                 .output()
@@ -1103,22 +1002,17 @@ impl Drop for NatLab {
             let _ = c.kill();
             let _ = c.wait();
         }
-        for ns in [&self.client, &self.server] {
-            let _ = std::process::Command::new("ip")
-                .args(["netns", "del", ns])
-                .output();
-        }
     }
 }
 
 #[test]
 fn nat_behaviour_behind_a_symmetric_nat_in_network_namespaces() {
     let _suite = shared();
-    let dir = TempDir::new("nat");
+    let dir = Scratch::new("nat");
     let mut lab = NatLab::create();
     lab.start_coturn(&dir);
     let proc = Proc::spawn_full(
-        &["ip", "netns", "exec", &lab.client],
+        &lab.client.wrapper(),
         &[
             "probe",
             "--json",
@@ -1192,7 +1086,7 @@ fn tls_certificates_are_verified_unless_trusted_or_skipped() {
         &other.cert.pem(),
         &other.signing_key.serialize_pem(),
     );
-    let dir = TempDir::new("other-ca");
+    let dir = Scratch::new("other-ca");
     let ca = dir.write("other.pem", &other.cert.pem());
     let port2 = turn2.tls_port.unwrap();
     let p = probe(&[
@@ -1210,74 +1104,10 @@ fn tls_certificates_are_verified_unless_trusted_or_skipped() {
     assert_eq!(s.status, Status::Fail, "{p}");
 }
 
-/// coturn listening and relaying on ::1 only, stopped on drop.
-struct Ipv6Turn {
-    port: u16,
-    child: std::process::Child,
-    /// Its log and pidfile, removed after it stops.
-    _dir: TempDir,
-}
-
-impl Ipv6Turn {
-    fn start() -> Ipv6Turn {
-        let dir = TempDir::new("v6");
-        let port = {
-            let s = std::net::UdpSocket::bind("[::1]:0").expect("IPv6 loopback");
-            s.local_addr().unwrap().port()
-        };
-        let (lo, hi) = (
-            40_000 + (port % 100) * 200,
-            40_000 + (port % 100) * 200 + 199,
-        );
-        let child = std::process::Command::new("turnserver")
-            .args(["-n", "--listening-ip=::1", "--relay-ip=::1"])
-            .arg(format!("--listening-port={port}"))
-            .arg(format!("--min-port={lo}"))
-            .arg(format!("--max-port={hi}"))
-            .args(["--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
-            .args(TURN_TEST_USER)
-            .arg(format!("--log-file={}", dir.0.join("log").display()))
-            .arg(format!("--pidfile={}", dir.0.join("pid").display()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("start turnserver");
-        let t = Ipv6Turn {
-            port,
-            child,
-            _dir: dir,
-        };
-        // Ready when a bounded probe of its binding passes.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let p = probe(&["--step-timeout", "0.3", "--ice-server", &t.stun_url()]);
-            if p.code == 0 {
-                return t;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "coturn on ::1 did not start\n{p}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn stun_url(&self) -> String {
-        format!("stun:[::1]:{}", self.port)
-    }
-}
-
-impl Drop for Ipv6Turn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn an_ipv6_only_relay_works_and_is_flagged() {
     let _suite = shared();
-    let t = Ipv6Turn::start();
+    let t = Turn::start_on("::1".parse().unwrap(), &TURN_TEST_USER);
     let udp = format!("turn:test:secret@[::1]:{}", t.port);
     let tcp = format!("turn:test:secret@[::1]:{}?transport=tcp", t.port);
     let p = start_raw(
@@ -1813,7 +1643,7 @@ fn load_mode_reports_allocations_and_relayed_packets() {
 #[test]
 fn bad_inputs_name_what_was_wrong() {
     let _suite = shared();
-    let dir = TempDir::new("inputs");
+    let dir = Scratch::new("inputs");
     let long_user = format!("turn:{}:p@127.0.0.1:3478", "u".repeat(600));
     let big = dir.write(
         "big.json",
@@ -1861,8 +1691,8 @@ fn bad_inputs_name_what_was_wrong() {
 #[test]
 fn sigint_ends_a_probe_blocked_on_its_input() {
     let _suite = shared();
-    let dir = TempDir::new("fifo");
-    let fifo = dir.0.join("input");
+    let dir = Scratch::new("fifo");
+    let fifo = dir.path("input");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
         .status()

@@ -45,11 +45,9 @@ fn relay_only_calls_over_turn_tls_with_the_certificate_checked() {
     let turn = Turn::start_tls(&opts, &cert, &key);
     let tls_port = turn.tls_port.unwrap();
     let ice = format!("turns:test:secret@127.0.0.1:{tls_port}");
-    let dir = std::env::temp_dir().join(format!("rtccall-turns-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, &cert).unwrap();
-    relay_call("turn-tls", &ice, &["--ca", ca.to_str().unwrap()], "tls");
+    let dir = Scratch::new("turns");
+    let ca = dir.write("ca.pem", &cert);
+    relay_call("turn-tls", &ice, &["--ca", &ca], "tls");
 
     // Not trusted: no relay, so a relay-only call cannot connect (exit 4), and the log says
     // why in plain words.
@@ -68,5 +66,4 @@ fn relay_only_calls_over_turn_tls_with_the_certificate_checked() {
     let _ = answer.finish(Duration::from_secs(30));
     assert_ne!(d.code, 0, "{}", d.stderr);
     assert!(d.stderr.contains("--ca"), "{}", d.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
 }

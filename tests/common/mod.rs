@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use rtccall::report::schema::{Record, Summary};
 
+pub mod netns;
+pub use netns::Netns;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_rtccall");
 
 /// A child process whose stdout lines are parsed as NDJSON records as they arrive.
@@ -249,12 +252,30 @@ pub fn serve_args(args: &[&str]) -> (Proc, String) {
     (p, url)
 }
 
+const LOCALHOST_V4: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// A loopback port free for TCP and UDP that no other caller in this process gets, taken below
+/// the kernel's ephemeral range (32768 and up on Linux), so sockets bound to port 0 (ours or
+/// anyone's) never race a test for it between this check and the bind that follows. The
+/// process id spreads concurrent test processes over the range.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let base = std::process::id().wrapping_mul(211) % SPAN;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = (LOW + (base + n) % SPAN) as u16;
+        let tcp = TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
+    panic!(
+        "no port free for TCP and UDP on 127.0.0.1 in {LOW}..{}",
+        LOW + SPAN
+    );
 }
 
 /// Arguments for a small, cheap call.
@@ -317,18 +338,6 @@ pub const TURN_TEST_USER: [&str; 4] = [
     "--allow-loopback-peers",
 ];
 
-/// A port free on 127.0.0.1 for both UDP and TCP (at the time of asking).
-pub fn free_udp_tcp_port() -> u16 {
-    for _ in 0..100 {
-        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = tcp.local_addr().unwrap().port();
-        if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP on 127.0.0.1");
-}
-
 /// A relay port range of 200 ports in 40000-59999, different for each server of this process.
 fn relay_range() -> (u16, u16) {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -342,9 +351,11 @@ fn relay_range() -> (u16, u16) {
 /// drop. The listening port is free for UDP and TCP; `tls_port` is set when started with a
 /// certificate.
 pub struct Turn {
+    /// The address it listens and relays on (127.0.0.1 or ::1).
+    pub host: std::net::IpAddr,
     pub port: u16,
     pub tls_port: Option<u16>,
-    dir: std::path::PathBuf,
+    dir: Scratch,
     child: Child,
 }
 
@@ -352,19 +363,24 @@ impl Turn {
     /// coturn with these options (authentication, peer policy...) added to the fixed ones:
     /// loopback only, no CLI, no DTLS, no TLS, fingerprints.
     pub fn start(options: &[&str]) -> Turn {
-        Turn::launch(options, None)
+        Turn::launch(LOCALHOST_V4, options, None)
+    }
+
+    /// As [`Turn::start`], listening and relaying on `host` (`::1` for IPv6 loopback).
+    pub fn start_on(host: std::net::IpAddr, options: &[&str]) -> Turn {
+        Turn::launch(host, options, None)
     }
 
     /// As [`Turn::start`], plus TLS on `tls_port` with this certificate and key (PEM).
     pub fn start_tls(options: &[&str], cert_pem: &str, key_pem: &str) -> Turn {
-        Turn::launch(options, Some((cert_pem, key_pem)))
+        Turn::launch(LOCALHOST_V4, options, Some((cert_pem, key_pem)))
     }
 
-    fn launch(options: &[&str], tls: Option<(&str, &str)>) -> Turn {
+    fn launch(host: std::net::IpAddr, options: &[&str], tls: Option<(&str, &str)>) -> Turn {
         // Another process may take a free port before coturn binds it: try again on new ports.
         let mut last_log = String::new();
         for _ in 0..3 {
-            match Turn::try_launch(options, tls) {
+            match Turn::try_launch(host, options, tls) {
                 Ok(t) => return t,
                 Err(log) => last_log = log,
             }
@@ -372,18 +388,18 @@ impl Turn {
         panic!("coturn did not start; its last log:\n{last_log}");
     }
 
-    fn try_launch(options: &[&str], tls: Option<(&str, &str)>) -> Result<Turn, String> {
-        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let port = free_udp_tcp_port();
-        let dir =
-            std::env::temp_dir().join(format!("rtccall-turn-{}-{seq}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    fn try_launch(
+        host: std::net::IpAddr,
+        options: &[&str],
+        tls: Option<(&str, &str)>,
+    ) -> Result<Turn, String> {
+        let port = free_port();
+        let dir = Scratch::new("turn");
         let (min_port, max_port) = relay_range();
         let mut args: Vec<String> = vec![
             "-n".into(),
-            "--listening-ip=127.0.0.1".into(),
-            "--relay-ip=127.0.0.1".into(),
+            format!("--listening-ip={host}"),
+            format!("--relay-ip={host}"),
             format!("--listening-port={port}"),
             format!("--min-port={min_port}"),
             format!("--max-port={max_port}"),
@@ -391,8 +407,8 @@ impl Turn {
             "--no-dtls".into(),
             "--fingerprint".into(),
             "--simple-log".into(),
-            format!("--pidfile={}", dir.join("pid").display()),
-            format!("--log-file={}", dir.join("log").display()),
+            format!("--pidfile={}", dir.path("pid").display()),
+            format!("--log-file={}", dir.path("log").display()),
         ];
         let mut tls_port = None;
         match tls {
@@ -403,11 +419,11 @@ impl Turn {
                         break p;
                     }
                 };
-                std::fs::write(dir.join("cert.pem"), cert).unwrap();
-                std::fs::write(dir.join("key.pem"), key).unwrap();
+                std::fs::write(dir.path("cert.pem"), cert).unwrap();
+                std::fs::write(dir.path("key.pem"), key).unwrap();
                 args.push(format!("--tls-listening-port={p}"));
-                args.push(format!("--cert={}", dir.join("cert.pem").display()));
-                args.push(format!("--pkey={}", dir.join("key.pem").display()));
+                args.push(format!("--cert={}", dir.path("cert.pem").display()));
+                args.push(format!("--pkey={}", dir.path("key.pem").display()));
                 tls_port = Some(p);
             }
             None => args.push("--no-tls".into()),
@@ -421,6 +437,7 @@ impl Turn {
             .spawn()
             .expect("start turnserver (install coturn: bash .ci/install-deps)");
         let mut turn = Turn {
+            host,
             port,
             tls_port,
             dir,
@@ -437,7 +454,7 @@ impl Turn {
     /// with `--no-udp`) and accepts TCP (and TLS) connections.
     fn wait_ready(&mut self, within: Duration, udp_listens: bool) -> Result<(), String> {
         let deadline = Instant::now() + within;
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let udp = std::net::UdpSocket::bind((self.host, 0)).unwrap();
         udp.set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         // Binding request: type 0x0001, length 0, magic cookie, transaction id.
@@ -454,14 +471,14 @@ impl Turn {
             }
             let tcp_ok = ports.iter().all(|p| {
                 std::net::TcpStream::connect_timeout(
-                    &std::net::SocketAddr::from(([127, 0, 0, 1], *p)),
+                    &std::net::SocketAddr::from((self.host, *p)),
                     Duration::from_millis(200),
                 )
                 .is_ok()
             });
             let mut buf = [0u8; 512];
             let udp_ok = !udp_listens
-                || udp.send_to(&request, ("127.0.0.1", self.port)).is_ok()
+                || udp.send_to(&request, (self.host, self.port)).is_ok()
                     && matches!(udp.recv_from(&mut buf), Ok((n, _)) if n >= 20 && buf[8..20] == request[8..20]);
             if tcp_ok && udp_ok {
                 return Ok(());
@@ -472,7 +489,7 @@ impl Turn {
 
     /// coturn's log so far (for failure messages).
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path("log")).unwrap_or_default()
     }
 }
 
@@ -481,7 +498,6 @@ impl Drop for Turn {
         // Stopped by its PID: the child's, which is the server itself (no --daemon).
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -517,109 +533,47 @@ pub fn relay_only_call(room: &str, ice: &str, extra: &[&str]) -> (Summary, Summa
 
 /// A network namespace of our own whose loopback drops `percent` % of incoming UDP (nftables):
 /// media loses packets, signaling (TCP) does not. Deleted on drop.
-pub struct LossyNetns {
-    pub name: String,
-}
+pub struct LossyNetns(pub Netns);
 
 impl LossyNetns {
     pub fn create(percent: u32) -> LossyNetns {
-        let name = format!("rtccall-loss-{}-{}", std::process::id(), free_port());
-        let run = |args: &[&str]| {
-            let out = Command::new(args[0])
-                .args(&args[1..])
-                .output()
-                .unwrap_or_else(|e| {
-                    panic!("{args:?}: {e} (install iproute2 and nftables: bash .ci/install-deps)")
-                });
-            assert!(
-                out.status.success(),
-                "{args:?} failed (the loss test needs root for its own network namespace): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        run(&["ip", "netns", "add", &name]);
-        let ns = LossyNetns { name };
-        let n = ns.name.as_str();
-        run(&["ip", "netns", "exec", n, "ip", "link", "set", "lo", "up"]);
-        run(&[
-            "ip", "netns", "exec", n, "nft", "add", "table", "inet", "loss",
-        ]);
-        run(&[
-            "ip",
-            "netns",
-            "exec",
-            n,
-            "nft",
-            "add",
-            "chain",
-            "inet",
-            "loss",
-            "input",
-            "{ type filter hook input priority 0; }",
-        ]);
-        let rule = format!("meta l4proto udp numgen random mod 100 lt {percent} drop");
-        let mut args = vec![
-            "ip", "netns", "exec", n, "nft", "add", "rule", "inet", "loss", "input",
-        ];
-        args.extend(rule.split(' '));
+        let ns = Netns::new("loss");
+        ns.nft("add table inet loss");
+        ns.nft("add chain inet loss input { type filter hook input priority 0; }");
         if percent > 0 {
-            run(&args);
+            ns.nft(&format!(
+                "add rule inet loss input meta l4proto udp numgen random mod 100 lt {percent} drop"
+            ));
         }
-        ns
+        LossyNetns(ns)
     }
 
     /// Also a tbf bottleneck of `rate` on the namespace's loopback (both directions share it).
     pub fn tbf(self, rate: &str) -> LossyNetns {
-        let out = Command::new("ip")
-            .args([
-                "netns", "exec", &self.name, "tc", "qdisc", "add", "dev", "lo", "root",
-            ])
-            .args(["tbf", "rate", rate, "burst", "16kb", "latency", "200ms"])
-            .output()
-            .expect("tc (iproute2)");
-        assert!(
-            out.status.success(),
-            "tc: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.0.exec(&[
+            "tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", rate, "burst", "16kb",
+            "latency", "200ms",
+        ]);
         self
     }
 
     /// Drop every UDP datagram in the namespace (`true`) or stop (`false`): a network outage
     /// that signaling (TCP) survives.
     pub fn blackout(&self, on: bool) {
-        let args: Vec<&str> = if on {
-            vec![
-                "add table inet blackout",
-                "add chain inet blackout input { type filter hook input priority -10; }",
-                "add rule inet blackout input meta l4proto udp drop",
-            ]
+        if on {
+            self.0.nft("add table inet blackout");
+            self.0
+                .nft("add chain inet blackout input { type filter hook input priority -10; }");
+            self.0
+                .nft("add rule inet blackout input meta l4proto udp drop");
         } else {
-            vec!["delete table inet blackout"]
-        };
-        for a in args {
-            let out = Command::new("ip")
-                .args(["netns", "exec", &self.name, "nft"])
-                .args(a.split(' '))
-                .output()
-                .expect("nft");
-            assert!(
-                out.status.success(),
-                "nft {a}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            self.0.nft("delete table inet blackout");
         }
     }
 
     /// Packets the tbf sent and dropped so far.
     pub fn tbf_counts(&self) -> (u64, u64) {
-        let out = Command::new("ip")
-            .args([
-                "netns", "exec", &self.name, "tc", "-s", "qdisc", "show", "dev", "lo",
-            ])
-            .output()
-            .expect("tc (iproute2)");
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = self.0.exec(&["tc", "-s", "qdisc", "show", "dev", "lo"]);
         // " Sent 945613 bytes 3681 pkt (dropped 977, overlimits ..."
         let word_after = |key: &str| -> u64 {
             let i = text
@@ -631,19 +585,11 @@ impl LossyNetns {
                 .and_then(|w| w.parse().ok())
                 .unwrap_or_else(|| panic!("{text}"))
         };
-        let sent_pkts = {
-            let i = text.find(" bytes ").expect("bytes");
-            text[i + 7..]
-                .split(' ')
-                .next()
-                .and_then(|w| w.parse().ok())
-                .expect("pkt")
-        };
-        (sent_pkts, word_after("dropped "))
+        (word_after(" bytes "), word_after("dropped "))
     }
 
     pub fn wrapper(&self) -> [&str; 4] {
-        ["ip", "netns", "exec", self.name.as_str()]
+        self.0.wrapper()
     }
 }
 
@@ -655,14 +601,6 @@ pub fn serve_wrapped(w: &[&str]) -> (Proc, String) {
         panic!("{line}")
     };
     (server, url)
-}
-
-impl Drop for LossyNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
 }
 
 /// Tests share the machine: most run two at a time, but a test that holds real-time media
@@ -702,5 +640,11 @@ impl Scratch {
 
     pub fn str(&self, name: &str) -> String {
         self.path(name).display().to_string()
+    }
+
+    /// Write `name` in the directory; its path as a string.
+    pub fn write(&self, name: &str, contents: &str) -> String {
+        std::fs::write(self.path(name), contents).unwrap();
+        self.str(name)
     }
 }
