@@ -26,8 +26,11 @@ pub struct Claims {
     /// When present, the holder may only join with this role.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
-    #[serde(default)]
+    /// Issuer: always [`ISSUER`]; a token without it or from another is refused.
     pub iss: String,
+    /// Not before, seconds since the Unix epoch (optional; checked when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
 fn unix(t: SystemTime) -> u64 {
@@ -50,6 +53,7 @@ pub fn mint(
         iat: unix(now),
         role,
         iss: ISSUER.to_string(),
+        nbf: None,
     };
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -74,7 +78,9 @@ pub fn verify(
     };
     let mut v = Validation::new(Algorithm::HS256);
     v.leeway = LEEWAY_S;
-    v.set_required_spec_claims(&["exp"]);
+    v.set_required_spec_claims(&["exp", "iss"]);
+    v.set_issuer(&[ISSUER]);
+    v.validate_nbf = true;
     let data =
         jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &v)
             .map_err(|e| match e.kind() {
@@ -85,12 +91,24 @@ pub fn verify(
                 ErrorKind::InvalidAlgorithm => {
                     "the access token is not signed with HS256".to_string()
                 }
-                ErrorKind::Json(_) | ErrorKind::MissingRequiredClaim(_) => {
-                    "the access token lacks a room or an expiry".to_string()
+                ErrorKind::ImmatureSignature => {
+                    "the access token is not valid yet (its nbf is in the future)".to_string()
+                }
+                ErrorKind::InvalidIssuer => {
+                    format!("the access token was not issued by {ISSUER:?} (its iss)")
+                }
+                ErrorKind::MissingRequiredClaim(c) => {
+                    format!("the access token lacks its {c:?} claim")
+                }
+                ErrorKind::Json(_) => {
+                    "the access token lacks a room, an expiry or an issue time".to_string()
                 }
                 _ => "the access token is not a valid JWT".to_string(),
             })?;
     let claims = data.claims;
+    if claims.iat > unix(SystemTime::now()) + LEEWAY_S {
+        return Err("the access token was issued in the future (its iat)".into());
+    }
     if claims.room != room {
         return Err(format!(
             "the access token is for another room, not {room:?}"
@@ -148,6 +166,46 @@ mod tests {
                 .contains("needs an access token")
         );
         assert!(verify(S, Some("abc.def.ghi"), "demo", None).is_err());
+    }
+
+    /// A token signed with the right secret whose claims are `claims` (raw JSON).
+    fn signed(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(S.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn issuer_not_before_and_issued_at_are_checked() {
+        let t = unix(now());
+        let ok = serde_json::json!({"room": "demo", "exp": t + 60, "iat": t, "iss": "rtccall"});
+        assert!(verify(S, Some(&signed(ok.clone())), "demo", None).is_ok());
+        let with = |k: &str, v: serde_json::Value| {
+            let mut c = ok.clone();
+            c[k] = v;
+            verify(S, Some(&signed(c)), "demo", None)
+        };
+        let without = |k: &str| {
+            let mut c = ok.clone();
+            c.as_object_mut().unwrap().remove(k);
+            verify(S, Some(&signed(c)), "demo", None)
+        };
+        let e = without("iss").unwrap_err();
+        assert!(e.contains("iss"), "{e}");
+        let e = with("iss", "evil".into()).unwrap_err();
+        assert!(e.contains("iss"), "{e}");
+        let e = with("nbf", (t + 600).into()).unwrap_err();
+        assert!(e.contains("nbf"), "{e}");
+        let e = with("iat", (t + 600).into()).unwrap_err();
+        assert!(e.contains("iat"), "{e}");
+        assert!(without("iat").is_err());
+        // Within the leeway, and in the past, they are fine.
+        assert!(with("nbf", (t + 2).into()).is_ok());
+        assert!(with("iat", (t + 2).into()).is_ok());
+        assert!(with("nbf", (t - 60).into()).is_ok());
     }
 
     #[test]
