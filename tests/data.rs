@@ -307,6 +307,48 @@ fn offers_are_refused_without_receive_and_over_an_existing_file() {
     assert_eq!(std::fs::read(inbox.join("doc.txt")).unwrap(), b"hello");
 }
 
+/// A name with a bidi override (`evil\u{202e}txt.exe` reads "evilexe.txt") is saved without it,
+/// and no terminal line on either side carries the raw character.
+#[test]
+fn bidi_controls_are_dropped_from_saved_names_and_escaped_where_shown() {
+    let _suite = shared();
+    let dir = scratch("bidi");
+    let file = dir.path("evil\u{202e}txt.exe");
+    std::fs::write(&file, b"not what it seems").unwrap();
+    let (_serve, url) = serve();
+    let path = file.display().to_string();
+    let inbox = dir.str("in");
+    let human = |role: &str, extra: [&str; 2]| {
+        let mut v: Vec<String> = args(role, "bidi", &url, &extra)
+            .into_iter()
+            .filter(|a| *a != "--json")
+            .map(String::from)
+            .collect();
+        v
+    };
+    let a_args = human("answer", ["--receive", inbox.as_str()]);
+    let d_args = human("dial", ["--send", path.as_str()]);
+    let answer = Proc::spawn(&a_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let dial = Proc::spawn(&d_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let d = dial.finish(Duration::from_secs(30));
+    let a = answer.finish(Duration::from_secs(30));
+    assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
+    let saved: Vec<String> = std::fs::read_dir(dir.path("in"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(saved, vec!["eviltxt.exe".to_string()]);
+    for (who, f) in [("dialer", &d), ("answerer", &a)] {
+        let all = format!("{}\n{}", f.stdout.join("\n"), f.stderr);
+        assert!(
+            !all.contains('\u{202e}'),
+            "the {who} printed a raw U+202E:\n{all}"
+        );
+    }
+    // The sender shows its own name escaped.
+    assert!(d.stderr.contains("evil\\u{202e}txt.exe"), "{}", d.stderr);
+}
+
 #[test]
 fn a_file_changed_during_the_transfer_fails_its_sha256_check_and_is_discarded() {
     let _suite = shared();

@@ -91,8 +91,12 @@ impl Human {
         else {
             return;
         };
-        let (direction, name, event) = (*direction, name.as_str(), *event);
-        let (size, bytes, mbit_s, detail) = (*size, *bytes, *mbit_s, detail.as_deref());
+        // Names and details may come from the other peer: shown escaped, never raw.
+        let name = super::text::printable(name);
+        let (direction, event) = (*direction, *event);
+        let detail = detail.as_deref().map(super::text::printable);
+        let detail = detail.as_deref();
+        let (size, bytes, mbit_s) = (*size, *bytes, *mbit_s);
         let key = (direction.to_string(), name.to_string());
         let verb = if direction == Direction::Send {
             "sending"
@@ -435,14 +439,15 @@ pub fn print_summary(s: &Summary) {
         } else {
             "received"
         };
+        let name = super::text::printable(&f.name);
         rows.push((
             "file",
             match &f.error {
                 None => format!(
-                    "{verb} {}: {} bytes in {:.2} s, {:.1} Mbit/s, SHA-256 verified",
-                    f.name, f.bytes, f.duration_s, f.mbit_s
+                    "{verb} {name}: {} bytes in {:.2} s, {:.1} Mbit/s, SHA-256 verified",
+                    f.bytes, f.duration_s, f.mbit_s
                 ),
-                Some(e) => format!("{} ({}): {e}", f.name, f.direction),
+                Some(e) => format!("{name} ({}): {}", f.direction, super::text::printable(e)),
             },
         ));
     }

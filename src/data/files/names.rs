@@ -4,7 +4,8 @@
 const MAX_NAME: usize = 200;
 
 /// The name a received file gets: the last component of what was offered (no directories,
-/// either separator), control characters dropped, at most 200 bytes. `.`/`..`/empty are
+/// either separator), control and invisible format characters (bidi overrides and isolates,
+/// zero-width characters: [`crate::report::text::is_format`]) dropped, at most 200 bytes. `.`/`..`/empty are
 /// refused.
 pub fn sanitize(offered: &str) -> Result<String, String> {
     let last = offered
@@ -12,7 +13,7 @@ pub fn sanitize(offered: &str) -> Result<String, String> {
         .next()
         .unwrap_or_default()
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !crate::report::text::is_format(*c))
         .collect::<String>();
     let mut name = last.trim().to_string();
     if name.len() > MAX_NAME {
@@ -42,6 +43,9 @@ mod tests {
         assert_eq!(sanitize("C:\\Users\\x\\a.txt").unwrap(), "a.txt");
         assert_eq!(sanitize("/abs/b").unwrap(), "b");
         assert_eq!(sanitize("evil\x1b[31m.txt").unwrap(), "evil[31m.txt");
+        assert_eq!(sanitize("evil\u{202e}txt.exe").unwrap(), "eviltxt.exe");
+        assert_eq!(sanitize("a\u{2066}b\u{2069}\u{200b}c").unwrap(), "abc");
+        assert!(sanitize("\u{202e}").is_err());
         assert!(sanitize("..").is_err());
         assert!(sanitize("dir/").is_err());
         assert!(sanitize("").is_err());
