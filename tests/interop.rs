@@ -186,11 +186,24 @@ fn webrtcbin_dials_rtccall_vp8() {
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
 }
 
+/// Also: webrtcbin opens its liveness channel under a label of its own, and rtccall answers its
+/// pings all the same (the README's one rule for labels, as on the call page).
 #[test]
 fn an_h264_only_offer_to_a_default_answerer_is_answered_in_h264() {
     let _suite = shared();
-    let (s, g) = call("gst-answer-h264", "answer", &["--auto-accept"], "h264", &[]);
+    let (s, g) = call(
+        "gst-answer-h264",
+        "answer",
+        &["--auto-accept"],
+        "h264",
+        &["--channel-label", "liveness"],
+    );
     assert_both_ways(&s, &g, "H.264");
+    assert!(
+        s.data.pings_echoed > 20 && g.pongs > 20,
+        "pings on a channel labelled \"liveness\": {:?} {g:?}",
+        s.data
+    );
     assert!(
         s.warnings.iter().any(|w| w.contains("does not take VP8")),
         "{:?}",

@@ -30,6 +30,13 @@ pub const FILE_LABEL: &str = "rtccall-file";
 /// Label of a throughput-test channel (reliable, ordered), opened by the side that tests.
 pub const THROUGHPUT_LABEL: &str = "rtccall-throughput";
 
+/// Whether a channel the other side opened is one of the data channels served here (chat,
+/// files, throughput). Every other label is a liveness channel: its `ping N` messages are
+/// answered `pong N` (the call page follows the same rule).
+pub fn is_data_label(label: &str) -> bool {
+    matches!(label, CHAT_LABEL | FILE_LABEL | THROUGHPUT_LABEL)
+}
+
 /// The largest binary message rtccall sends (file chunks, throughput data): the SCTP message
 /// size every WebRTC stack takes without an SDP `max-message-size` (RFC 8841 6.1).
 pub const CHUNK: usize = 64 * 1024;

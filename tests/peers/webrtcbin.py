@@ -17,9 +17,11 @@
 #   /usr/bin/python3 tests/peers/webrtcbin.py --server ws://127.0.0.1:PORT/ --room ROOM \
 #       --role dial|answer --codec vp8|h264 --duration SECS [--timeout SECS]
 #       [--early-offer [both|audio|video]] [--video-size 320x240|640x480]
+#       [--channel-label LABEL]
 #
 # Sends a test pattern (VP8 or H.264 constrained baseline, packetization-mode 1) and a 440 Hz
-# Opus tone, decodes what the other side sends, and (dialer) opens a data channel "rtccall"
+# Opus tone, decodes what the other side sends, and (dialer) opens a data channel "rtccall" (or
+# --channel-label)
 # pinging every 100 ms, or (answerer) answers "ping N" with "pong N". ICE on 127.0.0.1 only,
 # no STUN/TURN. One JSON line on stdout at the end; everything else goes to stderr.
 #
@@ -373,7 +375,7 @@ class Peer:
 
     def on_channel_open(self, ch):
         log(f"data channel '{ch.props.label}' open")
-        if self.dialer and ch.props.label == "rtccall" and self.ping_source is None:
+        if self.dialer and ch.props.label == self.args.channel_label and self.ping_source is None:
             self.ping_source = GLib.timeout_add(100, self.send_ping, ch)
 
     def send_ping(self, ch):
@@ -690,7 +692,7 @@ class Peer:
     async def run(self):
         self.pipe.set_state(Gst.State.PLAYING)
         if self.dialer:
-            ch = self.webrtc.emit("create-data-channel", "rtccall", None)
+            ch = self.webrtc.emit("create-data-channel", self.args.channel_label, None)
             if ch is None:
                 log("could not create the data channel")
             else:
@@ -756,6 +758,8 @@ def main():
                          "the audio or video branch reach webrtcbin, so that those sections "
                          "have no a=ssrc")
     ap.add_argument("--video-size", default="320x240", choices=["320x240", "640x480"])
+    ap.add_argument("--channel-label", default="rtccall",
+                    help="label of the data channel the dialer opens and pings on")
     args = ap.parse_args()
     if args.early_offer and args.role != "dial":
         ap.error("--early-offer is for --role dial")

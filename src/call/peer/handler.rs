@@ -130,11 +130,12 @@ impl PeerConnectionEventHandler for Handler {
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
         let label = channel.label().await.unwrap_or_default();
-        if label == "rtccall" {
-            tokio::spawn(echo_pings(channel, self.counters.clone()));
-        } else {
+        if crate::data::is_data_label(&label) {
             let ch = super::data::channel(label, channel, true);
             let _ = self.events.send(PeerEvent::DataChannel(ch));
+        } else {
+            // Any other label (ours is `rtccall`) is a liveness channel, as on the call page.
+            tokio::spawn(echo_pings(channel, self.counters.clone()));
         }
     }
 
