@@ -856,6 +856,31 @@ fn an_outage_is_survived_by_restarting_ice() {
             .collect();
         assert!(events.iter().any(|e| e == "ice-restart"), "{events:?}");
         assert!(events.iter().any(|e| e == "ice-restarted"), "{events:?}");
+        // The README: a restart gathers again on the sockets bound when the call started (the
+        // same local ports; new credentials, and any new address of the machine).
+        let (mut before, mut after) = (Vec::new(), Vec::new());
+        let mut restarted = false;
+        for r in f.records() {
+            match r {
+                Record::Signaling { event, .. } if event.as_str() == "ice-restart" => {
+                    restarted = true
+                }
+                Record::Candidate {
+                    side: rtccall::report::schema::Side::Local,
+                    candidate_type,
+                    port,
+                    ..
+                } if candidate_type == "host" => {
+                    if restarted { &mut after } else { &mut before }.push(port)
+                }
+                _ => {}
+            }
+        }
+        assert!(!after.is_empty(), "no local candidates after the restart");
+        assert!(
+            after.iter().all(|p| before.contains(p)),
+            "ports before {before:?}, after the restart {after:?}"
+        );
         // Cut for the outage and the detection, back within a restart attempt after it.
         let down = s.ice_recovery_ms.last().copied().unwrap_or(0.0);
         assert!((3000.0..7500.0).contains(&down), "{down} ms");
