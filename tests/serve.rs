@@ -96,9 +96,8 @@ fn mint(room: &str, ttl: Duration, issued: SystemTime) -> String {
 #[test]
 fn wss_with_a_self_signed_certificate_trusted_through_ca() {
     let _suite = shared();
-    let dir = std::env::temp_dir().join(format!("rtccall-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cert = dir.join("cert.pem");
+    let dir = Scratch::new("tls");
+    let cert = dir.path("cert.pem");
     let cert_s = cert.to_str().unwrap();
     let (server, url) = serve_with(&[
         "--tls-self-signed",
@@ -148,7 +147,6 @@ fn wss_with_a_self_signed_certificate_trusted_through_ca() {
     server.signal("-INT");
     let f = server.finish(Duration::from_secs(10));
     assert!(f.stderr.contains("SHA-256 fingerprint"), "{}", f.stderr);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -537,19 +535,126 @@ fn oversized_frames_and_bad_utf8_get_their_close_codes() {
     let _ = s.write_all(&frame(0x1, &big));
     assert_eq!(server_close(&mut s), 1009);
 
-    // Between the protocol limit and the frame limit: a reply, and the connection stays.
+    // Between the protocol limit and the frame limit, from a joined peer: a reply, and the
+    // connection stays.
     let mut c = ws(&url);
+    send(&mut c, serde_json::json!({"type": "join", "room": "after"}));
+    assert_eq!(read(&mut c)["type"], "joined");
     let offer = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(100_000));
     c.send(Frame::text(offer)).unwrap();
     assert_eq!(read(&mut c)["code"], "too-large");
-    send(&mut c, serde_json::json!({"type": "join", "room": "after"}));
+    // The connection is still up and answers (nobody else is in the room).
+    send(&mut c, serde_json::json!({"type": "offer", "sdp": "v=0"}));
+    assert_eq!(read(&mut c)["code"], "no-peer");
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Strangers that never join may not make the server buffer their unfinished frames: 100
+/// connections each sending most of a 1 MiB frame cost the server little, each is closed
+/// with 1009 once it has sent 16 KiB without joining, and `/metrics` counts them.
+#[test]
+fn unfinished_frames_before_a_join_are_bounded() {
+    let _suite = shared();
+    let (server, url) = serve_with(&["--max-per-ip", "0", "--max-connections", "1000"]);
+    let pid = server.child.id();
+    let before = rss_kib(pid);
+    let mut header = vec![0x81u8, 0x80 | 127];
+    header.extend_from_slice(&(1u64 << 20).to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]);
+    let body = vec![b'x'; 900 * 1024];
+    let mut socks = Vec::new();
+    for _ in 0..100 {
+        let mut s = raw_ws(&url);
+        s.write_all(&header).unwrap();
+        // The server may close it part way: that is the point.
+        let _ = s.write_all(&body);
+        socks.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let grown_mib = rss_kib(pid).saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < 30,
+        "serve grew by {grown_mib} MiB holding 100 unfinished frames"
+    );
+    // Each was told why.
+    for s in socks.iter_mut().take(3) {
+        let mut all = Vec::new();
+        let _ = s.read_to_end(&mut all);
+        // Nothing else was sent to a stranger: the first frame is the close.
+        assert!(all.len() >= 4 && all[0] == 0x88, "{all:?}");
+        assert_eq!(u16::from_be_bytes([all[2], all[3]]), 1009);
+    }
+    let (_, metrics) = http(&url, "/metrics", &[]);
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("rtccall_refused_total{reason=\"unjoined-too-large\"}"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 100, "{line}");
+    assert!(metrics.contains("rtccall_unjoined_bytes "), "{metrics}");
+    // A joined peer still sends big frames (an SDP): that is bounded by the 1 MiB limit only.
+    let mut c = ws(&url);
+    send(
+        &mut c,
+        serde_json::json!({"type": "join", "room": "big-after-join"}),
+    );
     assert_eq!(read(&mut c)["type"], "joined");
+    let offer = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(50_000));
+    c.send(Frame::text(offer)).unwrap();
+    assert_eq!(read(&mut c)["code"], "no-peer");
+}
+
+#[test]
+fn a_client_close_gets_the_close_handshake_and_bad_codes_get_1002() {
+    let _suite = shared();
+    let (_server, url) = serve();
+    // RFC 6455 §5.5.1: the endpoint answers a close with a close (echoing the code); §7.4: a
+    // code outside the allowed ranges is a protocol error (1002).
+    for (sent, expected) in [
+        (1000u16, 1000u16),
+        (3000, 3000),
+        (4321, 4321),
+        (999, 1002),
+        (5000, 1002),
+    ] {
+        let mut s = raw_ws(&url);
+        s.write_all(&frame(0x1, br#"{"type":"join","room":"closing"}"#))
+            .unwrap();
+        let mut payload = sent.to_be_bytes().to_vec();
+        payload.extend_from_slice(b"bye");
+        s.write_all(&frame(0x8, &payload)).unwrap();
+        // Skip the `joined` text frame (if it came first), then the close frame.
+        let code = loop {
+            let mut h = [0u8; 2];
+            s.read_exact(&mut h)
+                .unwrap_or_else(|e| panic!("close {sent}: no close frame back ({e})"));
+            let len = match h[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    s.read_exact(&mut l).unwrap();
+                    u16::from_be_bytes(l) as usize
+                }
+                n => n as usize,
+            };
+            let mut body = vec![0u8; len];
+            s.read_exact(&mut body).unwrap();
+            if h[0] == 0x88 {
+                break u16::from_be_bytes([body[0], body[1]]);
+            }
+        };
+        assert_eq!(code, expected, "close {sent}");
+    }
 }
 
 #[test]
 fn a_peer_that_does_not_read_is_disconnected_and_its_sender_told() {
     let _suite = shared();
-    let (_server, url) = serve_with(&["--stall-timeout", "2"]);
+    let (server, url) = serve_with(&["--stall-timeout", "2"]);
     let mut reader_that_stops = ws(&url);
     send(
         &mut reader_that_stops,
@@ -597,6 +702,21 @@ fn a_peer_that_does_not_read_is_disconnected_and_its_sender_told() {
         assert!(t.elapsed() < Duration::from_secs(10), "no peer-left: {m}");
     }
     drop(reader_that_stops);
+    drop(sender);
+    // The server said so once for the stalled client, with the count when it went, not once
+    // per refused message.
+    server.signal("-TERM");
+    let f = server.finish(Duration::from_secs(10));
+    let lines = f
+        .stderr
+        .lines()
+        .filter(|l| l.contains("not reading") || l.contains("not delivered"))
+        .count();
+    assert!(
+        (1..=2).contains(&lines),
+        "{lines} log lines about the stalled client:\n{}",
+        f.stderr
+    );
 }
 
 // ------------------------------------------------------------------------------------------

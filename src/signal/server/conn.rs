@@ -15,6 +15,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as Frame};
 use tracing::debug;
 
 use super::IceHandout;
+use super::budget::Budget;
 use super::hub::Hub;
 use super::limits::{Gate, Permit};
 use super::metrics::Metrics;
@@ -68,6 +69,7 @@ pub async fn run<S>(
     shared: Arc<Shared>,
     peer: SocketAddr,
     permit: Permit,
+    budget: Arc<Budget>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -110,7 +112,14 @@ pub async fn run<S>(
                             "binary frames are not part of the protocol; send JSON text");
                         continue;
                     }
-                    Some(Ok(Frame::Close(_))) | None => break None,
+                    Some(Ok(Frame::Close(_))) => {
+                        // tungstenite has queued the reply (the client's code echoed, or 1002
+                        // for a code RFC 6455 §7.4 does not allow): send it before going.
+                        let _ = tokio::time::timeout(
+                            std::time::Duration::from_secs(1), ws.flush()).await;
+                        break None;
+                    }
+                    None => break None,
                     Some(Ok(_)) => continue, // ping/pong are answered by tungstenite
                     Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
                         shared.metrics.error(code::TOO_LARGE);
@@ -124,6 +133,10 @@ pub async fn run<S>(
                         debug!("client {id}: {e}");
                         break Some((1002, "WebSocket protocol error"));
                     }
+                    Some(Err(_)) if budget.exceeded() => {
+                        shared.metrics.refused("unjoined-too-large");
+                        break Some((1009, "too much sent before joining a room"));
+                    }
                     Some(Err(e)) => {
                         debug!("client {id}: {e}");
                         break None;
@@ -132,11 +145,20 @@ pub async fn run<S>(
                 // Boxed: its state (a Redis round trip, say) exists only while a message is
                 // handled, instead of enlarging every idle connection.
                 Box::pin(handle(&shared, &outbox, id, peer, &mut room, text)).await;
+                if room.is_some() {
+                    budget.lift();
+                }
             }
         }
     };
     if let Some(name) = room.take() {
         Box::pin(shared.hub.leave(&name, id)).await;
+    }
+    match outbox.refused() {
+        0 => {}
+        n => tracing::warn!(
+            "client {id}: {n} message(s) for it were not delivered (it was not reading)"
+        ),
     }
     if let Some((code, why)) = close {
         let frame = CloseFrame {
@@ -284,7 +306,8 @@ mod tests {
             super::super::limits::Admission::Open(p) => p,
             _ => panic!(),
         };
-        let fut = super::run(ws, shared, "127.0.0.1:1".parse().unwrap(), permit);
+        let budget = super::Budget::new(Default::default());
+        let fut = super::run(ws, shared, "127.0.0.1:1".parse().unwrap(), permit, budget);
         let size = std::mem::size_of_val(&fut);
         assert!(size <= 1536, "the client task's state is {size} bytes");
     }

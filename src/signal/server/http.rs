@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
 use tracing::debug;
 
+use super::budget::{Budget, Budgeted};
 use super::conn::{self, Shared};
 use super::limits::Permit;
 use super::metrics::Gauges;
@@ -329,13 +330,14 @@ fn upgrade(
     tokio::spawn(async move {
         match on_upgrade.await {
             Ok(upgraded) => {
+                let budget = Budget::new(shared.metrics.unjoined_bytes.clone());
                 let ws = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
+                    Budgeted::new(TokioIo::new(upgraded), budget.clone()),
                     WsRole::Server,
                     Some(conn::ws_config()),
                 )
                 .await;
-                conn::run(ws, shared, peer, permit).await;
+                conn::run(ws, shared, peer, permit, budget).await;
             }
             Err(e) => debug!("upgrade from {peer} failed: {e}"),
         }

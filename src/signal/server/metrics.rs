@@ -1,14 +1,17 @@
 //! Counters of the signaling server and their Prometheus text rendering (`/metrics`).
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Counters shared by every connection of one server.
 #[derive(Default)]
 pub struct Metrics {
     pub joins: AtomicU64,
     pub relayed: AtomicU64,
+    /// Bytes read from connections that have not joined a room yet (each bounded by
+    /// [`super::budget::UNJOINED_LIMIT`]).
+    pub unjoined_bytes: Arc<AtomicU64>,
     errors: Mutex<BTreeMap<&'static str, u64>>,
     refused: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -57,6 +60,12 @@ impl Metrics {
             "gauge",
             "Rooms with a member or a kept seat on this instance.",
             vec![(String::new(), g.rooms as u64)],
+        );
+        metric(
+            "rtccall_unjoined_bytes",
+            "gauge",
+            "Bytes read from connections that have not joined a room (at most 16 KiB each).",
+            vec![(String::new(), self.unjoined_bytes.load(Ordering::Relaxed))],
         );
         metric(
             "rtccall_joins_total",

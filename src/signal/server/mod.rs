@@ -2,6 +2,7 @@
 //! connections under the [`self::limits`], speaks TLS when given a certificate, and hands
 //! each connection to hyper ([`self::http`]); rooms live in a [`Hub`].
 
+pub mod budget;
 pub mod conn;
 pub mod http;
 pub mod hub;

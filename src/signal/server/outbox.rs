@@ -33,6 +33,8 @@ struct Queue {
     frames: VecDeque<Utf8Bytes>,
     bytes: usize,
     close: Option<(u16, &'static str)>,
+    /// Frames refused since the client was found stalled (or closed).
+    refused: u64,
 }
 
 #[derive(Default)]
@@ -53,10 +55,12 @@ impl Outbox {
     pub fn push(&self, text: Utf8Bytes) -> Result<(), Stalled> {
         let mut q = self.inner.queue.lock().unwrap_or_else(|p| p.into_inner());
         if q.close.is_some() {
+            q.refused += 1;
             return Err(Stalled);
         }
         if q.frames.len() >= MAX_FRAMES || q.bytes + text.len() > MAX_BYTES {
             q.close = Some((CLOSE_STALLED, "not reading its messages"));
+            q.refused += 1;
             drop(q);
             self.inner.notify.notify_one();
             return Err(Stalled);
@@ -81,6 +85,16 @@ impl Outbox {
         }
         drop(q);
         self.inner.notify.notify_one();
+    }
+
+    /// How many frames were refused so far (the client was stalled or closing): log the first
+    /// and the count, not every one.
+    pub fn refused(&self) -> u64 {
+        self.inner
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .refused
     }
 
     /// Whether the two handles are the same queue.
@@ -127,6 +141,7 @@ mod tests {
         }
         assert!(matches!(o.next().await, Item::Close(CLOSE_STALLED, _)));
         assert_eq!(o.push("later".into()), Err(Stalled));
+        assert_eq!(o.refused(), 2);
     }
 
     #[tokio::test]

@@ -182,10 +182,13 @@ impl LocalRooms {
             out = match m.outbox.push(text.clone()) {
                 Ok(()) => Relayed::Sent,
                 Err(_) => {
-                    warn!(
-                        "room {name}: client {} is not reading; disconnecting it",
-                        m.id
-                    );
+                    // Once per connection; conn.rs logs the count when it goes.
+                    if m.outbox.refused() == 1 {
+                        warn!(
+                            "room {name}: client {} is not reading; disconnecting it",
+                            m.id
+                        );
+                    }
                     Relayed::Stalled
                 }
             };
