@@ -111,13 +111,25 @@ fn init_logging(verbose: u8) {
         2 => "rtccall=debug,webrtc=info,rtc=info",
         _ => "trace",
     };
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, filter::FilterExt};
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .try_init();
+        .with_filter(filter.and(tracing_subscriber::filter::filter_fn(no_frame_dumps)));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// Whether a log event may be shown at all: tungstenite's TRACE events print every WebSocket
+/// frame verbatim, access and resume tokens and TURN credentials included, so no verbosity and
+/// no `RUST_LOG` shows them (our own events print secrets through types that redact them).
+fn no_frame_dumps(meta: &tracing::Metadata<'_>) -> bool {
+    let frames =
+        meta.target().starts_with("tungstenite") || meta.target().starts_with("tokio_tungstenite");
+    !(frames && *meta.level() == tracing::Level::TRACE)
 }
 
 async fn watch_signals(cancel: CancellationToken) {

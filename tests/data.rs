@@ -319,7 +319,7 @@ fn bidi_controls_are_dropped_from_saved_names_and_escaped_where_shown() {
     let path = file.display().to_string();
     let inbox = dir.str("in");
     let human = |role: &str, extra: [&str; 2]| {
-        let mut v: Vec<String> = args(role, "bidi", &url, &extra)
+        let v: Vec<String> = args(role, "bidi", &url, &extra)
             .into_iter()
             .filter(|a| *a != "--json")
             .map(String::from)

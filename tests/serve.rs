@@ -155,13 +155,15 @@ fn wss_with_a_self_signed_certificate_trusted_through_ca() {
 #[test]
 fn joins_need_a_valid_token_and_only_then_get_turn_credentials() {
     let _suite = shared();
-    let (_server, url) = serve_with(&[
+    // At the most verbose log level: secrets must stay out of the log all the same.
+    let (server, url) = serve_with(&[
         "--secret",
         SECRET,
         "--ice-server",
         "turn:127.0.0.1:3478",
         "--turn-secret",
         "turn-secret",
+        "-vvv",
     ]);
     let now = SystemTime::now();
     let expired = mint(
@@ -217,10 +219,11 @@ fn joins_need_a_valid_token_and_only_then_get_turn_credentials() {
     );
     let joined = read(&mut holder);
     assert_eq!(joined["type"], "joined", "{joined}");
-    assert!(
-        joined["iceServers"][0]["credential"].is_string(),
-        "{joined}"
-    );
+    let credential = joined["iceServers"][0]["credential"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{joined}"))
+        .to_string();
+    let resume = joined["resume"].as_str().unwrap().to_string();
     // A squatter without a token cannot take the second seat next to it.
     let mut squatter = ws(&url);
     send(
@@ -232,12 +235,17 @@ fn joins_need_a_valid_token_and_only_then_get_turn_credentials() {
 
     // A call with tokens connects; without one, the client exits 3 saying why.
     let call_token = mint("with-token", Duration::from_secs(600), now);
-    let extra = ["--token", call_token.as_str(), "--duration", "1"];
-    let answer = Proc::spawn(&call_args("answer", "with-token", &url, &extra));
-    let dial = Proc::spawn(&call_args("dial", "with-token", &url, &extra));
+    let extra = ["--token", call_token.as_str(), "--duration", "1", "-vvv"];
+    let trace = [("RUST_LOG", "trace")];
+    let answer = Proc::spawn_env(&call_args("answer", "with-token", &url, &extra), &trace);
+    let dial = Proc::spawn_env(&call_args("dial", "with-token", &url, &extra), &trace);
     let d = dial.finish(Duration::from_secs(30));
     let a = answer.finish(Duration::from_secs(30));
     assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
+    for (who, log) in [("dialer", &d.stderr), ("answerer", &a.stderr)] {
+        assert!(log.lines().count() > 100, "{who}: not a trace log");
+        assert_secret_free(who, log, &[&call_token]);
+    }
     let f =
         Proc::spawn(&call_args("dial", "with-token", &url, &[])).finish(Duration::from_secs(20));
     let out = f.stdout.join("\n");
@@ -261,6 +269,30 @@ fn joins_need_a_valid_token_and_only_then_get_turn_credentials() {
         "{metrics}"
     );
     assert!(metrics.contains("rtccall_joins_total"), "{metrics}");
+    server.signal("-TERM");
+    let s = server.finish(Duration::from_secs(10));
+    assert_secret_free(
+        "serve",
+        &s.stderr,
+        &[&token, &call_token, &credential, &resume, SECRET],
+    );
+}
+
+/// No access token, resume token or TURN credential in a log: neither the given ones nor any
+/// `resume`/`credential` field with a value.
+#[track_caller]
+fn assert_secret_free(who: &str, log: &str, secrets: &[&str]) {
+    for s in secrets {
+        let at = log.find(s);
+        assert!(
+            at.is_none(),
+            "{who} logged a secret: …{}…",
+            &log[at.unwrap().saturating_sub(200)..at.unwrap()]
+        );
+    }
+    for field in ["\"resume\":\"", "\"credential\":\"", "resume: Some(\""] {
+        assert!(!log.contains(field), "{who} logged {field}");
+    }
 }
 
 // ------------------------------------------------------------------------------------------

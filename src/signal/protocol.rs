@@ -30,7 +30,8 @@ impl Role {
     }
 }
 
-/// An access token: kept out of `Debug` output (and so out of logs).
+/// A secret token (an access token, a resume token): kept out of `Debug` output, and so out of
+/// every log line that shows a message.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Token(pub String);
@@ -47,6 +48,12 @@ impl Token {
     }
 }
 
+impl From<&str> for Token {
+    fn from(s: &str) -> Token {
+        Token(s.to_string())
+    }
+}
+
 /// Every message of the protocol. Unknown fields are ignored (forward compatible); an unknown
 /// `type` is an error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,7 +66,7 @@ pub enum Message {
         role: Option<Role>,
         /// The token of an earlier `joined`: asks for the same seat back after a reconnection.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        resume: Option<String>,
+        resume: Option<Token>,
         /// An access token (a JWT from `rtccall token`), needed by a server run with `--secret`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<Token>,
@@ -72,7 +79,7 @@ pub enum Message {
         peer: Option<String>,
         /// A token that gives this seat back to whoever shows it in a later `join`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        resume: Option<String>,
+        resume: Option<Token>,
         #[serde(rename = "iceServers", default, skip_serializing_if = "Vec::is_empty")]
         ice_servers: Vec<IceServer>,
     },

@@ -200,7 +200,7 @@ pub struct Session {
     /// The signaling connection is up.
     signal_up: bool,
     /// Given by the server in `joined`; sent back in `join` to get our seat again.
-    resume: Option<String>,
+    resume: Option<crate::signal::protocol::Token>,
     /// The offer being decided on.
     pending_offer: Option<String>,
     /// When the file source ended (the call hangs up a moment later).

@@ -22,7 +22,9 @@ pub struct CandidateLine {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Say {
     /// Ask to meet the other side; `resume` asks for the seat an earlier join was given.
-    Join { resume: Option<String> },
+    Join {
+        resume: Option<crate::signal::protocol::Token>,
+    },
     /// An SDP offer (the first one, or an ICE restart).
     Offer(String),
     /// An SDP answer: the call is accepted.
@@ -45,7 +47,7 @@ pub enum Heard {
     /// server hands out (used when none were configured).
     Joined {
         peer: Option<String>,
-        resume: Option<String>,
+        resume: Option<crate::signal::protocol::Token>,
         ice_servers: Vec<IceServer>,
     },
     /// The other peer arrived, with its role if it gave one.

@@ -230,7 +230,7 @@ async fn handle(
                     room: &name,
                     id,
                     role: role.map(|r| r.as_str().to_string()),
-                    resume,
+                    resume: resume.map(|t| t.0),
                     outbox,
                     ice_servers: shared.ice.for_join(),
                 })

@@ -535,7 +535,7 @@ impl RedisRooms {
         req.outbox.send(&Message::Joined {
             room: req.room.to_string(),
             peer: peer_shown,
-            resume: Some(token.clone()),
+            resume: Some(crate::signal::protocol::Token(token.clone())),
             ice_servers: req.ice_servers,
         });
         if let Some((inst, id)) = parse_field(peer) {

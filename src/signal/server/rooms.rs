@@ -142,7 +142,7 @@ impl LocalRooms {
         req.outbox.send(&Message::Joined {
             room: name.to_string(),
             peer,
-            resume: Some(token.clone()),
+            resume: Some(crate::signal::protocol::Token(token.clone())),
             ice_servers: req.ice_servers,
         });
         info!(
