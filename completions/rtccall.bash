@@ -565,7 +565,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__serve)
-            opts="-v -h -V --listen --json --ice-server --turn-secret --turn-user --ttl --tls-cert --tls-key --tls-self-signed --tls-name --tls-cert-out --secret --allow-origin --max-connections --max-per-ip --join-rate --head-timeout --join-timeout --stall-timeout --redis --redis-prefix --verbose --help --version"
+            opts="-v -h -V --listen --json --ice-server --turn-secret --turn-user --ttl --tls-cert --tls-key --tls-self-signed --tls-name --tls-cert-out --secret --allow-origin --allow-host --max-connections --max-per-ip --join-rate --head-timeout --join-timeout --stall-timeout --redis --redis-prefix --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,6 +612,10 @@ _rtccall() {
                     return 0
                     ;;
                 --allow-origin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -45,6 +45,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --tls-cert-out 'Write the --tls-self-signed certificate (PEM) to FILE, for clients'' --ca'
             cand --secret 'Require every join to carry an access token signed with this secret (`rtccall token` mints them); /healthz and /metrics then show counts only to `Authorization: Bearer <secret>`'
             cand --allow-origin 'A web origin (scheme://host[:port]) whose pages may use this server besides its own (repeatable; `*` for any). Browser handshakes from other origins get 403'
+            cand --allow-host 'A host name this server is known by (repeatable; `*` for any). A browser handshake whose Host is not one of the server''s names (an IP address, `localhost`, the machine''s name, --tls-name, these) is refused with 403 unless its Origin is allowed by --allow-origin: a DNS-rebinding page cannot join rooms of a LAN server'
             cand --max-connections 'Connections served at once (default: the open-file limit less a reserve); over it, requests get 503 while /healthz keeps answering'
             cand --max-per-ip 'Connections per client address (IPv6: per /64); over it, 429. 0: no cap'
             cand --join-rate 'Joins per second per client address (bursts of twice that); over it, the join gets `rate-limited`. 0: no limit'

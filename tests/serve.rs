@@ -71,9 +71,19 @@ fn http(url: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
-    let mut all = String::new();
-    let _ = s.read_to_string(&mut all);
-    parse_response(&all)
+    // To the end, except after a 101: the upgraded connection stays open, so only its head.
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+        }
+        if all.starts_with(b"HTTP/1.1 101") && all.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    parse_response(&String::from_utf8_lossy(&all))
 }
 
 fn parse_response(all: &str) -> (u16, String) {
@@ -339,6 +349,60 @@ fn browser_handshakes_from_other_origins_are_refused() {
     h.push(("Host", &host));
     h.push(("Origin", &origin));
     assert_eq!(http(&url, "/", &h).0, 403);
+}
+
+/// `serve --listen 0.0.0.0:0` (the README's LAN example) in a namespace of the test's own, reached
+/// over a veth pair at 10.205.7.2: a DNS-rebinding page (Host and Origin `evil.example`) is
+/// refused, while pages that name the server by an address, `localhost` or a name given with
+/// `--allow-host` are its own.
+#[test]
+fn a_lan_server_refuses_dns_rebinding_pages() {
+    let _suite = shared();
+    let mut ns = Netns::new("lan");
+    ns.veth_to_root("10.205.7.1/30", "10.205.7.2/30");
+    let mut server = Proc::spawn_wrapped(
+        &ns.wrapper(),
+        &[
+            "serve",
+            "--listen",
+            "0.0.0.0:0",
+            "--json",
+            "--allow-host",
+            "Calls.Example",
+        ],
+        &[],
+    );
+    let line = server.wait_line(Duration::from_secs(10), |_| true);
+    let port = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .to_string();
+    let url = format!("ws://10.205.7.2:{port}/");
+    let upgrade = [
+        ("Connection", "Upgrade"),
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", "13"),
+        ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ];
+    let try_host = |host: &str| {
+        let host = format!("{host}:{port}");
+        let origin = format!("http://{host}");
+        let mut h = upgrade.to_vec();
+        h.push(("Host", &host));
+        h.push(("Origin", &origin));
+        http(&url, "/", &h).0
+    };
+    assert_eq!(try_host("evil.example"), 403, "a rebinding page");
+    assert_eq!(try_host("10.205.7.2"), 101, "the server's address");
+    assert_eq!(try_host("localhost"), 101);
+    assert_eq!(try_host("calls.example"), 101, "--allow-host");
+    // Clients without Origin are not browsers: any Host.
+    let mut h = upgrade.to_vec();
+    let host = format!("evil.example:{port}");
+    h.push(("Host", &host));
+    assert_eq!(http(&url, "/", &h).0, 101);
 }
 
 /// CPU time (user + system) of a process, in clock ticks.

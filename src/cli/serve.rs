@@ -86,6 +86,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ORIGIN", help_heading = "Access")]
     pub allow_origin: Vec<String>,
 
+    /// A host name this server is known by (repeatable; `*` for any). A browser handshake
+    /// whose Host is not one of the server's names (an IP address, `localhost`, the machine's
+    /// name, --tls-name, these) is refused with 403 unless its Origin is allowed by
+    /// --allow-origin: a DNS-rebinding page cannot join rooms of a LAN server.
+    #[arg(long, value_name = "NAME", help_heading = "Access")]
+    pub allow_host: Vec<String>,
+
     /// Connections served at once (default: the open-file limit less a reserve); over it,
     /// requests get 503 while /healthz keeps answering.
     #[arg(long, value_name = "N", help_heading = "Limits")]
@@ -171,6 +178,18 @@ impl ServeArgs {
                 ));
             }
         }
+        for h in &self.allow_host {
+            let ok = h == "*"
+                || (!h.is_empty()
+                    && h.len() <= 253
+                    && h.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')));
+            if !ok {
+                return Err(Error::usage(format!(
+                    "--allow-host {h:?}: give a host name like calls.example.com (no port), or *"
+                )));
+            }
+        }
         for o in &self.allow_origin {
             let ok = o == "*"
                 || url::Url::parse(o).is_ok_and(|u| {
@@ -240,6 +259,12 @@ impl ServeArgs {
             tls,
             secret: self.secret.clone(),
             allow_origins: self.allow_origin.clone(),
+            allow_hosts: self
+                .allow_host
+                .iter()
+                .chain(&self.tls_name)
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
             limits,
             redis: self.redis.as_ref().map(|url| RedisConfig {
                 url: url.clone(),

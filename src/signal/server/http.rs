@@ -48,6 +48,9 @@ pub struct Site {
     /// The listening address is on loopback: only loopback host names are the server's own
     /// (a DNS-rebinding page cannot pass as it).
     pub loopback: bool,
+    /// Otherwise: the names (besides IP addresses and `localhost`) a Host may give, lower case;
+    /// `*` admits any.
+    pub hosts: Vec<String>,
 }
 
 /// One connection's facts, shared by its requests.
@@ -240,22 +243,27 @@ fn own_origins(req: &Request<Incoming>, site: &Site) -> Option<Vec<String>> {
         .to_str()
         .ok()?
         .to_ascii_lowercase();
-    if site.loopback {
-        let name = host.rsplit_once(':').map_or(host.as_str(), |(h, p)| {
-            if p.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                host.as_str()
-            }
-        });
-        let name = name.trim_start_matches('[').trim_end_matches(']');
-        let is_loopback = name == "localhost"
-            || name
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !is_loopback {
-            return None;
+    let name = host.rsplit_once(':').map_or(host.as_str(), |(h, p)| {
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host.as_str()
         }
+    });
+    let name = name
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.');
+    let ip = name.parse::<std::net::IpAddr>().ok();
+    // A DNS-rebinding page names the server by a domain of the attacker's: only names the
+    // server is known by make a page "its own". An address is safe (no DNS is involved).
+    let known = if site.loopback {
+        name == "localhost" || ip.is_some_and(|ip| ip.is_loopback())
+    } else {
+        name == "localhost" || ip.is_some() || site.hosts.iter().any(|h| h == "*" || h == name)
+    };
+    if !known {
+        return None;
     }
     let scheme = if site.tls { "https" } else { "http" };
     Some(vec![format!("{scheme}://{host}")])

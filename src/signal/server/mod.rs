@@ -85,6 +85,9 @@ pub struct Config {
     pub secret: Option<String>,
     /// Page origins allowed besides the server's own (`--allow-origin`).
     pub allow_origins: Vec<String>,
+    /// Host names the server is known by besides its addresses, `localhost` and the machine's
+    /// name (`--allow-host`, `--tls-name`), lower case; `*` for any.
+    pub allow_hosts: Vec<String>,
     pub limits: Limits,
     /// Share rooms with other instances through Redis.
     pub redis: Option<RedisConfig>,
@@ -134,6 +137,18 @@ impl Server {
                 .map(|o| http::normalise_origin(o))
                 .collect(),
             loopback: addr.ip().is_loopback(),
+            hosts: {
+                let mut h = config.allow_hosts.clone();
+                let name = rustix::system::uname()
+                    .nodename()
+                    .to_string_lossy()
+                    .to_ascii_lowercase();
+                if !name.is_empty() {
+                    h.push(format!("{name}.local"));
+                    h.push(name);
+                }
+                h
+            },
         };
         let shared = Shared {
             hub,
