@@ -35,9 +35,11 @@ use session::{Command, Ending, Input, Output, Session, SessionConfig};
 use signaling::room::{RoomConfig, RoomSignaling};
 use signaling::{Event, Heard, Say, Signaling};
 
-/// How often the link RTT is refreshed, the bandwidth estimate turned into the video target,
-/// and (with a wildcard --bind) the local addresses compared.
+/// How often the link RTT is refreshed and the bandwidth estimate turned into the video target.
 const RATE_TICK: Duration = Duration::from_secs(1);
+/// How often (with a wildcard --bind) the local addresses are compared: a change restarts ICE
+/// and reconnects signaling, so it is noticed within this.
+const NET_TICK: Duration = Duration::from_millis(250);
 
 /// Everything a call needs, validated.
 #[derive(Debug, Clone)]
@@ -403,11 +405,14 @@ impl Driver<'_> {
         }
     }
 
-    /// Hand what the machine says to the front end (which refuses while signaling is down).
-    async fn say(&mut self, m: Say) {
-        if !self.signaling.say(m).await {
-            tracing::debug!("signaling went before a message could be handed to it");
+    /// Hand what the machine says to the front end: `true` once it was written to a live
+    /// connection (the front end refuses while signaling is down).
+    async fn say(&mut self, m: Say) -> bool {
+        let ok = self.signaling.say(m).await;
+        if !ok {
+            tracing::debug!("signaling went before a message could be written");
         }
+        ok
     }
 
     async fn drive(
@@ -427,6 +432,8 @@ impl Driver<'_> {
         stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_tick = tokio::time::interval(RATE_TICK);
         rate_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut net_tick = tokio::time::interval(NET_TICK);
+        net_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // Local addresses matter only when ICE binds to every interface (0.0.0.0, ::).
         let watch_net = cfg.peer.udp_bind.iter().any(|a| a.ip().is_unspecified());
         let mut addresses = if watch_net {
@@ -441,13 +448,26 @@ impl Driver<'_> {
         let mut data_in_rx = Some(data_in_rx);
         let (data_done_tx, mut data_done) = mpsc::channel(1);
         let mut data_task = tokio::task::JoinSet::new();
+        // Whether the last message the machine said was written (its `NoteSent` depends on it).
+        let mut written = false;
         loop {
             // Carry out everything the machine asked for; commands feed their results back.
             while let Some(out) = session.poll_output() {
                 match out {
                     Output::End(ending) => return ending,
-                    Output::Send(m) => self.say(m).await,
+                    Output::Send(m) => {
+                        written = self.say(m.clone()).await;
+                        if !written {
+                            session.handle(Input::Unsent(m), Instant::now());
+                        }
+                    }
                     Output::Note(event, detail) => note(self.events, event, detail).await,
+                    Output::NoteSent(event, detail) if written => {
+                        note(self.events, event, detail).await
+                    }
+                    Output::NoteSent(event, _) => {
+                        tracing::debug!("{event:?} not recorded: the message was not written")
+                    }
                     Output::NegotiationStarted => {
                         self.figures.negotiation_start = Some(Instant::now());
                     }
@@ -510,9 +530,9 @@ impl Driver<'_> {
                 }
                 _ = rate_tick.tick(), if session.connected() => {
                     self.figures.rate_tick(peer, cfg).await;
-                    if !watch_net {
-                        continue;
-                    }
+                    continue;
+                }
+                _ = net_tick.tick(), if watch_net && session.connected() => {
                     let now = peer::netwatch::local_addresses();
                     match peer::netwatch::describe_change(&addresses, &now) {
                         Some(what) => {

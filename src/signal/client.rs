@@ -24,18 +24,40 @@ pub enum Incoming {
     Closed(String),
 }
 
+/// How often a client pings its server while connected.
+pub const PING_EVERY: Duration = Duration::from_secs(1);
+/// A connection from which nothing (a message, a pong) arrived for this long is dead: an
+/// address it was bound to went away, a NAT forgot it, the server froze. Closed and reported.
+pub const SILENT_DEAD: Duration = Duration::from_secs(3);
+/// Longest wait for a message to be written to the socket before it counts as not sent.
+const WRITE_WAIT: Duration = Duration::from_secs(1);
+
+/// A message to write, and who wants to know that it was.
+type Outgoing = (Message, tokio::sync::oneshot::Sender<()>);
+
 /// A bidirectional stream of protocol messages: the seam between the call driver and the
 /// WebSocket transport. (The call's negotiation is tested without any transport: see
-/// [`crate::call::session`].)
+/// [`crate::call::session`].) The connection is watched: the client pings every
+/// [`PING_EVERY`] and gives the connection up when nothing came back for [`SILENT_DEAD`].
 pub struct Channel {
-    /// Messages to send.
-    pub tx: mpsc::Sender<Message>,
+    tx: mpsc::Sender<Outgoing>,
     /// Messages received, then one `Closed`.
     pub rx: mpsc::Receiver<Incoming>,
     writer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Channel {
+    /// Write `m` to the connection: `true` once it was written to a connection not known to
+    /// be dead, `false` when the connection is gone or the write did not happen within a
+    /// second.
+    pub async fn send(&self, m: Message) -> bool {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.tx.send((m, done)).await.is_err() {
+            return false;
+        }
+        matches!(tokio::time::timeout(WRITE_WAIT, written).await, Ok(Ok(())))
+    }
+
     /// Send what is queued, close the connection and wait (at most a second) until it is done.
     pub async fn finish(self) {
         let Channel { tx, rx, writer } = self;
@@ -220,19 +242,61 @@ async fn connect(
         Ok(Ok(ok)) => ok,
     };
     let (mut sink, mut source) = ws.split();
-    let (tx, mut out) = mpsc::channel::<Message>(256);
+    let (tx, mut out) = mpsc::channel::<Outgoing>(256);
     let (in_tx, rx) = mpsc::channel::<Incoming>(256);
+    // When the reader last heard anything (ms since `start`), and the writer's word that the
+    // connection is dead (no answer to its pings).
+    let start = tokio::time::Instant::now();
+    let heard = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let dead = CancellationToken::new();
+    let (heard_w, dead_w) = (heard.clone(), dead.clone());
     let writer = tokio::spawn(async move {
-        while let Some(m) = out.recv().await {
-            if sink.send(Frame::text(m.to_text())).await.is_err() {
-                return;
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                m = out.recv() => {
+                    let Some((m, done)) = m else { break };
+                    let sent = tokio::time::timeout(SILENT_DEAD, sink.send(Frame::text(m.to_text())));
+                    if !matches!(sent.await, Ok(Ok(()))) {
+                        dead_w.cancel();
+                        return;
+                    }
+                    let _ = done.send(());
+                }
+                _ = ping.tick() => {
+                    let last = heard_w.load(std::sync::atomic::Ordering::Relaxed);
+                    let silent = start.elapsed().saturating_sub(Duration::from_millis(last));
+                    if silent >= SILENT_DEAD {
+                        dead_w.cancel();
+                        return;
+                    }
+                    // A write into a dead socket's buffer succeeds: only the pong tells.
+                    let sent = tokio::time::timeout(SILENT_DEAD, sink.send(Frame::Ping(Default::default())));
+                    if !matches!(sent.await, Ok(Ok(()))) {
+                        dead_w.cancel();
+                        return;
+                    }
+                }
+                _ = dead_w.cancelled() => return,
             }
         }
         let _ = sink.close().await;
     });
     tokio::spawn(async move {
         let why = loop {
-            match source.next().await {
+            let next = tokio::select! {
+                f = source.next() => f,
+                _ = dead.cancelled() => break format!(
+                    "signaling connection lost: nothing from the server for {} s",
+                    SILENT_DEAD.as_secs()
+                ),
+            };
+            heard.store(
+                start.elapsed().as_millis() as u64,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            match next {
                 Some(Ok(Frame::Text(t))) => match serde_json::from_str::<Message>(t.as_str()) {
                     Ok(m) => {
                         if in_tx.send(Incoming::Message(m)).await.is_err() {
@@ -248,6 +312,7 @@ async fn connect(
                 Some(Err(e)) => break format!("signaling connection lost: {e}"),
             }
         };
+        dead.cancel();
         let _ = in_tx.send(Incoming::Closed(why)).await;
     });
     Ok(Channel {

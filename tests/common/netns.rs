@@ -89,6 +89,7 @@ impl Netns {
         sh(&["ip", "link", "set", &outer, "up"]);
         self.ip(&["addr", "add", ns_cidr, "dev", &inner]);
         self.ip(&["link", "set", &inner, "up"]);
+        self.wait_up(&inner);
         inner
     }
 
@@ -113,7 +114,26 @@ impl Netns {
             }
             ns.ip(&["link", "set", dev, "up"]);
         }
+        self.wait_up(&mine);
+        other.wait_up(&theirs);
         (mine, theirs)
+    }
+
+    /// Wait until `dev` has its carrier (a new veth is `UP` only a moment after it is set up,
+    /// and until then interface enumeration, ICE gathering's included, skips it).
+    pub fn wait_up(&self, dev: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !self
+            .ip(&["-o", "link", "show", "dev", dev])
+            .contains("state UP")
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{dev} in {} did not come up",
+                self.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
 }
 

@@ -160,6 +160,10 @@ pub(super) async fn build_pc(
             }),
         )
         .with_include_loopback_candidate(true)
+        // An ICE restart binds its sockets afresh (a wildcard --bind expanded again to the
+        // interfaces there are now, port 0 picking new ports) and drops the old candidates:
+        // after a network change the old sockets may be bound to an address that is gone.
+        .with_discard_local_candidates_during_ice_restart(true)
         .with_multicast_dns_mode(if mdns {
             MulticastDnsMode::QueryOnly
         } else {

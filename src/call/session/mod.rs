@@ -102,6 +102,9 @@ pub enum Input {
     DataDone,
     /// The set of local network addresses changed (text: what changed).
     NetworkChanged(String),
+    /// The front end could not write this message to a live connection (it was in an
+    /// [`Output::Send`]).
+    Unsent(Say),
     /// The deadline the machine gave ([`Session::deadline`]) has passed.
     Timeout,
     /// Ctrl-C or SIGTERM.
@@ -163,6 +166,9 @@ pub enum Output {
     Do(Command),
     /// Emit a `signaling` record.
     Note(SignalingEvent, Option<String>),
+    /// Emit this `signaling` record (`offer-sent`, `answer-sent`...) only if the [`Output::Send`]
+    /// just before it was written to a live connection.
+    NoteSent(SignalingEvent, Option<String>),
     /// Ask the person whether to take the call; answer with [`Input::Decision`].
     Ask,
     /// Negotiation of the call begins (the dialer is about to offer, the answerer has the
@@ -199,6 +205,9 @@ pub struct Session {
     connected_at: Option<Instant>,
     /// The signaling connection is up.
     signal_up: bool,
+    /// A restart offer (dialer) or request (answerer) that could not be said: said again as
+    /// soon as signaling is back.
+    unsent_restart: Option<Say>,
     /// Given by the server in `joined`; sent back in `join` to get our seat again.
     resume: Option<crate::signal::protocol::Token>,
     /// The offer being decided on.
@@ -223,6 +232,7 @@ impl Session {
             phase_started: now,
             connected_at: None,
             signal_up: false,
+            unsent_restart: None,
             resume: None,
             pending_offer: None,
             media_ended_at: None,
@@ -299,11 +309,32 @@ impl Session {
         }
     }
 
-    fn send(&mut self, m: Say) {
+    /// Say `m` if signaling is up (`true`). A restart offer or request that cannot go now is
+    /// kept and said again once signaling is back.
+    fn send(&mut self, m: Say) -> bool {
         if self.signal_up {
             self.emit(Output::Send(m));
+            true
         } else {
             debug!("signaling is down; not sent: {m:?}");
+            self.keep_unsent(m);
+            false
+        }
+    }
+
+    /// Say `m` and record `event` once it was written.
+    fn send_noted(&mut self, m: Say, event: SignalingEvent, detail: Option<String>) {
+        if self.send(m) {
+            self.emit(Output::NoteSent(event, detail));
+        }
+    }
+
+    fn keep_unsent(&mut self, m: Say) {
+        let restart = self.phase == Phase::Connected
+            && self.restart.is_some()
+            && matches!(m, Say::Offer(_) | Say::Restart(_));
+        if restart {
+            self.unsent_restart = Some(m);
         }
     }
 
@@ -324,7 +355,24 @@ impl Session {
                 self.send(Say::Join {
                     resume: self.resume.clone(),
                 });
+                // The server relays in order: what follows the join reaches the room.
+                if let Some(m) = self.unsent_restart.take() {
+                    let what = match m {
+                        Say::Offer(_) => Some((
+                            SignalingEvent::OfferSent,
+                            "ICE restart, once signaling was back",
+                        )),
+                        _ => None,
+                    };
+                    match what {
+                        Some((e, d)) => self.send_noted(m, e, Some(d.into())),
+                        None => {
+                            self.send(m);
+                        }
+                    }
+                }
             }
+            Input::Unsent(m) => self.keep_unsent(m),
             Input::SignalLost(why) => {
                 self.signal_up = false;
                 if self.phase == Phase::Connected {
@@ -344,7 +392,9 @@ impl Session {
                 }
             }
             Input::Signal(m) => self.signal(m, now),
-            Input::LocalCandidate(c) => self.send(Say::Candidate(c)),
+            Input::LocalCandidate(c) => {
+                self.send(Say::Candidate(c));
+            }
             Input::IceState(s) => {
                 self.ice_state = s;
                 match s {
@@ -373,6 +423,18 @@ impl Session {
             Input::NetworkChanged(what) => {
                 if self.phase != Phase::Connected {
                     return;
+                }
+                // The signaling connection may be bound to an address that is gone: it would
+                // die silently, taking the restart with it. Connect again at once.
+                if self.signal_up {
+                    self.signal_up = false;
+                    self.note(
+                        SignalingEvent::Lost,
+                        Some(format!(
+                            "local addresses changed ({what}); reconnecting signaling"
+                        )),
+                    );
+                    self.emit(Output::Reconnect);
                 }
                 self.outage_since.get_or_insert(now);
                 match self.restart.as_mut() {
@@ -429,15 +491,17 @@ impl Session {
             }
             Input::OfferMade(r) => match r {
                 Ok(sdp) if self.phase == Phase::Connected && self.restart.is_some() => {
-                    self.send(Say::Offer(sdp));
-                    self.note(SignalingEvent::OfferSent, Some("ICE restart".into()));
+                    self.send_noted(
+                        Say::Offer(sdp),
+                        SignalingEvent::OfferSent,
+                        Some("ICE restart".into()),
+                    );
                 }
                 Err(e) if self.phase == Phase::Connected => {
                     warn!("the ICE restart offer failed: {e}");
                 }
                 Ok(sdp) if self.phase == Phase::Offering => {
-                    self.send(Say::Offer(sdp));
-                    self.note(SignalingEvent::OfferSent, None);
+                    self.send_noted(Say::Offer(sdp), SignalingEvent::OfferSent, None);
                     self.enter(Phase::Offered, now);
                 }
                 Ok(_) => {}
@@ -445,15 +509,17 @@ impl Session {
             },
             Input::AnswerMade(r) => match r {
                 Ok(sdp) if self.phase == Phase::Connected => {
-                    self.send(Say::Answer(sdp));
-                    self.note(SignalingEvent::AnswerSent, Some("ICE restart".into()));
+                    self.send_noted(
+                        Say::Answer(sdp),
+                        SignalingEvent::AnswerSent,
+                        Some("ICE restart".into()),
+                    );
                 }
                 Err(e) if self.phase == Phase::Connected => {
                     warn!("answering the ICE restart failed: {e}");
                 }
                 Ok(sdp) if self.phase == Phase::Answering => {
-                    self.send(Say::Answer(sdp));
-                    self.note(SignalingEvent::AnswerSent, None);
+                    self.send_noted(Say::Answer(sdp), SignalingEvent::AnswerSent, None);
                     self.emit(Output::Do(Command::StartSending));
                     self.enter(Phase::Connecting, now);
                 }
@@ -498,7 +564,7 @@ impl Session {
     }
 
     fn reject(&mut self, reason: String) {
-        self.send(Say::Reject(reason.clone()));
+        let _ = self.send(Say::Reject(reason.clone()));
         self.note(SignalingEvent::Rejected, Some(reason));
         self.end(Ending::ok(EndReason::Rejected, false));
     }

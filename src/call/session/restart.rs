@@ -49,7 +49,9 @@ impl Session {
         );
         match self.cfg.role {
             Role::Dial => self.emit(Output::Do(Command::RestartOffer)),
-            Role::Answer => self.send(Say::Restart(why)),
+            Role::Answer => {
+                self.send(Say::Restart(why));
+            }
         }
     }
 

@@ -200,7 +200,7 @@ impl Signaling for RoomSignaling {
     async fn say(&mut self, say: Say) -> bool {
         let m = self.message(say);
         match &self.channel {
-            Some(ch) => ch.tx.send(m).await.is_ok(),
+            Some(ch) => ch.send(m).await,
             None => false,
         }
     }

@@ -28,6 +28,11 @@ use crate::signal::protocol::{Message, code, parse_client, validate_room};
 /// [`crate::signal::protocol::MAX_MESSAGE_BYTES`] and this, the server replies `too-large` and keeps
 /// the connection.
 pub const HARD_FRAME_LIMIT: usize = 1024 * 1024;
+/// How often the server pings a client that has been quiet.
+pub const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// A client from which nothing (a message, a pong) arrived for this long is gone (its network
+/// changed, it froze): its connection is closed and its seat held as for any lost connection.
+pub const SILENT_DEAD: std::time::Duration = std::time::Duration::from_secs(6);
 /// Bytes read from the socket at a time; the buffer grows only for a larger message (an offer
 /// of a few KiB takes a few reads; an idle client holds only this).
 const READ_BUFFER: usize = 512;
@@ -81,6 +86,9 @@ pub async fn run<S>(
     let stall = shared.gate.limits.stall_timeout;
     let join_by = tokio::time::sleep(shared.gate.limits.join_timeout);
     tokio::pin!(join_by);
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
     let close: Option<(u16, &str)> = loop {
         tokio::select! {
             item = outbox.next() => match item {
@@ -100,11 +108,25 @@ pub async fn run<S>(
                 Item::Close(code, why) => break Some((code, why)),
             },
             _ = shared.stop.cancelled() => break Some((1001, "the server is stopping")),
+            _ = ping.tick() => {
+                if heard.elapsed() >= SILENT_DEAD {
+                    debug!("client {id}: silent for {SILENT_DEAD:?}; disconnected");
+                    shared.metrics.refused("silent");
+                    break Some((1001, "no answer to pings"));
+                }
+                if heard.elapsed() >= PING_EVERY {
+                    let ping = ws.send(Frame::Ping(Default::default()));
+                    if tokio::time::timeout(stall, ping).await.is_err() {
+                        break Some((super::outbox::CLOSE_STALLED, "not reading its messages"));
+                    }
+                }
+            }
             _ = &mut join_by, if room.is_none() => {
                 shared.metrics.refused("join-timeout");
                 break Some((1008, "no join in time (the server's --join-timeout)"));
             }
             frame = ws.next() => {
+                heard = tokio::time::Instant::now();
                 let text = match frame {
                     Some(Ok(Frame::Text(t))) => t,
                     Some(Ok(Frame::Binary(_))) => {
