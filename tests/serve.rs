@@ -977,3 +977,77 @@ fn rooms_are_shared_by_instances_on_one_redis() {
     assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
     drop(redis);
 }
+
+/// Two instances on one Redis; a member joined through instance 1, then instance 1 is killed
+/// (and its client with it). A newcomer through instance 2 is not told that the dead member is
+/// there: it is alone (`peer: null`, no `peer-left` after), the dead member's seat is held as
+/// on one instance (a stranger gets `room-full`), and the hold ends on its own after the 30 s
+/// grace, so a new peer then joins.
+#[test]
+fn a_dead_instances_members_are_released_not_shown_to_newcomers() {
+    let _suite = shared();
+    let redis = Redis::start_on(free_port());
+    let r = redis.url();
+    let prefix = format!("phantom{}", std::process::id());
+    let instance = || serve_with(&["--redis", &r, "--redis-prefix", &prefix]);
+    let (one, url1) = instance();
+    let (_two, url2) = instance();
+    let mut answerer = ws(&url1);
+    send(
+        &mut answerer,
+        serde_json::json!({"type": "join", "room": "phantom", "role": "answer"}),
+    );
+    assert_eq!(read(&mut answerer)["type"], "joined");
+    one.signal("-KILL");
+    drop((one, answerer));
+    // Past the instance's heartbeat (3 s): it is dead to the others.
+    std::thread::sleep(Duration::from_secs(5));
+    let mut dialer = ws(&url2);
+    send(
+        &mut dialer,
+        serde_json::json!({"type": "join", "room": "phantom", "role": "dial"}),
+    );
+    let joined = read(&mut dialer);
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert!(joined["peer"].is_null(), "a dead member shown: {joined}");
+    if let MaybeTlsStream::Plain(s) = dialer.get_ref() {
+        s.set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+    }
+    assert!(
+        read_opt(&mut dialer).is_none(),
+        "nothing should follow the join"
+    );
+    let mut stranger = ws(&url2);
+    send(
+        &mut stranger,
+        serde_json::json!({"type": "join", "room": "phantom", "role": "answer"}),
+    );
+    assert_eq!(read(&mut stranger)["code"], "room-full", "the seat is held");
+    // The hold ends on its own (30 s after it began): a new answerer gets in. Meanwhile the
+    // dialer reads (so it answers the server's pings) and hears nothing.
+    let held = Instant::now();
+    while held.elapsed() < Duration::from_secs(30) {
+        if let Some(m) = read_opt(&mut dialer) {
+            panic!("the dialer was told {m}");
+        }
+    }
+    let mut later = ws(&url2);
+    send(
+        &mut later,
+        serde_json::json!({"type": "join", "room": "phantom", "role": "answer"}),
+    );
+    let m = read(&mut later);
+    assert_eq!(m["type"], "joined", "{m}");
+    assert_eq!(m["peer"], "dial", "{m}");
+    if let MaybeTlsStream::Plain(s) = dialer.get_ref() {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    }
+    // The dialer (which kept reading: it answers the server's pings) is told.
+    loop {
+        let m = read(&mut dialer);
+        if m["type"] == "peer-joined" {
+            break;
+        }
+    }
+}

@@ -103,7 +103,8 @@ pub struct RedisRooms {
 }
 
 const JOIN_LUA: &str = r#"
--- KEYS[1] room hash. ARGV: now_ms, my field, my stored json, resume token, ttl_ms
+-- KEYS[1] room hash. ARGV: now_ms, my field, my stored json, resume token, ttl_ms,
+-- instance key prefix, seat hold ms.
 local room, now = KEYS[1], tonumber(ARGV[1])
 local all = redis.call('HGETALL', room)
 local members, reserved = {}, {}
@@ -111,8 +112,25 @@ for i = 1, #all, 2 do
   local f, v = all[i], all[i + 1]
   if string.sub(f, 1, 2) == 'r:' then
     if tonumber(v) <= now then redis.call('HDEL', room, f) else reserved[string.sub(f, 3)] = true end
-  else
-    members[#members + 1] = {f, cjson.decode(v)}
+  end
+end
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if string.sub(f, 1, 2) == 'm:' then
+    local m = cjson.decode(v)
+    local inst = string.match(f, '^m:([^:]+):')
+    if inst and redis.call('EXISTS', ARGV[6] .. inst) == 0 then
+      -- Its instance died (no heartbeat): the member is gone, as a dropped connection is on
+      -- one instance: its seat is held for the grace time unless it had said bye.
+      redis.call('HDEL', room, f)
+      if not m.leaving then
+        local until_ms = now + tonumber(ARGV[7])
+        redis.call('HSET', room, 'r:' .. m.token, until_ms)
+        reserved[m.token] = true
+      end
+    else
+      members[#members + 1] = {f, m}
+    end
   end
 end
 local me = cjson.decode(ARGV[3])
@@ -494,6 +512,8 @@ impl RedisRooms {
             .arg(serde_json::to_string(&stored).unwrap_or_default())
             .arg(req.resume.clone().unwrap_or_default())
             .arg(ROOM_TTL_MS)
+            .arg(self.instance_key(""))
+            .arg(RESUME_GRACE.as_millis() as u64)
             .invoke_async(&mut con)
             .await;
         let r = match r {
