@@ -1754,3 +1754,165 @@ fn the_call_steps_measure_data_throughput_when_asked() {
     let bad = start_raw(&["probe", "--data-throughput", "0"], &[]).finish();
     assert_eq!(bad.code, 2, "{bad}");
 }
+
+/// A relay that drops ChannelData from clients but relays Send indications (as node-turn
+/// does): coturn in a namespace of the test's own, with nftables dropping UDP datagrams to it
+/// whose payload starts with the bits 01 (ChannelData, RFC 8656 §12.4). `relay-echo` warns, the
+/// relay does not meet `--expect relay` (the detail says which clients would still work), and
+/// the relay-only call that fails through it is explained by the ChannelData finding.
+#[test]
+fn a_relay_that_drops_channel_data_does_not_meet_expect_relay() {
+    let _suite = shared();
+    let dir = Scratch::new("chdata");
+    let ns = Netns::new("chdata");
+    ns.nft("add table inet turnfilter");
+    ns.nft("add chain inet turnfilter input { type filter hook input priority 0; }");
+    ns.nft("add rule inet turnfilter input udp dport 3478 @th,64,2 1 drop");
+    let mut coturn = std::process::Command::new("ip")
+        .args(&ns.wrapper()[1..])
+        .args([
+            "turnserver",
+            "-n",
+            "--listening-ip=127.0.0.1",
+            "--relay-ip=127.0.0.1",
+        ])
+        .args([
+            "--listening-port=3478",
+            "--min-port=49152",
+            "--max-port=49400",
+        ])
+        .args(["--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
+        .args(TURN_TEST_USER)
+        .arg(format!("--log-file={}", dir.path("log").display()))
+        .arg(format!("--pidfile={}", dir.path("pid").display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start turnserver");
+    let in_ns = |args: &[&str]| {
+        let f = Proc::spawn_full(&ns.wrapper(), args, &[], &ENV_REMOVED).finish(DEADLINE);
+        Probe {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code: f.code,
+            stdout: f.stdout,
+            stderr: f.stderr,
+            took: Duration::ZERO,
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let p = in_ns(&[
+            "probe",
+            "--no-call",
+            "--step-timeout",
+            "0.3",
+            "--ice-server",
+            "stun:127.0.0.1:3478",
+        ]);
+        if p.code == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "coturn did not start\n{p}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = "turn:test:secret@127.0.0.1:3478";
+    let p = in_ns(&["probe", "--json", "--expect", "relay", "--ice-server", url]);
+    let label = "turn:127.0.0.1:3478?transport=udp";
+    let echo = p.step(label, "relay-echo");
+    assert_eq!(echo.status, Status::Warn, "{p}");
+    assert!(echo.message.contains("Send indications"), "{p}");
+    let e = p.expectation("relay");
+    assert!(!e.met, "{p}");
+    assert!(
+        e.detail.contains("Send indications") && e.detail.contains("ChannelData"),
+        "{}",
+        e.detail
+    );
+    assert_ne!(p.code, 0, "{p}");
+    let call = p.step(label, "call-relay");
+    assert_eq!(call.status, Status::Fail, "{p}");
+    let why = call.explanation.unwrap_or_default();
+    assert!(why.contains("ChannelData"), "{why}");
+    assert!(!why.contains("firewall"), "{why}");
+    let _ = coturn.kill();
+    let _ = coturn.wait();
+}
+
+/// node-turn (an npm TURN server) on loopback, stopped by its PID on drop.
+struct NodeTurn {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl NodeTurn {
+    fn start() -> NodeTurn {
+        let port = free_port();
+        let min = 40_000 + (port % 100) * 200;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/node-turn.js");
+        let child = std::process::Command::new("node")
+            .arg(script)
+            .args([port, min, min + 199].map(|p| p.to_string()))
+            .env("NODE_PATH", "/usr/local/lib/rtccall-node/node_modules")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start node-turn (node and node-turn: bash .ci/install-deps)");
+        let t = NodeTurn { port, child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let p = probe(&[
+                "--json",
+                "--step-timeout",
+                "0.3",
+                "--ice-server",
+                &format!("stun:127.0.0.1:{port}"),
+            ]);
+            if p.step(&format!("stun:127.0.0.1:{port}"), "stun-binding")
+                .status
+                == Status::Pass
+            {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node-turn did not start (is it installed? bash .ci/install-deps)\n{p}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for NodeTurn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// node-turn drops an allocation on every Refresh (its refresh handler reads two settings it
+/// never sets). The probe once refreshed before `turn-security`, so its permission requests
+/// raced the deletion: the verdict changed from run to run ("relays to internal addresses:
+/// 127.0.0.1, 10.0.0.1" in one, "cannot tell" with 437 Allocation Mismatch in another). Now
+/// five runs give one verdict, reached without a 437, and it is the same relay-echo finding
+/// each time.
+#[test]
+fn the_security_verdict_on_node_turn_is_the_same_every_run() {
+    let _suite = shared();
+    let t = NodeTurn::start();
+    let url = format!("turn:test:secret@127.0.0.1:{}", t.port);
+    let label = format!("turn:127.0.0.1:{}?transport=udp", t.port);
+    let mut verdicts = Vec::new();
+    for _ in 0..5 {
+        let p = probe(&["--json", "--ice-server", &url]);
+        let s = p.step(&label, "turn-security");
+        assert!(!s.message.contains("437"), "{p}");
+        verdicts.push((s.status, s.message));
+    }
+    verdicts.dedup();
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    // node-turn has no peer policy: it relays to internal addresses, and says so every time.
+    assert!(
+        verdicts[0].1.contains("relays to internal addresses"),
+        "{verdicts:?}"
+    );
+}

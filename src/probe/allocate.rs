@@ -109,6 +109,9 @@ pub async fn allocations_now(
 
 /// Refresh the allocation (or, when it is gone, allocate again on a new connection) so that the
 /// next step asks a live allocation.
+/// An allocation with more than this left is not refreshed before the steps that use it.
+const KEEP_ALIVE_MARGIN: Duration = Duration::from_secs(60);
+
 pub(super) async fn keep_alive(
     turn: &mut Turn,
     alloc: &mut wire::Allocation,
@@ -117,6 +120,14 @@ pub(super) async fn keep_alive(
     cfg: &ProbeConfig,
     (user, pass): (&str, &str),
 ) -> Result<(), WireError> {
+    // Refresh only an allocation near its end: a young one needs none, and a Refresh is not
+    // harmless everywhere (node-turn 0.0.6 drops the allocation on every Refresh, so the
+    // permission requests that follow raced its deletion and met 437 Allocation Mismatch).
+    let left =
+        Duration::from_secs(u64::from(alloc.lifetime_s)).saturating_sub(alloc.granted_at.elapsed());
+    if left > KEEP_ALIVE_MARGIN {
+        return Ok(());
+    }
     let refreshed = tokio::time::timeout(
         cfg.step_timeout,
         turn.refresh(Duration::from_secs(u64::from(alloc.lifetime_s.max(1)))),
@@ -126,6 +137,7 @@ pub(super) async fn keep_alive(
     match refreshed {
         Ok(l) => {
             alloc.lifetime_s = l;
+            alloc.granted_at = std::time::Instant::now();
             Ok(())
         }
         Err(_) => {

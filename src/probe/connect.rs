@@ -294,7 +294,15 @@ pub async fn relay_call(cfg: &ProbeConfig, s: &Server, o: &Outcome) -> Step {
         cfg.releases.settle().await;
         let mut step = call_check(cfg, Some(s), t).await;
         cfg.releases.mark();
-        if step.status == Status::Fail {
+        if step.status == Status::Fail && o.send_indications_only {
+            // The echo already found why: say that rather than guess at firewalls.
+            step.explanation = Some(
+                "the relay drops ChannelData (relay-echo: only Send indications came back), \
+                 and webrtc-rs, like browsers, sends media as ChannelData once a channel is \
+                 bound: fix the relay (or what is in front of it) to pass ChannelData"
+                    .into(),
+            );
+        } else if step.status == Status::Fail {
             // What did the server say to the call's allocations? Each peer allocates its own
             // relay: ask for two at once with the same credentials, as they did.
             cfg.releases.settle().await;

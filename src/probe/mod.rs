@@ -224,6 +224,9 @@ pub struct Outcome {
     pub stun_tcp_ok: bool,
     /// The server relays IPv6 only.
     pub ipv6_only_relay: bool,
+    /// The relay drops ChannelData and relays only Send indications (`relay-echo`): clients
+    /// that bind channels (browsers, webrtc-rs) get no media through it.
+    pub send_indications_only: bool,
 }
 
 /// Probe one server: DNS, binding, and for TURN allocation, relay echo and security check.
@@ -539,6 +542,7 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         ),
     };
     out.relay_ok = s.status == Status::Pass || s.status == Status::Warn;
+    out.send_indications_only = s.received == Some(0) && s.status == Status::Warn;
     out.steps.push(sink.step(s).await);
 
     // Security: does the relay reach loopback, private or link-local peers? Asked on a live
@@ -575,7 +579,28 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
             }
         }
     };
-    let finished = tokio::time::timeout(cfg.step_timeout, asking).await.is_ok();
+    let mut finished = tokio::time::timeout(cfg.step_timeout, asking).await.is_ok();
+    // 437 says our allocation is gone, nothing about the peer: ask those again once, on a
+    // fresh allocation, so the verdict does not depend on a race with the server.
+    let mismatched: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, r))| matches!(r, Err(WireError::Stun { code: 437, .. })))
+        .map(|(i, _)| i)
+        .collect();
+    if finished && !mismatched.is_empty() {
+        if let Ok((t2, a2)) = allocate::fresh_allocation(server, remote, cfg, (user, pass)).await {
+            turn = t2;
+            alloc = a2;
+            let again = async {
+                for &i in &mismatched {
+                    let peer = SocketAddr::new(answers[i].0, 9);
+                    answers[i].1 = turn.create_permission(peer).await;
+                }
+            };
+            finished = tokio::time::timeout(cfg.step_timeout, again).await.is_ok();
+        }
+    }
     let s = security_step(&t, &answers, same_family.len(), finished);
     out.steps.push(sink.step(s).await);
 

@@ -21,10 +21,25 @@ pub fn expectations(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Vec<Ex
                         .filter(|(_, o)| !o.relay_ok)
                         .map(|(s, _)| s.label())
                         .collect();
-                    if bad.is_empty() {
-                        (true, format!("{} TURN server(s) relay", turns.len()))
-                    } else {
+                    let sends_only: Vec<String> = turns
+                        .iter()
+                        .filter(|(_, o)| o.relay_ok && o.send_indications_only)
+                        .map(|(s, _)| s.label())
+                        .collect();
+                    if !bad.is_empty() {
                         (false, format!("no working relay from {}", bad.join(", ")))
+                    } else if !sends_only.is_empty() {
+                        (
+                            false,
+                            format!(
+                                "{} relay(s) only Send indications and drop ChannelData: \
+                                 browsers and webrtc-rs (which bind channels) get no media \
+                                 through; only clients that never bind a channel would",
+                                sends_only.join(", ")
+                            ),
+                        )
+                    } else {
+                        (true, format!("{} TURN server(s) relay", turns.len()))
                     }
                 }
             }

@@ -533,6 +533,8 @@ pub struct Allocation {
     pub stale_nonce_retried: bool,
     /// The server has no IPv4 relay (440) and an IPv6 one was asked for.
     pub ipv6_requested: bool,
+    /// When it was granted (or last refreshed): with `lifetime_s`, when it expires.
+    pub granted_at: std::time::Instant,
 }
 
 /// A TURN client holding one allocation's credentials.
@@ -841,6 +843,7 @@ fn allocation(resp: &Message, retried: bool) -> Result<Allocation, WireError> {
         Err(_) => 0,
     };
     Ok(Allocation {
+        granted_at: std::time::Instant::now(),
         relayed,
         mapped: xor_mapped(resp),
         lifetime_s,
