@@ -456,7 +456,7 @@ async fn data_both_ways(lab: &Lab, c: &fantoccini::Client, page: &str, ws: &str)
     let (inbox_s, out_s) = (inbox.display().to_string(), outgoing.display().to_string());
     let mut args = call_args("answer", room, ws, "vp8");
     let at = args.iter().position(|a| *a == "--duration").unwrap();
-    args[at + 1] = "12";
+    args[at + 1] = "16";
     args.extend([
         "--auto-accept",
         "--chat",
@@ -533,6 +533,38 @@ async fn data_both_ways(lab: &Lab, c: &fantoccini::Client, page: &str, ws: &str)
         Duration::from_secs(10),
     )
     .await;
+    // A hostile page: file channels whose first message is no valid offer (malformed, over the
+    // 16 KiB bound, binary) are each answered `file-refuse` and closed; of 80 channels that
+    // never offer, those beyond the 64 served at once are closed at once.
+    js(
+        c,
+        "(() => { window.hostile = { replies: [], closed: 0 }; \
+         const mk = (first) => { const dc = pc.createDataChannel('rtccall-file'); \
+           dc.binaryType = 'arraybuffer'; dc.onopen = () => first(dc); \
+           dc.onmessage = (e) => window.hostile.replies.push(typeof e.data === 'string' ? e.data : 'binary'); \
+           dc.onclose = () => { window.hostile.closed++; }; }; \
+         mk(dc => dc.send('{not json')); \
+         mk(dc => dc.send(JSON.stringify({ type: 'file-offer', name: 'x'.repeat(20000), size: 1, \
+           sha256: '0'.repeat(64) }))); \
+         mk(dc => dc.send(new Uint8Array(10))); \
+         for (let i = 0; i < 80; i++) mk(() => {}); \
+         return true; })()",
+    )
+    .await;
+    let hostile_done = "window.hostile.replies.filter(r => r.includes('file-refuse')).length === 3 \
+                        && window.hostile.closed >= 3 + 16";
+    let t = Instant::now();
+    while js(c, hostile_done).await != Value::Bool(true) {
+        if t.elapsed() > Duration::from_secs(10) {
+            let seen = js(c, "JSON.stringify(window.hostile)").await;
+            let f = tokio::task::block_in_place(|| answer.finish(Duration::from_secs(40)));
+            panic!(
+                "the hostile channels were not all answered: {seen}\n{}",
+                f.stderr
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let a = tokio::task::block_in_place(|| answer.finish(Duration::from_secs(40)));
     assert_eq!(a.code, 0, "{}", a.stderr);
     let texts: Vec<String> = a

@@ -130,17 +130,13 @@ pub async fn receive(mut ch: Channel, report: Reporter) {
     });
     while let Some(ev) = ch.next().await {
         let LinkEvent::Text(t) = ev else {
-            tracing::warn!("a binary message on the chat channel: ignored");
-            continue;
+            return violated(&ch, "a binary message on the chat channel".into()).await;
         };
         match Msg::parse(&t) {
             Ok(Msg::Chat { id, text }) => {
                 if text.len() > MAX_TEXT {
-                    tracing::warn!(
-                        "a {}-byte chat message (bound {MAX_TEXT}): ignored",
-                        text.len()
-                    );
-                    continue;
+                    let why = format!("a {}-byte chat line (the bound is {MAX_TEXT})", text.len());
+                    return violated(&ch, why).await;
                 }
                 report.update(|d| d.chat.get_or_insert_with(Default::default).received += 1);
                 report
@@ -160,10 +156,30 @@ pub async fn receive(mut ch: Channel, report: Reporter) {
                     return;
                 }
             }
-            Ok(other) => tracing::warn!("unexpected message on the chat channel: {other:?}"),
-            Err(e) => tracing::warn!("chat channel: {e}"),
+            Ok(other) => {
+                let why = format!(
+                    "unexpected message on the chat channel: {}",
+                    other.to_text()
+                );
+                return violated(&ch, why).await;
+            }
+            Err(_) if super::unknown_type(&t) => {
+                // A message type of a later version: ignored, as the README says.
+                tracing::debug!("chat channel: a message of an unknown type ignored");
+            }
+            Err(e) => return violated(&ch, format!("chat channel: {e}")).await,
         }
     }
+}
+
+/// The other side broke the chat protocol: say so once and close the channel (its answer: no
+/// acknowledgement can name a line that was not one).
+async fn violated(ch: &Channel, why: String) {
+    tracing::warn!(
+        "{}; closing the chat channel",
+        crate::report::text::printable(&why)
+    );
+    super::close_when_sent(&*ch.link).await;
 }
 
 #[cfg(test)]

@@ -37,6 +37,11 @@ pub fn is_data_label(label: &str) -> bool {
     matches!(label, CHAT_LABEL | FILE_LABEL | THROUGHPUT_LABEL)
 }
 
+/// Most channels the other side opened that are served at once (chats, files, tests); more
+/// are closed at once. A file channel holds its place only until its offer is decided or
+/// [`files::receive::OFFER_WAIT`] passes.
+pub const MAX_SERVED: usize = 64;
+
 /// The largest binary message rtccall sends (file chunks, throughput data): the SCTP message
 /// size every WebRTC stack takes without an SDP `max-message-size` (RFC 8841 6.1).
 pub const CHUNK: usize = 64 * 1024;
@@ -111,6 +116,24 @@ impl Msg {
         }
         serde_json::from_str(text).map_err(|e| format!("not an rtccall message ({e})"))
     }
+}
+
+/// Close a channel once what was sent on it has left (closing resets the stream at once, and
+/// a refusal sent just before would be lost); at most a second is waited.
+pub async fn close_when_sent(link: &dyn Link) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while link.outstanding().await > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    link.close().await;
+}
+
+/// Whether `text` (which [`Msg::parse`] refused) is a well-formed message of a type this
+/// version does not know: a JSON object within the bound whose `type` is a string.
+pub fn unknown_type(text: &str) -> bool {
+    text.len() <= MAX_CONTROL
+        && serde_json::from_str::<serde_json::Value>(text)
+            .is_ok_and(|v| v.get("type").is_some_and(|t| t.is_string()))
 }
 
 /// The channel is closed (or the call is going).
@@ -288,10 +311,23 @@ pub async fn run(
     let finite = config.has_finite_work(stdin_is_terminal);
     let mut told = false;
     let mut serving = tokio::task::JoinSet::new();
+    let mut refused_channels = 0u64;
     let receiving = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     loop {
         tokio::select! {
             ch = incoming.recv() => match ch {
+                Some(ch) if serving.len() >= MAX_SERVED => {
+                    // A bound on what the other side's channels may cost: the extra ones are
+                    // closed at once (said once, counted when the call ends).
+                    refused_channels += 1;
+                    if refused_channels == 1 {
+                        tracing::warn!(
+                            "the other side has {MAX_SERVED} data channels open already; \
+                             closing the ones it opens beyond that"
+                        );
+                    }
+                    tokio::spawn(async move { ch.link.close().await });
+                }
                 Some(ch) => {
                     let report = report.clone();
                     let config = config.clone();
@@ -308,6 +344,11 @@ pub async fn run(
             }
             Some(_) = serving.join_next(), if !serving.is_empty() => {}
         }
+    }
+    if refused_channels > 0 {
+        tracing::warn!(
+            "{refused_channels} data channel(s) from the other side were closed unserved"
+        );
     }
 }
 

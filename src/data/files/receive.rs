@@ -9,7 +9,7 @@ use std::time::Instant;
 use ring::digest::{Context, SHA256};
 
 use super::names::sanitize;
-use super::{Channel, DataConfig, LinkEvent, Msg, Reporter, Transfer, reply, unexpected};
+use super::{Channel, DataConfig, LinkEvent, Msg, Reporter, Transfer};
 use crate::report::schema::{Direction, FileEvent};
 
 /// Why an offer is refused, or where the file goes.
@@ -35,6 +35,42 @@ async fn refuse(ch: &Channel, reason: &str) {
     let _ = ch.link.send_text(&refusal.to_text()).await;
 }
 
+/// How long a file channel the other side opened may take to send its offer.
+pub const OFFER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The first message of a file channel, which must be a `file-offer` within [`OFFER_WAIT`]:
+/// (name, size, sha256), `Err(Some(why))` to refuse, `Err(None)` when the channel closed first.
+async fn first_offer(ch: &mut Channel) -> Result<(String, u64, String), Option<String>> {
+    let first = match tokio::time::timeout(OFFER_WAIT, ch.next()).await {
+        Err(_) => {
+            return Err(Some(format!(
+                "no file-offer within {} s of opening the channel",
+                OFFER_WAIT.as_secs()
+            )));
+        }
+        Ok(None) => return Err(None),
+        Ok(Some(ev)) => ev,
+    };
+    match first {
+        LinkEvent::Text(t) => match Msg::parse(&t) {
+            Ok(Msg::FileOffer { name, size, sha256 }) => {
+                if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(Some("the offer's sha256 is not 64 hex digits".into()));
+                }
+                Ok((name, size, sha256.to_ascii_lowercase()))
+            }
+            Ok(other) => Err(Some(format!(
+                "a file channel starts with a file-offer, not {}",
+                other.to_text()
+            ))),
+            Err(e) => Err(Some(format!("the file-offer is not valid: {e}"))),
+        },
+        _ => Err(Some(
+            "a file channel starts with a file-offer (text), not binary data".into(),
+        )),
+    }
+}
+
 /// At most this many files arrive at once; further offers are refused.
 pub const MAX_RECEIVING: usize = 4;
 
@@ -55,10 +91,17 @@ pub async fn receive(
     report: Reporter,
     receiving: &AtomicUsize,
 ) {
-    let (offered, size, sha256) = match reply(&mut ch).await {
-        Some(Msg::FileOffer { name, size, sha256 }) => (name, size, sha256.to_ascii_lowercase()),
-        other => {
-            tracing::warn!("file channel without an offer: {}", unexpected(other));
+    let (offered, size, sha256) = match first_offer(&mut ch).await {
+        Ok(o) => o,
+        Err(None) => return,
+        Err(Some(why)) => {
+            // Answered, logged once, and the channel closed: nothing of it stays.
+            tracing::warn!(
+                "file channel refused: {}",
+                crate::report::text::printable(&why)
+            );
+            refuse(&ch, &why).await;
+            crate::data::close_when_sent(&*ch.link).await;
             return;
         }
     };
