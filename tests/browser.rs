@@ -320,6 +320,51 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
             .await;
         }
 
+        // A 5 s outage of every UDP path while the terminal dials the page (Chromium, that is
+        // libwebrtc, answering): both restart ICE, and the terminal's media is back within
+        // 0.5 s of the path returning.
+        let room = "outage";
+        c.goto(&format!("{page}?room={room}&autojoin=1")).await.unwrap();
+        wait_for(&c, "window.rtccall.phase === 'waiting'", Duration::from_secs(15)).await;
+        let mut args = call_args("dial", room, &ws, "vp8");
+        let at = args.iter().position(|a| *a == "--duration").unwrap();
+        args[at + 1] = "16";
+        let started = Instant::now();
+        let mut dial = lab.rtccall(&args);
+        tokio::task::block_in_place(|| {
+            dial.wait_line(Duration::from_secs(20), |l| l.contains("\"type\":\"stats\""))
+        });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        lab.ns.blackout(true);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        lab.ns.blackout(false);
+        let back_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let d = tokio::task::block_in_place(|| dial.finish(Duration::from_secs(40)));
+        assert_eq!(d.code, 0, "{}", d.stderr);
+        assert!(d.summary().ice_restarts >= 1, "{:?}", d.summary());
+        let restarted: Vec<f64> = d
+            .records()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Signaling { ms, event, .. } if event.as_str() == "ice-restarted" => {
+                    Some(ms)
+                }
+                _ => None,
+            })
+            .collect();
+        let first = restarted.first().copied().expect("an ice-restarted record");
+        eprintln!(
+            "outage against Chromium: media back {:.0} ms after the path returned",
+            first - back_ms
+        );
+        assert!(
+            first - back_ms <= 500.0,
+            "media back {:.0} ms after the path returned (restarted at {first:.0} ms, path back \
+             at {back_ms:.0} ms): {}",
+            first - back_ms,
+            d.stdout.join("\n")
+        );
+
         // A person at the page: an incoming call waits for a click; Reject is sent back.
         let room = "reject-me";
         c.goto(&format!("{page}?room={room}")).await.unwrap();

@@ -557,18 +557,9 @@ impl LossyNetns {
         self
     }
 
-    /// Drop every UDP datagram in the namespace (`true`) or stop (`false`): a network outage
-    /// that signaling (TCP) survives.
+    /// Drop every UDP datagram in the namespace (`true`) or stop (`false`).
     pub fn blackout(&self, on: bool) {
-        if on {
-            self.0.nft("add table inet blackout");
-            self.0
-                .nft("add chain inet blackout input { type filter hook input priority -10; }");
-            self.0
-                .nft("add rule inet blackout input meta l4proto udp drop");
-        } else {
-            self.0.nft("delete table inet blackout");
-        }
+        self.0.blackout(on)
     }
 
     /// Packets the tbf sent and dropped so far.

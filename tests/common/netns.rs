@@ -70,6 +70,18 @@ impl Netns {
         self.exec(&v);
     }
 
+    /// Drop every UDP datagram arriving in the namespace (`true`) or stop (`false`): a network
+    /// outage that signaling (TCP) survives.
+    pub fn blackout(&self, on: bool) {
+        if on {
+            self.nft("add table inet blackout");
+            self.nft("add chain inet blackout input { type filter hook input priority -10; }");
+            self.nft("add rule inet blackout input meta l4proto udp drop");
+        } else {
+            self.nft("delete table inet blackout");
+        }
+    }
+
     /// The prefix that runs a command inside the namespace.
     pub fn wrapper(&self) -> [&str; 4] {
         ["ip", "netns", "exec", self.name.as_str()]

@@ -371,6 +371,17 @@ impl ControllingSelector for Agent {
             // Track request received on the candidate pair
             self.candidate_pairs[pair_index].on_request_received();
 
+            // rtccall patch: RFC 8445 7.3.1.4: a request on a Failed pair makes it Waiting
+            // again, with a triggered check (its retransmissions start over). Without it a
+            // controlling agent whose checks ran out during an outage never checks again,
+            // although the peer's checks show the path is back.
+            if self.candidate_pairs[pair_index].state == CandidatePairState::Failed {
+                let p = &mut self.candidate_pairs[pair_index];
+                p.state = CandidatePairState::Waiting;
+                p.binding_request_count = 0;
+                self.request_connectivity_check();
+            }
+
             let p = &self.candidate_pairs[pair_index];
             let nominated_pair_is_none = self.nominated_pair.is_none();
 

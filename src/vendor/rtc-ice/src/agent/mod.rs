@@ -790,6 +790,10 @@ impl Agent {
         // for new Agents
         if self.connection_state != ConnectionState::New {
             self.update_connection_state(Some(now), ConnectionState::Checking);
+            // rtccall patch: a restart's checks get the whole disconnected + failed time, also
+            // when the agent was still checking for an earlier restart.
+            self.checking_duration = now;
+            self.last_connection_state = ConnectionState::Checking;
         }
 
         Ok(())
