@@ -101,7 +101,7 @@ pub async fn receive(
                 crate::report::text::printable(&why)
             );
             refuse(&ch, &why).await;
-            crate::data::close_when_sent(&*ch.link).await;
+            super::close_when_sent(&*ch.link).await;
             return;
         }
     };
