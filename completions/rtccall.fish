@@ -62,7 +62,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s h -l help -d '
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l server -d 'Signaling server URL' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l token -d 'Access token for a signaling server run with --secret (`rtccall token` mints one)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// signaling server and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ca -d 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
@@ -99,7 +99,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s h -l help -d 'P
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l server -d 'Signaling server URL' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l token -d 'Access token for a signaling server run with --secret (`rtccall token` mints one)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ca -d 'Also trust the certificate(s) in this PEM file for a wss:// signaling server and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ca -d 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l timeout -d 'Seconds to wait for the other peer, and then for connecting' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l duration -d 'Hang up after this many seconds connected (default: until Ctrl-C or the other side hangs up)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
@@ -143,7 +143,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l credential -d 
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-secret -d 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-user -d 'User part of minted usernames (EXPIRY:USER)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ttl -d 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ca -d 'Trust the CA certificate(s) in this PEM file for turns: servers' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ca -d 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l expect -d 'Require this (repeatable): relay, srflx, tcp, tls. Exit 1 when it does not hold' -r -f -a "relay\t'Every TURN server yields a working relay (allocation and echo)'
 srflx\t'Some server returns a server-reflexive (mapped) address'
 tcp\t'Some server works over TCP'
@@ -160,7 +160,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l load -d 'After
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l duration -d 'How long each --load client sends, seconds' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l rate -d 'Packets per second per --load client' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l size -d 'Bytes per --load packet' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l insecure -d 'Do not verify TLS certificates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l no-call -d 'Skip the ICE gathering report and the in-process calls (direct and relay-only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l json -d 'NDJSON on stdout: a `step` record per check, then a `summary`'
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'

@@ -46,15 +46,8 @@ pub struct SignalingArgs {
     )]
     pub token: Option<String>,
 
-    /// Also trust the certificate(s) in this PEM file for a wss:// signaling server and turns:
-    /// TURN servers (a private CA, or the certificate itself, e.g. from `serve
-    /// --tls-self-signed --tls-cert-out FILE`).
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<std::path::PathBuf>,
-
-    /// Do not check the certificates of wss:// and turns: servers at all (testing only).
-    #[arg(long, conflicts_with = "ca")]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub trust: super::TrustArgs,
 
     /// Seconds to wait for the other peer, and then for connecting.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
@@ -463,8 +456,8 @@ impl CallArgs {
             role,
             room: s.room.clone(),
             server: s.server.clone(),
-            tls: if s.ca.is_some() || s.insecure {
-                Some(crate::tls::TlsSetup::new(s.ca.as_deref(), s.insecure)?)
+            tls: if s.trust.given() {
+                Some(s.trust.setup()?)
             } else {
                 None
             },

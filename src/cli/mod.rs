@@ -63,6 +63,33 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How TLS servers (a `wss://` signaling server, `turns:` TURN servers) are trusted, for every
+/// command that reaches them (`dial`/`answer` and `probe`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustArgs {
+    /// Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns:
+    /// TURN servers (a private CA, or the certificate itself, e.g. from `serve
+    /// --tls-self-signed --tls-cert-out FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+
+    /// Do not check the certificates of wss:// and turns: servers at all (testing only).
+    #[arg(long, conflicts_with = "ca")]
+    pub insecure: bool,
+}
+
+impl TrustArgs {
+    /// The TLS set-up these options ask for (reads the --ca file).
+    pub fn setup(&self) -> Result<crate::tls::TlsSetup, crate::exit::Error> {
+        crate::tls::TlsSetup::new(self.ca.as_deref(), self.insecure)
+    }
+
+    /// Whether anything other than the system's roots was asked for.
+    pub fn given(&self) -> bool {
+        self.ca.is_some() || self.insecure
+    }
+}
+
 /// TURN REST credentials minted from a shared secret (`probe` and `serve`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TurnSecretArgs {

@@ -7,7 +7,6 @@ use clap::{Args, ValueEnum};
 
 use crate::exit::Error;
 use crate::probe::servers::{self, Scheme};
-use crate::probe::wire::TlsSetup;
 use crate::probe::{Expect, ProbeConfig};
 
 /// What `--expect` takes.
@@ -53,13 +52,8 @@ pub struct ProbeArgs {
     #[command(flatten)]
     pub turn: super::TurnSecretArgs,
 
-    /// Trust the CA certificate(s) in this PEM file for turns: servers.
-    #[arg(long, value_name = "FILE")]
-    pub ca: Option<PathBuf>,
-
-    /// Do not verify TLS certificates.
-    #[arg(long, conflicts_with = "ca")]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub trust: super::TrustArgs,
 
     /// Require this (repeatable): relay, srflx, tcp, tls. Exit 1 when it does not hold.
     #[arg(long, value_enum, value_name = "WHAT")]
@@ -266,7 +260,7 @@ impl ProbeArgs {
             .unwrap_or_default();
         let timeout = secs("--timeout", self.timeout)? + hold.unwrap_or_default() + load_time;
         let step_timeout = secs("--step-timeout", self.step_timeout)?;
-        let tls = TlsSetup::new(self.ca.as_deref(), self.insecure)?;
+        let tls = self.trust.setup()?;
         let mut expect: Vec<Expect> = Vec::new();
         for e in &self.expect {
             let e = match e {

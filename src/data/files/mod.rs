@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use ring::digest::{Context, SHA256};
 
-use super::{CHUNK, Channel, DataConfig, FILE_LABEL, LinkEvent, Msg, Opener, Reporter, mbit_s};
 use super::close_when_sent;
+use super::{CHUNK, Channel, DataConfig, FILE_LABEL, LinkEvent, Msg, Opener, Reporter, mbit_s};
 use crate::report::schema::{Direction, FileEvent, FileSummary, Record};
 
 pub use receive::{MAX_RECEIVING, receive};
