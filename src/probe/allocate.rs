@@ -150,3 +150,125 @@ pub(super) async fn keep_alive(
         }
     }
 }
+
+/// The `turn-allocate` step of `server` at `remote`, on the binding step's connection: its step
+/// goes to `out` (and `sink`); the allocation when there is one.
+pub(super) async fn allocation(
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    sink: &Sink,
+    out: &mut Outcome,
+    bound: binding::Bound,
+) -> Option<(Turn, wire::Allocation)> {
+    let label = server.label();
+    let tr = Some(server.transport);
+    let rto = Duration::from_millis(500).min(cfg.step_timeout);
+    let binding::Bound { conn, udp_fallback } = bound;
+    let t = Timer::new(&label, "turn-allocate", tr);
+    let Some((user, pass)) = server.credentials() else {
+        let s = t.fail(
+            "no credentials for this TURN server",
+            "TURN needs a username and password: give --username/--credential, put them in \
+             the URL (turn:USER:PASS@host), or mint them with --turn-secret",
+        );
+        out.steps.push(sink.step(s).await);
+        return None;
+    };
+    let conn = match conn {
+        Some(c) => c,
+        None => {
+            let s = t.done(Status::Skip, "not tried: the server cannot be reached");
+            out.steps.push(sink.step(s).await);
+            return None;
+        }
+    };
+    let allocated = tokio::time::timeout(cfg.step_timeout, Turn::allocate(conn, user, pass, rto))
+        .await
+        .unwrap_or_else(|_| {
+            Err(wire::AllocateFailure {
+                error: WireError::Timeout,
+                authenticated: false,
+                realm: None,
+            })
+        });
+    let (turn, alloc) = match allocated {
+        Ok(v) => v,
+        Err(f) => {
+            let mut s = wire_step(&t, "allocation refused", &f.error, server, f.authenticated);
+            if f.authenticated
+                && let WireError::Stun { code: 401, .. } = f.error
+                && let Some(e) = s.explanation.as_mut()
+            {
+                e.push_str(&auth_notes(f.realm.as_deref(), Some(user)));
+            }
+            if let Some(how) = udp_fallback
+                && matches!(f.error, WireError::Timeout | WireError::Io(_))
+            {
+                s.explanation = Some(format!(
+                    "the allocation over UDP fails as the binding requests did (UDP {how}, see \
+                     stun-binding) while STUN over TCP on the same port answers: test \
+                     turn:{}:{}?transport=tcp, which clients without UDP will use",
+                    server.host, server.port
+                ));
+            }
+            if matches!(f.error, WireError::Timeout) && out.binding_ok {
+                s.message = "allocation: no response".into();
+                s.explanation = Some(
+                    "the server answers STUN binding requests but not TURN allocations: it is \
+                     a STUN-only server, or TURN is disabled on this port"
+                        .into(),
+                );
+            }
+            out.steps.push(sink.step(s).await);
+            return None;
+        }
+    };
+    let mut s = t.done(
+        Status::Pass,
+        format!(
+            "relayed address {}, lifetime {} s{}",
+            alloc.relayed,
+            alloc.lifetime_s,
+            match (alloc.stale_nonce_retried, alloc.ipv6_requested) {
+                (true, _) => " (retried once after 438 stale nonce)",
+                (false, true) => " (IPv6: the server has no IPv4 relay address)",
+                _ => "",
+            }
+        ),
+    );
+    if is_private(alloc.relayed.ip()) && !is_private(remote.ip()) {
+        s.status = Status::Warn;
+        s.explanation = Some(format!(
+            "the relayed address {} is private while the server {} is public: peers on the \
+             internet cannot reach it (coturn: set external-ip)",
+            alloc.relayed.ip(),
+            remote.ip()
+        ));
+    }
+    if alloc.lifetime_s < SHORT_LIFETIME_S {
+        s.status = Status::Warn;
+        s.explanation = Some(format!(
+            "the server granted a lifetime of only {} s (RFC 8656 asks for at least 600 s by \
+             default): clients must refresh that often or lose the relay mid-call (coturn: \
+             max-allocate-lifetime)",
+            alloc.lifetime_s
+        ));
+    }
+    if alloc.ipv6_requested {
+        out.ipv6_only_relay = true;
+        s.status = Status::Warn;
+        s.explanation = Some(
+            "the server refused an IPv4 relay (440) and gave an IPv6 one when asked: clients \
+             that ask for the default IPv4 relay (webrtc-rs, most browsers) get no relay \
+             candidate from it (coturn: add an IPv4 relay-ip)"
+                .into(),
+        );
+    }
+    s.relayed_address = Some(alloc.relayed.to_string());
+    s.mapped_address = alloc.mapped.map(|m| m.to_string());
+    s.lifetime_s = Some(alloc.lifetime_s);
+    s.software = alloc.software.clone();
+    out.steps.push(sink.step(s).await);
+    Some((turn, alloc))
+}

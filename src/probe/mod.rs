@@ -12,6 +12,8 @@ pub mod servers;
 pub mod wire;
 
 mod allocate;
+mod binding;
+mod dns;
 mod explain;
 mod security;
 mod verdict;
@@ -21,7 +23,7 @@ use allocate::keep_alive;
 pub use allocate::{Refusal, allocations_now};
 pub use explain::explain_code;
 use explain::{auth_notes, explain_with_auth, wire_step};
-use security::{SECURITY_PEERS, is_private, security_step};
+use security::is_private;
 pub use verdict::{expectations, expected_steps, verdict};
 
 use std::net::{IpAddr, SocketAddr};
@@ -229,192 +231,24 @@ pub struct Outcome {
     pub send_indications_only: bool,
 }
 
-/// Probe one server: DNS, binding, and for TURN allocation, relay echo and security check.
+/// Probe one server: DNS, binding, and for TURN allocation, relay echo and security check
+/// (each step in its own module), then the hold when asked for.
 pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Outcome {
     let label = server.label();
     let mut out = Outcome::default();
     let tr = Some(server.transport);
 
-    // DNS.
-    let t = Timer::new(&label, "dns", None);
-    let lookup = tokio::time::timeout(
-        cfg.step_timeout,
-        tokio::net::lookup_host((server.host.as_str(), server.port)),
-    )
-    .await;
-    let resolved = match lookup {
-        Ok(Ok(a)) => {
-            let mut v: Vec<SocketAddr> = a.collect();
-            v.dedup();
-            // IPv4 first, as clients mostly try it first.
-            match v.iter().find(|a| a.is_ipv4()).or(v.first()).copied() {
-                Some(remote) => Ok((v, remote)),
-                None => Err((
-                    format!("{} has no address", server.host),
-                    "the name resolved to no A or AAAA record".to_string(),
-                )),
-            }
-        }
-        Ok(Err(e)) => Err((
-            format!("cannot resolve {}", server.host),
-            format!("DNS lookup failed ({e}): check the host name and the resolver"),
-        )),
-        Err(_) => Err((
-            format!("cannot resolve {}: no answer", server.host),
-            "the DNS resolver did not answer in time".to_string(),
-        )),
-    };
-    let (addrs, remote) = match resolved {
-        Ok(v) => v,
-        Err((message, explanation)) => {
-            out.steps
-                .push(sink.step(t.fail(message, explanation)).await);
-            return out;
-        }
+    let (s, remote) = dns::resolve(server, cfg).await;
+    out.steps.push(sink.step(s).await);
+    let Some(remote) = remote else {
+        return out;
     };
     out.remote = Some(remote);
-    let shown: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
-    let mut s = t.done(
-        Status::Pass,
-        format!("{} resolved to {}", server.host, shown.join(", ")),
-    );
-    s.addresses = Some(shown);
-    out.steps.push(sink.step(s).await);
 
-    // STUN binding over the server's transport, on the connection TURN will use.
-    let t = Timer::new(&label, "stun-binding", tr);
-    let rto = Duration::from_millis(500).min(cfg.step_timeout);
-    let tls = Some((&cfg.tls, server.host.as_str()));
-    let mut conn = match Conn::open(server.transport, remote, tls, cfg.step_timeout).await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            let mut s = wire_step(&t, "connect", &e, server, false);
-            // A TLS handshake that got no TLS back, or nothing at all (coturn with no-tls
-            // keeps the connection open and never answers a ClientHello): does the port speak
-            // plain STUN over TCP instead?
-            let no_tls = matches!(e, WireError::NotTls(_))
-                || server.transport == Transport::Tls && matches!(e, WireError::Timeout);
-            if no_tls {
-                let bound = cfg.step_timeout.min(Duration::from_secs(1));
-                if let Ok(mut tc) = Conn::open(Transport::Tcp, remote, None, bound).await
-                    && wire::binding(&mut tc, bound).await.is_ok()
-                {
-                    s.explanation = Some(format!(
-                        "this port speaks TURN over TCP, not TLS: plain STUN over TCP to \
-                         {remote} answers. Use turn:{}:{}?transport=tcp, or the server's TLS \
-                         port (coturn: tls-listening-port, default 5349)",
-                        server.host, server.port
-                    ));
-                }
-            }
-            out.steps.push(sink.step(s).await);
-            None
-        }
-    };
-    // Set when UDP failed and STUN over TCP on the same port answered: "refused" or "blocked".
-    let mut udp_fallback: Option<&str> = None;
-    if let Some(c) = conn.as_mut() {
-        let mut rtts = Vec::new();
-        let mut last = None;
-        let mut first_err = None;
-        let per_request = if server.transport == Transport::Udp {
-            rto
-        } else {
-            cfg.step_timeout
-        };
-        // The step's bound holds: requests it leaves no time for are not sent.
-        let deadline = Instant::now() + cfg.step_timeout;
-        let mut sent = 0u32;
-        for _ in 0..BINDING_REQUESTS {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            sent += 1;
-            match wire::binding(c, per_request.min(left)).await {
-                Ok(b) => {
-                    rtts.push(b.rtt.as_secs_f64() * 1000.0);
-                    last = Some(b);
-                }
-                Err(e) => {
-                    let fatal = !matches!(e, WireError::Timeout);
-                    first_err.get_or_insert(e);
-                    if fatal {
-                        break;
-                    }
-                }
-            }
-        }
-        let received = rtts.len() as u32;
-        let mut s = match (&last, &first_err) {
-            (Some(b), _) => {
-                out.mapped = Some(b.mapped);
-                out.binding_ok = true;
-                let loss = 100.0 * f64::from(sent - received) / f64::from(sent.max(1));
-                let mut s = t.done(
-                    if received == sent {
-                        Status::Pass
-                    } else {
-                        Status::Warn
-                    },
-                    format!("mapped address {}, {received}/{sent} answered", b.mapped),
-                );
-                if received < sent {
-                    s.explanation = Some(format!(
-                        "{:.0} % of binding requests got no answer: packet loss on the path \
-                         or an overloaded server",
-                        loss
-                    ));
-                }
-                s.mapped_address = Some(b.mapped.to_string());
-                s.software = b.software.clone();
-                s.loss_pct = Some(round1(loss));
-                s
-            }
-            (None, Some(e)) => {
-                let mut s = wire_step(&t, "binding", e, server, false);
-                let refused = matches!(e, WireError::Io(_));
-                if (refused || matches!(e, WireError::Timeout))
-                    && server.transport == Transport::Udp
-                {
-                    // Is it UDP that is blocked or off? Try TCP on the same port.
-                    let bound = cfg.step_timeout.min(Duration::from_secs(1));
-                    if let Ok(mut tc) = Conn::open(Transport::Tcp, remote, None, bound).await
-                        && wire::binding(&mut tc, bound).await.is_ok()
-                    {
-                        udp_fallback = Some(if refused { "refused" } else { "blocked" });
-                        s.explanation = Some(if refused {
-                            format!(
-                                "UDP to {remote} is refused (ICMP port unreachable) but STUN \
-                                 over TCP on the same port works: the server does not listen \
-                                 on UDP (coturn: no-udp) or a firewall rejects UDP, so clients \
-                                 will need TURN over TCP or TLS"
-                            )
-                        } else {
-                            format!(
-                                "UDP to {remote} gets no answer but STUN over TCP on the same \
-                                 port works: UDP is blocked on the path (a firewall), so \
-                                 clients will need TURN over TCP or TLS"
-                            )
-                        });
-                    }
-                }
-                s
-            }
-            (None, None) => t.fail(
-                "no binding request was sent",
-                "the step's time ran out before the first request",
-            ),
-        };
-        s.sent = Some(sent);
-        s.received = Some(received);
-        s.rtt_ms = rtt_stats(&rtts);
-        out.steps.push(sink.step(s).await);
-    }
-
+    let bound = binding::binding(server, remote, cfg, sink, &mut out).await;
     if server.scheme != Scheme::Turn {
         if server.transport == Transport::Udp {
-            let s = stun_over_tcp(server, remote, cfg).await;
+            let s = binding::stun_over_tcp(server, remote, cfg).await;
             out.stun_tcp_ok = s.status == Status::Pass;
             out.steps.push(sink.step(s).await);
         }
@@ -424,185 +258,23 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
         return out;
     }
 
-    // TURN allocation.
-    let t = Timer::new(&label, "turn-allocate", tr);
-    let Some((user, pass)) = server.credentials() else {
-        let s = t.fail(
-            "no credentials for this TURN server",
-            "TURN needs a username and password: give --username/--credential, put them in \
-             the URL (turn:USER:PASS@host), or mint them with --turn-secret",
-        );
-        out.steps.push(sink.step(s).await);
+    let Some((mut turn, mut alloc)) =
+        allocate::allocation(server, remote, cfg, sink, &mut out, bound).await
+    else {
         return out;
     };
-    let conn = match conn {
-        Some(c) => c,
-        None => {
-            let s = t.done(Status::Skip, "not tried: the server cannot be reached");
-            out.steps.push(sink.step(s).await);
-            return out;
-        }
+    let Some(creds) = server.credentials() else {
+        return out;
     };
-    let allocated = tokio::time::timeout(cfg.step_timeout, Turn::allocate(conn, user, pass, rto))
-        .await
-        .unwrap_or_else(|_| {
-            Err(wire::AllocateFailure {
-                error: WireError::Timeout,
-                authenticated: false,
-                realm: None,
-            })
-        });
-    let (mut turn, mut alloc) = match allocated {
-        Ok(v) => v,
-        Err(f) => {
-            let mut s = wire_step(&t, "allocation refused", &f.error, server, f.authenticated);
-            if f.authenticated
-                && let WireError::Stun { code: 401, .. } = f.error
-                && let Some(e) = s.explanation.as_mut()
-            {
-                e.push_str(&auth_notes(f.realm.as_deref(), Some(user)));
-            }
-            if let Some(how) = udp_fallback
-                && matches!(f.error, WireError::Timeout | WireError::Io(_))
-            {
-                s.explanation = Some(format!(
-                    "the allocation over UDP fails as the binding requests did (UDP {how}, see \
-                     stun-binding) while STUN over TCP on the same port answers: test \
-                     turn:{}:{}?transport=tcp, which clients without UDP will use",
-                    server.host, server.port
-                ));
-            }
-            if matches!(f.error, WireError::Timeout) && out.binding_ok {
-                s.message = "allocation: no response".into();
-                s.explanation = Some(
-                    "the server answers STUN binding requests but not TURN allocations: it is \
-                     a STUN-only server, or TURN is disabled on this port"
-                        .into(),
-                );
-            }
-            out.steps.push(sink.step(s).await);
-            return out;
-        }
-    };
-    let mut s = t.done(
-        Status::Pass,
-        format!(
-            "relayed address {}, lifetime {} s{}",
-            alloc.relayed,
-            alloc.lifetime_s,
-            match (alloc.stale_nonce_retried, alloc.ipv6_requested) {
-                (true, _) => " (retried once after 438 stale nonce)",
-                (false, true) => " (IPv6: the server has no IPv4 relay address)",
-                _ => "",
-            }
-        ),
-    );
-    if is_private(alloc.relayed.ip()) && !is_private(remote.ip()) {
-        s.status = Status::Warn;
-        s.explanation = Some(format!(
-            "the relayed address {} is private while the server {} is public: peers on the \
-             internet cannot reach it (coturn: set external-ip)",
-            alloc.relayed.ip(),
-            remote.ip()
-        ));
-    }
-    if alloc.lifetime_s < SHORT_LIFETIME_S {
-        s.status = Status::Warn;
-        s.explanation = Some(format!(
-            "the server granted a lifetime of only {} s (RFC 8656 asks for at least 600 s by \
-             default): clients must refresh that often or lose the relay mid-call (coturn: \
-             max-allocate-lifetime)",
-            alloc.lifetime_s
-        ));
-    }
-    if alloc.ipv6_requested {
-        out.ipv6_only_relay = true;
-        s.status = Status::Warn;
-        s.explanation = Some(
-            "the server refused an IPv4 relay (440) and gave an IPv6 one when asked: clients \
-             that ask for the default IPv4 relay (webrtc-rs, most browsers) get no relay \
-             candidate from it (coturn: add an IPv4 relay-ip)"
-                .into(),
-        );
-    }
-    s.relayed_address = Some(alloc.relayed.to_string());
-    s.mapped_address = alloc.mapped.map(|m| m.to_string());
-    s.lifetime_s = Some(alloc.lifetime_s);
-    s.software = alloc.software.clone();
+
+    let s = relay::echo_step(&mut turn, &alloc, &label, tr, cfg, &mut out).await;
     out.steps.push(sink.step(s).await);
 
-    // Relay echo.
-    let t = Timer::new(&label, "relay-echo", tr);
-    let echo = relay::echo(&mut turn, &alloc, out.mapped.or(alloc.mapped), cfg, &t);
-    let s = match tokio::time::timeout(cfg.step_timeout, echo).await {
-        Ok(s) => s,
-        Err(_) => t.fail(
-            format!("the echo did not finish within {:?}", cfg.step_timeout),
-            "the relay answers too slowly (or --step-timeout is too short for --echo-packets)",
-        ),
-    };
-    out.relay_ok = s.status == Status::Pass || s.status == Status::Warn;
-    out.send_indications_only = s.received == Some(0) && s.status == Status::Warn;
+    let (s, alive) = security::security(&mut turn, &mut alloc, server, remote, cfg, creds).await;
     out.steps.push(sink.step(s).await);
-
-    // Security: does the relay reach loopback, private or link-local peers? Asked on a live
-    // allocation: an expired one answers 437 (or anything) to every permission request.
-    let t = Timer::new(&label, "turn-security", tr);
-    if let Err(e) = keep_alive(&mut turn, &mut alloc, server, remote, cfg, (user, pass)).await {
-        let mut s = t.done(
-            Status::Warn,
-            format!("cannot tell: the allocation could not be kept alive ({e})"),
-        );
-        s.explanation = Some(
-            "neither a Refresh nor a new allocation succeeded, so permission answers would \
-             say nothing about the peer policy"
-                .into(),
-        );
-        out.steps.push(sink.step(s).await);
+    if !alive {
         return out;
     }
-    let same_family: Vec<IpAddr> = SECURITY_PEERS
-        .iter()
-        .copied()
-        .filter(|ip| ip.is_ipv4() == alloc.relayed.is_ipv4())
-        .collect();
-    let mut answers: Vec<(IpAddr, Result<(), WireError>)> = Vec::new();
-    let asking = async {
-        for ip in &same_family {
-            // A permission sends nothing to the peer: it only asks whether the server would.
-            let peer = SocketAddr::new(*ip, 9);
-            let r = turn.create_permission(peer).await;
-            let stop = matches!(r, Err(WireError::Timeout | WireError::Io(_)));
-            answers.push((*ip, r));
-            if stop {
-                break;
-            }
-        }
-    };
-    let mut finished = tokio::time::timeout(cfg.step_timeout, asking).await.is_ok();
-    // 437 says our allocation is gone, nothing about the peer: ask those again once, on a
-    // fresh allocation, so the verdict does not depend on a race with the server.
-    let mismatched: Vec<usize> = answers
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, r))| matches!(r, Err(WireError::Stun { code: 437, .. })))
-        .map(|(i, _)| i)
-        .collect();
-    if finished && !mismatched.is_empty() {
-        if let Ok((t2, a2)) = allocate::fresh_allocation(server, remote, cfg, (user, pass)).await {
-            turn = t2;
-            alloc = a2;
-            let again = async {
-                for &i in &mismatched {
-                    let peer = SocketAddr::new(answers[i].0, 9);
-                    answers[i].1 = turn.create_permission(peer).await;
-                }
-            };
-            finished = tokio::time::timeout(cfg.step_timeout, again).await.is_ok();
-        }
-    }
-    let s = security_step(&t, &answers, same_family.len(), finished);
-    out.steps.push(sink.step(s).await);
 
     if let Some(h) = cfg.hold {
         let mapped = out.mapped.or(alloc.mapped);
@@ -624,45 +296,6 @@ pub async fn probe_server(server: &Server, cfg: &ProbeConfig, sink: &Sink) -> Ou
     turn.release().await;
     cfg.releases.mark();
     out
-}
-
-/// A `stun:` server over TCP (RFC 5389 says servers should answer there too): a warning, not a
-/// failure, when it does not.
-async fn stun_over_tcp(server: &Server, remote: SocketAddr, cfg: &ProbeConfig) -> Step {
-    let t = Timer::new(&server.label(), "stun-binding-tcp", Some(Transport::Tcp));
-    let tried = async {
-        let mut c = Conn::open(Transport::Tcp, remote, None, cfg.step_timeout).await?;
-        wire::binding(&mut c, cfg.step_timeout).await
-    };
-    match tokio::time::timeout(cfg.step_timeout, tried).await {
-        Ok(Ok(b)) => {
-            let mut s = t.done(
-                Status::Pass,
-                format!("mapped address {} over TCP", b.mapped),
-            );
-            s.mapped_address = Some(b.mapped.to_string());
-            s.rtt_ms = rtt_stats(&[b.rtt.as_secs_f64() * 1000.0]);
-            s
-        }
-        Ok(Err(e)) => {
-            let mut s = t.done(Status::Warn, format!("no STUN over TCP: {e}"));
-            s.explanation = Some(
-                "the server answers STUN over UDP only (common for public STUN servers): \
-                 clients whose UDP is blocked need TURN over TCP or TLS"
-                    .into(),
-            );
-            s
-        }
-        Err(_) => {
-            let mut s = t.done(Status::Warn, "no STUN over TCP: no response");
-            s.explanation = Some(
-                "nothing answered STUN over TCP in time: clients whose UDP is blocked need \
-                 TURN over TCP or TLS"
-                    .into(),
-            );
-            s
-        }
-    }
 }
 
 /// Run the whole probe; the summary is the last record sent. Returns the exit code.
@@ -767,6 +400,7 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
 
 #[cfg(test)]
 mod tests {
+    use super::security::security_step;
     use super::*;
 
     #[test]

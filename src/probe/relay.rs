@@ -334,3 +334,27 @@ async fn echo_peer(sock: Arc<UdpSocket>, relay: SocketAddr, stop: CancellationTo
         }
     }
 }
+
+/// The `relay-echo` step through `alloc` (bounded by the step timeout); what it found goes to
+/// `out`'s relay facts.
+pub(super) async fn echo_step(
+    turn: &mut Turn,
+    alloc: &wire::Allocation,
+    label: &str,
+    tr: Option<super::servers::Transport>,
+    cfg: &super::ProbeConfig,
+    out: &mut super::Outcome,
+) -> super::Step {
+    let t = super::Timer::new(label, "relay-echo", tr);
+    let echo = echo(turn, alloc, out.mapped.or(alloc.mapped), cfg, &t);
+    let s = match tokio::time::timeout(cfg.step_timeout, echo).await {
+        Ok(s) => s,
+        Err(_) => t.fail(
+            format!("the echo did not finish within {:?}", cfg.step_timeout),
+            "the relay answers too slowly (or --step-timeout is too short for --echo-packets)",
+        ),
+    };
+    out.relay_ok = s.status == Status::Pass || s.status == Status::Warn;
+    out.send_indications_only = s.received == Some(0) && s.status == Status::Warn;
+    s
+}

@@ -107,3 +107,73 @@ pub(super) fn security_step(
     s.peers_unknown = Some(unknown).filter(|u| !u.is_empty());
     s
 }
+
+/// The `turn-security` step: does the relay grant permissions for loopback, private or
+/// link-local peers? Asked on a live allocation (an expired one answers 437, or anything, to
+/// every request). `false` when the allocation could not be kept alive.
+pub(super) async fn security(
+    turn: &mut Turn,
+    alloc: &mut wire::Allocation,
+    server: &Server,
+    remote: SocketAddr,
+    cfg: &ProbeConfig,
+    (user, pass): (&str, &str),
+) -> (Step, bool) {
+    let t = Timer::new(&server.label(), "turn-security", Some(server.transport));
+    if let Err(e) = keep_alive(turn, alloc, server, remote, cfg, (user, pass)).await {
+        let mut s = t.done(
+            Status::Warn,
+            format!("cannot tell: the allocation could not be kept alive ({e})"),
+        );
+        s.explanation = Some(
+            "neither a Refresh nor a new allocation succeeded, so permission answers would \
+             say nothing about the peer policy"
+                .into(),
+        );
+        return (s, false);
+    }
+    let same_family: Vec<IpAddr> = SECURITY_PEERS
+        .iter()
+        .copied()
+        .filter(|ip| ip.is_ipv4() == alloc.relayed.is_ipv4())
+        .collect();
+    let mut answers: Vec<(IpAddr, Result<(), WireError>)> = Vec::new();
+    let asking = async {
+        for ip in &same_family {
+            // A permission sends nothing to the peer: it only asks whether the server would.
+            let peer = SocketAddr::new(*ip, 9);
+            let r = turn.create_permission(peer).await;
+            let stop = matches!(r, Err(WireError::Timeout | WireError::Io(_)));
+            answers.push((*ip, r));
+            if stop {
+                break;
+            }
+        }
+    };
+    let mut finished = tokio::time::timeout(cfg.step_timeout, asking).await.is_ok();
+    // 437 says our allocation is gone, nothing about the peer: ask those again once, on a
+    // fresh allocation, so the verdict does not depend on a race with the server.
+    let mismatched: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, r))| matches!(r, Err(WireError::Stun { code: 437, .. })))
+        .map(|(i, _)| i)
+        .collect();
+    if finished && !mismatched.is_empty() {
+        if let Ok((t2, a2)) = allocate::fresh_allocation(server, remote, cfg, (user, pass)).await {
+            *turn = t2;
+            *alloc = a2;
+            let again = async {
+                for &i in &mismatched {
+                    let peer = SocketAddr::new(answers[i].0, 9);
+                    answers[i].1 = turn.create_permission(peer).await;
+                }
+            };
+            finished = tokio::time::timeout(cfg.step_timeout, again).await.is_ok();
+        }
+    }
+    (
+        security_step(&t, &answers, same_family.len(), finished),
+        true,
+    )
+}
