@@ -1,6 +1,7 @@
 //! The only module that talks to webrtc-rs. This file owns the [`Peer`]: building it, attaching
 //! local tracks, offer/answer and candidates; its parts, one concern each, are in the
-//! submodules: set-up and codecs ([`setup`]), callbacks ([`handler`]), frame assembly and
+//! submodules: the types it reports in ([`types`]), the send loop that moves encoded frames onto
+//! the tracks ([`send`]), set-up and codecs ([`setup`]), callbacks ([`handler`]), frame assembly and
 //! keyframe requests for received video ([`frames`], [`keyframe`]), the data channel protocol
 //! ([`data`]), stats ([`stats`]) and the probe's gathering ([`gather`]). Nothing here knows the
 //! output schema: it reports in its own types, which the call driver turns into records.
@@ -14,38 +15,22 @@ mod handler;
 mod keyframe;
 pub mod netwatch;
 mod runtime;
+mod send;
 mod setup;
 mod stats;
+mod types;
 mod unrouted;
 
 pub use gather::{GatherReport, Gathered, gather};
 pub use stats::PeerStats;
+pub use types::*;
+
+use send::{LocalTrack, keyframe_gap, rand_ssrc, write_frames};
 
 use codecs::{codec_from_mime, opus_codec, video_codec, video_mime, video_pt};
 use data::{send_pings, wake_driver};
 use handler::Handler;
 use setup::build_pc;
-
-/// One ICE candidate as the driver reports it (local, remote, or an end of the selected pair).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CandidateInfo {
-    /// `host`, `srflx`, `prflx` or `relay`.
-    pub candidate_type: String,
-    /// `udp` or `tcp`.
-    pub protocol: String,
-    pub address: String,
-    pub port: u16,
-    /// For a local relay candidate: the transport to the TURN server (`udp`, `tcp`, `tls`).
-    pub relay_protocol: Option<String>,
-}
-
-/// The candidate pair ICE selected, and its STUN round-trip time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PairInfo {
-    pub local: CandidateInfo,
-    pub remote: CandidateInfo,
-    pub rtt_ms: Option<f64>,
-}
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,95 +58,6 @@ use webrtc::rtp_transceiver::RtpSender;
 use crate::exit::{Error, Kind, Result};
 use crate::media::{CodecChoice, Counters, EncodedFrame, MediaKind, ReceivedFrame, VideoCodec};
 
-pub(crate) const OPUS_PT: u8 = 111;
-pub(crate) const VP8_PT: u8 = 96;
-pub(crate) const VP9_PT: u8 = 98;
-pub(crate) const H264_PT: u8 = 102;
-
-pub use crate::ice::IceServer;
-
-/// How to build the peer connection.
-#[derive(Debug, Clone)]
-pub struct PeerSetup {
-    pub ice_servers: Vec<IceServer>,
-    pub relay_only: bool,
-    pub udp_bind: Vec<SocketAddr>,
-    pub tcp_bind: Vec<SocketAddr>,
-    /// `--impair`: what this peer does to everything it sends.
-    pub impair: Option<crate::impair::ImpairSpec>,
-}
-
-/// What trickled candidates must carry besides the candidate line: the mid of the first media
-/// section (the BUNDLE tag) and our ICE username fragment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalIce {
-    pub mid: String,
-    pub ufrag: String,
-}
-
-impl LocalIce {
-    /// From our own SDP: the `a=mid` of the first media section, and `a=ice-ufrag` (session
-    /// level, or that section's).
-    fn from_sdp(sdp: &rtc::sdp::SessionDescription) -> Option<LocalIce> {
-        let first = sdp.media_descriptions.first()?;
-        let ufrag = sdp
-            .attribute("ice-ufrag")
-            .map(String::as_str)
-            .or_else(|| first.attribute("ice-ufrag").flatten())?;
-        Some(LocalIce {
-            mid: first.attribute("mid").flatten()?.trim().to_string(),
-            ufrag: ufrag.trim().to_string(),
-        })
-    }
-}
-
-pub use crate::call::signaling::CandidateLine;
-
-/// What the peer connection reports, in rtccall's terms.
-#[derive(Debug)]
-pub enum PeerEvent {
-    LocalCandidate(CandidateLine, CandidateInfo),
-    GatheringComplete,
-    Gathering(GatheringState),
-    CandidateError(String),
-    IceState(IceState),
-    ConnectionState(ConnState),
-    Track {
-        kind: MediaKind,
-        codec: String,
-    },
-    /// The other side opened a data channel (chat, a file, a throughput test).
-    DataChannel(crate::data::Channel),
-}
-
-pub use crate::report::schema::{ConnState, GatheringState, IceState};
-
-/// The encoded-media queues a peer moves between the media threads and the network.
-pub struct MediaPorts {
-    pub audio_out: Option<mpsc::Receiver<EncodedFrame>>,
-    pub video_out: Option<mpsc::Receiver<EncodedFrame>>,
-    pub audio_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
-    pub video_in: std::sync::mpsc::SyncSender<ReceivedFrame>,
-    /// Set to make the video encoder produce a keyframe next.
-    pub force_keyframe: Arc<AtomicBool>,
-    /// Set by the video decoder when it needs a keyframe (decode error).
-    pub want_keyframe: Arc<AtomicBool>,
-    pub counters: Arc<Counters>,
-    /// The codec our video is encoded in (offered first, so the other side prefers it too); the
-    /// answerer changes it when the offer does not carry it.
-    pub video_codec: CodecChoice,
-    /// The whole transport's ceiling for the bandwidth estimate when we send video, bit/s.
-    pub send_ceiling_bps: Option<f64>,
-}
-
-struct LocalTrack {
-    kind: MediaKind,
-    track: Arc<TrackLocalStaticSample>,
-    sender: Arc<dyn RtpSender>,
-    ssrc: u32,
-    frames: mpsc::Receiver<EncodedFrame>,
-}
-
 /// A webrtc-rs peer connection with rtccall's media attached.
 pub struct Peer {
     pc: Arc<dyn PeerConnection>,
@@ -185,15 +81,6 @@ pub struct Peer {
     impaired: Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>>,
     /// The send-side bandwidth estimate (when we send video).
     estimate: Option<estimate::EstimateView>,
-}
-
-/// Least time between two keyframes made on request: twice the RTT, from 300 ms to 1.5 s.
-fn keyframe_gap(counters: &Counters) -> std::time::Duration {
-    let rtt = std::time::Duration::from_micros(counters.rtt_us.load(Ordering::Relaxed));
-    (rtt * 2).clamp(
-        std::time::Duration::from_millis(300),
-        std::time::Duration::from_millis(1500),
-    )
 }
 
 /// A webrtc-rs failure while setting the connection up: a connection error (exit 4) that keeps
@@ -770,93 +657,4 @@ fn unbindable(setup: &PeerSetup) -> Option<Error> {
 pub(super) fn section_active(m: &rtc::sdp::MediaDescription) -> bool {
     (m.media_name.port.value != 0 || m.attribute("bundle-only").is_some())
         && m.attribute("inactive").is_none()
-}
-
-/// Move encoded frames onto a track; video frames in another codec than the negotiated one
-/// (left from before the encoder switched) are dropped.
-async fn write_frames(
-    mut local: LocalTrack,
-    pt: u8,
-    codec: Option<VideoCodec>,
-    mut connected: tokio::sync::watch::Receiver<bool>,
-    force_keyframe: Arc<AtomicBool>,
-    counters: Arc<Counters>,
-) {
-    let kind_counters = counters.of(local.kind);
-    // The newest keyframe (video) or frame (audio) encoded before the call connected, sent the
-    // moment it does rather than after the next capture and encode (up to a frame interval
-    // plus an encode).
-    let mut held: Option<EncodedFrame> = None;
-    loop {
-        let live = *connected.borrow();
-        let frame = match held.take() {
-            Some(h) if live => h,
-            waiting => {
-                held = waiting;
-                // Holding one, it goes the moment the call connects; otherwise wait.
-                let next = if held.is_some() {
-                    tokio::select! {
-                        biased;
-                        up = connected.wait_for(|c| *c) => {
-                            if up.is_err() {
-                                break;
-                            }
-                            continue;
-                        }
-                        next = local.frames.recv() => next,
-                    }
-                } else {
-                    local.frames.recv().await
-                };
-                let Some(frame) = next else { break };
-                if frame.codec != codec {
-                    continue;
-                }
-                if !*connected.borrow() {
-                    // Nothing can be sent yet. Keep the newest keyframe, and ask for the next
-                    // frame to be one too, so the one held stays fresh and nothing encoded after
-                    // it depends on a frame that was not sent (the encoder is also told to make
-                    // a keyframe on connect).
-                    // (Every Opus frame decodes on its own: audio keeps the newest.)
-                    if frame.keyframe || codec.is_none() {
-                        held = Some(frame);
-                    }
-                    if codec.is_some() {
-                        force_keyframe.store(true, Ordering::Relaxed);
-                    }
-                    continue;
-                }
-                frame
-            }
-        };
-        let sample = Sample {
-            data: frame.data,
-            duration: frame.duration,
-            ..Sample::new(frame.captured)
-        };
-        match local
-            .track
-            .sample_writer(local.ssrc, pt)
-            .write_sample(&sample)
-            .await
-        {
-            Ok(()) => {
-                kind_counters.frames_sent.fetch_add(1, Ordering::Relaxed);
-                if frame.keyframe {
-                    kind_counters.keyframes_sent.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            Err(e) => {
-                debug!("{} frame not sent: {e}", local.kind.as_str());
-                kind_counters.send_errors.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-/// A random SSRC (never 0).
-fn rand_ssrc() -> u32 {
-    use rand::RngExt;
-    let mut rng: rand::rngs::SmallRng = rand::make_rng();
-    rng.random::<u32>() | 1
 }
