@@ -288,7 +288,7 @@ async fn connect(
             let next = tokio::select! {
                 f = source.next() => f,
                 _ = dead.cancelled() => break format!(
-                    "signaling connection lost: nothing from the server for {} s",
+                    "signaling connection lost: no answer from the server within {} s",
                     SILENT_DEAD.as_secs()
                 ),
             };

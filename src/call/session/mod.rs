@@ -356,20 +356,16 @@ impl Session {
                     resume: self.resume.clone(),
                 });
                 // The server relays in order: what follows the join reaches the room.
-                if let Some(m) = self.unsent_restart.take() {
-                    let what = match m {
-                        Say::Offer(_) => Some((
-                            SignalingEvent::OfferSent,
-                            "ICE restart, once signaling was back",
-                        )),
-                        _ => None,
-                    };
-                    match what {
-                        Some((e, d)) => self.send_noted(m, e, Some(d.into())),
-                        None => {
-                            self.send(m);
-                        }
+                match self.unsent_restart.take() {
+                    Some(m @ Say::Offer(_)) => self.send_noted(
+                        m,
+                        SignalingEvent::OfferSent,
+                        Some("ICE restart, once signaling was back".into()),
+                    ),
+                    Some(m) => {
+                        self.send(m);
                     }
+                    None => {}
                 }
             }
             Input::Unsent(m) => self.keep_unsent(m),
