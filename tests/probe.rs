@@ -926,6 +926,40 @@ fn nat_behaviour_through_an_rfc5780_server_on_loopback() {
     assert_eq!(nat.nat.expect("nat details").mapping, "unknown", "{p}");
 }
 
+/// Wait (at most 10 s) until a STUN server at `stun_url` answers binding requests, asked by a
+/// bounded probe run through `wrapper` (a namespace, or none): coturn's own stunclient waits
+/// forever for a server that is not up. `what` names the server in the failure.
+fn wait_until_it_answers(wrapper: &[&str], stun_url: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let args = ["probe", "--json", "--no-call", "--step-timeout", "0.3"];
+        let f = Proc::spawn_full(
+            wrapper,
+            &[&args[..], &["--ice-server", stun_url]].concat(),
+            &[],
+            &ENV_REMOVED,
+        )
+        .finish(DEADLINE);
+        let p = Probe {
+            args: vec![],
+            code: f.code,
+            stdout: f.stdout,
+            stderr: f.stderr,
+            took: Duration::ZERO,
+        };
+        let label = stun_url.to_string();
+        let up = p
+            .records()
+            .into_iter()
+            .any(|r| matches!(r, ProbeRecord::Step(s) if s.server == label && s.step == "stun-binding" && s.status == Status::Pass));
+        if up {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not start\n{p}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// A client behind a real NAT: two network namespaces of the test's own joined by a veth pair,
 /// the client's side masquerading with fully random ports (a symmetric NAT), coturn listening
 /// on two addresses on the server's side. Nothing leaves the namespaces.
@@ -972,27 +1006,11 @@ impl NatLab {
             .spawn()
             .expect("start turnserver");
         self.coturn = Some(child);
-        // Ready when it answers a binding request from inside its namespace (asked with a
-        // bounded probe: coturn's own stunclient waits forever for a server that is not up).
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let ok = std::process::Command::new("ip")
-                .args(&self.server.wrapper()[1..])
-                .args([BIN, "probe", "--no-call"])
-                .args(["--step-timeout", "0.3", "--timeout", "2"])
-                .args(["--ice-server", "stun:10.201.0.1:3478"])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false);
-            if ok {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "coturn did not start in its namespace"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until_it_answers(
+            &self.server.wrapper(),
+            "stun:10.201.0.1:3478",
+            "coturn in its namespace",
+        );
     }
 }
 
@@ -1799,22 +1817,11 @@ fn a_relay_that_drops_channel_data_does_not_meet_expect_relay() {
             took: Duration::ZERO,
         }
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let p = in_ns(&[
-            "probe",
-            "--no-call",
-            "--step-timeout",
-            "0.3",
-            "--ice-server",
-            "stun:127.0.0.1:3478",
-        ]);
-        if p.code == 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "coturn did not start\n{p}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_it_answers(
+        &ns.wrapper(),
+        "stun:127.0.0.1:3478",
+        "coturn in its namespace",
+    );
     let url = "turn:test:secret@127.0.0.1:3478";
     let p = in_ns(&["probe", "--json", "--expect", "relay", "--ice-server", url]);
     let label = "turn:127.0.0.1:3478?transport=udp";
@@ -1858,27 +1865,12 @@ impl NodeTurn {
             .spawn()
             .expect("start node-turn (node and node-turn: bash .ci/install-deps)");
         let t = NodeTurn { port, child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let p = probe(&[
-                "--json",
-                "--step-timeout",
-                "0.3",
-                "--ice-server",
-                &format!("stun:127.0.0.1:{port}"),
-            ]);
-            if p.step(&format!("stun:127.0.0.1:{port}"), "stun-binding")
-                .status
-                == Status::Pass
-            {
-                return t;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node-turn did not start (is it installed? bash .ci/install-deps)\n{p}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until_it_answers(
+            &[],
+            &format!("stun:127.0.0.1:{port}"),
+            "node-turn (is it installed? bash .ci/install-deps)",
+        );
+        t
     }
 }
 

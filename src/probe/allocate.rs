@@ -107,11 +107,11 @@ pub async fn allocations_now(
     results
 }
 
-/// Refresh the allocation (or, when it is gone, allocate again on a new connection) so that the
-/// next step asks a live allocation.
 /// An allocation with more than this left is not refreshed before the steps that use it.
 const KEEP_ALIVE_MARGIN: Duration = Duration::from_secs(60);
 
+/// Refresh the allocation when it is near its end (or, when it is gone, allocate again on a
+/// new connection) so that the next step asks a live allocation.
 pub(super) async fn keep_alive(
     turn: &mut Turn,
     alloc: &mut wire::Allocation,
