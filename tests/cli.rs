@@ -538,17 +538,6 @@ fn serve_hands_its_ice_servers_to_peers_with_minted_turn_credentials() {
     assert!(f.stderr.contains("needs credentials"), "{}", f.stderr);
 }
 
-/// The `signaling` events of a finished call, in order.
-fn signaling_events(f: &Finished) -> Vec<String> {
-    f.records()
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Signaling { event, .. } => Some(event.as_str().to_string()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn a_call_outlives_its_killed_signaling_server() {
     let _suite = shared();
@@ -569,7 +558,7 @@ fn a_call_outlives_its_killed_signaling_server() {
         let s = f.summary();
         assert_eq!(s.end_reason, "duration", "{who}");
         assert!(s.duration_s >= 7.9, "{who} lasted {} s", s.duration_s);
-        assert!(signaling_events(f).contains(&"lost".to_string()), "{who}");
+        assert!(f.signaling_events().contains(&"lost".to_string()), "{who}");
         // Media went on flowing after the server died: 8 s of 15 fps is 120 frames.
         assert!(s.video.frames_decoded >= 90, "{who}: {:?}", s.video);
     }
@@ -609,7 +598,7 @@ fn a_restarted_signaling_server_carries_the_later_bye() {
         "the dialer's bye crossed the new server"
     );
     assert!(s.duration_s < 20.0);
-    let events = signaling_events(&a);
+    let events = a.signaling_events();
     let lost = events.iter().position(|e| e == "lost").unwrap();
     assert!(
         events[lost..].contains(&"rejoined".to_string()),
@@ -719,13 +708,13 @@ fn a_cut_signaling_link_resumes_the_seat_on_the_embedded_server() {
     assert_eq!(a.code, 0, "answer stderr: {}", a.stderr);
     assert_eq!(a.summary().end_reason, "remote-bye");
     // The seat came back: the server did not see a new peer, it saw the same one rejoin.
-    let events = signaling_events(&d);
+    let events = d.signaling_events();
     let lost = events.iter().position(|e| e == "lost").unwrap();
     assert!(
         events[lost..].contains(&"rejoined".to_string()),
         "{events:?}"
     );
-    let answer_events = signaling_events(&a);
+    let answer_events = a.signaling_events();
     assert!(
         answer_events.contains(&"peer-left".to_string()),
         "{answer_events:?}"

@@ -846,7 +846,7 @@ fn an_outage_is_survived_by_restarting_ice() {
     for f in [&d, &a] {
         let s = f.summary();
         assert!(s.ice_restarts >= 1, "{:?}", s.ice_recovery_ms);
-        let events = signaling_events(f);
+        let events = f.signaling_events();
         assert!(events.iter().any(|e| e == "ice-restart"), "{events:?}");
         assert!(events.iter().any(|e| e == "ice-restarted"), "{events:?}");
         // The README: a restart gathers again on freshly bound sockets (new local ports).
@@ -891,17 +891,6 @@ fn an_outage_is_survived_by_restarting_ice() {
             "{decoded:?}"
         );
     }
-}
-
-/// The `signaling` events a call recorded, in order.
-fn signaling_events(f: &Finished) -> Vec<String> {
-    f.records()
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Signaling { event, .. } => Some(event.as_str().to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The cumulative (video frames, audio ms) decoded in a call's stats records: (ms, video, audio).
@@ -983,7 +972,7 @@ fn a_changed_address_mid_call_reconnects_signaling_and_restarts_ice() {
     );
     let ds = d.summary();
     assert!(ds.ice_restarts >= 1, "{:?}", ds.ice_recovery_ms);
-    let events = signaling_events(&d);
+    let events = d.signaling_events();
     assert!(events.iter().any(|e| e == "reconnected"), "{events:?}");
     for (who, f, started) in [
         ("dialer", &d, dial_started),

@@ -964,9 +964,10 @@ fn wait_until_it_answers(wrapper: &[&str], stun_url: &str, what: &str) {
 /// the client's side masquerading with fully random ports (a symmetric NAT), coturn listening
 /// on two addresses on the server's side. Nothing leaves the namespaces.
 struct NatLab {
+    /// First, so it stops before its namespace goes (fields drop in order).
+    coturn: Option<NsCoturn>,
     client: Netns,
     server: Netns,
-    coturn: Option<std::process::Child>,
 }
 
 impl NatLab {
@@ -992,11 +993,27 @@ impl NatLab {
 
     /// coturn in the server namespace on 10.201.0.1 and 10.201.0.3, port 3478.
     fn start_coturn(&mut self, dir: &Scratch) {
+        self.coturn = Some(NsCoturn::start(
+            &self.server,
+            &["10.201.0.1", "10.201.0.3"],
+            &[],
+            dir,
+        ));
+    }
+}
+
+/// coturn on port 3478 inside a namespace, listening on `ips` and relaying on the first, with
+/// the test credentials and `extra` options; started once it answers, stopped by its PID on drop.
+struct NsCoturn(std::process::Child);
+
+impl NsCoturn {
+    fn start(ns: &Netns, ips: &[&str], extra: &[&str], dir: &Scratch) -> NsCoturn {
         let child = std::process::Command::new("ip")
-            .args(&self.server.wrapper()[1..])
-            .args(["turnserver", "-n"])
-            .args(["--listening-ip=10.201.0.1", "--listening-ip=10.201.0.3"])
-            .args(["--relay-ip=10.201.0.1", "--listening-port=3478"])
+            .args(&ns.wrapper()[1..])
+            .args(["turnserver", "-n", "--listening-port=3478"])
+            .args(ips.iter().map(|ip| format!("--listening-ip={ip}")))
+            .arg(format!("--relay-ip={}", ips[0]))
+            .args(extra)
             .args(["--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
             .args(TURN_TEST_USER)
             .arg(format!("--log-file={}", dir.path("log").display()))
@@ -1004,22 +1021,21 @@ impl NatLab {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("start turnserver");
-        self.coturn = Some(child);
+            .expect("start turnserver (install coturn: bash .ci/install-deps)");
+        let coturn = NsCoturn(child);
         wait_until_it_answers(
-            &self.server.wrapper(),
-            "stun:10.201.0.1:3478",
+            &ns.wrapper(),
+            &format!("stun:{}:3478", ips[0]),
             "coturn in its namespace",
         );
+        coturn
     }
 }
 
-impl Drop for NatLab {
+impl Drop for NsCoturn {
     fn drop(&mut self) {
-        if let Some(mut c) = self.coturn.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -1786,27 +1802,12 @@ fn a_relay_that_drops_channel_data_does_not_meet_expect_relay() {
     ns.nft("add table inet turnfilter");
     ns.nft("add chain inet turnfilter input { type filter hook input priority 0; }");
     ns.nft("add rule inet turnfilter input udp dport 3478 @th,64,2 1 drop");
-    let mut coturn = std::process::Command::new("ip")
-        .args(&ns.wrapper()[1..])
-        .args([
-            "turnserver",
-            "-n",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-        ])
-        .args([
-            "--listening-port=3478",
-            "--min-port=49152",
-            "--max-port=49400",
-        ])
-        .args(["--no-cli", "--no-tls", "--no-dtls", "--fingerprint"])
-        .args(TURN_TEST_USER)
-        .arg(format!("--log-file={}", dir.path("log").display()))
-        .arg(format!("--pidfile={}", dir.path("pid").display()))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start turnserver");
+    let _coturn = NsCoturn::start(
+        &ns,
+        &["127.0.0.1"],
+        &["--min-port=49152", "--max-port=49400"],
+        &dir,
+    );
     let in_ns = |args: &[&str]| {
         let f = Proc::spawn_full(&ns.wrapper(), args, &[], &ENV_REMOVED).finish(DEADLINE);
         Probe {
@@ -1841,8 +1842,6 @@ fn a_relay_that_drops_channel_data_does_not_meet_expect_relay() {
     let why = call.explanation.unwrap_or_default();
     assert!(why.contains("ChannelData"), "{why}");
     assert!(!why.contains("firewall"), "{why}");
-    let _ = coturn.kill();
-    let _ = coturn.wait();
 }
 
 /// node-turn (an npm TURN server) on loopback, stopped by its PID on drop.

@@ -200,6 +200,17 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// The `signaling` events the call recorded, in order.
+    pub fn signaling_events(&self) -> Vec<String> {
+        self.records()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Signaling { event, .. } => Some(event.as_str().to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every stdout line as a record (strict: unknown fields fail).
     pub fn records(&self) -> Vec<Record> {
         self.stdout
