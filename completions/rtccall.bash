@@ -85,7 +85,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__answer)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --impair --chat --send --receive --overwrite --data-throughput --json --stats-interval --auto-accept --reject --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --chat --send --receive --overwrite --data-throughput --json --stats-interval --auto-accept --reject --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -155,7 +155,15 @@ _rtccall() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ice-credential)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credential)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -213,7 +221,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__dial)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --ice-username --ice-credential --relay-only --bind --bind-tcp --impair --chat --send --receive --overwrite --data-throughput --json --stats-interval --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --chat --send --receive --overwrite --data-throughput --json --stats-interval --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -283,7 +291,15 @@ _rtccall() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ice-credential)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credential)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -467,7 +483,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__probe)
-            opts="-v -h -V --ice-server --ice-config --username --credential --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --bind --hold --load --duration --rate --size --json --verbose --help --version"
+            opts="-v -h -V --ice-server --ice-config --username --ice-username --credential --ice-credential --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --bind --hold --load --duration --rate --size --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -481,7 +497,15 @@ _rtccall() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --ice-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ice-credential)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -77,8 +77,8 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l video-bitrate -
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-username -l username -d 'TURN username for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l ice-credential -l credential -d 'TURN password for --ice-server URLs that carry none (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
@@ -114,8 +114,8 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l video-bitrate
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-username -d 'TURN username for --ice-server URLs that carry none' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-credential -d 'TURN password for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-username -l username -d 'TURN username for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l ice-credential -l credential -d 'TURN password for --ice-server URLs that carry none (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
@@ -136,10 +136,10 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l auto-accept -
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s V -l version -d 'Print version'
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-server -d 'STUN or TURN server to check (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as turn:USER:PASS@HOST or with --username/--credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-server -d 'STUN or TURN server to check (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as turn:USER:PASS@HOST or with --ice-username/--ice-credential' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-config -d 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])' -r -F
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l username -d 'TURN username for servers that carry none' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l credential -d 'TURN password for servers that carry none (never shown in output)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-username -l username -d 'TURN username for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-credential -l credential -d 'TURN password for --ice-server URLs that carry none (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-secret -d 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-user -d 'User part of minted usernames (EXPIRY:USER)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ttl -d 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)' -r

@@ -35,6 +35,62 @@ impl IceServer {
     }
 }
 
+/// The members of an `RTCIceServer` dictionary that a list may carry.
+const ICE_SERVER_MEMBERS: [&str; 4] = ["urls", "username", "credential", "credentialType"];
+
+impl IceServer {
+    /// Parse a JSON `iceServers` list as a browser takes it (`[{"urls": ..., "username": ...,
+    /// "credential": ...}]`, or an object holding one as `iceServers`, as an `RTCConfiguration` does). Stricter than a
+    /// browser, to catch typos: a member other than `urls`, `username`, `credential` and
+    /// `credentialType` is an error, `credentialType` must be `"password"`, and every entry
+    /// needs a URL. The error names the entry.
+    pub fn parse_list(text: &str) -> Result<Vec<IceServer>, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a JSON iceServers array ({e})"))?;
+        let list = match value {
+            serde_json::Value::Array(v) => v,
+            // An RTCConfiguration: its other members are not ours to check.
+            serde_json::Value::Object(mut o) => match o.remove("iceServers") {
+                Some(serde_json::Value::Array(v)) => v,
+                _ => {
+                    return Err(
+                        "not a JSON iceServers array (nor an object with one as iceServers)".into(),
+                    );
+                }
+            },
+            _ => return Err("not a JSON iceServers array".into()),
+        };
+        let mut out = Vec::with_capacity(list.len());
+        for (i, entry) in list.into_iter().enumerate() {
+            let serde_json::Value::Object(members) = &entry else {
+                return Err(format!("entry {i} is not an object"));
+            };
+            if let Some(k) = members
+                .keys()
+                .find(|k| !ICE_SERVER_MEMBERS.contains(&k.as_str()))
+            {
+                return Err(format!("entry {i}: unknown member {k:?}"));
+            }
+            match members.get("credentialType") {
+                None => {}
+                Some(serde_json::Value::String(t)) if t == "password" => {}
+                Some(t) => {
+                    return Err(format!(
+                        "entry {i}: credentialType {t} is not supported (only \"password\")"
+                    ));
+                }
+            }
+            let server: IceServer =
+                serde_json::from_value(entry).map_err(|e| format!("entry {i}: {e}"))?;
+            if server.urls.is_empty() {
+                return Err(format!("entry {i} has no urls"));
+            }
+            out.push(server);
+        }
+        Ok(out)
+    }
+}
+
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     use serde::Deserialize;
     #[derive(Deserialize)]

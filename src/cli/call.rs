@@ -130,18 +130,8 @@ pub struct IceArgs {
     #[arg(long = "ice-server", value_name = "URL")]
     pub ice_servers: Vec<String>,
 
-    /// TURN username for --ice-server URLs that carry none.
-    #[arg(long, value_name = "USER", env = "RTCCALL_ICE_USERNAME")]
-    pub ice_username: Option<String>,
-
-    /// TURN password for --ice-server URLs that carry none.
-    #[arg(
-        long,
-        value_name = "PASS",
-        env = "RTCCALL_ICE_CREDENTIAL",
-        hide_env_values = true
-    )]
-    pub ice_credential: Option<String>,
+    #[command(flatten)]
+    pub credentials: super::TurnCredentialArgs,
 
     /// Use only relay (TURN) candidates.
     #[arg(long)]
@@ -425,10 +415,7 @@ impl CallArgs {
             let u = IceUrl::parse(url, "--ice-server")?;
             let (username, credential) = match u.credentials() {
                 Some((user, pass)) => (user.to_string(), pass.to_string()),
-                None => (
-                    i.ice_username.clone().unwrap_or_default(),
-                    i.ice_credential.clone().unwrap_or_default(),
-                ),
+                None => i.credentials.pair().unwrap_or_default(),
             };
             if u.scheme == Scheme::Turn && (username.is_empty() || credential.is_empty()) {
                 return Err(usage(format!(

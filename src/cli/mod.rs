@@ -90,6 +90,39 @@ impl TrustArgs {
     }
 }
 
+/// TURN credentials for servers given without them, for every command that reaches TURN
+/// servers (`dial`/`answer` and `probe`): one definition, one pair of environment variables.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TurnCredentialArgs {
+    /// TURN username for --ice-server URLs that carry none.
+    #[arg(
+        long,
+        visible_alias = "username",
+        value_name = "USER",
+        env = "RTCCALL_ICE_USERNAME",
+        requires = "ice_credential"
+    )]
+    pub ice_username: Option<String>,
+
+    /// TURN password for --ice-server URLs that carry none (never shown in output).
+    #[arg(
+        long,
+        visible_alias = "credential",
+        value_name = "PASS",
+        env = "RTCCALL_ICE_CREDENTIAL",
+        hide_env_values = true,
+        requires = "ice_username"
+    )]
+    pub ice_credential: Option<String>,
+}
+
+impl TurnCredentialArgs {
+    /// The username and password, when given (clap has checked they come together).
+    pub fn pair(&self) -> Option<(String, String)> {
+        self.ice_username.clone().zip(self.ice_credential.clone())
+    }
+}
+
 /// TURN REST credentials minted from a shared secret (`probe` and `serve`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TurnSecretArgs {

@@ -28,7 +28,7 @@ pub enum ExpectArg {
 pub struct ProbeArgs {
     /// STUN or TURN server to check (repeatable): stun:HOST[:PORT],
     /// turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as
-    /// turn:USER:PASS@HOST or with --username/--credential.
+    /// turn:USER:PASS@HOST or with --ice-username/--ice-credential.
     #[arg(long = "ice-server", value_name = "URL")]
     pub ice_servers: Vec<String>,
 
@@ -36,18 +36,8 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "FILE")]
     pub ice_config: Option<PathBuf>,
 
-    /// TURN username for servers that carry none.
-    #[arg(long, value_name = "USER", env = "RTCCALL_ICE_USERNAME")]
-    pub username: Option<String>,
-
-    /// TURN password for servers that carry none (never shown in output).
-    #[arg(
-        long,
-        value_name = "PASS",
-        env = "RTCCALL_ICE_CREDENTIAL",
-        hide_env_values = true
-    )]
-    pub credential: Option<String>,
+    #[command(flatten)]
+    pub credentials: super::TurnCredentialArgs,
 
     #[command(flatten)]
     pub turn: super::TurnSecretArgs,
@@ -179,9 +169,6 @@ impl ProbeArgs {
                 "nothing to probe: give --ice-server URL (repeatable) or --ice-config FILE",
             ));
         }
-        if self.username.is_some() != self.credential.is_some() {
-            return Err(usage("--username and --credential go together"));
-        }
         let t = &self.turn;
         let minted = t.turn_secret.as_ref().map(|secret| {
             crate::ice::rest_credentials(secret, &t.turn_user, t.ttl, SystemTime::now())
@@ -190,9 +177,9 @@ impl ProbeArgs {
             if s.scheme != Scheme::Turn || s.username.is_some() {
                 continue;
             }
-            if let (Some(u), Some(c)) = (&self.username, &self.credential) {
-                s.username = Some(u.clone());
-                s.credential = Some(c.clone());
+            if let Some((u, c)) = self.credentials.pair() {
+                s.username = Some(u);
+                s.credential = Some(c);
             } else if let Some((u, p)) = &minted {
                 s.username = Some(u.clone());
                 s.credential = Some(p.clone());

@@ -169,7 +169,7 @@ pub(super) async fn allocation(
     let Some((user, pass)) = server.credentials() else {
         let s = t.fail(
             "no credentials for this TURN server",
-            "TURN needs a username and password: give --username/--credential, put them in \
+            "TURN needs a username and password: give --ice-username/--ice-credential, put them in \
              the URL (turn:USER:PASS@host), or mint them with --turn-secret",
         );
         out.steps.push(sink.step(s).await);

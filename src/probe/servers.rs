@@ -1,8 +1,6 @@
 //! What the probe checks: ICE server URLs (flags, a browser-style `iceServers` file) and their
 //! credentials.
 
-use serde::Deserialize;
-
 use crate::exit::Error;
 
 pub use crate::ice::{IceUrl as Server, Scheme, Transport};
@@ -16,62 +14,16 @@ pub fn parse_url(url: &str, what: &str) -> Result<Server, Error> {
     Server::parse(url, what)
 }
 
-/// A browser-style `iceServers` entry.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct IceServerEntry {
-    urls: UrlList,
-    username: Option<String>,
-    credential: Option<String>,
-    credential_type: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum UrlList {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum IceConfig {
-    Bare(Vec<IceServerEntry>),
-    Wrapped {
-        #[serde(rename = "iceServers")]
-        ice_servers: Vec<IceServerEntry>,
-    },
-}
-
 /// Parse the text of an `--ice-config` file: a JSON `iceServers` array as a browser takes it
 /// (`[{"urls": ..., "username": ..., "credential": ...}]`), or an object holding one as
-/// `iceServers`.
+/// `iceServers`; each entry is an [`crate::ice::IceServer`], each of its URLs one server to
+/// check.
 pub fn parse_ice_config(text: &str, file: &str) -> Result<Vec<Server>, Error> {
-    let config: IceConfig = serde_json::from_str(text).map_err(|e| {
-        usage(format!(
-            "--ice-config {file}: not a JSON iceServers array ({e})"
-        ))
-    })?;
-    let entries = match config {
-        IceConfig::Bare(v) | IceConfig::Wrapped { ice_servers: v } => v,
-    };
+    let entries = crate::ice::IceServer::parse_list(text)
+        .map_err(|e| usage(format!("--ice-config {file}: {e}")))?;
     let mut out = Vec::new();
     for (i, e) in entries.into_iter().enumerate() {
-        if let Some(t) = &e.credential_type
-            && t != "password"
-        {
-            return Err(usage(format!(
-                "--ice-config {file}: entry {i}: credentialType {t:?} is not supported (only \"password\")"
-            )));
-        }
-        let urls = match e.urls {
-            UrlList::One(u) => vec![u],
-            UrlList::Many(v) => v,
-        };
-        if urls.is_empty() {
-            return Err(usage(format!("--ice-config {file}: entry {i} has no urls")));
-        }
-        for u in urls {
+        for u in e.urls {
             let mut s = parse_url(&u, &format!("--ice-config {file}: entry {i}"))?;
             if s.username.is_none() {
                 s.username = e.username.clone();
@@ -136,6 +88,17 @@ mod tests {
         assert!(parse_ice_config(r#"{"iceServers":[{"urls":"stun:a"}]}"#, "f").is_ok());
         assert!(parse_ice_config(r#"[{"url":"stun:a"}]"#, "f").is_err());
         assert!(parse_ice_config("nope", "f").is_err());
+        let e = parse_ice_config(r#"[{"urls":"turn:a","credentialType":"oauth"}]"#, "f");
+        assert!(
+            e.unwrap_err()
+                .to_string()
+                .contains("entry 0: credentialType")
+        );
+        assert!(parse_ice_config(r#"[{"urls":[]}]"#, "f").is_err());
+        assert!(parse_ice_config(r#"[{"urls":"stun:a","username":1}]"#, "f").is_err());
+        // A whole RTCConfiguration: its other members are left alone.
+        let c = r#"{"iceServers":[{"urls":"stun:a","credentialType":"password"}],"iceTransportPolicy":"relay"}"#;
+        assert_eq!(parse_ice_config(c, "f").unwrap().len(), 1);
     }
 
     #[test]
