@@ -359,7 +359,7 @@ impl Figures {
         }
         Summary {
             role: cfg.role.as_str().into(),
-            room: cfg.room.clone(),
+            room: cfg.room.name.clone(),
             connected: self.connected_at.is_some(),
             duration_s,
             timings_ms: self.timings.clone(),

@@ -26,13 +26,12 @@ use crate::report::schema::{
     Candidate, Direction, EndReason, GatheringState, Record, Side, SignalingEvent, Summary,
 };
 use crate::signal::Role;
-use crate::signal::protocol::Token;
 use crate::tls::TlsSetup;
 use figures::Figures;
 use peer::{CandidateInfo, IceState, MediaPorts, Peer, PeerEvent, PeerSetup};
 pub use session::AcceptPolicy;
 use session::{Command, Ending, Input, Output, Session, SessionConfig};
-use signaling::room::{RoomConfig, RoomSignaling};
+pub use signaling::room::{RoomConfig, RoomSignaling};
 use signaling::{Event, Heard, Say, Signaling};
 
 /// How often the link RTT is refreshed and the bandwidth estimate turned into the video target.
@@ -45,13 +44,11 @@ const NET_TICK: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone)]
 pub struct CallConfig {
     pub role: Role,
-    pub room: String,
-    pub server: String,
-    /// How a `wss://` server's certificate is checked (`--ca`, `--insecure`).
+    /// The room the call is placed in.
+    pub room: RoomConfig,
+    /// How `wss://` signaling and `turns:` TURN servers' certificates are checked (`--ca`,
+    /// `--insecure`).
     pub tls: Option<TlsSetup>,
-    /// Access token for a `serve --secret` server (`--token`).
-    pub token: Option<Token>,
-    pub embed_server: bool,
     pub timeout: Duration,
     pub duration: Option<Duration>,
     pub accept: AcceptPolicy,
@@ -130,8 +127,7 @@ impl Call {
         let end = stop.child_token();
         let cancel = end.clone();
         let task = tokio::spawn(async move {
-            let signaling =
-                signaling.unwrap_or_else(|| Box::new(RoomSignaling::new(config.room())));
+            let signaling = signaling.unwrap_or_else(|| Box::new(config.room_signaling()));
             run_with(&config, signaling, &events, cancel, prompter).await
         });
         (Call { end, task }, rx)
@@ -155,16 +151,8 @@ impl Call {
 
 impl CallConfig {
     /// The room front end for this call's signaling.
-    pub fn room(&self) -> RoomConfig {
-        RoomConfig {
-            server: self.server.clone(),
-            room: self.room.clone(),
-            role: self.role,
-            tls: self.tls.clone(),
-            token: self.token.clone(),
-            embed_server: self.embed_server,
-            timeout: self.timeout,
-        }
+    pub fn room_signaling(&self) -> RoomSignaling {
+        RoomSignaling::new(self.room.clone(), self.role, self.tls.clone(), self.timeout)
     }
 }
 
@@ -176,7 +164,7 @@ pub async fn run(
     cancel: CancellationToken,
     prompter: Option<Arc<dyn Prompter>>,
 ) -> Summary {
-    let signaling = Box::new(RoomSignaling::new(config.room()));
+    let signaling = Box::new(config.room_signaling());
     run_with(config, signaling, events, cancel, prompter).await
 }
 
@@ -228,7 +216,7 @@ impl Driver<'_> {
         let mut session = Session::new(
             SessionConfig {
                 role: cfg.role,
-                room: cfg.room.clone(),
+                room: cfg.room.name.clone(),
                 timeout: cfg.timeout,
                 duration: cfg.duration,
                 accept: cfg.accept.clone(),
@@ -477,7 +465,7 @@ impl Driver<'_> {
                         }
                     }
                     Output::Ask => {
-                        let room = cfg.room.clone();
+                        let room = cfg.room.name.clone();
                         asking = Some(match prompter.clone() {
                             Some(p) => tokio::spawn(async move { p.accept(&room).await }),
                             None => tokio::spawn(async { true }),

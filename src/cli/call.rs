@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::call::peer::{IceServer, PeerSetup};
-use crate::call::{AcceptPolicy, CallConfig};
+use crate::call::{AcceptPolicy, CallConfig, RoomConfig};
 use crate::exit::Error;
 use crate::ice::{IceUrl, Scheme};
 use crate::media::choice::{AudioChoice, VideoChoice, file_source};
@@ -441,19 +441,21 @@ impl CallArgs {
         }
         Ok(CallConfig {
             role,
-            room: s.room.clone(),
-            server: s.server.clone(),
+            room: RoomConfig {
+                server: s.server.clone(),
+                name: s.room.clone(),
+                token: s
+                    .token
+                    .as_ref()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| crate::signal::protocol::Token(t.clone())),
+                embed_server: !s.no_embedded_server,
+            },
             tls: if s.trust.given() {
                 Some(s.trust.setup()?)
             } else {
                 None
             },
-            token: s
-                .token
-                .as_ref()
-                .filter(|t| !t.is_empty())
-                .map(|t| crate::signal::protocol::Token(t.clone())),
-            embed_server: !s.no_embedded_server,
             timeout,
             duration,
             accept,

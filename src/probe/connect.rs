@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::servers::{Scheme, Server, Transport};
 use super::{Outcome, ProbeConfig, Timer};
 use crate::call::peer::{self, IceServer, PeerSetup};
-use crate::call::{self, AcceptPolicy, CallConfig, Events};
+use crate::call::{self, AcceptPolicy, CallConfig, Events, RoomConfig};
 use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
 use crate::report::probe_schema::{CallCheck, GatheredCandidate, Status, Step};
 use crate::report::schema::{Record, Summary};
@@ -180,11 +180,13 @@ async fn two_peers(
     let serving = tokio::spawn(server.run(stop.clone()));
     let answer = CallConfig {
         role: Role::Answer,
-        room: room.to_string(),
-        server: url,
+        room: RoomConfig {
+            server: url,
+            name: room.to_string(),
+            token: None,
+            embed_server: false,
+        },
         tls: Some(cfg.tls.clone()),
-        token: None,
-        embed_server: false,
         timeout: cfg.step_timeout.max(Duration::from_secs(5)),
         // With a throughput test the dialer hangs up when it is done (data-done).
         duration: match cfg.data_throughput {

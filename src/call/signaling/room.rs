@@ -14,20 +14,18 @@ use crate::signal::protocol::{Message, Token, code};
 use crate::signal::{Channel, Embedded, Incoming, Role, connect_or_host};
 use crate::tls::TlsSetup;
 
-/// Where and how to reach a room.
+/// Where a room is and how to get in: the room-protocol half of a call's configuration (the
+/// call's role, trust and time bound are the call's own).
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
+    /// The signaling server's `ws://` or `wss://` URL.
     pub server: String,
-    pub room: String,
-    pub role: Role,
-    /// How a `wss://` server's certificate is checked (`--ca`, `--insecure`).
-    pub tls: Option<TlsSetup>,
+    /// The room's name.
+    pub name: String,
     /// Access token for a `serve --secret` server (`--token`).
     pub token: Option<Token>,
     /// Host a server in this process when none runs on a loopback URL.
     pub embed_server: bool,
-    /// Bound on the first connection.
-    pub timeout: Duration,
 }
 
 type Reconnecting = Pin<Box<dyn Future<Output = (Channel, Option<Embedded>)> + Send>>;
@@ -35,6 +33,11 @@ type Reconnecting = Pin<Box<dyn Future<Output = (Channel, Option<Embedded>)> + S
 /// The room protocol front end of one call.
 pub struct RoomSignaling {
     cfg: RoomConfig,
+    role: Role,
+    /// How a `wss://` server's certificate is checked (`--ca`, `--insecure`).
+    tls: Option<TlsSetup>,
+    /// Bound on the first connection.
+    timeout: Duration,
     /// The connection, while it is up.
     channel: Option<Channel>,
     /// Servers this process hosts (the first one, and any started on reconnection).
@@ -45,9 +48,17 @@ pub struct RoomSignaling {
 }
 
 impl RoomSignaling {
-    pub fn new(cfg: RoomConfig) -> RoomSignaling {
+    pub fn new(
+        cfg: RoomConfig,
+        role: Role,
+        tls: Option<TlsSetup>,
+        timeout: Duration,
+    ) -> RoomSignaling {
         RoomSignaling {
             cfg,
+            role,
+            tls,
+            timeout,
             channel: None,
             embedded: Vec::new(),
             reconnecting: None,
@@ -74,8 +85,8 @@ impl RoomSignaling {
     fn message(&self, say: Say) -> Message {
         match say {
             Say::Join { resume } => Message::Join {
-                room: self.cfg.room.clone(),
-                role: Some(self.cfg.role),
+                room: self.cfg.name.clone(),
+                role: Some(self.role),
                 resume,
                 token: self.cfg.token.clone(),
             },
@@ -188,9 +199,9 @@ impl Signaling for RoomSignaling {
     async fn open(&mut self) -> Result<(), Error> {
         let c = connect_or_host(
             &self.cfg.server,
-            self.cfg.tls.as_ref(),
+            self.tls.as_ref(),
             self.cfg.embed_server,
-            self.cfg.timeout,
+            self.timeout,
         )
         .await?;
         self.up(c, SignalingEvent::Connected);
@@ -244,7 +255,7 @@ impl Signaling for RoomSignaling {
         }
         self.reconnecting = Some(Box::pin(reconnect(
             self.cfg.server.clone(),
-            self.cfg.tls.clone(),
+            self.tls.clone(),
         )));
     }
 
