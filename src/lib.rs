@@ -2,8 +2,9 @@
 //!
 //! # Architecture
 //!
-//! - [`cli`] parses arguments (clap) and validates them into configs without doing I/O;
-//!   [`commands`] holds the body of each command (reporter, work, exit code).
+//! - [`cli`] parses arguments (clap) and resolves them, in one step ([`cli::resolve`]), into
+//!   the configs the commands run: every file read and environment and terminal check is
+//!   there; [`commands`] holds the body of each command (reporter, work, exit code).
 //! - [`signal`] is the signaling protocol, the room server (`rtccall serve`, or embedded in the
 //!   first peer), the client side that turns a WebSocket into a channel of messages, and the
 //!   browser call page served on the same port.
@@ -39,36 +40,37 @@ pub mod signal;
 pub mod tls;
 pub mod turnframe;
 
-use std::io::IsTerminal;
-
 use tokio_util::sync::CancellationToken;
 
-use call::AcceptPolicy;
+use cli::resolve::Resolved;
 use cli::{Cli, Command};
 use commands::{call, devices, probe, serve};
-use signal::Role;
 
 /// Run the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     init_logging(cli.verbose);
-    if let Command::Devices(args) = &cli.command {
-        return devices(args.json);
-    }
-    if let Command::Token(args) = &cli.command {
-        return commands::token(args);
-    }
-    if let Command::Generate(args) = &cli.command {
-        return match cli::generate::generate(&args.dir) {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                eprintln!(
-                    "rtccall: error: cannot write to {}: {e}",
-                    args.dir.display()
-                );
-                exit::USAGE
-            }
-        };
-    }
+    let command = match cli.command {
+        Command::Devices(args) => return devices(args.json),
+        Command::Token(args) => {
+            return match args.resolve() {
+                Ok(request) => commands::token(&request),
+                Err(e) => commands::fail_usage(&e),
+            };
+        }
+        Command::Generate(args) => {
+            return match cli::generate::generate(&args.dir) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!(
+                        "rtccall: error: cannot write to {}: {e}",
+                        args.dir.display()
+                    );
+                    exit::USAGE
+                }
+            };
+        }
+        c => c,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,20 +84,17 @@ pub fn run(cli: Cli) -> i32 {
     let code = runtime.block_on(async move {
         let cancel = CancellationToken::new();
         tokio::spawn(watch_signals(cancel.clone()));
-        match cli.command {
-            Command::Serve(args) => serve(args, cancel).await,
-            Command::Dial(args) => call(args.call, Role::Dial, AcceptPolicy::Auto, cancel).await,
-            Command::Answer(args) => {
-                let policy = match (args.reject, args.auto_accept) {
-                    (Some(reason), _) => AcceptPolicy::Reject(reason),
-                    (None, true) => AcceptPolicy::Auto,
-                    (None, false) if std::io::stdin().is_terminal() => AcceptPolicy::Ask,
-                    (None, false) => AcceptPolicy::Auto,
-                };
-                call(args.call, Role::Answer, policy, cancel).await
-            }
-            Command::Probe(args) => probe(args, cancel).await,
-            Command::Generate(_) | Command::Devices(_) | Command::Token(_) => exit::OK,
+        let resolved = commands::prepare(&cancel, move || {
+            command
+                .resolve()
+                .unwrap_or_else(|| Err(exit::Error::usage("not a runtime command".into())))
+        })
+        .await;
+        match resolved {
+            Err(code) => code,
+            Ok(Resolved::Call { config, json }) => call(*config, json, cancel).await,
+            Ok(Resolved::Serve(setup)) => serve(*setup, cancel).await,
+            Ok(Resolved::Probe { config, json }) => probe(*config, json, cancel).await,
         }
     });
     // Threads blocked on stdin (an unanswered prompt) must not keep the process alive.

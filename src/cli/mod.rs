@@ -5,6 +5,7 @@
 pub mod call;
 pub mod generate;
 pub mod probe;
+pub mod resolve;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -181,6 +182,41 @@ pub struct TokenArgs {
     /// Admit only a peer joining with this role.
     #[arg(long, value_enum)]
     pub role: Option<TokenRole>,
+}
+
+/// `rtccall token` resolved: what to mint.
+pub struct TokenRequest {
+    pub secret: String,
+    pub room: String,
+    pub ttl: std::time::Duration,
+    pub role: Option<crate::signal::Role>,
+}
+
+impl TokenArgs {
+    /// Check the room, the secret and the lifetime.
+    pub fn resolve(self) -> Result<TokenRequest, crate::exit::Error> {
+        use crate::exit::Error;
+        crate::signal::protocol::validate_room(&self.room).map_err(Error::usage)?;
+        if self.secret.len() < 16 {
+            return Err(Error::usage(
+                "--secret must be at least 16 characters (the server's --secret)".into(),
+            ));
+        }
+        if self.ttl == 0 || self.ttl > 366 * 86_400 {
+            return Err(Error::usage(
+                "--ttl must be between 1 second and a year".into(),
+            ));
+        }
+        Ok(TokenRequest {
+            secret: self.secret,
+            room: self.room,
+            ttl: std::time::Duration::from_secs(self.ttl),
+            role: self.role.map(|r| match r {
+                TokenRole::Dial => crate::signal::Role::Dial,
+                TokenRole::Answer => crate::signal::Role::Answer,
+            }),
+        })
+    }
 }
 
 /// The role a token may be limited to.

@@ -154,6 +154,15 @@ pub fn read_ice_config(f: &std::path::Path) -> Result<String, Error> {
 }
 
 impl ProbeArgs {
+    /// Resolve into a probe configuration: reads `--ice-config` and `--ca` (blocking).
+    pub fn resolve(&self) -> Result<ProbeConfig, Error> {
+        let ice_config = match &self.ice_config {
+            Some(path) => Some(read_ice_config(path)?),
+            None => None,
+        };
+        self.to_config(ice_config.as_deref())
+    }
+
     /// Validate into a probe configuration; `ice_config` is the text of `--ice-config`, read
     /// beforehand with [`read_ice_config`] (reads `--ca`).
     pub fn to_config(&self, ice_config: Option<&str>) -> Result<ProbeConfig, Error> {

@@ -155,7 +155,31 @@ pub struct ServeArgs {
     pub redis_prefix: String,
 }
 
+/// `rtccall serve` resolved: the server's configuration and what the command does around it.
+pub struct ServeSetup {
+    pub listen: SocketAddr,
+    pub config: Config,
+    /// Say that the certificate is self-signed, with its fingerprint.
+    pub self_signed: bool,
+    /// Write the certificate here (`--tls-cert-out`).
+    pub cert_out: Option<PathBuf>,
+    pub json: bool,
+}
+
 impl ServeArgs {
+    /// Resolve: raises the open-files limit first (the server's limits are worked out from
+    /// it), then reads the certificate files.
+    pub fn resolve(&self) -> Result<ServeSetup, Error> {
+        crate::signal::server::limits::raise_fd_limit();
+        Ok(ServeSetup {
+            listen: self.listen,
+            config: self.to_config()?,
+            self_signed: self.tls_self_signed,
+            cert_out: self.tls_cert_out.clone(),
+            json: self.json,
+        })
+    }
+
     /// The server's configuration (reads the certificate files).
     pub fn to_config(&self) -> Result<Config, Error> {
         let tls = match (&self.tls_cert, &self.tls_key) {

@@ -1,13 +1,12 @@
 //! `rtccall dial` / `rtccall answer`: a call with its reporter (human or NDJSON) and, on a
 //! terminal, the prompt that asks whether to take it.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-use crate::call::{self, AcceptPolicy, Prompter};
-use crate::signal::Role;
-use crate::{cli, report};
+use crate::call::{self, CallConfig, Prompter};
+use crate::report;
 
 struct TerminalPrompter {
     bar: Option<indicatif::ProgressBar>,
@@ -35,19 +34,7 @@ impl Prompter for TerminalPrompter {
     }
 }
 
-pub async fn call(
-    args: cli::call::CallArgs,
-    role: Role,
-    accept: AcceptPolicy,
-    cancel: CancellationToken,
-) -> i32 {
-    let json = args.output.json;
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let config =
-        match super::prepare(&cancel, move || args.to_config(role, accept, interactive)).await {
-            Ok(c) => c,
-            Err(code) => return code,
-        };
+pub async fn call(config: CallConfig, json: bool, cancel: CancellationToken) -> i32 {
     let human = (!json).then(report::human::Human::new);
     let prompter: Arc<dyn Prompter> = Arc::new(TerminalPrompter {
         bar: human.as_ref().and_then(|h| h.bar()),

@@ -1,5 +1,5 @@
-//! The command bodies, one module per command: each turns validated arguments into work and
-//! reporters, and returns the exit code.
+//! The command bodies, one module per command: each turns a resolved configuration (see
+//! [`crate::cli::resolve`]) into work and reporters, and returns the exit code.
 
 mod call;
 mod devices;
@@ -15,7 +15,7 @@ pub use token::token;
 
 use crate::exit::Error;
 
-/// Validate the arguments where reading their files (`--ca`, `--ice-config`, `--tls-cert`...)
+/// Resolve the arguments (see [`crate::cli::resolve`]) where reading their files (`--ca`, `--ice-config`, `--tls-cert`...)
 /// can be abandoned: a FIFO that never opens or never ends blocks a thread, not the command,
 /// so Ctrl-C/SIGTERM still end it (exit 130). `Err` carries the exit code.
 pub(crate) async fn prepare<T: Send + 'static>(
