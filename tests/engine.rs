@@ -4,6 +4,7 @@
 use clap::Parser;
 use rtccall::call::{AcceptPolicy, Call, CallConfig};
 use rtccall::cli::{Cli, Command};
+use rtccall::media::shared::Encoders;
 use rtccall::report::schema::{Record, Summary};
 use rtccall::signal::{Role, Server};
 use tokio_util::sync::CancellationToken;
@@ -115,6 +116,67 @@ fn two_calls_in_one_process_each_end_on_their_own() {
             "records crossed between calls"
         );
         assert!(!stop.is_cancelled(), "one hang-up must not end the others");
+        stop_server.cancel();
+        let _ = served.await;
+    });
+}
+
+/// Calls that share encoders: four peers sending the test pattern take it from one VP8
+/// encoder, a peer asking for VP9 from a second one; every call still gets video both ways,
+/// and the encoders stop with their last call.
+#[test]
+fn calls_share_one_encoder_per_codec() {
+    let _suite = shared();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = server.url();
+        let stop_server = CancellationToken::new();
+        let served = tokio::spawn(server.run(stop_server.clone()));
+        let stop = CancellationToken::new();
+        let encoders = Encoders::new();
+        let start = |words: Vec<&str>| {
+            let mut c = config(&words);
+            c.media.shared = Some(encoders.clone());
+            Call::start(c, None, &stop, None)
+        };
+        let (a1, a1_rx) = start(words("answer", "one", &url, &["--duration", "5"]));
+        let (d1, d1_rx) = start(words("dial", "one", &url, &[]));
+        let (a2, a2_rx) = start(words("answer", "two", &url, &["--duration", "5"]));
+        let (d2, d2_rx) = start(words("dial", "two", &url, &["--video-codec", "vp9"]));
+
+        let watching = encoders.clone();
+        let most = tokio::spawn(async move {
+            let mut most = 0;
+            for _ in 0..50 {
+                most = most.max(watching.running());
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            most
+        });
+        let ((a1s, _), (d1s, _), (a2s, _), (d2s, _)) = tokio::join!(
+            collect(a1, a1_rx),
+            collect(d1, d1_rx),
+            collect(a2, a2_rx),
+            collect(d2, d2_rx)
+        );
+        for (me, other) in [(&a1s, &d1s), (&d1s, &a1s), (&a2s, &d2s), (&d2s, &a2s)] {
+            assert_eq!(me.exit_code, 0, "{me:?}");
+            assert_flowed(me, other);
+        }
+        assert_eq!(d2s.video.codec, "VP9", "{d2s:?}");
+        assert_eq!(most.await.unwrap(), 2, "one VP8 and one VP9 encoder");
+        let stopped = std::time::Instant::now();
+        while encoders.running() > 0 {
+            assert!(
+                stopped.elapsed() < std::time::Duration::from_secs(2),
+                "the shared encoders outlived their calls"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         stop_server.cancel();
         let _ = served.await;
     });

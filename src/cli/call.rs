@@ -407,6 +407,7 @@ impl CallArgs {
             },
             speaker,
             record: m.record.clone(),
+            shared: None,
         };
 
         let i = &self.ice;

@@ -12,6 +12,7 @@ pub mod choice;
 pub mod devices;
 pub mod input;
 pub mod record;
+pub mod shared;
 pub mod video;
 
 use std::path::PathBuf;
@@ -294,7 +295,7 @@ pub enum VideoSource {
 }
 
 /// The video codecs rtccall sends and receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VideoCodec {
     Vp8,
     Vp9,
@@ -390,6 +391,9 @@ pub struct MediaConfig {
     pub speaker: Speaker,
     /// Record what arrives into this Matroska/WebM file.
     pub record: Option<PathBuf>,
+    /// Take the test pattern from these process-wide shared encoders instead of encoding it
+    /// for this call alone (see [`shared`]).
+    pub shared: Option<shared::Encoders>,
 }
 
 /// How a finite source (a file) ended: the driver hangs up when it does.
@@ -491,9 +495,18 @@ impl Media {
                 source_end.clone(),
                 &mut threads,
             )?;
-            media.video_out = match &config.video {
-                VideoSource::None => None,
-                source => {
+            media.video_out = match (&config.video, &config.shared) {
+                (VideoSource::None, _) => None,
+                (source, Some(encoders)) if shared::Encoders::can_share(source) => {
+                    Some(encoders.subscribe(
+                        &config.format,
+                        video_codec.clone(),
+                        force_keyframe.clone(),
+                        counters.clone(),
+                        stop.clone(),
+                    )?)
+                }
+                (source, _) => {
                     let (rx, mut t) = video::start(
                         source,
                         &config.format,

@@ -90,7 +90,7 @@ impl FrameSource {
     }
 
     /// The next frame once it is due, and how long it lasts; `None` at the end or on `stop`.
-    fn next(
+    pub(crate) fn next(
         &mut self,
         stop: &AtomicBool,
     ) -> std::result::Result<Option<(ffmpeg::frame::Video, Duration)>, String> {
@@ -116,7 +116,9 @@ impl FrameSource {
     }
 }
 
-fn open_encoder(format: &VideoFormat) -> std::result::Result<ffmpeg::encoder::Video, String> {
+pub(crate) fn open_encoder(
+    format: &VideoFormat,
+) -> std::result::Result<ffmpeg::encoder::Video, String> {
     let name = format.codec.encoder_name();
     let codec = ffmpeg::encoder::find_by_name(name).ok_or_else(|| {
         format!(

@@ -209,6 +209,7 @@ async fn two_peers(
             },
             speaker: Speaker::Off,
             record: None,
+            shared: None,
         },
         stats_interval: Duration::from_millis(40),
         data: Default::default(),
