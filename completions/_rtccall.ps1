@@ -30,6 +30,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)')
             [CompletionResult]::new('dial', 'dial', [CompletionResultType]::ParameterValue, 'Call the peer waiting in ROOM: join, send the offer, hold the call')
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish to a WHIP endpoint (a media server''s ingest): send what `dial` sends, report like a call, DELETE the session at the end')
+            [CompletionResult]::new('play', 'play', [CompletionResultType]::ParameterValue, 'Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint an access token for a room on a `serve --secret` server (printed on stdout)')
@@ -156,6 +158,78 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rtccall;publish' {
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token the endpoint wants (sent as `Authorization: Bearer TOKEN`)')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the endpoint''s answer, and then for connecting')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Hang up (DELETE the session) after this many seconds connected (default: until Ctrl-C or the server ends it)')
+            [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]')
+            [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none')
+            [CompletionResult]::new('--media', '--media', [CompletionResultType]::ParameterName, 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)')
+            [CompletionResult]::new('--video-codec', '--video-codec', [CompletionResultType]::ParameterName, 'Video codec to send (the other side''s video is decoded whatever it is)')
+            [CompletionResult]::new('--video-size', '--video-size', [CompletionResultType]::ParameterName, 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it')
+            [CompletionResult]::new('--fps', '--fps', [CompletionResultType]::ParameterName, 'Video frames per second (1 to 60) for the test pattern, cameras and the screen')
+            [CompletionResult]::new('--video-bitrate', '--video-bitrate', [CompletionResultType]::ParameterName, 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)')
+            [CompletionResult]::new('--speaker', '--speaker', [CompletionResultType]::ParameterName, 'Play the other side''s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)')
+            [CompletionResult]::new('--ice-server', '--ice-server', [CompletionResultType]::ParameterName, 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential')
+            [CompletionResult]::new('--ice-username', '--ice-username', [CompletionResultType]::ParameterName, 'TURN username for --ice-server URLs that carry none')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'TURN username for --ice-server URLs that carry none')
+            [CompletionResult]::new('--ice-credential', '--ice-credential', [CompletionResultType]::ParameterName, 'TURN password for --ice-server URLs that carry none (never shown in output)')
+            [CompletionResult]::new('--credential', '--credential', [CompletionResultType]::ParameterName, 'TURN password for --ice-server URLs that carry none (never shown in output)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback')
+            [CompletionResult]::new('--bind-tcp', '--bind-tcp', [CompletionResultType]::ParameterName, 'Local TCP address(es) for ICE-TCP candidates (none by default)')
+            [CompletionResult]::new('--impair', '--impair', [CompletionResultType]::ParameterName, 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter''s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit')
+            [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the certificates of wss:// and turns: servers at all (testing only)')
+            [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
+            [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
+            [CompletionResult]::new('--relay-only', '--relay-only', [CompletionResultType]::ParameterName, 'Use only relay (TURN) candidates')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'rtccall;play' {
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Bearer token the endpoint wants (sent as `Authorization: Bearer TOKEN`)')
+            [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the endpoint''s answer, and then for connecting')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Hang up (DELETE the session) after this many seconds connected (default: until Ctrl-C or the server ends it)')
+            [CompletionResult]::new('--audio', '--audio', [CompletionResultType]::ParameterName, 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]')
+            [CompletionResult]::new('--video', '--video', [CompletionResultType]::ParameterName, 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none')
+            [CompletionResult]::new('--media', '--media', [CompletionResultType]::ParameterName, 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)')
+            [CompletionResult]::new('--video-codec', '--video-codec', [CompletionResultType]::ParameterName, 'Video codec to send (the other side''s video is decoded whatever it is)')
+            [CompletionResult]::new('--video-size', '--video-size', [CompletionResultType]::ParameterName, 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it')
+            [CompletionResult]::new('--fps', '--fps', [CompletionResultType]::ParameterName, 'Video frames per second (1 to 60) for the test pattern, cameras and the screen')
+            [CompletionResult]::new('--video-bitrate', '--video-bitrate', [CompletionResultType]::ParameterName, 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)')
+            [CompletionResult]::new('--speaker', '--speaker', [CompletionResultType]::ParameterName, 'Play the other side''s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]')
+            [CompletionResult]::new('--record', '--record', [CompletionResultType]::ParameterName, 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)')
+            [CompletionResult]::new('--ice-server', '--ice-server', [CompletionResultType]::ParameterName, 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential')
+            [CompletionResult]::new('--ice-username', '--ice-username', [CompletionResultType]::ParameterName, 'TURN username for --ice-server URLs that carry none')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'TURN username for --ice-server URLs that carry none')
+            [CompletionResult]::new('--ice-credential', '--ice-credential', [CompletionResultType]::ParameterName, 'TURN password for --ice-server URLs that carry none (never shown in output)')
+            [CompletionResult]::new('--credential', '--credential', [CompletionResultType]::ParameterName, 'TURN password for --ice-server URLs that carry none (never shown in output)')
+            [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback')
+            [CompletionResult]::new('--bind-tcp', '--bind-tcp', [CompletionResultType]::ParameterName, 'Local TCP address(es) for ICE-TCP candidates (none by default)')
+            [CompletionResult]::new('--impair', '--impair', [CompletionResultType]::ParameterName, 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter''s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit')
+            [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
+            [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the certificates of wss:// and turns: servers at all (testing only)')
+            [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
+            [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
+            [CompletionResult]::new('--relay-only', '--relay-only', [CompletionResultType]::ParameterName, 'Use only relay (TURN) candidates')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rtccall;probe' {
             [CompletionResult]::new('--ice-server', '--ice-server', [CompletionResultType]::ParameterName, 'STUN or TURN server to check (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as turn:USER:PASS@HOST or with --ice-username/--ice-credential')
             [CompletionResult]::new('--ice-config', '--ice-config', [CompletionResultType]::ParameterName, 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])')
@@ -227,6 +301,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)')
             [CompletionResult]::new('dial', 'dial', [CompletionResultType]::ParameterValue, 'Call the peer waiting in ROOM: join, send the offer, hold the call')
             [CompletionResult]::new('answer', 'answer', [CompletionResultType]::ParameterValue, 'Wait in ROOM for a call and take it (or reject it)')
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish to a WHIP endpoint (a media server''s ingest): send what `dial` sends, report like a call, DELETE the session at the end')
+            [CompletionResult]::new('play', 'play', [CompletionResultType]::ParameterValue, 'Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint an access token for a room on a `serve --secret` server (printed on stdout)')
@@ -241,6 +317,12 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             break
         }
         'rtccall;help;answer' {
+            break
+        }
+        'rtccall;help;publish' {
+            break
+        }
+        'rtccall;help;play' {
             break
         }
         'rtccall;help;probe' {

@@ -30,6 +30,8 @@ complete -c rtccall -n "__fish_rtccall_needs_command" -s V -l version -d 'Print 
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "publish" -d 'Publish to a WHIP endpoint (a media server\'s ingest): send what `dial` sends, report like a call, DELETE the session at the end'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "play" -d 'Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
@@ -136,6 +138,66 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l auto-accept -
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l token -d 'Bearer token the endpoint wants (sent as `Authorization: Bearer TOKEN`)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l ca -d 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l timeout -d 'Seconds to wait for the endpoint\'s answer, and then for connecting' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l duration -d 'Hang up (DELETE the session) after this many seconds connected (default: until Ctrl-C or the server ends it)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l video -d 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l media -d 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l video-codec -d 'Video codec to send (the other side\'s video is decoded whatever it is)' -r -f -a "vp8\t'VP8 (libvpx, real-time)'
+vp9\t'VP9 (libvpx-vp9, real-time)'
+h264\t'H.264 constrained baseline (libx264, zero latency), packetization-mode 1'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l fps -d 'Video frames per second (1 to 60) for the test pattern, cameras and the screen' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l ice-username -l username -d 'TURN username for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l ice-credential -l credential -d 'TURN password for --ice-server URLs that carry none (never shown in output)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l no-speaker -d 'Do not play the other side\'s audio'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l relay-only -d 'Use only relay (TURN) candidates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l token -d 'Bearer token the endpoint wants (sent as `Authorization: Bearer TOKEN`)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l ca -d 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l timeout -d 'Seconds to wait for the endpoint\'s answer, and then for connecting' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l duration -d 'Hang up (DELETE the session) after this many seconds connected (default: until Ctrl-C or the server ends it)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l audio -d 'Audio to send: mic[:DEVICE], tone (440 Hz), file:PATH, or none [default: mic on a terminal, tone otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l video -d 'Video to send: testsrc, file:PATH, camera[:DEVICE] (default /dev/video0), screen[:DISPLAY] (X11), ffmpeg:FORMAT:INPUT (any FFmpeg input device), or none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l media -d 'Send the audio and video of this media file (as --audio file:PATH --video file:PATH)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l video-codec -d 'Video codec to send (the other side\'s video is decoded whatever it is)' -r -f -a "vp8\t'VP8 (libvpx, real-time)'
+vp9\t'VP9 (libvpx-vp9, real-time)'
+h264\t'H.264 constrained baseline (libx264, zero latency), packetization-mode 1'"
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l video-size -d 'Video frame size, WIDTHxHEIGHT (even numbers, 16x16 to 3840x2160); sources are scaled to it, and cameras are asked for it' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l fps -d 'Video frames per second (1 to 60) for the test pattern, cameras and the screen' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l video-bitrate -d 'Video bitrate in bit/s; k and M suffixes work (e.g. 800k, 1.5M)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l speaker -d 'Play the other side\'s audio on this output device (see rtccall devices) [default: the default output on a terminal, none otherwise]' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l record -d 'Record the received audio and video, without re-encoding, into PATH (.mkv or .webm)' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l ice-server -d 'STUN or TURN server (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TURN over TLS); credentials as turn:USER:PASS@HOST:PORT or with --ice-username/--ice-credential' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l ice-username -l username -d 'TURN username for --ice-server URLs that carry none' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l ice-credential -l credential -d 'TURN password for --ice-server URLs that carry none (never shown in output)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l bind -d 'Local UDP address(es) for ICE (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface; add 127.0.0.1:0 for loopback' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l bind-tcp -d 'Local TCP address(es) for ICE-TCP candidates (none by default)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l no-speaker -d 'Do not play the other side\'s audio'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l relay-only -d 'Use only relay (TURN) candidates'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l json -d 'NDJSON on stdout: one object per line with a "type" field; logs stay on stderr'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-server -d 'STUN or TURN server to check (repeatable): stun:HOST[:PORT], turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT]; credentials in the URL as turn:USER:PASS@HOST or with --ice-username/--ice-credential' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-config -d 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-username -l username -d 'TURN username for --ice-server URLs that carry none' -r
@@ -181,11 +243,13 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -l dir -d 'Dir
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer probe devices token generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "publish" -d 'Publish to a WHIP endpoint (a media server\'s ingest): send what `dial` sends, report like a call, DELETE the session at the end'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "play" -d 'Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

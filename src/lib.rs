@@ -31,6 +31,7 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod exit;
+pub mod httpc;
 pub mod ice;
 pub mod impair;
 pub mod media;

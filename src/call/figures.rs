@@ -358,8 +358,8 @@ impl Figures {
                 .await;
         }
         Summary {
-            role: cfg.role.as_str().into(),
-            room: cfg.room.name.clone(),
+            role: cfg.role_label().into(),
+            room: cfg.place.label(),
             connected: self.connected_at.is_some(),
             duration_s,
             timings_ms: self.timings.clone(),

@@ -32,6 +32,7 @@ use peer::{CandidateInfo, IceState, MediaPorts, Peer, PeerEvent, PeerSetup};
 pub use session::AcceptPolicy;
 use session::{Command, Ending, Input, Output, Session, SessionConfig};
 pub use signaling::room::{RoomConfig, RoomSignaling};
+pub use signaling::whip::{WhipConfig, WhipKind, WhipSignaling};
 use signaling::{Event, Heard, Say, Signaling};
 
 /// How often the link RTT is refreshed and the bandwidth estimate turned into the video target.
@@ -44,8 +45,8 @@ const NET_TICK: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone)]
 pub struct CallConfig {
     pub role: Role,
-    /// The room the call is placed in.
-    pub room: RoomConfig,
+    /// Where the call is placed: a room, or a WHIP/WHEP endpoint.
+    pub place: Place,
     /// How `wss://` signaling and `turns:` TURN servers' certificates are checked (`--ca`,
     /// `--insecure`).
     pub tls: Option<TlsSetup>,
@@ -127,7 +128,7 @@ impl Call {
         let end = stop.child_token();
         let cancel = end.clone();
         let task = tokio::spawn(async move {
-            let signaling = signaling.unwrap_or_else(|| Box::new(config.room_signaling()));
+            let signaling = signaling.unwrap_or_else(|| config.signaling());
             run_with(&config, signaling, &events, cancel, prompter).await
         });
         (Call { end, task }, rx)
@@ -149,10 +150,49 @@ impl Call {
     }
 }
 
+/// Where a call is placed.
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// A room on a signaling server (`dial`/`answer`).
+    Room(RoomConfig),
+    /// A WHIP or WHEP endpoint (`publish`/`play`).
+    Whip(WhipConfig),
+}
+
+impl Place {
+    /// The room's name or the endpoint's URL, as records and messages name it.
+    pub fn label(&self) -> String {
+        match self {
+            Place::Room(r) => r.name.clone(),
+            Place::Whip(w) => w.url.to_string(),
+        }
+    }
+}
+
 impl CallConfig {
-    /// The room front end for this call's signaling.
-    pub fn room_signaling(&self) -> RoomSignaling {
-        RoomSignaling::new(self.room.clone(), self.role, self.tls.clone(), self.timeout)
+    /// The front end for this call's signaling.
+    pub fn signaling(&self) -> Box<dyn Signaling> {
+        match &self.place {
+            Place::Room(room) => Box::new(RoomSignaling::new(
+                room.clone(),
+                self.role,
+                self.tls.clone(),
+                self.timeout,
+            )),
+            Place::Whip(whip) => Box::new(WhipSignaling::new(
+                whip.clone(),
+                self.tls.clone(),
+                self.timeout,
+            )),
+        }
+    }
+
+    /// The role records and the summary show: `dial`, `answer`, `publish` or `play`.
+    pub fn role_label(&self) -> &'static str {
+        match &self.place {
+            Place::Room(_) => self.role.as_str(),
+            Place::Whip(w) => w.kind.as_str(),
+        }
     }
 }
 
@@ -164,7 +204,7 @@ pub async fn run(
     cancel: CancellationToken,
     prompter: Option<Arc<dyn Prompter>>,
 ) -> Summary {
-    let signaling = Box::new(config.room_signaling());
+    let signaling = config.signaling();
     run_with(config, signaling, events, cancel, prompter).await
 }
 
@@ -216,7 +256,7 @@ impl Driver<'_> {
         let mut session = Session::new(
             SessionConfig {
                 role: cfg.role,
-                room: cfg.room.name.clone(),
+                room: cfg.place.label(),
                 timeout: cfg.timeout,
                 duration: cfg.duration,
                 accept: cfg.accept.clone(),
@@ -465,7 +505,7 @@ impl Driver<'_> {
                         }
                     }
                     Output::Ask => {
-                        let room = cfg.room.name.clone();
+                        let room = cfg.place.label();
                         asking = Some(match prompter.clone() {
                             Some(p) => tokio::spawn(async move { p.accept(&room).await }),
                             None => tokio::spawn(async { true }),

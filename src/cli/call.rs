@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::call::peer::{IceServer, PeerSetup};
-use crate::call::{AcceptPolicy, CallConfig, RoomConfig};
+use crate::call::{AcceptPolicy, CallConfig, Place, RoomConfig};
 use crate::exit::Error;
 use crate::ice::{IceUrl, Scheme};
 use crate::media::choice::{AudioChoice, VideoChoice, file_source};
@@ -327,23 +327,11 @@ pub fn parse_bitrate(s: &str) -> Result<u64, Error> {
     Ok(bps as u64)
 }
 
-impl CallArgs {
-    /// Validate into a call configuration (no I/O).
+impl MediaArgs {
+    /// What to send and what to do with what arrives (reads `$DISPLAY` for the screen).
     /// `interactive`: a person is at the terminal (microphone and speaker by default).
-    pub fn to_config(
-        &self,
-        role: Role,
-        accept: AcceptPolicy,
-        interactive: bool,
-    ) -> Result<CallConfig, Error> {
-        let s = &self.signaling;
-        validate_room(&s.room).map_err(usage)?;
-        validate_url(&s.server).map_err(usage)?;
-        let timeout = secs("--timeout", s.timeout, 0.1)?;
-        let duration = s.duration.map(|d| secs("--duration", d, 0.0)).transpose()?;
-        let stats_interval = secs("--stats-interval", self.output.stats_interval, 0.1)?;
-
-        let m = &self.media;
+    pub fn to_config(&self, interactive: bool) -> Result<MediaConfig, Error> {
+        let m = self;
         let (width, height) = parse_size(&m.video_size)?;
         if !(1..=60).contains(&m.fps) {
             return Err(usage(format!(
@@ -391,7 +379,7 @@ impl CallArgs {
             (None, false) if interactive => Speaker::On(None),
             (None, false) => Speaker::Off,
         };
-        let media = MediaConfig {
+        Ok(MediaConfig {
             audio,
             video,
             format: VideoFormat {
@@ -408,9 +396,14 @@ impl CallArgs {
             speaker,
             record: m.record.clone(),
             shared: None,
-        };
+        })
+    }
+}
 
-        let i = &self.ice;
+impl IceArgs {
+    /// The peer's ICE servers, policy and sockets.
+    pub fn to_setup(&self) -> Result<PeerSetup, Error> {
+        let i = self;
         let mut ice_servers = Vec::new();
         for url in &i.ice_servers {
             let u = IceUrl::parse(url, "--ice-server")?;
@@ -440,9 +433,38 @@ impl CallArgs {
         if i.bind.is_empty() && i.bind_tcp.is_empty() {
             return Err(usage("--bind must name at least one local address"));
         }
+        Ok(PeerSetup {
+            ice_servers,
+            relay_only: i.relay_only,
+            udp_bind: i.bind.clone(),
+            tcp_bind: i.bind_tcp.clone(),
+            impair: i.impair,
+            data_channel: true,
+        })
+    }
+}
+
+impl CallArgs {
+    /// Validate into a call configuration (no I/O).
+    /// `interactive`: a person is at the terminal (microphone and speaker by default).
+    pub fn to_config(
+        &self,
+        role: Role,
+        accept: AcceptPolicy,
+        interactive: bool,
+    ) -> Result<CallConfig, Error> {
+        let s = &self.signaling;
+        validate_room(&s.room).map_err(usage)?;
+        validate_url(&s.server).map_err(usage)?;
+        let timeout = secs("--timeout", s.timeout, 0.1)?;
+        let duration = s.duration.map(|d| secs("--duration", d, 0.0)).transpose()?;
+        let stats_interval = secs("--stats-interval", self.output.stats_interval, 0.1)?;
+
+        let media = self.media.to_config(interactive)?;
+        let peer = self.ice.to_setup()?;
         Ok(CallConfig {
             role,
-            room: RoomConfig {
+            place: Place::Room(RoomConfig {
                 server: s.server.clone(),
                 name: s.room.clone(),
                 token: s
@@ -451,7 +473,7 @@ impl CallArgs {
                     .filter(|t| !t.is_empty())
                     .map(|t| crate::signal::protocol::Token(t.clone())),
                 embed_server: !s.no_embedded_server,
-            },
+            }),
             tls: if s.trust.given() {
                 Some(s.trust.setup()?)
             } else {
@@ -460,13 +482,7 @@ impl CallArgs {
             timeout,
             duration,
             accept,
-            peer: PeerSetup {
-                ice_servers,
-                relay_only: i.relay_only,
-                udp_bind: i.bind.clone(),
-                tcp_bind: i.bind_tcp.clone(),
-                impair: i.impair,
-            },
+            peer,
             media,
             stats_interval,
             data: self.data.to_config()?,

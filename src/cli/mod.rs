@@ -7,6 +7,7 @@ pub mod generate;
 pub mod probe;
 pub mod resolve;
 pub mod serve;
+pub mod whip;
 
 use clap::{Parser, Subcommand};
 
@@ -241,6 +242,11 @@ pub enum Command {
     Dial(call::DialArgs),
     /// Wait in ROOM for a call and take it (or reject it).
     Answer(call::AnswerArgs),
+    /// Publish to a WHIP endpoint (a media server's ingest): send what `dial` sends, report
+    /// like a call, DELETE the session at the end.
+    Publish(whip::WhipArgs),
+    /// Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives.
+    Play(whip::WhipArgs),
     /// Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay
     /// echo, security), explain every failure, and exit 0 only when everything holds.
     Probe(probe::ProbeArgs),

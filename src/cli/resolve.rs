@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use super::Command;
 use super::serve::ServeSetup;
-use crate::call::{AcceptPolicy, CallConfig};
+use crate::call::{AcceptPolicy, CallConfig, WhipKind};
 use crate::exit::Error;
 use crate::probe::ProbeConfig;
 use crate::signal::Role;
@@ -26,7 +26,7 @@ pub enum Resolved {
 }
 
 impl Command {
-    /// Resolve `dial`, `answer`, `serve` or `probe` (blocking: a `--ca` that names a FIFO
+    /// Resolve `dial`, `answer`, `publish`, `play`, `serve` or `probe` (blocking: a `--ca` that names a FIFO
     /// blocks in open, so run it where it can be abandoned). `None` for the commands that need
     /// no runtime (`devices`, `token`, `generate`), which run straight from their arguments.
     pub fn resolve(self) -> Option<Result<Resolved, Error>> {
@@ -55,6 +55,8 @@ impl Command {
                         json,
                     })
             }
+            Command::Publish(a) => whip(&a, WhipKind::Publish),
+            Command::Play(a) => whip(&a, WhipKind::Play),
             Command::Serve(a) => a.resolve().map(|s| Resolved::Serve(Box::new(s))),
             Command::Probe(a) => {
                 let json = a.json;
@@ -66,6 +68,13 @@ impl Command {
             Command::Devices(_) | Command::Token(_) | Command::Generate(_) => return None,
         })
     }
+}
+
+fn whip(a: &super::whip::WhipArgs, kind: WhipKind) -> Result<Resolved, Error> {
+    a.to_config(kind, interactive()).map(|c| Resolved::Call {
+        config: Box::new(c),
+        json: a.output.json,
+    })
 }
 
 /// A person is at the terminal: microphone and speaker by default, a prompt for calls.

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::servers::{Scheme, Server, Transport};
 use super::{Outcome, ProbeConfig, Timer};
 use crate::call::peer::{self, IceServer, PeerSetup};
-use crate::call::{self, AcceptPolicy, CallConfig, Events, RoomConfig};
+use crate::call::{self, AcceptPolicy, CallConfig, Events, Place, RoomConfig};
 use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
 use crate::report::probe_schema::{CallCheck, GatheredCandidate, Status, Step};
 use crate::report::schema::{Record, Summary};
@@ -45,6 +45,7 @@ fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) -> PeerSetup 
         udp_bind: cfg.bind.clone(),
         tcp_bind: Vec::new(),
         impair: None,
+        data_channel: true,
     }
 }
 
@@ -180,12 +181,12 @@ async fn two_peers(
     let serving = tokio::spawn(server.run(stop.clone()));
     let answer = CallConfig {
         role: Role::Answer,
-        room: RoomConfig {
+        place: Place::Room(RoomConfig {
             server: url,
             name: room.to_string(),
             token: None,
             embed_server: false,
-        },
+        }),
         tls: Some(cfg.tls.clone()),
         timeout: cfg.step_timeout.max(Duration::from_secs(5)),
         // With a throughput test the dialer hangs up when it is done (data-done).

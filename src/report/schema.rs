@@ -493,6 +493,9 @@ pub enum SignalingEvent {
     IceRestart,
     /// ICE connected again after a restart (detail: how long the media was cut).
     IceRestarted,
+    /// The signaling side did something other than asked without ending the call (detail:
+    /// what; e.g. a WHIP/WHEP endpoint that takes no trickled candidates or gave no Location).
+    Warning,
 }
 
 impl PartialEq<str> for SignalingEvent {
@@ -524,6 +527,7 @@ impl SignalingEvent {
             SignalingEvent::Reconnected => "reconnected",
             SignalingEvent::IceRestart => "ice-restart",
             SignalingEvent::IceRestarted => "ice-restarted",
+            SignalingEvent::Warning => "warning",
         }
     }
 }

@@ -77,6 +77,8 @@ pub struct Peer {
     remote_set: AtomicBool,
     /// The remote offer has a data channel section.
     remote_has_data: AtomicBool,
+    /// Whether to open our data channel when offering.
+    data_channel: bool,
     /// What `--impair` did so far.
     impaired: Option<Arc<std::sync::Mutex<crate::impair::ImpairCounts>>>,
     /// The send-side bandwidth estimate (when we send video).
@@ -180,6 +182,7 @@ impl Peer {
             pending_candidates: std::sync::Mutex::new(Vec::new()),
             remote_set: AtomicBool::new(false),
             remote_has_data: AtomicBool::new(false),
+            data_channel: setup.data_channel,
             impaired,
             estimate: estimate_view,
         })
@@ -191,7 +194,7 @@ impl Peer {
     /// Returns notes for the person (our codec was not taken, nothing to send video on).
     pub async fn attach_media(&mut self, offerer: bool) -> Result<Vec<String>> {
         let mut notes = Vec::new();
-        if offerer {
+        if offerer && self.data_channel {
             // A data channel proves SCTP over DTLS works too: the answerer echoes our pings.
             let channel = self
                 .pc

@@ -41,6 +41,9 @@ pub struct PeerSetup {
     pub tcp_bind: Vec<SocketAddr>,
     /// `--impair`: what this peer does to everything it sends.
     pub impair: Option<crate::impair::ImpairSpec>,
+    /// The offerer opens the `rtccall` data channel (ping echoes, chat, files); not towards
+    /// WHIP/WHEP endpoints, which take media only.
+    pub data_channel: bool,
 }
 
 /// What trickled candidates must carry besides the candidate line: the mid of the first media

@@ -4,6 +4,7 @@
 //! and WHEP over HTTP) plug in beside it without touching the machine.
 
 pub mod room;
+pub mod whip;
 
 use crate::exit::Error;
 use crate::ice::IceServer;

@@ -1,0 +1,684 @@
+//! The WHIP and WHEP front end (RFC 9725, and WHEP's draft which mirrors it): the offer is
+//! POSTed to the endpoint with the candidates gathered by then, the answer comes back in the
+//! 201 with the resource's `Location` (and `ETag`), later candidates are PATCHed to the
+//! resource as `application/trickle-ice-sdpfrag`, and the resource is DELETEd when the call
+//! ends. ICE servers come from the endpoint's `Link: <…>; rel="ice-server"` headers, asked for
+//! with an OPTIONS request before the offer.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::Method;
+use tokio::sync::{Notify, mpsc};
+use url::Url;
+
+use super::{CandidateLine, Event, Heard, Say, Signaling};
+use crate::exit::Error;
+use crate::httpc::{self, Request, Response};
+use crate::ice::IceServer;
+use crate::report::schema::SignalingEvent;
+use crate::signal::protocol::Token;
+use crate::tls::TlsSetup;
+
+/// Which way the media goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhipKind {
+    /// WHIP: we send (`rtccall publish`).
+    Publish,
+    /// WHEP: we receive (`rtccall play`).
+    Play,
+}
+
+impl WhipKind {
+    /// The role shown in records and the summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WhipKind::Publish => "publish",
+            WhipKind::Play => "play",
+        }
+    }
+
+    fn protocol(self) -> &'static str {
+        match self {
+            WhipKind::Publish => "WHIP",
+            WhipKind::Play => "WHEP",
+        }
+    }
+}
+
+/// Where a WHIP or WHEP endpoint is and how to get in.
+#[derive(Debug, Clone)]
+pub struct WhipConfig {
+    pub url: Url,
+    pub kind: WhipKind,
+    /// Sent as `Authorization: Bearer` (`--token`).
+    pub token: Option<Token>,
+}
+
+/// How long the offer waits for gathering to finish before it is POSTed anyway (the rest is
+/// trickled).
+pub const GATHER_WAIT: Duration = Duration::from_secs(1);
+
+/// Bound on the DELETE at the end.
+const DELETE_WAIT: Duration = Duration::from_secs(2);
+
+const SDP: &str = "application/sdp";
+const SDPFRAG: &str = "application/trickle-ice-sdpfrag";
+
+/// What the front end knows of the exchange so far.
+#[derive(Default)]
+struct State {
+    /// The offer is out (or going out): candidates from now on are PATCHed.
+    posted: bool,
+    /// Candidates gathered before the POST.
+    early: Vec<CandidateLine>,
+    /// Candidates gathered while the POST was on its way.
+    late: Vec<CandidateLine>,
+    gathered: bool,
+    /// The resource and its entity tag, from the 201.
+    resource: Option<Url>,
+    etag: Option<String>,
+    /// Our ICE credentials and first mid, from the offer (for PATCH bodies).
+    ufrag: String,
+    pwd: String,
+    mid: String,
+    /// The server answered a PATCH with 405/501: no more trickling.
+    no_trickle: bool,
+    deleted: bool,
+}
+
+/// The WHIP/WHEP front end of one call.
+pub struct WhipSignaling {
+    cfg: WhipConfig,
+    tls: Option<TlsSetup>,
+    timeout: Duration,
+    tx: mpsc::UnboundedSender<Event>,
+    rx: mpsc::UnboundedReceiver<Event>,
+    state: Arc<Mutex<State>>,
+    gathered: Arc<Notify>,
+    /// ICE servers from the endpoint's Link headers (OPTIONS).
+    ice_servers: Vec<IceServer>,
+}
+
+fn lock(s: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl WhipSignaling {
+    pub fn new(cfg: WhipConfig, tls: Option<TlsSetup>, timeout: Duration) -> WhipSignaling {
+        let (tx, rx) = mpsc::unbounded_channel();
+        WhipSignaling {
+            cfg,
+            tls,
+            timeout,
+            tx,
+            rx,
+            state: Arc::default(),
+            gathered: Arc::default(),
+            ice_servers: Vec::new(),
+        }
+    }
+
+    fn headers(token: Option<&Token>) -> Vec<(&'static str, String)> {
+        token
+            .map(|t| vec![("authorization", format!("Bearer {}", t.0))])
+            .unwrap_or_default()
+    }
+
+    fn note(&self, event: SignalingEvent, detail: String) {
+        let _ = self.tx.send(Event::Note(event, Some(detail)));
+    }
+}
+
+/// A copy of what a spawned request needs.
+#[derive(Clone)]
+struct Http {
+    kind: WhipKind,
+    token: Option<Token>,
+    tls: Option<TlsSetup>,
+    timeout: Duration,
+}
+
+impl Http {
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        extra: Vec<(&'static str, String)>,
+        body: Option<(&'static str, Bytes)>,
+    ) -> Result<Response, String> {
+        let mut headers = WhipSignaling::headers(self.token.as_ref());
+        headers.extend(extra);
+        httpc::send(Request {
+            method,
+            url,
+            headers,
+            body,
+            tls: self.tls.as_ref(),
+            timeout: self.timeout,
+        })
+        .await
+    }
+}
+
+/// `status first-line-of-body` for an error message.
+fn status_line(r: &Response) -> String {
+    let line = r.first_line();
+    if line.is_empty() {
+        format!("{}", r.status)
+    } else {
+        format!("{} {line}", r.status)
+    }
+}
+
+/// Put candidates (and, once gathering is over, `a=end-of-candidates`) into an SDP offer, each
+/// into the media section its mid names (the first one otherwise).
+pub fn with_candidates(sdp: &str, candidates: &[CandidateLine], complete: bool) -> String {
+    let Ok(mut desc) =
+        rtc::sdp::SessionDescription::unmarshal(&mut std::io::Cursor::new(sdp.as_bytes()))
+    else {
+        return sdp.to_string();
+    };
+    for c in candidates {
+        let value = c
+            .candidate
+            .trim()
+            .trim_start_matches("a=")
+            .trim_start_matches("candidate:")
+            .to_string();
+        let at = desc
+            .media_descriptions
+            .iter()
+            .position(|m| {
+                c.sdp_mid.is_some() && m.attribute("mid").flatten() == c.sdp_mid.as_deref()
+            })
+            .unwrap_or(0);
+        if let Some(m) = desc.media_descriptions.get_mut(at) {
+            m.attributes
+                .push(rtc::sdp::description::common::Attribute::new(
+                    "candidate".into(),
+                    Some(value),
+                ));
+        }
+    }
+    if complete {
+        for m in desc.media_descriptions.iter_mut() {
+            m.attributes
+                .push(rtc::sdp::description::common::Attribute::new(
+                    "end-of-candidates".into(),
+                    None,
+                ));
+        }
+    }
+    desc.marshal()
+}
+
+/// An `application/trickle-ice-sdpfrag` body (RFC 8840) carrying candidates.
+pub fn sdpfrag(
+    ufrag: &str,
+    pwd: &str,
+    mid: &str,
+    candidates: &[CandidateLine],
+    end: bool,
+) -> String {
+    let mut s =
+        format!("a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\nm=audio 9 RTP/AVP 0\r\na=mid:{mid}\r\n");
+    for c in candidates {
+        let value = c
+            .candidate
+            .trim()
+            .trim_start_matches("a=")
+            .trim_start_matches("candidate:");
+        s.push_str(&format!("a=candidate:{value}\r\n"));
+    }
+    if end {
+        s.push_str("a=end-of-candidates\r\n");
+    }
+    s
+}
+
+/// Parse `Link` header values for `rel="ice-server"` entries (RFC 9725 4.6): `<URL>;
+/// rel="ice-server"; username="…"; credential="…"`. Entries that are not ICE servers or do
+/// not parse are skipped; the count of skipped ones is returned too.
+pub fn ice_servers_from_links(values: &[&str]) -> (Vec<IceServer>, usize) {
+    let mut servers = Vec::new();
+    let mut skipped = 0;
+    for value in values {
+        for link in split_links(value) {
+            match parse_link(&link) {
+                Some(Some(s)) => servers.push(s),
+                Some(None) => {}
+                None => skipped += 1,
+            }
+        }
+    }
+    (servers, skipped)
+}
+
+/// Split one header value into its links (commas outside `<…>` and quotes).
+fn split_links(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut cur, mut angle, mut quote) = (String::new(), false, false);
+    for ch in value.chars() {
+        match ch {
+            '<' if !quote => angle = true,
+            '>' if !quote => angle = false,
+            '"' if !angle => quote = !quote,
+            ',' if !angle && !quote => {
+                out.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    out.push(cur);
+    out.into_iter().filter(|l| !l.trim().is_empty()).collect()
+}
+
+/// One link: `None` when it does not parse, `Some(None)` when it is another kind of link.
+fn parse_link(link: &str) -> Option<Option<IceServer>> {
+    let link = link.trim();
+    let rest = link.strip_prefix('<')?;
+    let (url, params) = rest.split_once('>')?;
+    let (mut rel, mut username, mut credential) = (None, None, None);
+    for p in params.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = p.split_once('=')?;
+        let v = v.trim().trim_matches('"').to_string();
+        match k.trim().to_ascii_lowercase().as_str() {
+            "rel" => rel = Some(v),
+            "username" => username = Some(v),
+            "credential" => credential = Some(v),
+            _ => {}
+        }
+    }
+    if rel.as_deref() != Some("ice-server") {
+        return Some(None);
+    }
+    crate::ice::IceUrl::parse(url, "Link").ok()?;
+    let credentials = username.zip(credential);
+    Some(Some(IceServer::new(url.to_string(), credentials)))
+}
+
+/// The ICE servers as a record shows them: URLs, never credentials.
+fn shown(servers: &[IceServer]) -> String {
+    servers
+        .iter()
+        .flat_map(|s| s.urls.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `a=ice-ufrag`, `a=ice-pwd` and the first `a=mid` of an SDP.
+fn ice_of(sdp: &str) -> (String, String, String) {
+    let find = |key: &str| {
+        sdp.lines()
+            .find_map(|l| l.trim().strip_prefix(key).map(str::to_string))
+            .unwrap_or_default()
+    };
+    (find("a=ice-ufrag:"), find("a=ice-pwd:"), find("a=mid:"))
+}
+
+impl WhipSignaling {
+    /// POST the offer once gathering is over (or after [`GATHER_WAIT`]); then PATCH what was
+    /// gathered meanwhile.
+    fn post(&self, offer: String) {
+        let http = self.http();
+        let url = self.cfg.url.clone();
+        let state = self.state.clone();
+        let gathered = self.gathered.clone();
+        let tx = self.tx.clone();
+        let configured = !self.ice_servers.is_empty();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(GATHER_WAIT, async {
+                if !lock(&state).gathered {
+                    gathered.notified().await;
+                }
+            })
+            .await;
+            let (candidates, complete) = {
+                let mut s = lock(&state);
+                s.posted = true;
+                (std::mem::take(&mut s.early), s.gathered)
+            };
+            let body = with_candidates(&offer, &candidates, complete);
+            let r = match http
+                .send(
+                    Method::POST,
+                    url.clone(),
+                    vec![],
+                    Some((SDP, Bytes::from(body))),
+                )
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = tx.send(Event::Heard(Heard::Refused(e)));
+                    return;
+                }
+            };
+            if r.status != 201 {
+                let why = match r.status {
+                    401 | 403 => format!(
+                        "{url}: {} (the endpoint wants a valid --token)",
+                        status_line(&r)
+                    ),
+                    _ => format!("{url}: {}", status_line(&r)),
+                };
+                let _ = tx.send(Event::Heard(Heard::Refused(why)));
+                return;
+            }
+            let answer = String::from_utf8_lossy(&r.body).to_string();
+            if !answer.trim_start().starts_with("v=0") {
+                let _ = tx.send(Event::Heard(Heard::Refused(format!(
+                    "{}: 201 without an SDP answer (Content-Type {:?})",
+                    r.url,
+                    r.header("content-type").unwrap_or("none")
+                ))));
+                return;
+            }
+            let resource = match r.header("location") {
+                Some(l) => r.url.join(l).ok(),
+                None => None,
+            };
+            if resource.is_none() {
+                let _ = tx.send(Event::Note(
+                    SignalingEvent::Warning,
+                    Some(format!(
+                        "{}: the 201 has no usable Location: candidates cannot be trickled nor \
+                         the session deleted",
+                        r.url
+                    )),
+                ));
+            }
+            let (links, skipped) = ice_servers_from_links(&r.headers_all("link"));
+            if !links.is_empty() && !configured {
+                let _ = tx.send(Event::Note(
+                    SignalingEvent::Warning,
+                    Some(format!(
+                        "the answer's Link headers name ICE servers ({}) that the OPTIONS \
+                         request did not: the offer was made without them",
+                        shown(&links)
+                    )),
+                ));
+            }
+            if skipped > 0 {
+                let _ = tx.send(Event::Note(
+                    SignalingEvent::Warning,
+                    Some(format!(
+                        "{skipped} Link header(s) ignored: not a parsable ice-server link"
+                    )),
+                ));
+            }
+            let late = {
+                let mut s = lock(&state);
+                s.resource = resource;
+                s.etag = r.header("etag").map(str::to_string);
+                std::mem::take(&mut s.late)
+            };
+            let _ = tx.send(Event::Heard(Heard::Answer(answer)));
+            let end = lock(&state).gathered && !complete;
+            if !late.is_empty() || end {
+                patch(&http, &state, &tx, late, end).await;
+            }
+        });
+    }
+
+    fn http(&self) -> Http {
+        Http {
+            kind: self.cfg.kind,
+            token: self.cfg.token.clone(),
+            tls: self.tls.clone(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// PATCH candidates to the resource (nothing once the server said it takes none).
+async fn patch(
+    http: &Http,
+    state: &Mutex<State>,
+    tx: &mpsc::UnboundedSender<Event>,
+    candidates: Vec<CandidateLine>,
+    end: bool,
+) {
+    let (url, etag, body) = {
+        let s = lock(state);
+        let Some(url) = s.resource.clone() else {
+            return;
+        };
+        if s.no_trickle {
+            return;
+        }
+        (
+            url,
+            s.etag.clone(),
+            sdpfrag(&s.ufrag, &s.pwd, &s.mid, &candidates, end),
+        )
+    };
+    let extra = etag.map(|e| vec![("if-match", e)]).unwrap_or_default();
+    match http
+        .send(
+            Method::PATCH,
+            url.clone(),
+            extra,
+            Some((SDPFRAG, Bytes::from(body))),
+        )
+        .await
+    {
+        Ok(r) if (200..300).contains(&r.status) => {}
+        Ok(r) if matches!(r.status, 405 | 501) => {
+            lock(state).no_trickle = true;
+            let _ = tx.send(Event::Note(
+                SignalingEvent::Warning,
+                Some(format!(
+                    "{url}: {} does not take trickled candidates ({}): it has those of the offer",
+                    http.kind.protocol(),
+                    r.status
+                )),
+            ));
+        }
+        Ok(r) => {
+            let _ = tx.send(Event::Note(
+                SignalingEvent::Warning,
+                Some(format!("{url}: trickle PATCH: {}", status_line(&r))),
+            ));
+        }
+        Err(e) => {
+            let _ = tx.send(Event::Note(
+                SignalingEvent::Warning,
+                Some(format!("trickle PATCH: {e}")),
+            ));
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Signaling for WhipSignaling {
+    async fn open(&mut self) -> Result<(), Error> {
+        let url = self.cfg.url.clone();
+        // OPTIONS tells the ICE servers before the offer is made (servers that do not answer
+        // it still take the POST: only a transport failure ends the call here).
+        let r = self
+            .http()
+            .send(Method::OPTIONS, url.clone(), vec![], None)
+            .await
+            .map_err(|e| {
+                Error::signaling(format!(
+                    "cannot reach the {} endpoint {e}",
+                    self.cfg.kind.protocol()
+                ))
+            })?;
+        let (servers, skipped) = ice_servers_from_links(&r.headers_all("link"));
+        self.note(
+            SignalingEvent::Connected,
+            format!("{} {url} (OPTIONS {})", self.cfg.kind.protocol(), r.status),
+        );
+        if skipped > 0 {
+            self.note(
+                SignalingEvent::Warning,
+                format!("{skipped} Link header(s) ignored: not a parsable ice-server link"),
+            );
+        }
+        self.ice_servers = servers;
+        Ok(())
+    }
+
+    async fn say(&mut self, say: Say) -> bool {
+        match say {
+            Say::Join { .. } => {
+                let _ = self.tx.send(Event::Heard(Heard::Joined {
+                    peer: Some("answer".into()),
+                    resume: None,
+                    ice_servers: self.ice_servers.clone(),
+                }));
+                true
+            }
+            Say::Offer(sdp) => {
+                let first = {
+                    let mut s = lock(&self.state);
+                    let first = !s.posted && s.ufrag.is_empty();
+                    (s.ufrag, s.pwd, s.mid) = ice_of(&sdp);
+                    first
+                };
+                if first {
+                    self.post(sdp);
+                } else {
+                    // An ICE restart needs the answer's new credentials through a PATCH and
+                    // an answer rebuilt from them: not done yet.
+                    let _ = self.tx.send(Event::Heard(Heard::Problem(format!(
+                        "ICE restart over {} is not supported yet",
+                        self.cfg.kind.protocol()
+                    ))));
+                }
+                true
+            }
+            Say::Candidate(c) => {
+                let now = {
+                    let mut s = lock(&self.state);
+                    match (&c, s.posted, s.resource.is_some()) {
+                        (Some(c), false, _) => {
+                            s.early.push(c.clone());
+                            None
+                        }
+                        (Some(c), true, false) => {
+                            s.late.push(c.clone());
+                            None
+                        }
+                        (None, false, _) => {
+                            s.gathered = true;
+                            None
+                        }
+                        (None, true, false) => {
+                            s.gathered = true;
+                            None
+                        }
+                        (c, true, true) => Some(c.clone()),
+                    }
+                };
+                if c.is_none() {
+                    self.gathered.notify_one();
+                }
+                if let Some(c) = now {
+                    let http = self.http();
+                    let state = self.state.clone();
+                    let tx = self.tx.clone();
+                    let end = c.is_none();
+                    tokio::spawn(async move {
+                        patch(&http, &state, &tx, c.into_iter().collect(), end).await;
+                    });
+                }
+                true
+            }
+            Say::Bye(_) => {
+                self.delete().await;
+                true
+            }
+            Say::Answer(_) | Say::Restart(_) | Say::Reject(_) => false,
+        }
+    }
+
+    async fn next(&mut self) -> Event {
+        match self.rx.recv().await {
+            Some(e) => e,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn reconnect(&mut self) {
+        // Nothing stays connected between requests.
+        let _ = self.tx.send(Event::Back);
+    }
+
+    async fn close(&mut self) {
+        self.delete().await;
+    }
+}
+
+impl WhipSignaling {
+    /// DELETE the resource, once; a failure is a warning.
+    async fn delete(&mut self) {
+        let url = {
+            let mut s = lock(&self.state);
+            if s.deleted {
+                return;
+            }
+            s.deleted = true;
+            s.resource.clone()
+        };
+        let Some(url) = url else { return };
+        let http = Http {
+            timeout: DELETE_WAIT,
+            ..self.http()
+        };
+        match http.send(Method::DELETE, url.clone(), vec![], None).await {
+            Ok(r) if (200..300).contains(&r.status) => {}
+            Ok(r) => tracing::warn!("DELETE {url}: {}", status_line(&r)),
+            Err(e) => tracing::warn!("DELETE {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_name_ice_servers_with_their_credentials() {
+        let (s, skipped) = ice_servers_from_links(&[
+            r#"<stun:127.0.0.1:3478>; rel="ice-server""#,
+            r#"<turn:127.0.0.1:3478?transport=udp>; rel="ice-server"; username="u;1"; credential="p,2"; credential-type="password", <https://x/>; rel="next""#,
+            "garbage",
+        ]);
+        assert_eq!(skipped, 1);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].urls, vec!["stun:127.0.0.1:3478".to_string()]);
+        assert_eq!(
+            s[1].urls,
+            vec!["turn:127.0.0.1:3478?transport=udp".to_string()]
+        );
+        assert_eq!(s[1].credential.as_deref(), Some("p,2"));
+    }
+
+    #[test]
+    fn candidates_go_into_the_offer_and_the_sdpfrag() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:abcd\r\na=ice-pwd:secretsecretsecretsecret\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n";
+        let c = CandidateLine {
+            candidate: "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host".into(),
+            sdp_mid: Some("1".into()),
+            sdp_mline_index: Some(1),
+            username_fragment: None,
+        };
+        let sdp = with_candidates(offer, std::slice::from_ref(&c), true);
+        let video = &sdp[sdp.find("m=video").unwrap()..];
+        assert!(video.contains("a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n"));
+        assert_eq!(sdp.matches("a=end-of-candidates").count(), 2);
+        let (u, p, m) = ice_of(offer);
+        assert_eq!((u.as_str(), m.as_str()), ("abcd", "0"));
+        let frag = sdpfrag(&u, &p, &m, &[c], true);
+        assert!(frag.starts_with("a=ice-ufrag:abcd\r\na=ice-pwd:secret"));
+        assert!(frag.contains("\r\na=candidate:1 1 udp"));
+        assert!(frag.ends_with("a=end-of-candidates\r\n"));
+    }
+}
