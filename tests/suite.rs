@@ -14,3 +14,4 @@ mod probe;
 mod serve;
 mod setup;
 mod turn;
+mod whip;

@@ -1,0 +1,270 @@
+//! `rtccall publish` against a real WHIP media server: Janus 1.1.2 (VideoRoom) behind meetecho's
+//! simple-whip-server, both started here on loopback ports (installed by `.ci/install-janus`;
+//! see tests/peers/janus/README.md) and stopped by PID.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rtccall::httpc;
+use serde_json::{Value, json};
+
+use crate::common::{Proc, Scratch, free_port, shared};
+
+const SHIM: &str = "/usr/local/lib/rtccall-janus/janus-loopback.so";
+const WHIP_DIR: &str = "/usr/local/lib/rtccall-whip";
+const ADMIN_SECRET: &str = "rtccall-admin";
+
+/// Janus and simple-whip-server on loopback.
+struct Janus {
+    janus: Child,
+    whip: Child,
+    admin: u16,
+    whip_port: u16,
+    _dir: Scratch,
+}
+
+impl Drop for Janus {
+    fn drop(&mut self) {
+        for c in [&mut self.whip, &mut self.janus] {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// One HTTP request through rtccall's own client (a runtime of its own).
+fn http(method: &str, url: &str, body: Option<(&'static str, String)>) -> httpc::Response {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(httpc::send(httpc::Request {
+        method: method.parse().unwrap(),
+        url: url.parse().unwrap(),
+        headers: vec![],
+        body: body.map(|(t, b)| (t, b.into())),
+        tls: None,
+        timeout: Duration::from_secs(5),
+    }))
+    .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+fn wait_for(url: &str, what: &str) {
+    let start = Instant::now();
+    loop {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let ok = rt
+            .block_on(httpc::send(httpc::Request {
+                method: "GET".parse().unwrap(),
+                url: url.parse().unwrap(),
+                headers: vec![],
+                body: None,
+                tls: None,
+                timeout: Duration::from_secs(1),
+            }))
+            .is_ok_and(|r| r.status == 200);
+        if ok {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{what} did not answer {url}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Janus {
+    fn start() -> Janus {
+        let dir = Scratch::new("janus");
+        let (http_port, admin, ws, whip_port) =
+            (free_port(), free_port(), free_port(), free_port());
+        let templates = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/janus");
+        for entry in std::fs::read_dir(templates).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "jcfg") {
+                let text = std::fs::read_to_string(&path)
+                    .unwrap()
+                    .replace("@HTTP_PORT@", &http_port.to_string())
+                    .replace("@ADMIN_PORT@", &admin.to_string())
+                    .replace("@WS_PORT@", &ws.to_string());
+                dir.write(path.file_name().unwrap().to_str().unwrap(), &text);
+            }
+        }
+        let (janus_log, whip_log) = (dir.path("janus.log"), dir.path("whip.log"));
+        let log = |path: &std::path::Path| std::fs::File::create(path).unwrap();
+        let janus = Command::new("janus")
+            .args(["-F", &dir.str("")])
+            .env("LD_PRELOAD", SHIM)
+            .stdout(log(&janus_log))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("janus runs (bash .ci/install-janus)");
+        let mut j = Janus {
+            janus,
+            whip: Command::new("true").spawn().unwrap(),
+            admin,
+            whip_port,
+            _dir: dir,
+        };
+        wait_for(&format!("http://127.0.0.1:{http_port}/janus/info"), "Janus");
+        j.whip = Command::new("node")
+            .arg("src/server.js")
+            .current_dir(WHIP_DIR)
+            .env("WHIP_PORT", whip_port.to_string())
+            .env("WHIP_JANUS_WS", format!("ws://127.0.0.1:{ws}"))
+            .stdout(log(&whip_log))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("simple-whip-server runs (bash .ci/install-janus)");
+        wait_for(
+            &format!("http://127.0.0.1:{whip_port}/whip/healthcheck"),
+            "simple-whip-server",
+        );
+        j
+    }
+
+    /// Create a WHIP endpoint publishing into VideoRoom 1234; its URL.
+    fn endpoint(&self, id: &str, token: &str, label: &str) -> String {
+        let r = http(
+            "POST",
+            &format!("http://127.0.0.1:{}/whip/create", self.whip_port),
+            Some((
+                "application/json",
+                json!({"id": id, "room": 1234, "token": token, "label": label}).to_string(),
+            )),
+        );
+        assert_eq!(r.status, 200, "create: {}", r.first_line());
+        format!("http://127.0.0.1:{}/whip/endpoint/{id}", self.whip_port)
+    }
+
+    fn admin(&self, path: &str, request: &str) -> Value {
+        let r = http(
+            "POST",
+            &format!("http://127.0.0.1:{}/admin{path}", self.admin),
+            Some((
+                "application/json",
+                json!({"janus": request, "transaction": "t", "admin_secret": ADMIN_SECRET})
+                    .to_string(),
+            )),
+        );
+        serde_json::from_slice(&r.body).unwrap()
+    }
+
+    /// Packets Janus received from the publisher named `label`, per media type.
+    fn packets_in(&self, label: &str) -> Vec<(String, u64)> {
+        let ids = |v: &Value, key: &str| -> Vec<u64> {
+            v[key]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default()
+        };
+        for session in ids(&self.admin("", "list_sessions"), "sessions") {
+            let handles = self.admin(&format!("/{session}"), "list_handles");
+            for handle in ids(&handles, "handles") {
+                let info = self.admin(&format!("/{session}/{handle}"), "handle_info");
+                let info = &info["info"];
+                if info["plugin_specific"]["display"] != label {
+                    continue;
+                }
+                return info["webrtc"]["media"]
+                    .as_object()
+                    .map(|m| {
+                        m.values()
+                            .map(|v| {
+                                (
+                                    v["type"].as_str().unwrap_or("?").to_string(),
+                                    v["stats"]["in"]["packets"].as_u64().unwrap_or(0),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+        }
+        Vec::new()
+    }
+
+    /// Whether the endpoint has a session published (simple-whip-server's `enabled`).
+    fn published(&self, id: &str) -> bool {
+        let r = http(
+            "GET",
+            &format!("http://127.0.0.1:{}/whip/endpoints", self.whip_port),
+            None,
+        );
+        let list: Value = serde_json::from_slice(&r.body).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == id && e["enabled"] == true)
+    }
+}
+
+/// `rtccall publish` to Janus: refused without the Bearer token (one line, exit 3), then with
+/// it the call connects, Janus counts audio and video packets coming in (its Admin API), the
+/// summary says role `publish`, and the session is DELETEd at the end (the endpoint is free).
+#[test]
+fn publish_to_janus_with_a_bearer_token() {
+    let _suite = shared();
+    let janus = Janus::start();
+    let url = janus.endpoint("rtc1", "s3cret-token", "pub-rtc1");
+    let base = [
+        "publish",
+        url.as_str(),
+        "--audio",
+        "tone",
+        "--no-speaker",
+        "--bind",
+        "127.0.0.1:0",
+        "--video-size",
+        "320x240",
+        "--timeout",
+        "10",
+    ];
+
+    let refused = Proc::spawn(&base).finish(Duration::from_secs(15));
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    let err: Vec<&str> = refused
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("rtccall: error:"))
+        .collect();
+    assert_eq!(err.len(), 1, "{}", refused.stderr);
+    assert!(
+        err[0].contains("403") && err[0].contains(&url),
+        "{}",
+        err[0]
+    );
+    assert!(!janus.published("rtc1"));
+
+    let mut args = base.to_vec();
+    args.extend(["--token", "s3cret-token", "--duration", "4", "--json"]);
+    let mut p = Proc::spawn(&args);
+    p.wait_line(Duration::from_secs(10), |l| {
+        l.contains(r#""type":"connection-state""#) && l.contains(r#""state":"connected""#)
+    });
+    assert!(janus.published("rtc1"));
+    std::thread::sleep(Duration::from_secs(2));
+    let counts = janus.packets_in("pub-rtc1");
+    for kind in ["audio", "video"] {
+        let n = counts.iter().find(|(k, _)| k == kind).map_or(0, |c| c.1);
+        assert!(n > 20, "Janus received {n} {kind} packets: {counts:?}");
+    }
+    let done = p.finish(Duration::from_secs(15));
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let s = done.summary();
+    assert_eq!(s.role, "publish");
+    assert_eq!(s.end_reason, "duration");
+    assert!(
+        s.connected && s.audio.packets_sent > 100 && s.video.frames_sent > 50,
+        "{s:?}"
+    );
+    assert!(!janus.published("rtc1"), "the session was not deleted");
+    // The endpoint is free again: a second publish gets in.
+    let again = Proc::spawn(&[&args[..args.len() - 3], &["--duration", "1"]].concat())
+        .finish(Duration::from_secs(15));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+}
