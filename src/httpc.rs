@@ -65,9 +65,13 @@ pub struct Request<'a> {
 /// Send a request, following 307/308 redirects (at most [`MAX_REDIRECTS`]).
 pub async fn send(req: Request<'_>) -> Result<Response, String> {
     let shown = req.url.to_string();
+    let req_timeout = req.timeout;
     match tokio::time::timeout(req.timeout, follow(req)).await {
         Ok(r) => r,
-        Err(_) => Err(format!("{shown}: no response")),
+        Err(_) => Err(format!(
+            "{shown}: no response within {} s",
+            req_timeout.as_secs_f64()
+        )),
     }
 }
 
