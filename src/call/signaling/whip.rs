@@ -258,6 +258,11 @@ pub fn ice_servers_from_links(values: &[&str]) -> (Vec<IceServer>, usize) {
 
 /// Split one header value into its links (commas outside `<…>` and quotes).
 fn split_links(value: &str) -> Vec<String> {
+    split_outside(value, ',')
+}
+
+/// Split on `sep` where it is outside `<…>` and double quotes; empty parts dropped.
+fn split_outside(value: &str, sep: char) -> Vec<String> {
     let mut out = Vec::new();
     let (mut cur, mut angle, mut quote) = (String::new(), false, false);
     for ch in value.chars() {
@@ -265,7 +270,7 @@ fn split_links(value: &str) -> Vec<String> {
             '<' if !quote => angle = true,
             '>' if !quote => angle = false,
             '"' if !angle => quote = !quote,
-            ',' if !angle && !quote => {
+            c if c == sep && !angle && !quote => {
                 out.push(std::mem::take(&mut cur));
                 continue;
             }
@@ -283,8 +288,8 @@ fn parse_link(link: &str) -> Option<Option<IceServer>> {
     let rest = link.strip_prefix('<')?;
     let (url, params) = rest.split_once('>')?;
     let (mut rel, mut username, mut credential) = (None, None, None);
-    for p in params.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = p.split_once('=')?;
+    for p in split_outside(params, ';') {
+        let (k, v) = p.trim().split_once('=')?;
         let v = v.trim().trim_matches('"').to_string();
         match k.trim().to_ascii_lowercase().as_str() {
             "rel" => rel = Some(v),
