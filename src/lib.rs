@@ -37,6 +37,7 @@ pub mod impair;
 pub mod media;
 pub mod probe;
 pub mod report;
+pub mod sdpfrag;
 pub mod signal;
 pub mod tls;
 pub mod turnframe;

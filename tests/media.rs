@@ -157,7 +157,7 @@ impl Xvfb {
 }
 
 /// The audio of a media file as 48 kHz mono samples (decoded by the ffmpeg CLI).
-fn decode_audio(path: &Path) -> Vec<i16> {
+pub(crate) fn decode_audio(path: &Path) -> Vec<i16> {
     let out = Command::new("ffmpeg")
         .args(["-loglevel", "error", "-i"])
         .arg(path)
@@ -194,7 +194,7 @@ fn energy_at(samples: &[i16], freq: f64) -> f64 {
 /// The audio's energy is at 440 Hz: the strongest of 100..2000 Hz in 20 Hz steps, and far
 /// above the typical bin.
 #[track_caller]
-fn assert_tone_at_440(what: &str, samples: &[i16]) {
+pub(crate) fn assert_tone_at_440(what: &str, samples: &[i16]) {
     assert_tone_near_440(what, samples, 0.0)
 }
 
@@ -228,7 +228,7 @@ fn assert_tone_near_440(what: &str, samples: &[i16], tolerance_hz: f64) {
 }
 
 /// ffprobe's view of a file.
-fn probe(path: &Path) -> serde_json::Value {
+pub(crate) fn probe(path: &Path) -> serde_json::Value {
     let out = Command::new("ffprobe")
         .args([
             "-v",
@@ -250,7 +250,7 @@ fn probe(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn stream<'a>(probe: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+pub(crate) fn stream<'a>(probe: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
     probe["streams"]
         .as_array()
         .unwrap()

@@ -1,6 +1,7 @@
-//! `rtccall publish` against a real WHIP media server: Janus 1.1.2 (VideoRoom) behind meetecho's
-//! simple-whip-server, both started here on loopback ports (installed by `.ci/install-janus`;
-//! see tests/peers/janus/README.md) and stopped by PID.
+//! WHIP and WHEP: `rtccall publish` against a real WHIP media server (Janus 1.1.2 VideoRoom
+//! behind meetecho's simple-whip-server, both started here on loopback ports, installed by
+//! `.ci/install-janus`, see tests/peers/janus/README.md, and stopped by PID), and `rtccall
+//! serve`'s own WHIP and WHEP endpoints between `publish`/`play` and a terminal in a room.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,7 +9,8 @@ use std::time::{Duration, Instant};
 use rtccall::httpc;
 use serde_json::{Value, json};
 
-use crate::common::{Proc, Scratch, free_port, shared};
+use crate::common::{Proc, Scratch, call_args, free_port, serve, serve_with, shared};
+use crate::media::{assert_tone_at_440, decode_audio, probe, stream};
 
 const SHIM: &str = "/usr/local/lib/rtccall-janus/janus-loopback.so";
 const WHIP_DIR: &str = "/usr/local/lib/rtccall-whip";
@@ -34,6 +36,15 @@ impl Drop for Janus {
 
 /// One HTTP request through rtccall's own client (a runtime of its own).
 fn http(method: &str, url: &str, body: Option<(&'static str, String)>) -> httpc::Response {
+    http_with(method, url, vec![], body)
+}
+
+fn http_with(
+    method: &str,
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+    body: Option<(&'static str, String)>,
+) -> httpc::Response {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -41,7 +52,7 @@ fn http(method: &str, url: &str, body: Option<(&'static str, String)>) -> httpc:
     rt.block_on(httpc::send(httpc::Request {
         method: method.parse().unwrap(),
         url: url.parse().unwrap(),
-        headers: vec![],
+        headers,
         body: body.map(|(t, b)| (t, b.into())),
         tls: None,
         timeout: Duration::from_secs(5),
@@ -267,4 +278,204 @@ fn publish_to_janus_with_a_bearer_token() {
     let again = Proc::spawn(&[&args[..args.len() - 3], &["--duration", "1"]].concat())
         .finish(Duration::from_secs(15));
     assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+/// The http:// base of a `serve` whose WebSocket URL is `ws`.
+fn http_base(ws: &str) -> String {
+    ws.replacen("ws://", "http://", 1)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// `rtccall publish` → `serve`'s WHIP endpoint → `rtccall answer --record`: the terminal takes
+/// the publisher as a dialer, records the 440 Hz tone and the test pattern, and sees the
+/// publisher's DELETE as a hang-up.
+#[test]
+fn publish_through_serve_to_a_recording_terminal() {
+    let _suite = shared();
+    let dir = Scratch::new("whip-serve");
+    let rec = dir.str("published.mkv");
+    let (_server, url) = serve();
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "whipin",
+        &url,
+        &[
+            "--auto-accept",
+            "--audio",
+            "none",
+            "--video",
+            "none",
+            "--record",
+            &rec,
+        ],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let endpoint = format!("{}/whip/whipin", http_base(&url));
+    let publish = Proc::spawn(&[
+        "publish",
+        &endpoint,
+        "--json",
+        "--audio",
+        "tone",
+        "--video-size",
+        "320x240",
+        "--fps",
+        "15",
+        "--duration",
+        "3",
+        "--timeout",
+        "10",
+    ])
+    .finish(Duration::from_secs(20));
+    let a = answer.finish(Duration::from_secs(20));
+    assert_eq!(publish.code, 0, "{}", publish.stderr);
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    let (ps, as_) = (publish.summary(), a.summary());
+    assert_eq!(
+        (ps.role.as_str(), ps.room.as_str()),
+        ("publish", endpoint.as_str())
+    );
+    assert_eq!(
+        as_.end_reason, "remote-bye",
+        "the DELETE ends the terminal's call: {as_:?}"
+    );
+    assert!(ps.video.frames_sent >= 30, "{:?}", ps.video);
+    assert!(
+        as_.video.frames_decoded as f64 >= 0.8 * ps.video.frames_sent as f64,
+        "decoded {} of {}",
+        as_.video.frames_decoded,
+        ps.video.frames_sent
+    );
+    assert_eq!((as_.video.width, as_.video.height), (320, 240));
+    assert!(as_.audio.decoded_ms >= 2000, "{:?}", as_.audio);
+    assert!(!publish.stderr.contains("DELETE"), "{}", publish.stderr);
+    let rec = std::path::Path::new(&rec);
+    assert_eq!(stream(&probe(rec), "video")["codec_name"], "vp8");
+    assert_tone_at_440("the published tone", &decode_audio(rec));
+}
+
+/// `rtccall answer` → `serve`'s WHEP endpoint → `rtccall play --record`: a receive-only offer,
+/// the terminal's tone and test pattern decoded and recorded by the player.
+#[test]
+fn play_a_terminal_through_serve() {
+    let _suite = shared();
+    let dir = Scratch::new("whep-serve");
+    let rec = dir.str("played.mkv");
+    let (_server, url) = serve();
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "whepout",
+        &url,
+        &["--auto-accept", "--audio", "tone", "--duration", "20"],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let endpoint = format!("{}/whep/whepout", http_base(&url));
+    let play = Proc::spawn(&[
+        "play",
+        &endpoint,
+        "--json",
+        "--record",
+        &rec,
+        "--duration",
+        "3",
+        "--timeout",
+        "10",
+    ])
+    .finish(Duration::from_secs(20));
+    let a = answer.finish(Duration::from_secs(20));
+    assert_eq!(play.code, 0, "{}", play.stderr);
+    let (ps, as_) = (play.summary(), a.summary());
+    assert_eq!(ps.role, "play");
+    assert_eq!(
+        (ps.audio.packets_sent, ps.video.frames_sent),
+        (0, 0),
+        "play sends nothing"
+    );
+    assert_eq!(as_.end_reason, "remote-bye", "{as_:?}");
+    assert!(
+        ps.video.frames_decoded as f64 >= 0.7 * as_.video.frames_sent as f64
+            && ps.video.frames_decoded >= 30,
+        "decoded {} of {}",
+        ps.video.frames_decoded,
+        as_.video.frames_sent
+    );
+    let rec = std::path::Path::new(&rec);
+    assert_eq!(stream(&probe(rec), "video")["codec_name"], "vp8");
+    assert_tone_at_440("the played tone", &decode_audio(rec));
+}
+
+/// `serve`'s WHIP endpoint refuses what is not a WHIP exchange with the status that says why,
+/// and keeps serving.
+#[test]
+fn serve_whip_endpoint_refuses_bad_requests() {
+    let _suite = shared();
+    let (_server, url) = serve_with(&["--secret", "0123456789abcdef0123"]);
+    let base = http_base(&url);
+    let whip = format!("{base}/whip/bad");
+    let offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n".to_string();
+    let token = Command::new(crate::common::BIN)
+        .args(["token", "bad", "--secret", "0123456789abcdef0123"])
+        .output()
+        .unwrap();
+    let bearer = format!("Bearer {}", String::from_utf8(token.stdout).unwrap().trim());
+    let auth = || vec![("authorization", bearer.clone())];
+    let status = |r: httpc::Response| (r.status, r.first_line());
+
+    let (s, why) = status(http(
+        "POST",
+        &whip,
+        Some(("application/sdp", offer.clone())),
+    ));
+    assert_eq!(s, 401, "{why}");
+    let (s, why) = status(http_with(
+        "POST",
+        &whip,
+        auth(),
+        Some(("text/plain", offer.clone())),
+    ));
+    assert_eq!(s, 415, "{why}");
+    let (s, why) = status(http_with(
+        "POST",
+        &whip,
+        auth(),
+        Some(("application/sdp", "x".repeat(200 * 1024))),
+    ));
+    assert_eq!(s, 413, "{why}");
+    let (s, why) = status(http_with(
+        "POST",
+        &whip,
+        auth(),
+        Some(("application/sdp", "hello".into())),
+    ));
+    assert_eq!(s, 400, "{why}");
+    let (s, why) = status(http_with(
+        "POST",
+        &whip,
+        auth(),
+        Some(("application/sdp", offer)),
+    ));
+    assert_eq!(s, 404, "nobody waits in the room: {why}");
+    assert!(why.contains("rtccall answer bad"), "{why}");
+    let frag = "a=ice-ufrag:x\r\na=ice-pwd:y\r\n".to_string();
+    let (s, _) = status(http_with(
+        "PATCH",
+        &format!("{whip}/nosuch"),
+        vec![("authorization", bearer.clone()), ("if-match", "*".into())],
+        Some(("application/trickle-ice-sdpfrag", frag)),
+    ));
+    assert_eq!(s, 404);
+    let (s, _) = status(http_with("DELETE", &format!("{whip}/nosuch"), auth(), None));
+    assert_eq!(s, 404);
+    let (s, _) = status(http_with("GET", &whip, auth(), None));
+    assert_eq!(s, 405);
+    let r = http("OPTIONS", &whip, None);
+    assert_eq!(r.status, 204);
+    assert!(
+        r.header("allow").is_some_and(|a| a.contains("POST")),
+        "{:?}",
+        r.headers
+    );
+    // Still serving: the health check answers.
+    assert_eq!(http("GET", &format!("{base}/healthz"), None).status, 200);
 }

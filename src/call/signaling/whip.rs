@@ -18,6 +18,7 @@ use crate::exit::Error;
 use crate::httpc::{self, Request, Response};
 use crate::ice::IceServer;
 use crate::report::schema::SignalingEvent;
+use crate::sdpfrag::{self, Cand, ice_of};
 use crate::signal::protocol::Token;
 use crate::tls::TlsSetup;
 
@@ -172,72 +173,6 @@ fn status_line(r: &Response) -> String {
     }
 }
 
-/// Put candidates (and, once gathering is over, `a=end-of-candidates`) into an SDP offer, each
-/// into the media section its mid names (the first one otherwise).
-pub fn with_candidates(sdp: &str, candidates: &[CandidateLine], complete: bool) -> String {
-    let Ok(mut desc) =
-        rtc::sdp::SessionDescription::unmarshal(&mut std::io::Cursor::new(sdp.as_bytes()))
-    else {
-        return sdp.to_string();
-    };
-    for c in candidates {
-        let value = c
-            .candidate
-            .trim()
-            .trim_start_matches("a=")
-            .trim_start_matches("candidate:")
-            .to_string();
-        let at = desc
-            .media_descriptions
-            .iter()
-            .position(|m| {
-                c.sdp_mid.is_some() && m.attribute("mid").flatten() == c.sdp_mid.as_deref()
-            })
-            .unwrap_or(0);
-        if let Some(m) = desc.media_descriptions.get_mut(at) {
-            m.attributes
-                .push(rtc::sdp::description::common::Attribute::new(
-                    "candidate".into(),
-                    Some(value),
-                ));
-        }
-    }
-    if complete {
-        for m in desc.media_descriptions.iter_mut() {
-            m.attributes
-                .push(rtc::sdp::description::common::Attribute::new(
-                    "end-of-candidates".into(),
-                    None,
-                ));
-        }
-    }
-    desc.marshal()
-}
-
-/// An `application/trickle-ice-sdpfrag` body (RFC 8840) carrying candidates.
-pub fn sdpfrag(
-    ufrag: &str,
-    pwd: &str,
-    mid: &str,
-    candidates: &[CandidateLine],
-    end: bool,
-) -> String {
-    let mut s =
-        format!("a=ice-ufrag:{ufrag}\r\na=ice-pwd:{pwd}\r\nm=audio 9 RTP/AVP 0\r\na=mid:{mid}\r\n");
-    for c in candidates {
-        let value = c
-            .candidate
-            .trim()
-            .trim_start_matches("a=")
-            .trim_start_matches("candidate:");
-        s.push_str(&format!("a=candidate:{value}\r\n"));
-    }
-    if end {
-        s.push_str("a=end-of-candidates\r\n");
-    }
-    s
-}
-
 /// Parse `Link` header values for `rel="ice-server"` entries (RFC 9725 4.6): `<URL>;
 /// rel="ice-server"; username="…"; credential="…"`. Entries that are not ICE servers or do
 /// not parse are skipped; the count of skipped ones is returned too.
@@ -315,16 +250,6 @@ fn shown(servers: &[IceServer]) -> String {
         .join(" ")
 }
 
-/// `a=ice-ufrag`, `a=ice-pwd` and the first `a=mid` of an SDP.
-fn ice_of(sdp: &str) -> (String, String, String) {
-    let find = |key: &str| {
-        sdp.lines()
-            .find_map(|l| l.trim().strip_prefix(key).map(str::to_string))
-            .unwrap_or_default()
-    };
-    (find("a=ice-ufrag:"), find("a=ice-pwd:"), find("a=mid:"))
-}
-
 impl WhipSignaling {
     /// POST the offer once gathering is over (or after [`GATHER_WAIT`]); then PATCH what was
     /// gathered meanwhile.
@@ -347,7 +272,7 @@ impl WhipSignaling {
                 s.posted = true;
                 (std::mem::take(&mut s.early), s.gathered)
             };
-            let body = with_candidates(&offer, &candidates, complete);
+            let body = sdpfrag::with_candidates(&offer, &cands(&candidates), complete);
             let r = match http
                 .send(
                     Method::POST,
@@ -440,6 +365,16 @@ impl WhipSignaling {
     }
 }
 
+fn cands(lines: &[CandidateLine]) -> Vec<Cand> {
+    lines
+        .iter()
+        .map(|c| Cand {
+            line: c.candidate.clone(),
+            mid: c.sdp_mid.clone(),
+        })
+        .collect()
+}
+
 /// PATCH candidates to the resource (nothing once the server said it takes none).
 async fn patch(
     http: &Http,
@@ -459,7 +394,7 @@ async fn patch(
         (
             url,
             s.etag.clone(),
-            sdpfrag(&s.ufrag, &s.pwd, &s.mid, &candidates, end),
+            sdpfrag::build(&s.ufrag, &s.pwd, &s.mid, &cands(&candidates), end),
         )
     };
     let extra = etag.map(|e| vec![("if-match", e)]).unwrap_or_default();
@@ -664,26 +599,5 @@ mod tests {
             vec!["turn:127.0.0.1:3478?transport=udp".to_string()]
         );
         assert_eq!(s[1].credential.as_deref(), Some("p,2"));
-    }
-
-    #[test]
-    fn candidates_go_into_the_offer_and_the_sdpfrag() {
-        let offer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=ice-ufrag:abcd\r\na=ice-pwd:secretsecretsecretsecret\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n";
-        let c = CandidateLine {
-            candidate: "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host".into(),
-            sdp_mid: Some("1".into()),
-            sdp_mline_index: Some(1),
-            username_fragment: None,
-        };
-        let sdp = with_candidates(offer, std::slice::from_ref(&c), true);
-        let video = &sdp[sdp.find("m=video").unwrap()..];
-        assert!(video.contains("a=candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host\r\n"));
-        assert_eq!(sdp.matches("a=end-of-candidates").count(), 2);
-        let (u, p, m) = ice_of(offer);
-        assert_eq!((u.as_str(), m.as_str()), ("abcd", "0"));
-        let frag = sdpfrag(&u, &p, &m, &[c], true);
-        assert!(frag.starts_with("a=ice-ufrag:abcd\r\na=ice-pwd:secret"));
-        assert!(frag.contains("\r\na=candidate:1 1 udp"));
-        assert!(frag.ends_with("a=end-of-candidates\r\n"));
     }
 }

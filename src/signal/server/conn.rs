@@ -48,6 +48,8 @@ pub struct Shared {
     pub ids: AtomicU64,
     /// Cancelled when the server stops: every client is closed with 1001.
     pub stop: tokio_util::sync::CancellationToken,
+    /// WHIP/WHEP sessions: room seats held for HTTP clients.
+    pub whip: super::sessions::Sessions,
 }
 
 impl Shared {
@@ -323,6 +325,7 @@ mod tests {
             metrics: Default::default(),
             ids: Default::default(),
             stop: Default::default(),
+            whip: Default::default(),
         });
         let permit = match shared.gate.admit([127, 0, 0, 1].into()) {
             super::super::limits::Admission::Open(p) => p,

@@ -61,9 +61,9 @@ pub struct ConnInfo {
     pub permit: std::sync::Mutex<Option<Permit>>,
 }
 
-type Resp = Response<Full<Bytes>>;
+pub type Resp = Response<Full<Bytes>>;
 
-fn plain(status: StatusCode, body: &str) -> Resp {
+pub fn plain(status: StatusCode, body: &str) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(format!("{body}\n"))));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -107,6 +107,14 @@ pub async fn handle(
     site: Arc<Site>,
     info: Arc<ConnInfo>,
 ) -> Result<Resp, Infallible> {
+    let path = req.uri().path();
+    if info.standing == Standing::Open && (path.starts_with("/whip/") || path.starts_with("/whep/"))
+    {
+        let origin = origin_allowed(&req, &site);
+        let mut resp = super::whip::handle(req, &shared, origin, info.peer).await;
+        harden(&mut resp);
+        return Ok(resp);
+    }
     let mut resp = route(req, &shared, &site, &info);
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         harden(&mut resp);
@@ -187,6 +195,7 @@ fn gauges(shared: &Shared) -> Gauges {
     Gauges {
         connections: shared.gate.open(),
         rooms: shared.hub.rooms(),
+        whip_sessions: shared.whip.count(),
     }
 }
 
@@ -269,6 +278,24 @@ fn own_origins(req: &Request<Incoming>, site: &Site) -> Option<Vec<String>> {
     Some(vec![format!("{scheme}://{host}")])
 }
 
+/// Whether the page that sent this request may use the server: `Ok(None)` without an `Origin`
+/// (browsers always send one; rtccall and scripts need not), `Ok(Some(origin))` for the
+/// server's own origin or one of `--allow-origin`, `Err(origin)` otherwise.
+pub fn origin_allowed(req: &Request<Incoming>, site: &Site) -> Result<Option<String>, String> {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return Ok(None);
+    };
+    let origin = normalise_origin(origin.to_str().unwrap_or("null"));
+    let own = own_origins(req, site).unwrap_or_default();
+    let allowed = own.iter().any(|o| normalise_origin(o) == origin)
+        || site.allow_origins.iter().any(|a| a == &origin || a == "*");
+    if allowed {
+        Ok(Some(origin))
+    } else {
+        Err(origin)
+    }
+}
+
 /// Lower-case an origin and drop a default port, so `https://A:443` matches `https://a`.
 pub fn normalise_origin(o: &str) -> String {
     let o = o.trim().trim_end_matches('/').to_ascii_lowercase();
@@ -315,20 +342,13 @@ fn upgrade(
             "WebSocket upgrade without Sec-WebSocket-Key",
         );
     };
-    // Browsers always send Origin; other clients (rtccall, scripts) need not.
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let origin = normalise_origin(origin.to_str().unwrap_or("null"));
-        let own = own_origins(req, site).unwrap_or_default();
-        let allowed = own.iter().any(|o| normalise_origin(o) == origin)
-            || site.allow_origins.iter().any(|a| a == &origin || a == "*");
-        if !allowed {
-            shared.metrics.refused("origin");
-            debug!("refused a WebSocket handshake from origin {origin:?}");
-            return plain(
-                StatusCode::FORBIDDEN,
-                "this page's origin may not use this signaling server (see --allow-origin)",
-            );
-        }
+    if let Err(origin) = origin_allowed(req, site) {
+        shared.metrics.refused("origin");
+        debug!("refused a WebSocket handshake from origin {origin:?}");
+        return plain(
+            StatusCode::FORBIDDEN,
+            "this page's origin may not use this signaling server (see --allow-origin)",
+        );
     }
     let Some(permit) = info.permit.lock().unwrap_or_else(|p| p.into_inner()).take() else {
         return plain(StatusCode::BAD_REQUEST, "one WebSocket per connection");

@@ -20,6 +20,8 @@ pub struct Metrics {
 pub struct Gauges {
     pub connections: usize,
     pub rooms: usize,
+    /// WHIP/WHEP sessions open on this instance.
+    pub whip_sessions: usize,
 }
 
 fn bump(m: &Mutex<BTreeMap<&'static str, u64>>, key: &'static str) {
@@ -60,6 +62,12 @@ impl Metrics {
             "gauge",
             "Rooms with a member or a kept seat on this instance.",
             vec![(String::new(), g.rooms as u64)],
+        );
+        metric(
+            "rtccall_whip_sessions",
+            "gauge",
+            "WHIP/WHEP sessions (room seats held for HTTP clients) open on this instance.",
+            vec![(String::new(), g.whip_sessions as u64)],
         );
         metric(
             "rtccall_unjoined_bytes",
@@ -116,9 +124,11 @@ mod tests {
         let t = m.render(&Gauges {
             connections: 4,
             rooms: 2,
+            whip_sessions: 1,
         });
         assert!(t.contains("# TYPE rtccall_connections gauge\nrtccall_connections 4\n"));
         assert!(t.contains("rtccall_joins_total 3\n"));
+        assert!(t.contains("rtccall_whip_sessions 1\n"));
         assert!(t.contains("rtccall_errors_total{code=\"room-full\"} 2\n"));
         assert!(t.contains("rtccall_refused_total{reason=\"origin\"} 1\n"));
     }

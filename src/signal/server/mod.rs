@@ -11,6 +11,8 @@ pub mod metrics;
 pub mod outbox;
 pub mod redis;
 pub mod rooms;
+pub mod sessions;
+pub mod whip;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -158,6 +160,7 @@ impl Server {
             metrics: Metrics::default(),
             ids: AtomicU64::new(1),
             stop: CancellationToken::new(),
+            whip: Default::default(),
         };
         Server {
             listener,
