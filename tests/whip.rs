@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rtccall::httpc;
+use rtccall::report::schema::Record;
 use serde_json::{Value, json};
 
 use crate::common::{Proc, Scratch, call_args, free_port, serve, serve_with, shared};
@@ -478,4 +479,100 @@ fn serve_whip_endpoint_refuses_bad_requests() {
     );
     // Still serving: the health check answers.
     assert_eq!(http("GET", &format!("{base}/healthz"), None).status, 200);
+}
+
+/// `tests/peers/bad-whip.py` on a free loopback port, stopped by PID.
+struct BadWhip {
+    child: Child,
+    base: String,
+}
+
+impl Drop for BadWhip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl BadWhip {
+    fn start() -> BadWhip {
+        let port = free_port();
+        let mut child = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/peers/bad-whip.py"
+            ))
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "ready");
+        BadWhip {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+/// A misbehaving endpoint: every way ends in one `error` record naming the URL and the exit code
+/// the README gives, within the timeout; what does not end the call is a `warning` record.
+#[test]
+fn publish_reports_a_misbehaving_endpoint_in_one_line() {
+    let _suite = shared();
+    let bad = BadWhip::start();
+    let cases: [(&str, i32, &str); 7] = [
+        ("loop", 3, "/loop: more than 5 redirects"),
+        ("hop", 3, "/err: 400 bad offer: no ICE"),
+        ("notsdp", 3, "/notsdp: 201 without an SDP answer"),
+        ("huge", 3, "/huge: the response body is over 256 KiB"),
+        ("silent", 3, "/silent: no response within 2 s"),
+        ("garbage-link", 3, "/garbage-link: 404 not here"),
+        ("nolocation", 4, "could not connect"),
+    ];
+    let runs: Vec<_> = cases
+        .iter()
+        .map(|(path, _, _)| {
+            let url = format!("{}/{path}", bad.base);
+            Proc::spawn(&[
+                "publish",
+                &url,
+                "--json",
+                "--audio",
+                "tone",
+                "--video-size",
+                "320x240",
+                "--timeout",
+                "2",
+            ])
+        })
+        .collect();
+    for ((path, code, says), p) in cases.iter().zip(runs) {
+        let f = p.finish(Duration::from_secs(15));
+        assert_eq!(f.code, *code, "{path}: {}", f.stderr);
+        let errors: Vec<String> = f
+            .records()
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Error { message, .. } => Some(message),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(errors.len(), 1, "{path}: {:?}", f.stdout);
+        assert!(errors[0].contains(says), "{path}: {}", errors[0]);
+        assert_eq!(f.summary().error.as_deref(), Some(errors[0].as_str()));
+        let warnings = f
+            .signaling_events()
+            .iter()
+            .filter(|e| *e == "warning")
+            .count();
+        let expected = matches!(*path, "garbage-link" | "nolocation") as usize;
+        assert_eq!(warnings, expected, "{path}: {:?}", f.stdout);
+    }
 }

@@ -291,10 +291,11 @@ impl WhipSignaling {
             if r.status != 201 {
                 let why = match r.status {
                     401 | 403 => format!(
-                        "{url}: {} (the endpoint wants a valid --token)",
+                        "{}: {} (the endpoint wants a valid --token)",
+                        r.url,
                         status_line(&r)
                     ),
-                    _ => format!("{url}: {}", status_line(&r)),
+                    _ => format!("{}: {}", r.url, status_line(&r)),
                 };
                 let _ = tx.send(Event::Heard(Heard::Refused(why)));
                 return;
