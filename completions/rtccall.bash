@@ -625,7 +625,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__probe)
-            opts="-v -h -V --ice-server --ice-config --username --ice-username --credential --ice-credential --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --bind --hold --load --duration --rate --size --json --verbose --help --version"
+            opts="-v -h -V --ice-server --ice-config --username --ice-username --credential --ice-credential --whip --whep --token --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --bind --hold --load --duration --rate --size --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -652,6 +652,18 @@ _rtccall() {
                     return 0
                     ;;
                 --credential)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --whip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --whep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

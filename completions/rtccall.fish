@@ -202,6 +202,9 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-server -d 
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-config -d 'A JSON iceServers array as a browser takes it ([{"urls":..,"username":..,"credential":..}])' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-username -l username -d 'TURN username for --ice-server URLs that carry none' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ice-credential -l credential -d 'TURN password for --ice-server URLs that carry none (never shown in output)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l whip -d 'A WHIP endpoint to check (repeatable): auth, its Link ICE servers (each probed), the POST and its answer, trickle PATCH, a session publishing the test pattern and a tone for --call-media, DELETE' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l whep -d 'A WHEP endpoint to check (repeatable): as --whip, playing for --call-media' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l token -d 'Bearer token for --whip/--whep endpoints; with it the probe also checks that a POST without it is refused' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-secret -d 'Mint time-limited TURN REST credentials from this shared secret (coturn use-auth-secret / static-auth-secret) for TURN servers given without credentials (never shown in output)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l turn-user -d 'User part of minted usernames (EXPIRY:USER)' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand probe" -l ttl -d 'Lifetime of minted credentials, seconds (a call refreshes its allocation with them)' -r

@@ -10,7 +10,7 @@ use rtccall::httpc;
 use rtccall::report::schema::Record;
 use serde_json::{Value, json};
 
-use crate::common::{Proc, Scratch, call_args, free_port, serve, serve_with, shared};
+use crate::common::{Proc, Scratch, Turn, call_args, free_port, serve, serve_with, shared};
 use crate::media::{assert_tone_at_440, decode_audio, probe, stream};
 
 const SHIM: &str = "/usr/local/lib/rtccall-janus/janus-loopback.so";
@@ -141,12 +141,18 @@ impl Janus {
 
     /// Create a WHIP endpoint publishing into VideoRoom 1234; its URL.
     fn endpoint(&self, id: &str, token: &str, label: &str) -> String {
+        self.endpoint_with(id, token, label, json!([]))
+    }
+
+    /// As [`Janus::endpoint`], handing out these ICE servers (`[{"uri": ...}]`) in Link headers.
+    fn endpoint_with(&self, id: &str, token: &str, label: &str, ice: Value) -> String {
         let r = http(
             "POST",
             &format!("http://127.0.0.1:{}/whip/create", self.whip_port),
             Some((
                 "application/json",
-                json!({"id": id, "room": 1234, "token": token, "label": label}).to_string(),
+                json!({"id": id, "room": 1234, "token": token, "label": label, "iceServers": ice})
+                    .to_string(),
             )),
         );
         assert_eq!(r.status, 200, "create: {}", r.first_line());
@@ -575,4 +581,122 @@ fn publish_reports_a_misbehaving_endpoint_in_one_line() {
         let expected = matches!(*path, "garbage-link" | "nolocation") as usize;
         assert_eq!(warnings, expected, "{path}: {:?}", f.stdout);
     }
+}
+
+/// `rtccall probe --json` with these arguments: (exit code, every step as (server, step,
+/// status)).
+fn probe_steps(args: &[&str]) -> (i32, Vec<(String, String, String)>, String) {
+    let mut all = vec!["probe", "--json"];
+    all.extend_from_slice(args);
+    let f = Proc::spawn(&all).finish(Duration::from_secs(60));
+    let steps = f
+        .stdout
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "step")
+        .map(|v| {
+            (
+                v["server"].as_str().unwrap_or("").to_string(),
+                v["step"].as_str().unwrap_or("").to_string(),
+                v["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    (f.code, steps, f.stdout.join("\n"))
+}
+
+/// `probe --whip` against Janus with its token: the token is checked (403 without it), the
+/// Link header's STUN server (a real coturn) is probed, POST, answer, trickle, a publishing
+/// session and DELETE (then 404) all pass; exit 0.
+#[test]
+fn probe_checks_a_janus_whip_endpoint() {
+    let _suite = shared();
+    let turn = Turn::start(&[]);
+    let stun = format!("stun:127.0.0.1:{}", turn.port);
+    let janus = Janus::start();
+    let url = janus.endpoint_with("prb", "probe-token", "pub-prb", json!([{"uri": stun}]));
+    let (code, steps, out) = probe_steps(&[
+        "--whip",
+        &url,
+        "--token",
+        "probe-token",
+        "--call-media",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let of = |server: &str| -> Vec<(String, String)> {
+        steps
+            .iter()
+            .filter(|s| s.0 == server)
+            .map(|s| (s.1.clone(), s.2.clone()))
+            .collect()
+    };
+    let want: Vec<(String, String)> = [
+        ("auth", "pass"),
+        ("link-ice-servers", "pass"),
+        ("post", "pass"),
+        ("answer", "pass"),
+        ("trickle", "pass"),
+        ("call", "pass"),
+        ("ice-restart", "skip"),
+        ("delete", "pass"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(of(&url), want, "{out}");
+    assert!(
+        of(&stun)
+            .iter()
+            .any(|(step, status)| step == "stun-binding" && status == "pass"),
+        "the Link server was not probed: {out}"
+    );
+    // Without the token, the same probe fails at the POST, and says why.
+    let (code, steps, out) = probe_steps(&["--whip", &url, "--call-media", "1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.0 == url && s.1 == "post" && s.2 == "fail"),
+        "{out}"
+    );
+    assert!(out.contains("give --token"), "{out}");
+}
+
+/// `probe --whep` against `serve`'s endpoint with a terminal in the room: every step passes
+/// and no machine-wide step (NAT, gathering, direct call) is run for an endpoint alone.
+#[test]
+fn probe_checks_a_serve_whep_endpoint() {
+    let _suite = shared();
+    let (_server, url) = serve();
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "probed",
+        &url,
+        &["--auto-accept", "--audio", "tone", "--duration", "20"],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let endpoint = format!("{}/whep/probed", http_base(&url));
+    let (code, steps, out) = probe_steps(&["--whep", &endpoint, "--call-media", "2"]);
+    assert_eq!(code, 0, "{out}");
+    let names: Vec<&str> = steps.iter().map(|s| s.1.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "link-ice-servers",
+            "post",
+            "answer",
+            "trickle",
+            "call",
+            "ice-restart",
+            "delete"
+        ],
+        "{out}"
+    );
+    assert!(
+        steps.iter().all(|s| s.2 == "pass" || s.1 == "ice-restart"),
+        "{out}"
+    );
+    let a = answer.finish(Duration::from_secs(20));
+    assert_eq!(a.summary().end_reason, "remote-bye");
 }

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
 
+use crate::call::WhipKind;
 use crate::exit::Error;
 use crate::probe::servers::{self, Scheme};
 use crate::probe::{Expect, ProbeConfig};
@@ -38,6 +39,26 @@ pub struct ProbeArgs {
 
     #[command(flatten)]
     pub credentials: super::TurnCredentialArgs,
+
+    /// A WHIP endpoint to check (repeatable): auth, its Link ICE servers (each probed), the
+    /// POST and its answer, trickle PATCH, a session publishing the test pattern and a tone
+    /// for --call-media, DELETE.
+    #[arg(long, value_name = "URL")]
+    pub whip: Vec<String>,
+
+    /// A WHEP endpoint to check (repeatable): as --whip, playing for --call-media.
+    #[arg(long, value_name = "URL")]
+    pub whep: Vec<String>,
+
+    /// Bearer token for --whip/--whep endpoints; with it the probe also checks that a POST
+    /// without it is refused.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "RTCCALL_WHIP_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 
     #[command(flatten)]
     pub turn: super::TurnSecretArgs,
@@ -173,9 +194,25 @@ impl ProbeArgs {
         if let (Some(f), Some(text)) = (&self.ice_config, ice_config) {
             list.extend(servers::parse_ice_config(text, &f.display().to_string())?);
         }
-        if list.is_empty() {
+        let mut endpoints = Vec::new();
+        for (urls, kind, flag) in [
+            (&self.whip, WhipKind::Publish, "--whip"),
+            (&self.whep, WhipKind::Play, "--whep"),
+        ] {
+            for u in urls {
+                let url = url::Url::parse(u)
+                    .ok()
+                    .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+                    .ok_or_else(|| {
+                        usage(format!("{flag} {u:?} is not an http:// or https:// URL"))
+                    })?;
+                endpoints.push(crate::probe::whip::Endpoint { url, kind });
+            }
+        }
+        if list.is_empty() && endpoints.is_empty() {
             return Err(usage(
-                "nothing to probe: give --ice-server URL (repeatable) or --ice-config FILE",
+                "nothing to probe: give --ice-server URL (repeatable), --ice-config FILE, \
+                 --whip URL or --whep URL",
             ));
         }
         let t = &self.turn;
@@ -294,6 +331,8 @@ impl ProbeArgs {
             hold,
             load,
             releases: Default::default(),
+            endpoints,
+            whip_token: self.token.clone().filter(|t| !t.is_empty()),
         })
     }
 }

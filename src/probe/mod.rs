@@ -9,6 +9,7 @@ pub mod load;
 pub mod nat;
 pub mod relay;
 pub mod servers;
+pub mod whip;
 pub mod wire;
 
 mod allocate;
@@ -98,6 +99,10 @@ pub struct ProbeConfig {
     pub load: Option<load::LoadConfig>,
     /// When the probe last gave allocations back (see [`Releases`]).
     pub releases: Arc<Releases>,
+    /// WHIP/WHEP endpoints to check (`--whip`, `--whep`).
+    pub endpoints: Vec<whip::Endpoint>,
+    /// Their Bearer token (`--token`).
+    pub whip_token: Option<String>,
 }
 
 /// How long a server keeps counting a released allocation against its quotas: coturn frees
@@ -322,15 +327,30 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
             }
             (s.clone(), o)
         });
+        // Endpoints are checked while the servers are; the servers their Link headers name
+        // are probed as part of them.
+        let endpoints = futures_util::future::join_all(cfg.endpoints.iter().map(|e| async move {
+            let (steps, linked) = whip::probe_endpoint(e, cfg, sink).await;
+            (e.label(), steps, linked)
+        }));
         // The direct call needs no server: it runs while the servers are probed.
+        // With only WHIP/WHEP endpoints to check, the machine-wide steps (NAT behaviour,
+        // gathering, the direct call) are left out.
+        let servers_given = !cfg.servers.is_empty();
         let direct = async {
-            if cfg.calls {
+            if cfg.calls && servers_given {
                 Some(sink.step(connect::direct_call(cfg).await).await)
             } else {
                 None
             }
         };
-        let (outcomes, direct) = tokio::join!(futures_util::future::join_all(probes), direct);
+        let (mut outcomes, direct, endpoints) =
+            tokio::join!(futures_util::future::join_all(probes), direct, endpoints);
+        let mut endpoint_steps = Vec::new();
+        for (label, steps, linked) in endpoints {
+            endpoint_steps.push((label, steps));
+            outcomes.extend(linked);
+        }
         // One address per UDP server, each address once.
         let mut udp: Vec<(String, SocketAddr)> = Vec::new();
         for (s, o) in &outcomes {
@@ -341,12 +361,15 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
                 udp.push((s.label(), remote));
             }
         }
-        let mut all = vec![sink.step(nat::behaviour(cfg, &udp).await).await];
-        if cfg.calls {
+        let mut all = Vec::new();
+        if servers_given {
+            all.push(sink.step(nat::behaviour(cfg, &udp).await).await);
+        }
+        if cfg.calls && servers_given {
             all.push(sink.step(connect::gathering(cfg, &outcomes).await).await);
             all.extend(direct);
         }
-        (outcomes, all)
+        (outcomes, all, endpoint_steps)
     };
     let done = tokio::select! {
         o = tokio::time::timeout(cfg.timeout, work) => o.ok(),
@@ -363,11 +386,16 @@ pub async fn run(cfg: &ProbeConfig, sink: &Sink, cancel: CancellationToken) -> i
         }
     };
     let timed_out = done.is_none();
-    let (outcomes, all) = done.unwrap_or_default();
+    let (outcomes, all, endpoint_steps) = done.unwrap_or_default();
     let mut verdicts: Vec<ServerVerdict> = outcomes
         .iter()
         .map(|(s, o)| verdict(&s.label(), &o.steps))
         .collect();
+    verdicts.extend(
+        endpoint_steps
+            .iter()
+            .map(|(label, steps)| verdict(label, steps)),
+    );
     if !all.is_empty() {
         verdicts.push(verdict("*", &all));
     }

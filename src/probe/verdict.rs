@@ -152,6 +152,11 @@ pub fn expected_steps(cfg: &ProbeConfig) -> u64 {
             (Scheme::Stun, _) => 3,
         })
         .sum();
-    // nat (+ gathering and the direct call)
-    per_server + 1 + 2 * u64::from(cfg.calls)
+    // nat (+ gathering and the direct call), and the WHIP/WHEP endpoints' steps
+    let machine = if cfg.servers.is_empty() {
+        0
+    } else {
+        1 + 2 * u64::from(cfg.calls)
+    };
+    per_server + machine + super::whip::expected_steps(cfg)
 }

@@ -57,6 +57,42 @@ pub struct WhipConfig {
     pub token: Option<Token>,
 }
 
+/// What a WHIP/WHEP exchange showed, step by step, for `probe --whip`/`--whep` (see
+/// [`WhipSignaling::observed`]).
+#[derive(Debug, Clone)]
+pub enum Fact {
+    /// The OPTIONS request: its status and the ICE servers of its `Link` headers.
+    Options {
+        status: u16,
+        links: Vec<IceServer>,
+        skipped: usize,
+    },
+    /// The POST: how long it took, what came back.
+    Posted {
+        took: Duration,
+        status: u16,
+        /// The URL that answered (after redirects).
+        url: Url,
+        location: Option<Url>,
+        content_type: Option<String>,
+        etag: Option<String>,
+        accept_patch: Option<String>,
+        /// The answer, or the first line of an error body.
+        body: String,
+    },
+    /// A trickle PATCH: its status, or why it failed.
+    Patched {
+        took: Duration,
+        result: Result<u16, String>,
+    },
+    /// The DELETE at the end.
+    Deleted {
+        took: Duration,
+        url: Url,
+        result: Result<u16, String>,
+    },
+}
+
 /// How long the offer waits for gathering to finish before it is POSTed anyway (the rest is
 /// trickled).
 pub const GATHER_WAIT: Duration = Duration::from_secs(1);
@@ -100,6 +136,8 @@ pub struct WhipSignaling {
     gathered: Arc<Notify>,
     /// ICE servers from the endpoint's Link headers (OPTIONS).
     ice_servers: Vec<IceServer>,
+    /// Where [`Fact`]s go, for the probe.
+    observer: Option<mpsc::UnboundedSender<Fact>>,
 }
 
 fn lock(s: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -118,7 +156,16 @@ impl WhipSignaling {
             state: Arc::default(),
             gathered: Arc::default(),
             ice_servers: Vec::new(),
+            observer: None,
         }
+    }
+
+    /// Report every request's outcome as a [`Fact`] (for `probe --whip`), and PATCH an
+    /// end-of-candidates fragment after the answer even when nothing is left to trickle, so
+    /// that the endpoint's PATCH is exercised.
+    pub fn observed(mut self, facts: mpsc::UnboundedSender<Fact>) -> WhipSignaling {
+        self.observer = Some(facts);
+        self
     }
 
     fn headers(token: Option<&Token>) -> Vec<(&'static str, String)> {
@@ -139,6 +186,15 @@ struct Http {
     token: Option<Token>,
     tls: Option<TlsSetup>,
     timeout: Duration,
+    observer: Option<mpsc::UnboundedSender<Fact>>,
+}
+
+impl Http {
+    fn fact(&self, f: Fact) {
+        if let Some(o) = &self.observer {
+            let _ = o.send(f);
+        }
+    }
 }
 
 impl Http {
@@ -273,6 +329,7 @@ impl WhipSignaling {
                 (std::mem::take(&mut s.early), s.gathered)
             };
             let body = sdpfrag::with_candidates(&offer, &cands(&candidates), complete);
+            let began = std::time::Instant::now();
             let r = match http
                 .send(
                     Method::POST,
@@ -288,6 +345,20 @@ impl WhipSignaling {
                     return;
                 }
             };
+            http.fact(Fact::Posted {
+                took: began.elapsed(),
+                status: r.status,
+                url: r.url.clone(),
+                location: r.header("location").and_then(|l| r.url.join(l).ok()),
+                content_type: r.header("content-type").map(str::to_string),
+                etag: r.header("etag").map(str::to_string),
+                accept_patch: r.header("accept-patch").map(str::to_string),
+                body: if r.status == 201 {
+                    String::from_utf8_lossy(&r.body).to_string()
+                } else {
+                    r.first_line()
+                },
+            });
             if r.status != 201 {
                 let why = match r.status {
                     401 | 403 => format!(
@@ -350,7 +421,7 @@ impl WhipSignaling {
             };
             let _ = tx.send(Event::Heard(Heard::Answer(answer)));
             let end = lock(&state).gathered && !complete;
-            if !late.is_empty() || end {
+            if !late.is_empty() || end || http.observer.is_some() {
                 patch(&http, &state, &tx, late, end).await;
             }
         });
@@ -362,6 +433,7 @@ impl WhipSignaling {
             token: self.cfg.token.clone(),
             tls: self.tls.clone(),
             timeout: self.timeout,
+            observer: self.observer.clone(),
         }
     }
 }
@@ -399,15 +471,20 @@ async fn patch(
         )
     };
     let extra = etag.map(|e| vec![("if-match", e)]).unwrap_or_default();
-    match http
+    let began = std::time::Instant::now();
+    let sent = http
         .send(
             Method::PATCH,
             url.clone(),
             extra,
             Some((SDPFRAG, Bytes::from(body))),
         )
-        .await
-    {
+        .await;
+    http.fact(Fact::Patched {
+        took: began.elapsed(),
+        result: sent.as_ref().map(|r| r.status).map_err(Clone::clone),
+    });
+    match sent {
         Ok(r) if (200..300).contains(&r.status) => {}
         Ok(r) if matches!(r.status, 405 | 501) => {
             lock(state).no_trickle = true;
@@ -452,6 +529,11 @@ impl Signaling for WhipSignaling {
                 ))
             })?;
         let (servers, skipped) = ice_servers_from_links(&r.headers_all("link"));
+        self.http().fact(Fact::Options {
+            status: r.status,
+            links: servers.clone(),
+            skipped,
+        });
         self.note(
             SignalingEvent::Connected,
             format!("{} {url} (OPTIONS {})", self.cfg.kind.protocol(), r.status),
@@ -573,7 +655,14 @@ impl WhipSignaling {
             timeout: DELETE_WAIT,
             ..self.http()
         };
-        match http.send(Method::DELETE, url.clone(), vec![], None).await {
+        let began = std::time::Instant::now();
+        let sent = http.send(Method::DELETE, url.clone(), vec![], None).await;
+        http.fact(Fact::Deleted {
+            took: began.elapsed(),
+            url: url.clone(),
+            result: sent.as_ref().map(|r| r.status).map_err(Clone::clone),
+        });
+        match sent {
             Ok(r) if (200..300).contains(&r.status) => {}
             Ok(r) => tracing::warn!("DELETE {url}: {}", status_line(&r)),
             Err(e) => tracing::warn!("DELETE {e}"),
