@@ -19,6 +19,9 @@ const CALL_IP: &str = NS_IP;
 const DRIVER_PORT: u16 = 9515;
 const SIGNAL_PORT: u16 = 8787;
 
+/// The browser tests share the lab's addresses and ports: one at a time.
+static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The namespace, chromedriver in it, and the scratch directory for Chromium's profile.
 struct Lab {
     ns: Netns,
@@ -234,6 +237,7 @@ async fn assert_page_gets_media(c: &fantoccini::Client, codec_mime: &str) {
 #[test]
 fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
     let _suite = shared();
+    let _lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let mut lab = Lab::create();
     let server = lab.rtccall(&[
         "serve",
@@ -645,4 +649,150 @@ async fn data_both_ways(lab: &Lab, c: &fantoccini::Client, page: &str, ws: &str)
             .iter()
             .any(|f| f.direction == "send" && f.verified)
     );
+}
+
+/// Run `body` (an async function body that may `await`) in the page; its result, or the error
+/// it threw as a string.
+async fn run_js(c: &fantoccini::Client, body: &str) -> Value {
+    let script = format!(
+        "const done = arguments[arguments.length - 1];\n\
+         (async () => {{ {body} }})().then(done, e => done('error: ' + e));"
+    );
+    c.execute_async(&script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{body}: {e}"))
+}
+
+/// The page's WHIP/WHEP client: a peer connection whose offer (after gathering) is POSTed to
+/// `path`; the answer applied; `window.whip` holds the status, Location and when it connected.
+const WHIP_CLIENT: &str = r#"
+    window.whip = { t0: performance.now() };
+    const pc = new RTCPeerConnection();
+    window.whipPc = pc;
+    if (SEND) {
+        const s = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+        for (const t of s.getTracks()) pc.addTransceiver(t, { direction: 'sendonly' });
+    } else {
+        pc.addTransceiver('audio', { direction: 'recvonly' });
+        pc.addTransceiver('video', { direction: 'recvonly' });
+        // Chromium decodes received audio only for a sink that plays it.
+        pc.ontrack = e => {
+            const el = document.createElement(e.track.kind);
+            el.srcObject = new MediaStream([e.track]);
+            el.muted = e.track.kind === 'video';
+            document.body.appendChild(el);
+            el.play().catch(() => {});
+        };
+    }
+    pc.onconnectionstatechange = () => {
+        if (pc.connectionState === 'connected') window.whip.connectedMs = performance.now() - window.whip.t0;
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise(r => {
+        if (pc.iceGatheringState === 'complete') return r();
+        pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+        setTimeout(r, 2000);
+    });
+    const res = await fetch(PATH, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+    window.whip.status = res.status;
+    window.whip.location = res.headers.get('Location');
+    window.whip.etag = res.headers.get('ETag');
+    const answer = await res.text();
+    if (res.status !== 201) return 'POST ' + res.status + ': ' + answer;
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+    return 'ok';
+"#;
+
+/// What the page's WHEP player decoded: (video frames, audio samples).
+async fn whep_received(c: &fantoccini::Client) -> (f64, f64) {
+    let v = run_js(
+        c,
+        "const st = await window.whipPc.getStats(); let f = 0, a = 0;
+         st.forEach(r => { if (r.type === 'inbound-rtp' && r.kind === 'video') f = r.framesDecoded || 0;
+                           if (r.type === 'inbound-rtp' && r.kind === 'audio') a = r.totalSamplesReceived || 0; });
+         return [f, a];",
+    )
+    .await;
+    (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0))
+}
+
+/// Chromium as a WHIP publisher to `serve` (a page's `fetch` POST; the terminal in the room
+/// records what it sends) and as a WHEP player of a terminal (decoded in the page: getStats
+/// `framesDecoded` and `totalSamplesReceived` grow); each session ended by the page's DELETE.
+#[test]
+fn browser_publishes_by_whip_and_plays_by_whep() {
+    let _suite = shared();
+    let _lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let mut lab = Lab::create();
+    let mut server = lab.rtccall(&[
+        "serve",
+        "--listen",
+        &format!("{CALL_IP}:{SIGNAL_PORT}"),
+        "--json",
+    ]);
+    server.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
+    let ws = format!("ws://{CALL_IP}:{SIGNAL_PORT}/");
+    let page = format!("http://{CALL_IP}:{SIGNAL_PORT}/");
+    lab.start_driver();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = browser(&lab, &[]).await;
+        c.goto(&page).await.unwrap();
+
+        // WHIP: the page publishes its fake camera and microphone to a terminal.
+        let mut answer = lab.rtccall(&{
+            let mut a = call_args("answer", "whip-in", &ws, "vp8");
+            a.retain(|x| *x != "--duration" && *x != "5");
+            a.extend(["--auto-accept", "--video", "none"]);
+            a
+        });
+        answer.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
+        let started = run_js(
+            &c,
+            &WHIP_CLIENT.replace("SEND", "true").replace("PATH", "'/whip/whip-in'"),
+        )
+        .await;
+        assert_eq!(started.as_str(), Some("ok"), "{started}");
+        wait_for(&c, "window.whipPc.connectionState === 'connected'", Duration::from_secs(15)).await;
+        let whip = js(&c, "window.whip").await;
+        eprintln!("Chromium WHIP publish to serve: connected {:.0} ms after it began", whip["connectedMs"].as_f64().unwrap_or(-1.0));
+        assert!(whip["location"].as_str().is_some_and(|l| l.starts_with("/whip/whip-in/")), "{whip}");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let deleted = run_js(&c, "const r = await fetch(window.whip.location, { method: 'DELETE' }); window.whipPc.close(); return r.status;").await;
+        assert_eq!(deleted.as_f64(), Some(200.0), "{deleted}");
+        let a = tokio::task::block_in_place(|| answer.finish(Duration::from_secs(20)));
+        assert_terminal_got_media(&a, "vp8");
+        assert_eq!(a.summary().end_reason, "remote-bye");
+
+        // WHEP: the page plays a terminal's tone and test pattern.
+        let mut answer = lab.rtccall(&{
+            let mut a = call_args("answer", "whep-out", &ws, "vp8");
+            a.retain(|x| *x != "--duration" && *x != "5");
+            a.push("--auto-accept");
+            a
+        });
+        answer.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
+        let started = run_js(
+            &c,
+            &WHIP_CLIENT.replace("SEND", "false").replace("PATH", "'/whep/whep-out'"),
+        )
+        .await;
+        assert_eq!(started.as_str(), Some("ok"), "{started}");
+        wait_for(&c, "window.whipPc.connectionState === 'connected'", Duration::from_secs(15)).await;
+        let whep = js(&c, "window.whip").await;
+        eprintln!("Chromium WHEP play from serve: connected {:.0} ms after it began", whep["connectedMs"].as_f64().unwrap_or(-1.0));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (f1, a1) = whep_received(&c).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (f2, a2) = whep_received(&c).await;
+        assert!(f1 > 10.0 && f2 > f1, "video frames decoded in the page: {f1} -> {f2}");
+        assert!(a1 > 0.0 && a2 > a1, "audio samples received in the page: {a1} -> {a2}");
+        let deleted = run_js(&c, "const r = await fetch(window.whip.location, { method: 'DELETE' }); window.whipPc.close(); return r.status;").await;
+        assert_eq!(deleted.as_f64(), Some(200.0), "{deleted}");
+        let a = tokio::task::block_in_place(|| answer.finish(Duration::from_secs(20)));
+        assert_eq!(a.code, 0, "{}", a.stderr);
+        assert_eq!(a.summary().end_reason, "remote-bye");
+        c.close().await.unwrap();
+    });
+    drop(server);
 }

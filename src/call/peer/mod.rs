@@ -245,6 +245,15 @@ impl Peer {
                 }
                 continue;
             };
+            if !offerer && !self.offer_receives(kind) {
+                // A sendonly offer (a WHIP publisher): answering with a track would make the
+                // answer's direction one the offerer must refuse.
+                notes.push(format!(
+                    "the other side receives no {} (its offer is send-only): ours is not sent",
+                    kind.as_str()
+                ));
+                continue;
+            }
             if kind == MediaKind::Video && !offerer {
                 match self.offered_video_codecs() {
                     None => {
@@ -342,6 +351,25 @@ impl Peer {
 
     /// The video codecs of the remote offer that rtccall can send, in the offer's order; `None`
     /// when the offer has no (active) video section.
+    /// Whether the remote offer takes media of `kind` from us: an active section of that kind
+    /// that is not `sendonly` (or `inactive`). True when there is no offer to look at.
+    fn offer_receives(&self, kind: MediaKind) -> bool {
+        let remote = self.remote_sdp.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(sdp) = remote.as_ref() else {
+            return true;
+        };
+        let mut sections = sdp
+            .media_descriptions
+            .iter()
+            .filter(|m| m.media_name.media.eq_ignore_ascii_case(kind.as_str()) && section_active(m))
+            .peekable();
+        if sections.peek().is_none() {
+            // No section of this kind: the video check below says so.
+            return true;
+        }
+        sections.any(|m| !m.has_attribute("sendonly") && !m.has_attribute("inactive"))
+    }
+
     fn offered_video_codecs(&self) -> Option<Vec<VideoCodec>> {
         let remote = self.remote_sdp.lock().unwrap_or_else(|p| p.into_inner());
         let sdp = remote.as_ref()?;
