@@ -53,6 +53,39 @@ pub fn with_candidates(sdp: &str, candidates: &[Cand], complete: bool) -> String
     desc.marshal()
 }
 
+/// An ICE restart's description: `sdp` with every `a=ice-ufrag`/`a=ice-pwd` set to the new
+/// credentials and, when `candidates` is given, its candidates (and `a=end-of-candidates`)
+/// replaced by those. An SDP that does not parse is returned as it was.
+pub fn restarted(sdp: &str, ufrag: &str, pwd: &str, candidates: Option<(&[Cand], bool)>) -> String {
+    let Ok(mut desc) =
+        rtc::sdp::SessionDescription::unmarshal(&mut std::io::Cursor::new(sdp.as_bytes()))
+    else {
+        return sdp.to_string();
+    };
+    let renew = |attrs: &mut Vec<Attribute>| {
+        for a in attrs.iter_mut() {
+            match a.key.as_str() {
+                "ice-ufrag" => a.value = Some(ufrag.to_string()),
+                "ice-pwd" => a.value = Some(pwd.to_string()),
+                _ => {}
+            }
+        }
+    };
+    renew(&mut desc.attributes);
+    for m in desc.media_descriptions.iter_mut() {
+        renew(&mut m.attributes);
+        if candidates.is_some() {
+            m.attributes
+                .retain(|a| a.key != "candidate" && a.key != "end-of-candidates");
+        }
+    }
+    let text = desc.marshal();
+    match candidates {
+        Some((c, complete)) => with_candidates(&text, c, complete),
+        None => text,
+    }
+}
+
 /// `a=ice-ufrag`, `a=ice-pwd` and the first `a=mid` of an SDP or fragment.
 pub fn ice_of(sdp: &str) -> (String, String, String) {
     let find = |key: &str| {
@@ -149,6 +182,11 @@ mod tests {
         assert_eq!(back.candidates, vec![c]);
         assert!(back.end);
         assert!(parse("a=candidate:garbage").is_err());
+        let again = restarted(&sdp, "wxyz", "newpasswordnewpassword00", Some((&[], false)));
+        assert!(again.contains("a=ice-ufrag:wxyz\r\n") && !again.contains("abcd"));
+        assert!(!again.contains("a=candidate:") && !again.contains("end-of-candidates"));
+        let kept = restarted(&sdp, "wxyz", "p", None);
+        assert!(kept.contains("a=candidate:1 1 udp"));
         assert!(parse("hello").is_err());
     }
 }

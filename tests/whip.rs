@@ -10,7 +10,10 @@ use rtccall::httpc;
 use rtccall::report::schema::Record;
 use serde_json::{Value, json};
 
-use crate::common::{Proc, Scratch, Turn, call_args, free_port, serve, serve_with, shared};
+use crate::common::{
+    LossyNetns, Proc, Scratch, Turn, alone, call_args, free_port, serve, serve_with, serve_wrapped,
+    shared,
+};
 use crate::media::{assert_tone_at_440, decode_audio, probe, stream};
 
 const SHIM: &str = "/usr/local/lib/rtccall-janus/janus-loopback.so";
@@ -699,4 +702,84 @@ fn probe_checks_a_serve_whep_endpoint() {
     );
     let a = answer.finish(Duration::from_secs(20));
     assert_eq!(a.summary().end_reason, "remote-bye");
+}
+
+/// A 5 s outage of every UDP path in the middle of a WHIP session (`publish` → `serve` →
+/// `answer`, all in a namespace of the test's own): the publisher restarts ICE with a PATCH
+/// (`If-Match: *`), `serve` relays it to the terminal as a new offer and returns its answer as
+/// a fragment, and the video goes on after the outage; both exit 0.
+#[test]
+fn an_outage_is_survived_by_an_ice_restart_over_whip() {
+    let _alone = alone();
+    let ns = LossyNetns::create(0);
+    let w = ns.wrapper();
+    let (_server, url) = serve_wrapped(&w);
+    let mut answer = Proc::spawn_wrapped(
+        &w,
+        &call_args(
+            "answer",
+            "whip-outage",
+            &url,
+            &["--auto-accept", "--audio", "none", "--video", "none"],
+        ),
+        &[],
+    );
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let endpoint = format!("{}/whip/whip-outage", http_base(&url));
+    let mut publish = Proc::spawn_wrapped(
+        &w,
+        &[
+            "publish",
+            &endpoint,
+            "--json",
+            "--audio",
+            "tone",
+            "--video-size",
+            "320x240",
+            "--fps",
+            "15",
+            "--duration",
+            "14",
+            "--timeout",
+            "10",
+        ],
+        &[],
+    );
+    publish.wait_line(Duration::from_secs(20), |l| {
+        l.contains("\"type\":\"stats\"")
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    ns.blackout(true);
+    std::thread::sleep(Duration::from_secs(5));
+    ns.blackout(false);
+    let p = publish.finish(Duration::from_secs(40));
+    let a = answer.finish(Duration::from_secs(40));
+    assert_eq!((p.code, a.code), (0, 0), "{}\n{}", p.stderr, a.stderr);
+    let ps = p.summary();
+    assert!(
+        ps.ice_restarts >= 1,
+        "{:?} {:?}",
+        ps.ice_recovery_ms,
+        p.signaling_events()
+    );
+    let events = p.signaling_events();
+    assert!(events.iter().any(|e| e == "ice-restarted"), "{events:?}");
+    assert!(
+        !events.iter().any(|e| e == "warning"),
+        "{}",
+        p.stdout.join("\n")
+    );
+    let decoded: Vec<u64> = a
+        .records()
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Stats { stats, .. } => Some(stats.video.frames_decoded),
+            _ => None,
+        })
+        .collect();
+    let n = decoded.len();
+    assert!(
+        n >= 4 && decoded[n - 1] > decoded[n - 3] + 10,
+        "{decoded:?}"
+    );
 }

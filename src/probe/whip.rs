@@ -307,7 +307,7 @@ pub async fn probe_endpoint(
     steps.push(
         sink.step(t("ice-restart").done(
             Status::Skip,
-            "not tried: rtccall does not restart ICE over WHIP/WHEP yet",
+            "not tried: the probe does not force an ICE restart (publish and play restart ICE with a PATCH when the path fails)",
         ))
         .await,
     );

@@ -1,9 +1,9 @@
 //! The WHIP and WHEP front end (RFC 9725, and WHEP's draft which mirrors it): the offer is
 //! POSTed to the endpoint with the candidates gathered by then, the answer comes back in the
 //! 201 with the resource's `Location` (and `ETag`), later candidates are PATCHed to the
-//! resource as `application/trickle-ice-sdpfrag`, and the resource is DELETEd when the call
-//! ends. ICE servers come from the endpoint's `Link: <…>; rel="ice-server"` headers, asked for
-//! with an OPTIONS request before the offer.
+//! resource as `application/trickle-ice-sdpfrag`, an ICE restart is a PATCH too, and the
+//! resource is DELETEd when the call ends. ICE servers come from the endpoint's
+//! `Link: <…>; rel="ice-server"` headers, asked for with an OPTIONS request before the offer.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -85,6 +85,11 @@ pub enum Fact {
         took: Duration,
         result: Result<u16, String>,
     },
+    /// An ICE restart's PATCH: its status, or why it failed.
+    Restarted {
+        took: Duration,
+        result: Result<u16, String>,
+    },
     /// The DELETE at the end.
     Deleted {
         took: Duration,
@@ -123,6 +128,10 @@ struct State {
     /// The server answered a PATCH with 405/501: no more trickling.
     no_trickle: bool,
     deleted: bool,
+    /// The answer as last applied (an ICE restart's answer is rebuilt from it).
+    answer: String,
+    /// An ICE restart PATCH is on its way: candidates wait for it.
+    restarting: bool,
 }
 
 /// The WHIP/WHEP front end of one call.
@@ -417,11 +426,112 @@ impl WhipSignaling {
                 let mut s = lock(&state);
                 s.resource = resource;
                 s.etag = r.header("etag").map(str::to_string);
+                s.answer = answer.clone();
                 std::mem::take(&mut s.late)
             };
             let _ = tx.send(Event::Heard(Heard::Answer(answer)));
             let end = lock(&state).gathered && !complete;
             if !late.is_empty() || end || http.observer.is_some() {
+                patch(&http, &state, &tx, late, end).await;
+            }
+        });
+    }
+
+    /// An ICE restart (RFC 9725 4.4.1): PATCH a fragment with our new credentials and
+    /// `If-Match: *`; the 200's fragment carries the server's new ones, from which the answer
+    /// is rebuilt. Candidates gathered meanwhile are PATCHed after it.
+    fn restart(&self) {
+        let http = self.http();
+        let state = self.state.clone();
+        let tx = self.tx.clone();
+        let warn = move |tx: &mpsc::UnboundedSender<Event>, why: String| {
+            let _ = tx.send(Event::Note(SignalingEvent::Warning, Some(why)));
+        };
+        tokio::spawn(async move {
+            let (url, body) = {
+                let mut s = lock(&state);
+                let Some(url) = s.resource.clone() else {
+                    drop(s);
+                    warn(
+                        &tx,
+                        "ICE cannot be restarted: the endpoint gave no Location".into(),
+                    );
+                    return;
+                };
+                s.restarting = true;
+                // The new generation's gathering is yet to end.
+                s.gathered = false;
+                (url, sdpfrag::build(&s.ufrag, &s.pwd, &s.mid, &[], false))
+            };
+            let began = std::time::Instant::now();
+            let sent = http
+                .send(
+                    Method::PATCH,
+                    url.clone(),
+                    vec![("if-match", "*".into())],
+                    Some((SDPFRAG, Bytes::from(body))),
+                )
+                .await;
+            http.fact(Fact::Restarted {
+                took: began.elapsed(),
+                result: sent.as_ref().map(|r| r.status).map_err(Clone::clone),
+            });
+            let answer = match sent {
+                Ok(r) if r.status == 200 => {
+                    match sdpfrag::parse(&String::from_utf8_lossy(&r.body)) {
+                        Ok(f) => match (f.ufrag, f.pwd) {
+                            (Some(u), Some(p)) => {
+                                let mut s = lock(&state);
+                                let cands = (!f.candidates.is_empty())
+                                    .then_some((f.candidates.as_slice(), f.end));
+                                s.answer = sdpfrag::restarted(&s.answer, &u, &p, cands);
+                                if let Some(e) = r.header("etag") {
+                                    s.etag = Some(e.to_string());
+                                }
+                                Some(s.answer.clone())
+                            }
+                            _ => {
+                                warn(
+                                    &tx,
+                                    format!("{url}: the ICE restart's 200 has no ICE credentials"),
+                                );
+                                None
+                            }
+                        },
+                        Err(why) => {
+                            warn(
+                                &tx,
+                                format!("{url}: the ICE restart's 200 is not a fragment: {why}"),
+                            );
+                            None
+                        }
+                    }
+                }
+                Ok(r) => {
+                    warn(
+                        &tx,
+                        format!(
+                            "{url}: the {} endpoint does not restart ICE: {}",
+                            http.kind.protocol(),
+                            status_line(&r)
+                        ),
+                    );
+                    None
+                }
+                Err(e) => {
+                    warn(&tx, format!("ICE restart PATCH: {e}"));
+                    None
+                }
+            };
+            let (late, end) = {
+                let mut s = lock(&state);
+                s.restarting = false;
+                (std::mem::take(&mut s.late), s.gathered)
+            };
+            if let Some(a) = answer {
+                let _ = tx.send(Event::Heard(Heard::Answer(a)));
+            }
+            if !late.is_empty() {
                 patch(&http, &state, &tx, late, end).await;
             }
         });
@@ -568,19 +678,15 @@ impl Signaling for WhipSignaling {
                 if first {
                     self.post(sdp);
                 } else {
-                    // An ICE restart needs the answer's new credentials through a PATCH and
-                    // an answer rebuilt from them: not done yet.
-                    let _ = self.tx.send(Event::Heard(Heard::Problem(format!(
-                        "ICE restart over {} is not supported yet",
-                        self.cfg.kind.protocol()
-                    ))));
+                    self.restart();
                 }
                 true
             }
             Say::Candidate(c) => {
                 let now = {
                     let mut s = lock(&self.state);
-                    match (&c, s.posted, s.resource.is_some()) {
+                    let waiting = s.resource.is_none() || s.restarting;
+                    match (&c, s.posted, !waiting) {
                         (Some(c), false, _) => {
                             s.early.push(c.clone());
                             None

@@ -2,9 +2,19 @@
 //! HTTP client, found by its resource id.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
+
+use crate::sdpfrag::Cand;
+
+/// The terminal's answer to an ICE restart: its SDP, the candidates it trickled right after,
+/// and whether it said it had gathered them all.
+pub type Restarted = (String, Vec<Cand>, bool);
+
+/// Where the task holding a seat hands the next answer (an ICE restart's) to.
+pub type RestartWaiter = Arc<Mutex<Option<oneshot::Sender<Restarted>>>>;
 
 /// One WHIP/WHEP session: the room seat held for the HTTP client.
 pub struct Resource {
@@ -16,6 +26,10 @@ pub struct Resource {
     pub pwd: String,
     /// Ends the task that holds the seat.
     pub end: CancellationToken,
+    /// The client's offer as last relayed (an ICE restart's offer is rebuilt from it).
+    pub offer: String,
+    /// Set while an ICE restart waits for the terminal's answer.
+    pub restart: RestartWaiter,
 }
 
 /// The sessions this server holds.

@@ -20,7 +20,7 @@ use tracing::debug;
 use super::conn::Shared;
 use super::outbox::{Item, Outbox};
 use super::rooms::{JoinRequest, Relayed, new_token};
-use super::sessions::Resource;
+use super::sessions::{Resource, RestartWaiter};
 use crate::sdpfrag::{self, Cand};
 use crate::signal::Role;
 use crate::signal::auth;
@@ -301,6 +301,7 @@ async fn post(
         );
     }
     let (ufrag, pwd, _) = sdpfrag::ice_of(&offer);
+    let stored = offer.clone();
     if relay(shared, room, id, &Message::Offer { sdp: offer }).await != Relayed::Sent {
         leave().await;
         return text(
@@ -326,6 +327,7 @@ async fn post(
     let resource = new_token();
     let etag = format!("\"{}\"", &new_token()[..16]);
     let end = CancellationToken::new();
+    let restart = RestartWaiter::default();
     shared.whip.lock().insert(
         resource.clone(),
         Resource {
@@ -335,6 +337,8 @@ async fn post(
             ufrag,
             pwd,
             end: end.clone(),
+            offer: stored,
+            restart: restart.clone(),
         },
     );
     tokio::spawn(hold(
@@ -343,7 +347,7 @@ async fn post(
         id,
         resource.clone(),
         outbox,
-        end,
+        (end, restart),
     ));
     let mut r = Response::new(Full::new(Bytes::from(answer)));
     *r.status_mut() = StatusCode::CREATED;
@@ -392,6 +396,12 @@ async fn answer_of(outbox: &Outbox) -> Result<String, Box<Resp>> {
             _ => {}
         }
     };
+    let (cands, complete) = trickled(outbox).await;
+    Ok(sdpfrag::with_candidates(&sdp, &cands, complete))
+}
+
+/// The candidates the terminal trickles within [`CANDIDATE_WAIT`], and whether it ended them.
+async fn trickled(outbox: &Outbox) -> (Vec<Cand>, bool) {
     let mut cands = Vec::new();
     let mut complete = false;
     let _ = tokio::time::timeout(CANDIDATE_WAIT, async {
@@ -415,7 +425,7 @@ async fn answer_of(outbox: &Outbox) -> Result<String, Box<Resp>> {
         }
     })
     .await;
-    Ok(sdpfrag::with_candidates(&sdp, &cands, complete))
+    (cands, complete)
 }
 
 /// Hold the seat until the session is deleted, the terminal hangs up or the server stops.
@@ -425,7 +435,7 @@ async fn hold(
     id: u64,
     resource: String,
     outbox: Outbox,
-    end: CancellationToken,
+    (end, restart): (CancellationToken, RestartWaiter),
 ) {
     loop {
         tokio::select! {
@@ -433,6 +443,14 @@ async fn hold(
             _ = shared.stop.cancelled() => break,
             item = outbox.next() => match parse(item) {
                 Some(Message::Bye { .. }) | Some(Message::PeerLeft {}) | None => break,
+                // An ICE restart's answer, for the PATCH that waits for it.
+                Some(Message::Answer { sdp }) => {
+                    let waiter = restart.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if let Some(w) = waiter {
+                        let (cands, complete) = trickled(&outbox).await;
+                        let _ = w.send((sdp, cands, complete));
+                    }
+                }
                 // Later candidates have nowhere to go: WHIP has no way to the client.
                 _ => {}
             },
@@ -443,8 +461,15 @@ async fn hold(
 }
 
 async fn patch(req: Request<Incoming>, shared: &Arc<Shared>, room: &str, id: &str) -> Resp {
-    let (seat, etag, ufrag, pwd) = match shared.whip.lock().get(id) {
-        Some(r) if r.room == room => (r.id, r.etag.clone(), r.ufrag.clone(), r.pwd.clone()),
+    let (seat, etag, ufrag, pwd, offer, waiter) = match shared.whip.lock().get(id) {
+        Some(r) if r.room == room => (
+            r.id,
+            r.etag.clone(),
+            r.ufrag.clone(),
+            r.pwd.clone(),
+            r.offer.clone(),
+            r.restart.clone(),
+        ),
         _ => return text(StatusCode::NOT_FOUND, "no such session"),
     };
     match req
@@ -477,10 +502,7 @@ async fn patch(req: Request<Incoming>, shared: &Arc<Shared>, room: &str, id: &st
     let restart = frag.ufrag.as_deref().is_some_and(|u| u != ufrag)
         || frag.pwd.as_deref().is_some_and(|p| p != pwd);
     if restart {
-        return text(
-            StatusCode::NOT_IMPLEMENTED,
-            "ICE restarts are not taken by this endpoint: start a new session",
-        );
+        return ice_restart(shared, (room, id, seat), &offer, frag, waiter).await;
     }
     for c in frag.candidates {
         let m = Message::Candidate {
@@ -504,6 +526,60 @@ async fn patch(req: Request<Incoming>, shared: &Arc<Shared>, room: &str, id: &st
     }
     let mut r = text(StatusCode::NO_CONTENT, "");
     *r.body_mut() = Full::new(Bytes::new());
+    set(&mut r, header::ETAG, &etag);
+    r
+}
+
+/// An ICE restart (RFC 9725 4.4.1): the client's offer with its new credentials and
+/// candidates goes to the terminal as a new offer; the terminal's answer comes back as a
+/// fragment with its new credentials and the candidates it trickled, under a new ETag.
+async fn ice_restart(
+    shared: &Arc<Shared>,
+    (room, id, seat): (&str, &str, u64),
+    offer: &str,
+    frag: sdpfrag::Frag,
+    waiter: RestartWaiter,
+) -> Resp {
+    let (Some(ufrag), Some(pwd)) = (frag.ufrag.clone(), frag.pwd.clone()) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "an ICE restart fragment needs both a=ice-ufrag and a=ice-pwd",
+        );
+    };
+    let sdp = sdpfrag::restarted(offer, &ufrag, &pwd, Some((&frag.candidates, frag.end)));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    *waiter.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    if relay(shared, room, seat, &Message::Offer { sdp: sdp.clone() }).await != Relayed::Sent {
+        return text(StatusCode::NOT_FOUND, "the terminal has left the room");
+    }
+    let Ok(Ok((answer, cands, complete))) = tokio::time::timeout(ANSWER_WAIT, rx).await else {
+        return text(
+            StatusCode::GATEWAY_TIMEOUT,
+            &format!("the terminal in room {room} did not answer the ICE restart within 15 s"),
+        );
+    };
+    let (a_ufrag, a_pwd, a_mid) = sdpfrag::ice_of(&answer);
+    let mut all = cands;
+    all.extend(
+        answer
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("a=candidate:"))
+            .map(|c| Cand {
+                line: format!("candidate:{c}"),
+                mid: None,
+            }),
+    );
+    let etag = format!("\"{}\"", &new_token()[..16]);
+    if let Some(r) = shared.whip.lock().get_mut(id) {
+        r.ufrag = ufrag;
+        r.pwd = pwd;
+        r.offer = sdp;
+        r.etag = etag.clone();
+    }
+    let body = sdpfrag::build(&a_ufrag, &a_pwd, &a_mid, &all, complete);
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::OK;
+    set(&mut r, header::CONTENT_TYPE, SDPFRAG);
     set(&mut r, header::ETAG, &etag);
     r
 }
