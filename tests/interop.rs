@@ -71,6 +71,31 @@ impl GstPeer {
     }
 }
 
+impl GstPeer {
+    /// The webrtcbin peer as a WHIP client publishing to `whip` (its own script, `--whip`).
+    fn publish(whip: &str, codec: &str) -> GstPeer {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/webrtcbin.py");
+        let child = Command::new("/usr/bin/python3")
+            .arg(script)
+            .args([
+                "--whip",
+                whip,
+                "--codec",
+                codec,
+                "--duration",
+                "5",
+                "--timeout",
+                "30",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the webrtcbin peer (/usr/bin/python3 with python3-gi)");
+        GstPeer { child }
+    }
+}
+
 impl Drop for GstPeer {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -246,4 +271,28 @@ fn an_offer_whose_audio_alone_has_no_ssrc_lines_is_routed_by_payload_type() {
     assert_eq!(g.offer_ssrc["video"], true, "{:?}", g.offer_ssrc);
     assert_both_ways(&s, &g, "H.264");
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+}
+
+/// GStreamer webrtcbin as a WHIP client of `serve` (its offer POSTed, the terminal in the room
+/// answering): the terminal decodes its VP8 and Opus, webrtcbin decodes the terminal's, and its
+/// DELETE at the end ends the terminal's call.
+#[test]
+fn webrtcbin_publishes_to_serve_by_whip() {
+    let _suite = shared();
+    let _turn = take_turn();
+    let (_server, url) = serve();
+    let mut answer = Proc::spawn(&call_args("answer", "gst-whip", &url, &["--auto-accept"]));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let whip = format!(
+        "{}/whip/gst-whip",
+        url.replacen("ws://", "http://", 1).trim_end_matches('/')
+    );
+    let (g, gst_log) = GstPeer::publish(&whip, "vp8").finish();
+    let a = answer.finish(Duration::from_secs(30));
+    assert_eq!(g.exit_code, 0, "webrtcbin: {g:?}\n{gst_log}");
+    assert!(gst_log.contains("WHIP DELETE: 200"), "{gst_log}");
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    let s = a.summary();
+    assert_eq!(s.end_reason, "remote-bye", "{s:?}");
+    assert_both_ways(&s, &g, "VP8");
 }

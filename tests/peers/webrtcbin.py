@@ -18,6 +18,11 @@
 #       --role dial|answer --codec vp8|h264 --duration SECS [--timeout SECS]
 #       [--early-offer [both|audio|video]] [--video-size 320x240|640x480]
 #       [--channel-label LABEL]
+#   /usr/bin/python3 tests/peers/webrtcbin.py --whip URL [--token T] --codec ... --duration SECS
+#
+# With --whip it is a WHIP client (RFC 9725) instead: the offer, with the candidates gathered
+# (at most 2 s), is POSTed to URL as application/sdp; the 201's body is the answer and its
+# Location the session, DELETEd at the end. No trickle, no restart.
 #
 # Sends a test pattern (VP8 or H.264 constrained baseline, packetization-mode 1) and a 440 Hz
 # Opus tone, decodes what the other side sends, and (dialer) opens a data channel "rtccall" (or
@@ -159,6 +164,11 @@ class Peer:
         self.kinds_with_caps = set()  # send kinds whose RTP caps webrtcbin has seen
         self.early = {"both": {"audio", "video"}, "audio": {"audio"}, "video": {"video"}}.get(args.early_offer, set())
         self.encoder = None
+
+        # --whip: the offer, the candidates gathered for it, and the session.
+        self.whip_candidates = []
+        self.whip_gathered = asyncio.Event()
+        self.whip_location = None
 
         self.build_pipeline()
 
@@ -612,8 +622,61 @@ class Peer:
     # ------------------------------------------------------------ signaling
 
     def send(self, msg):
-        """Thread-safe: queue a message for the WebSocket."""
-        self.loop.call_soon_threadsafe(self.outq.put_nowait, msg)
+        """Thread-safe: queue a message for the WebSocket (or the WHIP exchange)."""
+        if self.args.whip:
+            self.loop.call_soon_threadsafe(self.whip_out, msg)
+        else:
+            self.loop.call_soon_threadsafe(self.outq.put_nowait, msg)
+
+    # ------------------------------------------------------------------ WHIP
+
+    def whip_out(self, msg):
+        t = msg.get("type")
+        if t == "candidate":
+            if msg.get("candidate"):
+                self.whip_candidates.append((msg.get("sdpMLineIndex") or 0, msg["candidate"]))
+            else:
+                self.whip_gathered.set()
+        elif t == "offer":
+            asyncio.ensure_future(self.whip_post(msg["sdp"]))
+
+    def whip_request(self, method, url, body=None):
+        import urllib.request
+        import urllib.error
+        req = urllib.request.Request(url, data=body, method=method)
+        if body is not None:
+            req.add_header("Content-Type", "application/sdp")
+        if self.args.token:
+            req.add_header("Authorization", "Bearer " + self.args.token)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read().decode("utf-8", "replace")
+
+    async def whip_post(self, offer):
+        try:
+            await asyncio.wait_for(self.whip_gathered.wait(), 2)
+        except asyncio.TimeoutError:
+            log("gathering did not end within 2 s: posting what there is")
+        # Each candidate into the section it belongs to (sections in order after the session).
+        parts = re.split(r"(?=\r?\nm=)", offer.strip())
+        for idx, cand in self.whip_candidates:
+            if idx + 1 < len(parts):
+                parts[idx + 1] += "\r\na=" + cand
+        if self.whip_gathered.is_set():
+            parts = [parts[0]] + [p + "\r\na=end-of-candidates" for p in parts[1:]]
+        body = "".join(parts) + "\r\n"
+        status, headers, text = await self.loop.run_in_executor(
+            None, self.whip_request, "POST", self.args.whip, body.encode())
+        log(f"WHIP POST: {status}")
+        if status != 201:
+            self.finish("error", 3, f"WHIP POST {status}: {text.strip()[:200]}", send_bye=False)
+            return
+        import urllib.parse
+        loc = {k.lower(): v for k, v in headers.items()}.get("location")
+        self.whip_location = urllib.parse.urljoin(self.args.whip, loc) if loc else None
+        self.on_answer(text)
 
     async def sender(self):
         while True:
@@ -689,7 +752,22 @@ class Peer:
         if not self.connected:
             self.finish("timeout", 3, f"not connected after {self.args.timeout} s")
 
+    async def run_whip(self):
+        self.peer_present = True
+        self.pipe.set_state(Gst.State.PLAYING)
+        ch = self.webrtc.emit("create-data-channel", self.args.channel_label, None)
+        if ch is not None:
+            self.setup_channel(ch)
+        self.loop.call_later(self.args.timeout, self.timed_out)
+        await self.done.wait()
+        if self.whip_location:
+            status, _, _ = await self.loop.run_in_executor(
+                None, self.whip_request, "DELETE", self.whip_location)
+            log(f"WHIP DELETE: {status}")
+
     async def run(self):
+        if self.args.whip:
+            return await self.run_whip()
         self.pipe.set_state(Gst.State.PLAYING)
         if self.dialer:
             ch = self.webrtc.emit("create-data-channel", self.args.channel_label, None)
@@ -747,9 +825,11 @@ class Peer:
 
 def main():
     ap = argparse.ArgumentParser(description="GStreamer webrtcbin peer for rtccall's signaling protocol")
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--room", required=True)
-    ap.add_argument("--role", choices=["dial", "answer"], required=True)
+    ap.add_argument("--server")
+    ap.add_argument("--room")
+    ap.add_argument("--role", choices=["dial", "answer"], default="dial")
+    ap.add_argument("--whip", help="publish to this WHIP endpoint instead of joining a room")
+    ap.add_argument("--token", help="--whip: the Bearer token")
     ap.add_argument("--codec", choices=["vp8", "h264"], default="vp8")
     ap.add_argument("--duration", type=float, default=5)
     ap.add_argument("--timeout", type=float, default=30)
@@ -761,6 +841,10 @@ def main():
     ap.add_argument("--channel-label", default="rtccall",
                     help="label of the data channel the dialer opens and pings on")
     args = ap.parse_args()
+    if not args.whip and not (args.server and args.room):
+        ap.error("give --server and --room, or --whip URL")
+    if args.whip and args.role != "dial":
+        ap.error("--whip publishes: it offers (--role dial)")
     if args.early_offer and args.role != "dial":
         ap.error("--early-offer is for --role dial")
 

@@ -447,21 +447,24 @@ impl WhipSignaling {
         let warn = move |tx: &mpsc::UnboundedSender<Event>, why: String| {
             let _ = tx.send(Event::Note(SignalingEvent::Warning, Some(why)));
         };
-        tokio::spawn(async move {
-            let (url, body) = {
-                let mut s = lock(&state);
-                let Some(url) = s.resource.clone() else {
-                    drop(s);
-                    warn(
-                        &tx,
-                        "ICE cannot be restarted: the endpoint gave no Location".into(),
-                    );
-                    return;
-                };
+        // Set before the next say: the new generation's candidates wait for the restart
+        // (a fragment with the new credentials before it would be a second restart).
+        let prepared = {
+            let mut s = lock(&state);
+            s.resource.clone().map(|url| {
                 s.restarting = true;
                 // The new generation's gathering is yet to end.
                 s.gathered = false;
                 (url, sdpfrag::build(&s.ufrag, &s.pwd, &s.mid, &[], false))
+            })
+        };
+        tokio::spawn(async move {
+            let Some((url, body)) = prepared else {
+                warn(
+                    &tx,
+                    "ICE cannot be restarted: the endpoint gave no Location".into(),
+                );
+                return;
             };
             let began = std::time::Instant::now();
             let sent = http

@@ -548,15 +548,33 @@ async fn ice_restart(
     };
     let sdp = sdpfrag::restarted(offer, &ufrag, &pwd, Some((&frag.candidates, frag.end)));
     let (tx, rx) = tokio::sync::oneshot::channel();
-    *waiter.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+    {
+        let mut w = waiter.lock().unwrap_or_else(|p| p.into_inner());
+        if w.as_ref().is_some_and(|t| !t.is_closed()) {
+            return text(
+                StatusCode::CONFLICT,
+                "an ICE restart of this session is still waiting for the terminal's answer",
+            );
+        }
+        *w = Some(tx);
+    }
     if relay(shared, room, seat, &Message::Offer { sdp: sdp.clone() }).await != Relayed::Sent {
         return text(StatusCode::NOT_FOUND, "the terminal has left the room");
     }
-    let Ok(Ok((answer, cands, complete))) = tokio::time::timeout(ANSWER_WAIT, rx).await else {
-        return text(
-            StatusCode::GATEWAY_TIMEOUT,
-            &format!("the terminal in room {room} did not answer the ICE restart within 15 s"),
-        );
+    let (answer, cands, complete) = match tokio::time::timeout(ANSWER_WAIT, rx).await {
+        Ok(Ok(a)) => a,
+        Ok(Err(_)) => {
+            return text(
+                StatusCode::NOT_FOUND,
+                "the session ended during the ICE restart",
+            );
+        }
+        Err(_) => {
+            return text(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!("the terminal in room {room} did not answer the ICE restart within 15 s"),
+            );
+        }
     };
     let (a_ufrag, a_pwd, a_mid) = sdpfrag::ice_of(&answer);
     let mut all = cands;
