@@ -47,6 +47,24 @@ async fn collect(
     (summary, reader.await.unwrap())
 }
 
+/// Run `body` on a runtime of its own with an in-process signaling server on loopback (its
+/// URL given), stopped afterwards.
+fn with_server<F: std::future::Future<Output = ()>>(body: impl FnOnce(String) -> F) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = server.url();
+        let stop_server = CancellationToken::new();
+        let served = tokio::spawn(server.run(stop_server.clone()));
+        body(url).await;
+        stop_server.cancel();
+        let _ = served.await;
+    });
+}
+
 #[track_caller]
 fn assert_flowed(me: &Summary, other: &Summary) {
     assert!(me.connected, "{me:?}");
@@ -65,15 +83,7 @@ fn assert_flowed(me: &Summary, other: &Summary) {
 #[test]
 fn two_calls_in_one_process_each_end_on_their_own() {
     let _suite = shared();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let url = server.url();
-        let stop_server = CancellationToken::new();
-        let served = tokio::spawn(server.run(stop_server.clone()));
+    with_server(|url| async move {
         let stop = CancellationToken::new();
 
         let (a1, a1_rx) = Call::start(
@@ -116,8 +126,6 @@ fn two_calls_in_one_process_each_end_on_their_own() {
             "records crossed between calls"
         );
         assert!(!stop.is_cancelled(), "one hang-up must not end the others");
-        stop_server.cancel();
-        let _ = served.await;
     });
 }
 
@@ -127,15 +135,7 @@ fn two_calls_in_one_process_each_end_on_their_own() {
 #[test]
 fn calls_share_one_encoder_per_codec() {
     let _suite = shared();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let server = Server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let url = server.url();
-        let stop_server = CancellationToken::new();
-        let served = tokio::spawn(server.run(stop_server.clone()));
+    with_server(|url| async move {
         let stop = CancellationToken::new();
         let encoders = Encoders::new();
         let start = |words: Vec<&str>| {
@@ -177,7 +177,5 @@ fn calls_share_one_encoder_per_codec() {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        stop_server.cancel();
-        let _ = served.await;
     });
 }

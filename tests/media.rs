@@ -894,7 +894,7 @@ fn an_outage_is_survived_by_restarting_ice() {
 }
 
 /// The cumulative (video frames, audio ms) decoded in a call's stats records: (ms, video, audio).
-fn decoded_over_time(f: &Finished) -> Vec<(f64, u64, u64)> {
+pub(crate) fn decoded_over_time(f: &Finished) -> Vec<(f64, u64, u64)> {
     f.records()
         .into_iter()
         .filter_map(|r| match r {

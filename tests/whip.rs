@@ -14,7 +14,7 @@ use crate::common::{
     LossyNetns, Proc, Scratch, Turn, alone, call_args, free_port, serve, serve_with, serve_wrapped,
     shared,
 };
-use crate::media::{assert_tone_at_440, decode_audio, probe, stream};
+use crate::media::{assert_tone_at_440, decode_audio, decoded_over_time, probe, stream};
 
 const SHIM: &str = "/usr/local/lib/rtccall-janus/janus-loopback.so";
 const WHIP_DIR: &str = "/usr/local/lib/rtccall-whip";
@@ -49,6 +49,17 @@ fn http_with(
     headers: Vec<(&'static str, String)>,
     body: Option<(&'static str, String)>,
 ) -> httpc::Response {
+    try_http(method, url, headers, body, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+fn try_http(
+    method: &str,
+    url: &str,
+    headers: Vec<(&'static str, String)>,
+    body: Option<(&'static str, String)>,
+    timeout: Duration,
+) -> Result<httpc::Response, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,31 +70,15 @@ fn http_with(
         headers,
         body: body.map(|(t, b)| (t, b.into())),
         tls: None,
-        timeout: Duration::from_secs(5),
+        timeout,
     }))
-    .unwrap_or_else(|e| panic!("{method} {url}: {e}"))
 }
 
+/// Wait until `url` answers GET with 200 (a server started by the test is up).
 fn wait_for(url: &str, what: &str) {
     let start = Instant::now();
-    loop {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let ok = rt
-            .block_on(httpc::send(httpc::Request {
-                method: "GET".parse().unwrap(),
-                url: url.parse().unwrap(),
-                headers: vec![],
-                body: None,
-                tls: None,
-                timeout: Duration::from_secs(1),
-            }))
-            .is_ok_and(|r| r.status == 200);
-        if ok {
-            return;
-        }
+    while !try_http("GET", url, vec![], None, Duration::from_secs(1)).is_ok_and(|r| r.status == 200)
+    {
         assert!(
             start.elapsed() < Duration::from_secs(15),
             "{what} did not answer {url}"
@@ -769,14 +764,7 @@ fn an_outage_is_survived_by_an_ice_restart_over_whip() {
         "{}",
         p.stdout.join("\n")
     );
-    let decoded: Vec<u64> = a
-        .records()
-        .into_iter()
-        .filter_map(|r| match r {
-            Record::Stats { stats, .. } => Some(stats.video.frames_decoded),
-            _ => None,
-        })
-        .collect();
+    let decoded: Vec<u64> = decoded_over_time(&a).iter().map(|d| d.1).collect();
     let n = decoded.len();
     assert!(
         n >= 4 && decoded[n - 1] > decoded[n - 3] + 10,
