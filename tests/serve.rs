@@ -868,13 +868,13 @@ fn read_opt(ws: &mut Ws) -> Option<serde_json::Value> {
 }
 
 /// `redis-server` on a free loopback port, without persistence, stopped by its PID.
-struct Redis {
+pub(crate) struct Redis {
     port: u16,
     child: Child,
 }
 
 impl Redis {
-    fn start_on(port: u16) -> Redis {
+    pub(crate) fn start_on(port: u16) -> Redis {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -898,7 +898,7 @@ impl Redis {
         Redis { port, child }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 }

@@ -771,3 +771,88 @@ fn an_outage_is_survived_by_an_ice_restart_over_whip() {
         "{decoded:?}"
     );
 }
+
+/// A complete static offer (audio, BUNDLE, DTLS fingerprint): enough for a terminal to answer,
+/// for tests of the exchange rather than of media.
+const STATIC_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n\
+a=ice-pwd:abcdabcdabcdabcdabcdabcd\r\n\
+a=fingerprint:sha-256 7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n\
+a=setup:actpass\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
+
+/// With `--redis`, a WHIP session created on one instance takes its trickle PATCH and its
+/// DELETE through another: the candidate reaches the terminal, the DELETE ends its call, and
+/// the session is gone on both instances (404).
+#[test]
+fn a_whip_session_is_patched_and_deleted_through_another_instance() {
+    let _suite = shared();
+    let redis = crate::serve::Redis::start_on(free_port());
+    let r = redis.url();
+    let prefix = format!("whip{}", std::process::id());
+    let instance = || serve_with(&["--redis", &r, "--redis-prefix", &prefix]);
+    let (_one, url1) = instance();
+    let (_two, url2) = instance();
+    let mut answer = Proc::spawn(&call_args(
+        "answer",
+        "xwhip",
+        &url1,
+        &["--auto-accept", "--audio", "tone", "--video", "none"],
+    ));
+    answer.wait_line(Duration::from_secs(10), |l| l.contains("\"joined\""));
+    let (base1, base2) = (http_base(&url1), http_base(&url2));
+    let created = http(
+        "POST",
+        &format!("{base1}/whip/xwhip"),
+        Some(("application/sdp", STATIC_OFFER.to_string())),
+    );
+    assert_eq!(created.status, 201, "{}", created.first_line());
+    let location = created.header("location").unwrap().to_string();
+    let etag = created.header("etag").unwrap().to_string();
+    let frag = "a=ice-ufrag:abcd\r\na=ice-pwd:abcdabcdabcdabcdabcdabcd\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n";
+    let patched = http_with(
+        "PATCH",
+        &format!("{base2}{location}"),
+        vec![("if-match", etag.clone())],
+        Some(("application/trickle-ice-sdpfrag", frag.to_string())),
+    );
+    assert_eq!(patched.status, 204, "{}", patched.first_line());
+    let wrong = http_with(
+        "PATCH",
+        &format!("{base2}{location}"),
+        vec![("if-match", "\"nope\"".into())],
+        Some(("application/trickle-ice-sdpfrag", frag.to_string())),
+    );
+    assert_eq!(wrong.status, 412);
+    let deleted = http("DELETE", &format!("{base2}{location}"), None);
+    assert_eq!(deleted.status, 200, "{}", deleted.first_line());
+    let a = answer.finish(Duration::from_secs(20));
+    assert!(
+        a.records().iter().any(|r| matches!(
+            r,
+            Record::Candidate {
+                side: rtccall::report::schema::Side::Remote,
+                port: 9,
+                ..
+            }
+        )),
+        "the PATCHed candidate did not reach the terminal: {}",
+        a.stdout.join("\n")
+    );
+    assert!(
+        a.signaling_events().iter().any(|e| e == "bye-received"),
+        "{:?}",
+        a.signaling_events()
+    );
+    // Gone on both instances.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for base in [&base1, &base2] {
+        loop {
+            let again = http("DELETE", &format!("{base}{location}"), None);
+            if again.status == 404 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{base}: {}", again.status);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

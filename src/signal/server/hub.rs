@@ -47,6 +47,29 @@ impl Hub {
         }
     }
 
+    /// Keep a WHIP/WHEP session's record where every instance finds it (Redis; in process the
+    /// session map is enough).
+    pub async fn store_session(&self, resource: &str, record: &str) {
+        if let Hub::Redis(r) = self {
+            r.store_session(resource, record).await;
+        }
+    }
+
+    /// A session record another instance stored.
+    pub async fn find_session(&self, resource: &str) -> Option<String> {
+        match self {
+            Hub::Local(_) => None,
+            Hub::Redis(r) => r.find_session(resource).await,
+        }
+    }
+
+    /// Forget a session's record.
+    pub async fn drop_session(&self, resource: &str) {
+        if let Hub::Redis(r) = self {
+            r.drop_session(resource).await;
+        }
+    }
+
     /// Rooms this instance holds a member or a kept seat of.
     pub fn rooms(&self) -> usize {
         match self {

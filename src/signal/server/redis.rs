@@ -623,6 +623,36 @@ impl RedisRooms {
         out
     }
 
+    /// See [`super::hub::Hub::store_session`].
+    pub async fn store_session(&self, resource: &str, record: &str) {
+        let mut con = self.con();
+        let key = format!("{}:whip:{resource}", self.inner.cfg.prefix);
+        let r: redis::RedisResult<()> = con.set_ex(key, record, 86_400).await;
+        if let Err(e) = r {
+            warn!("Redis: {e}");
+        }
+    }
+
+    /// See [`super::hub::Hub::find_session`].
+    pub async fn find_session(&self, resource: &str) -> Option<String> {
+        let mut con = self.con();
+        let key = format!("{}:whip:{resource}", self.inner.cfg.prefix);
+        con.get(key).await.unwrap_or_else(|e| {
+            warn!("Redis: {e}");
+            None
+        })
+    }
+
+    /// See [`super::hub::Hub::drop_session`].
+    pub async fn drop_session(&self, resource: &str) {
+        let mut con = self.con();
+        let key = format!("{}:whip:{resource}", self.inner.cfg.prefix);
+        let r: redis::RedisResult<()> = con.del(key).await;
+        if let Err(e) = r {
+            warn!("Redis: {e}");
+        }
+    }
+
     /// See [`super::hub::Hub::leave`].
     pub async fn leave(&self, room: &str, id: u64) {
         if self.locals().remove(&id).is_none() {

@@ -341,6 +341,9 @@ async fn post(
             restart: restart.clone(),
         },
     );
+    // With Redis, another instance can take the session's PATCH and DELETE.
+    let record = serde_json::json!({"room": room, "member": id, "etag": etag}).to_string();
+    shared.hub.store_session(&resource, &record).await;
     tokio::spawn(hold(
         shared.clone(),
         room.to_string(),
@@ -457,20 +460,24 @@ async fn hold(
         }
     }
     shared.whip.lock().remove(&resource);
+    shared.hub.drop_session(&resource).await;
     shared.hub.leave(&room, id).await;
 }
 
 async fn patch(req: Request<Incoming>, shared: &Arc<Shared>, room: &str, id: &str) -> Resp {
-    let (seat, etag, ufrag, pwd, offer, waiter) = match shared.whip.lock().get(id) {
-        Some(r) if r.room == room => (
+    let held = match shared.whip.lock().get(id) {
+        Some(r) if r.room == room => Some((
             r.id,
             r.etag.clone(),
             r.ufrag.clone(),
             r.pwd.clone(),
             r.offer.clone(),
             r.restart.clone(),
-        ),
-        _ => return text(StatusCode::NOT_FOUND, "no such session"),
+        )),
+        _ => None,
+    };
+    let Some((seat, etag, ufrag, pwd, offer, waiter)) = held else {
+        return remote_patch(req, shared, room, id).await;
     };
     match req
         .headers()
@@ -611,7 +618,7 @@ async fn delete(shared: &Arc<Shared>, room: &str, id: &str) -> Resp {
         }
     };
     let Some(r) = found else {
-        return text(StatusCode::NOT_FOUND, "no such session");
+        return remote_delete(shared, room, id).await;
     };
     shared.hub.mark_leaving(room, r.id).await;
     let _ = relay(
@@ -640,4 +647,89 @@ mod tests {
         assert_eq!(parse_path("/whip/a/b/c"), None);
         assert_eq!(parse_path("/other"), None);
     }
+}
+
+/// A session another instance holds (with `--redis`): the seat's connection id and its ETag.
+async fn remote(shared: &Shared, room: &str, resource: &str) -> Option<(u64, String)> {
+    let record: serde_json::Value =
+        serde_json::from_str(&shared.hub.find_session(resource).await?).ok()?;
+    (record["room"] == room).then_some((
+        record["member"].as_u64()?,
+        record["etag"].as_str()?.to_string(),
+    ))
+}
+
+/// Relay as the room's server, not as a member (connection ids start at 1): both the seat, on
+/// the instance that holds the session, and the terminal get it.
+const AS_SERVER: u64 = 0;
+
+/// PATCH through an instance that does not hold the session: trickled candidates are relayed
+/// to the room (the seat's task ignores them); an ICE restart must reach the holder.
+async fn remote_patch(req: Request<Incoming>, shared: &Shared, room: &str, id: &str) -> Resp {
+    let Some((_, etag)) = remote(shared, room, id).await else {
+        return text(StatusCode::NOT_FOUND, "no such session");
+    };
+    match req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        None => {
+            return text(
+                StatusCode::PRECONDITION_REQUIRED,
+                "send If-Match with the ETag the 201 gave",
+            );
+        }
+        Some(m) if m.trim() == etag || m.trim() == "*" => {}
+        Some(_) => {
+            return text(
+                StatusCode::PRECONDITION_FAILED,
+                "If-Match is not this session's ETag",
+            );
+        }
+    }
+    let frag = match body(req, SDPFRAG).await {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    let frag = match sdpfrag::parse(&frag) {
+        Ok(f) => f,
+        Err(why) => return text(StatusCode::BAD_REQUEST, &why),
+    };
+    if frag.candidates.is_empty() && frag.ufrag.is_some() && !frag.end {
+        return text(
+            StatusCode::CONFLICT,
+            "an ICE restart must reach the instance that created the session",
+        );
+    }
+    for c in frag.candidates {
+        let m = Message::Candidate {
+            candidate: Some(c.line),
+            sdp_mid: c.mid,
+            sdp_mline_index: None,
+            username_fragment: frag.ufrag.clone(),
+        };
+        let _ = relay(shared, room, AS_SERVER, &m).await;
+    }
+    let mut r = text(StatusCode::NO_CONTENT, "");
+    *r.body_mut() = Full::new(Bytes::new());
+    set(&mut r, header::ETAG, &etag);
+    r
+}
+
+/// DELETE through an instance that does not hold the session: `bye` to the room ends the
+/// terminal's call and the holder's seat.
+async fn remote_delete(shared: &Shared, room: &str, id: &str) -> Resp {
+    if remote(shared, room, id).await.is_none() {
+        return text(StatusCode::NOT_FOUND, "no such session");
+    }
+    shared.hub.drop_session(id).await;
+    let _ = relay(
+        shared,
+        room,
+        AS_SERVER,
+        &bye("the WHIP/WHEP client ended the session"),
+    )
+    .await;
+    text(StatusCode::OK, "deleted")
 }
