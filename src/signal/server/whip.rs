@@ -632,23 +632,6 @@ async fn delete(shared: &Arc<Shared>, room: &str, id: &str) -> Resp {
     text(StatusCode::OK, "deleted")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_name_the_protocol_room_and_resource() {
-        assert_eq!(parse_path("/whip/demo"), Some(("whip", "demo", None)));
-        assert_eq!(
-            parse_path("/whep/demo/abc"),
-            Some(("whep", "demo", Some("abc")))
-        );
-        assert_eq!(parse_path("/whip/demo/"), Some(("whip", "demo", None)));
-        assert_eq!(parse_path("/whip/a/b/c"), None);
-        assert_eq!(parse_path("/other"), None);
-    }
-}
-
 /// A session another instance holds (with `--redis`): the seat's connection id and its ETag.
 async fn remote(shared: &Shared, room: &str, resource: &str) -> Option<(u64, String)> {
     let record: serde_json::Value =
@@ -732,4 +715,21 @@ async fn remote_delete(shared: &Shared, room: &str, id: &str) -> Resp {
     )
     .await;
     text(StatusCode::OK, "deleted")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_the_protocol_room_and_resource() {
+        assert_eq!(parse_path("/whip/demo"), Some(("whip", "demo", None)));
+        assert_eq!(
+            parse_path("/whep/demo/abc"),
+            Some(("whep", "demo", Some("abc")))
+        );
+        assert_eq!(parse_path("/whip/demo/"), Some(("whip", "demo", None)));
+        assert_eq!(parse_path("/whip/a/b/c"), None);
+        assert_eq!(parse_path("/other"), None);
+    }
 }
