@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod data;
 mod engine;
+mod firefox;
 mod interop;
 mod media;
 mod probe;

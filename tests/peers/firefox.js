@@ -12,11 +12,14 @@
 //
 // Options: --seconds N (media time after connecting, default 5), --timeout N (seconds allowed to
 // connect, default 30), --min-frames N (default 10), --firefox PATH (default $FIREFOX or
-// /usr/bin/firefox-esr), --screenshot FILE.PNG (the page, mid-call), --keep-profile.
+// /usr/bin/firefox-esr), --screenshot FILE.PNG (the page, mid-call), --keep-profile,
+// --pref NAME=VALUE (one more Firefox preference, or one of ours overridden; VALUE as JSON when
+// it parses: true, 0, "text").
 //
-// Firefox gathers no ICE candidates without a default route and offers no loopback candidates:
-// run this inside a network namespace that has a veth address and a default route through it
-// (see tests/peers/firefox.md), with the server on that veth address.
+// Firefox offers no loopback candidates (not even with media.peerconnection.ice.loopback): run
+// this inside a network namespace that has a veth address (and, as the notes advise, a default
+// route through it), with the server and the terminal on that veth address. See
+// tests/peers/firefox.md for the set-up.
 //
 // Prints one JSON line on stdout at the end ({"ok":..,"status":..,"connected_ms":..,
 // "frames_decoded":..,"audio_samples":..,"error":..}); logs to stderr. Exit 0 when ok, 1 when a
@@ -47,7 +50,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`firefox.js: ${msg}\n`);
   process.stderr.write(
     "usage: node tests/peers/firefox.js whip|whep|page URL [--seconds N] [--timeout N] " +
-      "[--min-frames N] [--firefox PATH] [--screenshot FILE] [--keep-profile]\n",
+      "[--min-frames N] [--firefox PATH] [--screenshot FILE] [--keep-profile] [--pref NAME=VALUE]\n",
   );
   process.stdout.write(JSON.stringify({ ok: false, error: msg || "usage" }) + "\n");
   process.exit(2);
@@ -63,6 +66,7 @@ function parseArgs(argv) {
     firefox: process.env.FIREFOX || "/usr/bin/firefox-esr",
     screenshot: null,
     keepProfile: false,
+    prefs: {},
   };
   if (!["whip", "whep", "page"].includes(o.mode)) usage(`unknown mode ${o.mode}`);
   if (!o.url) usage("no URL");
@@ -88,6 +92,17 @@ function parseArgs(argv) {
     else if (a === "--firefox") o.firefox = next();
     else if (a === "--screenshot") o.screenshot = next();
     else if (a === "--keep-profile") o.keepProfile = true;
+    else if (a === "--pref") {
+      const kv = next();
+      const at = kv.indexOf("=");
+      if (at < 1) usage(`--pref wants NAME=VALUE, got ${kv}`);
+      const raw = kv.slice(at + 1);
+      let v = raw;
+      try {
+        v = JSON.parse(raw);
+      } catch (_) {}
+      o.prefs[kv.slice(0, at)] = v;
+    }
     else usage(`unknown option ${a}`);
   }
   return o;
@@ -105,7 +120,8 @@ function prefs(origin) {
     // --unsafely-treat-insecure-origin-as-secure).
     "dom.securecontext.allowlist": host,
     // Real host candidates (the namespace's veth address) instead of mDNS names, which
-    // rtccall's terminal does not resolve.
+    // rtccall's terminal does not resolve (it still connects, to a peer-reflexive candidate
+    // learnt from Firefox's checks; real addresses make the pairs and the logs plain).
     "media.peerconnection.ice.obfuscate_host_addresses": false,
     // Play received audio and video without a user gesture.
     "media.autoplay.default": 0,
@@ -174,7 +190,8 @@ async function startSession(kind, endpoint, gatherMs) {
   const body = await res.text();
   if (res.status !== 201) return { status: res.status, error: `POST ${res.status}: ${body.slice(0, 300)}` };
   await pc.setRemoteDescription({ type: "answer", sdp: body });
-  return { status: res.status, location: window.whip.location, candidates: window.whip.candidates };
+  const setup = [...new Set(body.split(/\r?\n/).filter((l) => l.startsWith("a=setup:")))];
+  return { status: res.status, location: window.whip.location, candidates: window.whip.candidates, setup };
 }
 
 // In the page: what the session has sent and received so far.
@@ -229,10 +246,11 @@ async function endSession() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(page, fn, arg, ms, what) {
+// Poll `fn` in the page (or, with `local`, here) every 100 ms until it returns something truthy.
+async function waitFor(page, fn, arg, ms, what, local = false) {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = await page.evaluate(fn, arg);
+    const v = local ? await fn(arg) : await page.evaluate(fn, arg);
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms / 1000} s`);
     await sleep(100);
@@ -248,7 +266,7 @@ async function runWhipWhep(o, page, result) {
   result.status = started.status ?? null;
   result.location = started.location ?? null;
   if (started.error) throw new Error(started.error);
-  log(`POST ${o.url}: ${started.status}, Location ${started.location}; offered ${started.candidates.length} candidate(s): ${started.candidates.join(" | ")}`);
+  log(`POST ${o.url}: ${started.status}, Location ${started.location}; offered ${started.candidates.length} candidate(s): ${started.candidates.join(" | ")}; answer ${started.setup.join(" ")}`);
   try {
     await waitFor(
       page,
@@ -316,12 +334,20 @@ async function runPage(o, page, result) {
   log(`opened ${o.url} (secure context: ${secure})`);
   const phase = () => page.evaluate(() => window.rtccall && window.rtccall.phase);
   try {
+    // Each phase is logged as it is seen: "phase waiting" tells a harness that the page is in
+    // the room and a terminal may dial it.
+    let seen = null;
     await waitFor(
       page,
-      () => window.rtccall && ["connected", "ended", "error"].includes(window.rtccall.phase),
+      async () => {
+        const p = await phase();
+        if (p !== seen) log(`phase ${(seen = p)}`);
+        return ["connected", "ended", "error"].includes(p);
+      },
       null,
       o.timeout * 1000,
       "phase connected",
+      true,
     );
   } catch (e) {
     const st = await page.evaluate(() => window.rtccall && { phase: window.rtccall.phase, error: window.rtccall.error, log: window.rtccall.log });
@@ -435,7 +461,7 @@ async function main() {
       executablePath: o.firefox,
       headless: true,
       userDataDir: profile,
-      extraPrefsFirefox: prefs(origin),
+      extraPrefsFirefox: { ...prefs(origin), ...o.prefs },
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
