@@ -1051,3 +1051,48 @@ fn a_dead_instances_members_are_released_not_shown_to_newcomers() {
         }
     }
 }
+
+/// A WHIP client that goes away while `serve` waits for the terminal's answer does not keep the
+/// seat it took: the terminal hears `peer-left`, and a dialer gets into the room after it.
+#[test]
+fn a_whip_client_gone_before_the_answer_gives_its_seat_back() {
+    let _suite = shared();
+    let (_server, url) = serve();
+    let mut terminal = ws(&url);
+    send(
+        &mut terminal,
+        serde_json::json!({"type": "join", "room": "seat", "role": "answer"}),
+    );
+    assert_eq!(read(&mut terminal)["type"], "joined");
+    let offer = crate::whip::STATIC_OFFER;
+    let mut post = TcpStream::connect(addr_of(&url)).unwrap();
+    write!(
+        post,
+        "POST /whip/seat HTTP/1.1\r\nHost: {}\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{offer}",
+        addr_of(&url),
+        offer.len()
+    )
+    .unwrap();
+    // The offer reaches the terminal, which never answers; the client goes.
+    let mut seen = Vec::new();
+    while !seen.iter().any(|t| t == "offer") {
+        seen.push(
+            read(&mut terminal)["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    drop(post);
+    let left = read(&mut terminal);
+    assert_eq!(left["type"], "peer-left", "{seen:?} then {left}");
+    let mut dialer = ws(&url);
+    send(
+        &mut dialer,
+        serde_json::json!({"type": "join", "room": "seat", "role": "dial"}),
+    );
+    let joined = read(&mut dialer);
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert_eq!(joined["peer"], "answer", "{joined}");
+}

@@ -774,7 +774,7 @@ fn an_outage_is_survived_by_an_ice_restart_over_whip() {
 
 /// A complete static offer (audio, BUNDLE, DTLS fingerprint): enough for a terminal to answer,
 /// for tests of the exchange rather than of media.
-const STATIC_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
+pub(crate) const STATIC_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n\
 m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=ice-ufrag:abcd\r\n\
 a=ice-pwd:abcdabcdabcdabcdabcdabcd\r\n\
 a=fingerprint:sha-256 7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08\r\n\

@@ -688,25 +688,23 @@ impl Signaling for WhipSignaling {
             Say::Candidate(c) => {
                 let now = {
                     let mut s = lock(&self.state);
-                    let waiting = s.resource.is_none() || s.restarting;
-                    match (&c, s.posted, !waiting) {
-                        (Some(c), false, _) => {
-                            s.early.push(c.clone());
-                            None
-                        }
-                        (Some(c), true, false) => {
+                    // PATCHed now once the session exists and no restart is on its way;
+                    // before the POST they go into the offer, meanwhile they wait.
+                    let ready = s.posted && s.resource.is_some() && !s.restarting;
+                    match &c {
+                        _ if ready => Some(c.clone()),
+                        Some(c) if s.posted => {
                             s.late.push(c.clone());
                             None
                         }
-                        (None, false, _) => {
+                        Some(c) => {
+                            s.early.push(c.clone());
+                            None
+                        }
+                        None => {
                             s.gathered = true;
                             None
                         }
-                        (None, true, false) => {
-                            s.gathered = true;
-                            None
-                        }
-                        (c, true, true) => Some(c.clone()),
                     }
                 };
                 if c.is_none() {

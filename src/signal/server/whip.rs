@@ -286,15 +286,19 @@ async fn post(
         );
     }
     shared.metrics.joins.fetch_add(1, Ordering::Relaxed);
-    let leave = || async {
-        shared.hub.leave(room, id).await;
+    // A client that goes away while it waits (the request's future is dropped) must not keep
+    // the seat: the guard gives it back unless the session takes it over.
+    let mut seat = Seat {
+        shared: shared.clone(),
+        room: room.to_string(),
+        id,
+        held: true,
     };
     let waiting = match parse(outbox.next().await) {
         Some(Message::Joined { peer, .. }) => peer.is_some(),
         _ => false,
     };
     if !waiting {
-        leave().await;
         return text(
             StatusCode::NOT_FOUND,
             &format!("nobody is waiting in room {room}: start `rtccall answer {room}` first"),
@@ -303,7 +307,6 @@ async fn post(
     let (ufrag, pwd, _) = sdpfrag::ice_of(&offer);
     let stored = offer.clone();
     if relay(shared, room, id, &Message::Offer { sdp: offer }).await != Relayed::Sent {
-        leave().await;
         return text(
             StatusCode::NOT_FOUND,
             &format!("nobody is in room {room} any more"),
@@ -312,18 +315,17 @@ async fn post(
     let answer = match tokio::time::timeout(ANSWER_WAIT, answer_of(&outbox)).await {
         Ok(Ok(a)) => a,
         Ok(Err(resp)) => {
-            leave().await;
             return *resp;
         }
         Err(_) => {
             let _ = relay(shared, room, id, &bye("the WHIP client gave up waiting")).await;
-            leave().await;
             return text(
                 StatusCode::GATEWAY_TIMEOUT,
                 &format!("the terminal in room {room} did not answer within 15 s"),
             );
         }
     };
+    seat.held = false;
     let resource = new_token();
     let etag = format!("\"{}\"", &new_token()[..16]);
     let end = CancellationToken::new();
@@ -368,6 +370,31 @@ async fn post(
     );
     links(&mut r, shared);
     r
+}
+
+/// Leave the room for good: an HTTP client has no connection to resume, so its seat is not
+/// kept for it as a dropped WebSocket's is.
+async fn give_back(shared: &Shared, room: &str, id: u64) {
+    shared.hub.mark_leaving(room, id).await;
+    shared.hub.leave(room, id).await;
+}
+
+/// The room seat a POST holds while it waits for the terminal's answer.
+struct Seat {
+    shared: Arc<Shared>,
+    room: String,
+    id: u64,
+    /// Still the POST's to give back (false once left, or handed to the session).
+    held: bool,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        if self.held {
+            let (shared, room, id) = (self.shared.clone(), std::mem::take(&mut self.room), self.id);
+            tokio::spawn(async move { give_back(&shared, &room, id).await });
+        }
+    }
 }
 
 fn bye(reason: &str) -> Message {
@@ -461,7 +488,7 @@ async fn hold(
     }
     shared.whip.lock().remove(&resource);
     shared.hub.drop_session(&resource).await;
-    shared.hub.leave(&room, id).await;
+    give_back(&shared, &room, id).await;
 }
 
 async fn patch(req: Request<Incoming>, shared: &Arc<Shared>, room: &str, id: &str) -> Resp {
