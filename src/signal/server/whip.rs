@@ -506,32 +506,9 @@ async fn patch(req: Request<Incoming>, shared: &Arc<Shared>, room: &str, id: &st
     let Some((seat, etag, ufrag, pwd, offer, waiter)) = held else {
         return remote_patch(req, shared, room, id).await;
     };
-    match req
-        .headers()
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        None => {
-            return text(
-                StatusCode::PRECONDITION_REQUIRED,
-                "send If-Match with the ETag the 201 gave",
-            );
-        }
-        Some(m) if m.trim() == etag || m.trim() == "*" => {}
-        Some(_) => {
-            return text(
-                StatusCode::PRECONDITION_FAILED,
-                "If-Match is not this session's ETag",
-            );
-        }
-    }
-    let frag = match body(req, SDPFRAG).await {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let frag = match sdpfrag::parse(&frag) {
+    let frag = match fragment(req, &etag).await {
         Ok(f) => f,
-        Err(why) => return text(StatusCode::BAD_REQUEST, &why),
+        Err(r) => return *r,
     };
     let restart = frag.ufrag.as_deref().is_some_and(|u| u != ufrag)
         || frag.pwd.as_deref().is_some_and(|p| p != pwd);
@@ -636,6 +613,32 @@ async fn ice_restart(
     r
 }
 
+/// A PATCH's precondition and body: `If-Match` with the session's `etag` (or `*`), and the
+/// trickle fragment it carries.
+async fn fragment(req: Request<Incoming>, etag: &str) -> Result<sdpfrag::Frag, Box<Resp>> {
+    match req
+        .headers()
+        .get(header::IF_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        None => {
+            return Err(Box::new(text(
+                StatusCode::PRECONDITION_REQUIRED,
+                "send If-Match with the ETag the 201 gave",
+            )));
+        }
+        Some(m) if m.trim() == etag || m.trim() == "*" => {}
+        Some(_) => {
+            return Err(Box::new(text(
+                StatusCode::PRECONDITION_FAILED,
+                "If-Match is not this session's ETag",
+            )));
+        }
+    }
+    let frag = body(req, SDPFRAG).await?;
+    sdpfrag::parse(&frag).map_err(|why| Box::new(text(StatusCode::BAD_REQUEST, &why)))
+}
+
 async fn delete(shared: &Arc<Shared>, room: &str, id: &str) -> Resp {
     let found = {
         let mut map = shared.whip.lock();
@@ -679,32 +682,9 @@ async fn remote_patch(req: Request<Incoming>, shared: &Shared, room: &str, id: &
     let Some((_, etag)) = remote(shared, room, id).await else {
         return text(StatusCode::NOT_FOUND, "no such session");
     };
-    match req
-        .headers()
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        None => {
-            return text(
-                StatusCode::PRECONDITION_REQUIRED,
-                "send If-Match with the ETag the 201 gave",
-            );
-        }
-        Some(m) if m.trim() == etag || m.trim() == "*" => {}
-        Some(_) => {
-            return text(
-                StatusCode::PRECONDITION_FAILED,
-                "If-Match is not this session's ETag",
-            );
-        }
-    }
-    let frag = match body(req, SDPFRAG).await {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let frag = match sdpfrag::parse(&frag) {
+    let frag = match fragment(req, &etag).await {
         Ok(f) => f,
-        Err(why) => return text(StatusCode::BAD_REQUEST, &why),
+        Err(r) => return *r,
     };
     if frag.candidates.is_empty() && frag.ufrag.is_some() && !frag.end {
         return text(
