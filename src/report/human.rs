@@ -176,6 +176,7 @@ impl Human {
                     (S::PeerLeft, None) => "signaling: the other peer left the room".into(),
                     (S::Lost, Some(d)) => format!("signaling lost: {d}"),
                     (S::Reconnected, Some(url)) => format!("signaling: reconnected to {url}"),
+                    (S::Warning, Some(d)) => format!("warning: {d}"),
                     (e, Some(d)) => format!("signaling: {} ({d})", e.as_str()),
                     (e, None) => format!("signaling: {}", e.as_str()),
                 };
@@ -189,6 +190,7 @@ impl Human {
                         | S::Reconnected
                         | S::Rejoined
                         | S::OfferIgnored
+                        | S::Warning
                 ) || (*event == S::PeerLeft && detail.is_some());
                 if note {
                     self.note(text);
