@@ -38,7 +38,28 @@ pub fn ice_servers(servers: &[Server]) -> Vec<IceServer> {
         .collect()
 }
 
-fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) -> PeerSetup {
+/// What the probe's calls send: a 440 Hz tone and a small VP8 test pattern; nothing played.
+pub(super) fn media() -> MediaConfig {
+    MediaConfig {
+        audio: AudioSource::Tone {
+            frequency_hz: 440.0,
+        },
+        video: VideoSource::TestSrc,
+        format: VideoFormat {
+            width: 320,
+            height: 240,
+            fps: 15,
+            bitrate_bps: 300_000,
+            codec: VideoCodec::Vp8,
+        },
+        speaker: Speaker::Off,
+        record: None,
+        shared: None,
+    }
+}
+
+/// The peer of a probe call: the probe's sockets, these ICE servers.
+pub(super) fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) -> PeerSetup {
     PeerSetup {
         ice_servers: ice,
         relay_only,
@@ -196,22 +217,7 @@ async fn two_peers(
         },
         accept: AcceptPolicy::Auto,
         peer: setup(cfg, ice, relay_only),
-        media: MediaConfig {
-            audio: AudioSource::Tone {
-                frequency_hz: 440.0,
-            },
-            video: VideoSource::TestSrc,
-            format: VideoFormat {
-                width: 320,
-                height: 240,
-                fps: 15,
-                bitrate_bps: 300_000,
-                codec: VideoCodec::Vp8,
-            },
-            speaker: Speaker::Off,
-            record: None,
-            shared: None,
-        },
+        media: media(),
         stats_interval: Duration::from_millis(40),
         data: Default::default(),
         stdin_terminal: false,

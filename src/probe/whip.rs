@@ -17,7 +17,7 @@ use crate::call::peer::PeerSetup;
 use crate::call::signaling::whip::Fact;
 use crate::call::{AcceptPolicy, Call, CallConfig, Place, WhipConfig, WhipKind, WhipSignaling};
 use crate::httpc;
-use crate::media::{AudioSource, MediaConfig, Speaker, VideoCodec, VideoFormat, VideoSource};
+use crate::media::{AudioSource, MediaConfig, VideoSource};
 use crate::report::probe_schema::{Status, Step};
 use crate::report::schema::Summary;
 use crate::signal::Role;
@@ -99,35 +99,18 @@ pub async fn probe_endpoint(
         timeout,
         duration: Some(cfg.call_media),
         accept: AcceptPolicy::Auto,
+        // WHIP/WHEP endpoints take media only: no data channel.
         peer: PeerSetup {
-            ice_servers: Vec::new(),
-            relay_only: false,
-            udp_bind: cfg.bind.clone(),
-            tcp_bind: Vec::new(),
-            impair: None,
             data_channel: false,
+            ..super::connect::setup(cfg, Vec::new(), false)
         },
-        media: MediaConfig {
-            audio: match e.kind {
-                WhipKind::Publish => AudioSource::Tone {
-                    frequency_hz: 440.0,
-                },
-                WhipKind::Play => AudioSource::None,
+        media: match e.kind {
+            WhipKind::Publish => super::connect::media(),
+            WhipKind::Play => MediaConfig {
+                audio: AudioSource::None,
+                video: VideoSource::None,
+                ..super::connect::media()
             },
-            video: match e.kind {
-                WhipKind::Publish => VideoSource::TestSrc,
-                WhipKind::Play => VideoSource::None,
-            },
-            format: VideoFormat {
-                width: 320,
-                height: 240,
-                fps: 15,
-                bitrate_bps: 300_000,
-                codec: VideoCodec::Vp8,
-            },
-            speaker: Speaker::Off,
-            record: None,
-            shared: None,
         },
         stats_interval: Duration::from_secs(1),
         data: Default::default(),
