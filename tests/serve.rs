@@ -1096,3 +1096,42 @@ fn a_whip_client_gone_before_the_answer_gives_its_seat_back() {
     assert_eq!(joined["type"], "joined", "{joined}");
     assert_eq!(joined["peer"], "answer", "{joined}");
 }
+
+/// After `bye`, both seats go with their connections: the peer that heard the `bye` and then
+/// disconnected is not held for a resumption, so the next pair gets the room at once (on one
+/// instance, and across two instances on one Redis).
+#[test]
+fn a_room_takes_the_next_call_as_soon_as_bye_ended_the_last() {
+    let _suite = shared();
+    let redis = Redis::start_on(free_port());
+    let r = redis.url();
+    let prefix = format!("bye{}", std::process::id());
+    let (_local, local) = serve();
+    let (_one, url1) = serve_with(&["--redis", &r, "--redis-prefix", &prefix]);
+    let (_two, url2) = serve_with(&["--redis", &r, "--redis-prefix", &prefix]);
+    let join = |url: &str, room: &str| {
+        let mut w = ws(url);
+        send(&mut w, serde_json::json!({"type": "join", "room": room}));
+        let reply = read(&mut w);
+        (w, reply)
+    };
+    for (a_url, b_url, what) in [
+        (&local, &local, "one instance"),
+        (&url1, &url2, "two instances on Redis"),
+    ] {
+        for round in 0..3 {
+            let (mut a, ra) = join(a_url, "again");
+            assert_eq!(ra["type"], "joined", "{what}, round {round}: {ra}");
+            let (mut b, rb) = join(b_url, "again");
+            assert_eq!(rb["type"], "joined", "{what}, round {round}: {rb}");
+            assert_eq!(read(&mut a)["type"], "peer-joined", "{what}");
+            send(&mut b, serde_json::json!({"type": "bye", "reason": "done"}));
+            assert_eq!(read(&mut a)["type"], "bye", "{what}");
+            // Both go, the one that heard the bye first.
+            drop(a);
+            drop(b);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    drop(redis);
+}

@@ -274,7 +274,7 @@ async fn handle(
             };
             let is_bye = matches!(other, Message::Bye { .. });
             if is_bye {
-                shared.hub.mark_leaving(name, id).await;
+                shared.hub.call_over(name).await;
             }
             match shared.hub.relay(name, id, text).await {
                 Relayed::Sent => {

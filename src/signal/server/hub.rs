@@ -23,11 +23,21 @@ impl Hub {
         }
     }
 
-    /// The peer said `bye`: its seat goes with its connection.
+    /// This seat goes with its connection (a WHIP/WHEP session, which has none to resume).
     pub async fn mark_leaving(&self, room: &str, id: u64) {
         match self {
             Hub::Local(l) => l.mark_leaving(room, id),
             Hub::Redis(r) => r.mark_leaving(room, id).await,
+        }
+    }
+
+    /// A peer said `bye`: the call is over for everyone in the room, so each seat goes with
+    /// its connection (the one that heard the `bye` hangs up too; holding its seat for a
+    /// resumption would keep the room full for the next call).
+    pub async fn call_over(&self, room: &str) {
+        match self {
+            Hub::Local(l) => l.call_over(room),
+            Hub::Redis(r) => r.call_over(room).await,
         }
     }
 

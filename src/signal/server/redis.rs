@@ -173,11 +173,16 @@ return 1
 "#;
 
 const MARK_LUA: &str = r#"
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then
-  local m = cjson.decode(v)
-  m.leaving = true
-  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(m))
+-- KEYS[1] room hash. ARGV[1]: the member to mark leaving, or '' for every member (the call
+-- is over for both).
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if string.sub(f, 1, 2) == 'm:' and (ARGV[1] == '' or ARGV[1] == f) then
+    local m = cjson.decode(v)
+    m.leaving = true
+    redis.call('HSET', KEYS[1], f, cjson.encode(m))
+  end
 end
 return 0
 "#;
@@ -574,12 +579,25 @@ impl RedisRooms {
         if let Some(l) = self.locals().get_mut(&id) {
             l.stored.leaving = true;
         }
+        self.mark(room, self.field(id)).await;
+    }
+
+    /// See [`super::hub::Hub::call_over`].
+    pub async fn call_over(&self, room: &str) {
+        for l in self.locals().values_mut().filter(|l| l.room == room) {
+            l.stored.leaving = true;
+        }
+        self.mark(room, String::new()).await;
+    }
+
+    /// Mark `field` (every member when empty) leaving in Redis.
+    async fn mark(&self, room: &str, field: String) {
         let mut con = self.con();
         let r: redis::RedisResult<i64> = self
             .inner
             .mark
             .key(self.room_key(room))
-            .arg(self.field(id))
+            .arg(field)
             .invoke_async(&mut con)
             .await;
         if let Err(e) = r {

@@ -1,6 +1,6 @@
 //! Rooms held in this process's memory (the default, and the embedded server): at most two
 //! peers per room, messages passed to the other peer's [`Outbox`], seats kept for
-//! [`RESUME_GRACE`] for a peer whose connection went without `bye`.
+//! [`RESUME_GRACE`] for a peer whose connection went while its call was on (no `bye` either way).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -160,7 +160,7 @@ impl LocalRooms {
         true
     }
 
-    /// `id` said `bye`: its seat goes with its connection.
+    /// `id`'s seat goes with its connection.
     pub fn mark_leaving(&self, name: &str, id: u64) {
         if let Some(m) = self
             .lock()
@@ -168,6 +168,15 @@ impl LocalRooms {
             .and_then(|r| r.members.iter_mut().find(|m| m.id == id))
         {
             m.leaving = true;
+        }
+    }
+
+    /// Someone in `name` said `bye`: every seat there goes with its connection.
+    pub fn call_over(&self, name: &str) {
+        if let Some(r) = self.lock().get_mut(name) {
+            for m in &mut r.members {
+                m.leaving = true;
+            }
         }
     }
 

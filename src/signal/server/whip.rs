@@ -650,7 +650,7 @@ async fn delete(shared: &Arc<Shared>, room: &str, id: &str) -> Resp {
     let Some(r) = found else {
         return remote_delete(shared, room, id).await;
     };
-    shared.hub.mark_leaving(room, r.id).await;
+    shared.hub.call_over(room).await;
     let _ = relay(
         shared,
         room,
@@ -714,6 +714,7 @@ async fn remote_delete(shared: &Shared, room: &str, id: &str) -> Resp {
         return text(StatusCode::NOT_FOUND, "no such session");
     }
     shared.hub.drop_session(id).await;
+    shared.hub.call_over(room).await;
     let _ = relay(
         shared,
         room,
