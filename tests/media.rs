@@ -893,6 +893,68 @@ fn an_outage_is_survived_by_restarting_ice() {
     }
 }
 
+/// `--restart-ice-after`: a restart asked for while the path works, by the dialer (it offers
+/// again) and by the answerer (it asks the dialer to, over signaling). Each time both sides
+/// record `ice-restart` and `ice-restarted`, gather again, and video is decoded on both sides
+/// after the restart; both exit 0.
+#[test]
+fn a_restart_asked_for_on_a_working_path_keeps_the_call() {
+    let _suite = shared();
+    let (_server, url) = serve();
+    for (who, room) in [("dial", "forced-d"), ("answer", "forced-a")] {
+        let plain: &[&str] = &["--duration", "4"];
+        let forced: &[&str] = &["--duration", "4", "--restart-ice-after", "1.5"];
+        let (a_extra, d_extra) = if who == "dial" {
+            (plain, forced)
+        } else {
+            (forced, plain)
+        };
+        let answer = Proc::spawn(&call_args("answer", room, &url, a_extra));
+        let dial = Proc::spawn(&call_args("dial", room, &url, d_extra));
+        let d = dial.finish(Duration::from_secs(30));
+        let a = answer.finish(Duration::from_secs(30));
+        assert_eq!(
+            (d.code, a.code),
+            (0, 0),
+            "{who}: {}\n{}",
+            d.stderr,
+            a.stderr
+        );
+        for f in [&d, &a] {
+            let events = f.signaling_events();
+            assert!(
+                events.iter().any(|e| e == "ice-restart"),
+                "{who}: {events:?}"
+            );
+            assert!(
+                events.iter().any(|e| e == "ice-restarted"),
+                "{who}: {events:?}"
+            );
+            let restart_ms = f
+                .records()
+                .into_iter()
+                .find_map(|r| match r {
+                    Record::Signaling { ms, event, .. } if event.as_str() == "ice-restart" => {
+                        Some(ms)
+                    }
+                    _ => None,
+                })
+                .unwrap();
+            let over = decoded_over_time(f);
+            let at_restart = over
+                .iter()
+                .rev()
+                .find(|(ms, ..)| *ms <= restart_ms)
+                .map_or(0, |x| x.1);
+            let last = over.last().map_or(0, |x| x.1);
+            assert!(
+                last > at_restart + 20,
+                "{who}: video decoded {at_restart} frames at the restart, {last} at the end"
+            );
+        }
+    }
+}
+
 /// The cumulative (video frames, audio ms) decoded in a call's stats records: (ms, video, audio).
 pub(crate) fn decoded_over_time(f: &Finished) -> Vec<(f64, u64, u64)> {
     f.records()

@@ -605,7 +605,8 @@ fn probe_steps(args: &[&str]) -> (i32, Vec<(String, String, String)>, String) {
 
 /// `probe --whip` against Janus with its token: the token is checked (403 without it), the
 /// Link header's STUN server (a real coturn) is probed, POST, answer, trickle, a publishing
-/// session and DELETE (then 404) all pass; exit 0.
+/// session, an ICE restart halfway (PATCH 200, media on) and DELETE (then 404) all pass;
+/// exit 0.
 #[test]
 fn probe_checks_a_janus_whip_endpoint() {
     let _suite = shared();
@@ -636,7 +637,7 @@ fn probe_checks_a_janus_whip_endpoint() {
         ("answer", "pass"),
         ("trickle", "pass"),
         ("call", "pass"),
-        ("ice-restart", "skip"),
+        ("ice-restart", "pass"),
         ("delete", "pass"),
     ]
     .iter()
@@ -661,8 +662,8 @@ fn probe_checks_a_janus_whip_endpoint() {
     assert!(out.contains("give --token"), "{out}");
 }
 
-/// `probe --whep` against `serve`'s endpoint with a terminal in the room: every step passes
-/// and no machine-wide step (NAT, gathering, direct call) is run for an endpoint alone.
+/// `probe --whep` against `serve`'s endpoint with a terminal in the room: every step passes,
+/// the forced ICE restart too, and no machine-wide step (NAT, gathering, direct call) is run for an endpoint alone.
 #[test]
 fn probe_checks_a_serve_whep_endpoint() {
     let _suite = shared();
@@ -691,10 +692,10 @@ fn probe_checks_a_serve_whep_endpoint() {
         ],
         "{out}"
     );
-    assert!(
-        steps.iter().all(|s| s.2 == "pass" || s.1 == "ice-restart"),
-        "{out}"
-    );
+    // Every step passes: the ICE restart forced halfway is PATCHed, relayed to the terminal
+    // as a new offer, and the media goes on.
+    assert!(steps.iter().all(|s| s.2 == "pass"), "{out}");
+    assert!(out.contains("PATCH 200"), "{out}");
     let a = answer.finish(Duration::from_secs(20));
     assert_eq!(a.summary().end_reason, "remote-bye");
 }

@@ -470,6 +470,9 @@ impl Driver<'_> {
             Default::default()
         };
         let mut asking: Option<tokio::task::JoinHandle<bool>> = None;
+        // `--restart-ice-after`: armed when the call first connects, fired once.
+        let mut forced_restart: Option<tokio::time::Instant> = None;
+        let mut restart_armed = cfg.peer.restart_ice_after;
         // The data side ([`crate::data`]) starts once connected; channels the other side opens
         // wait in `data_in` until then. Dropping `data_task` at the end stops it.
         let (data_in, data_in_rx) = mpsc::channel(16);
@@ -514,6 +517,9 @@ impl Driver<'_> {
                     Output::Connected => {
                         self.figures.timings.dtls_connected = self.figures.since_negotiation();
                         self.figures.connected_at = Some(Instant::now());
+                        if let Some(after) = restart_armed.take() {
+                            forced_restart = Some(tokio::time::Instant::now() + after);
+                        }
                         // Baseline for the first interval's bitrates.
                         self.figures.sample_stats(peer).await;
                         stats_tick.reset();
@@ -575,6 +581,13 @@ impl Driver<'_> {
                     Input::Decision(if decision.unwrap_or(false) { Ok(()) } else { Err("declined".into()) })
                 }
                 Some(()) = data_done.recv() => Input::DataDone,
+                _ = async { tokio::time::sleep_until(forced_restart.expect("guarded")).await }, if forced_restart.is_some() => {
+                    forced_restart = None;
+                    Input::RestartIce(format!(
+                        "asked for {} s after connecting (--restart-ice-after)",
+                        cfg.peer.restart_ice_after.unwrap_or_default().as_secs_f64()
+                    ))
+                }
                 ev = peer_rx.recv() => match ev {
                     Some(PeerEvent::DataChannel(ch)) => {
                         if data_in.try_send(ch).is_err() {

@@ -158,6 +158,12 @@ pub struct IceArgs {
     /// takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit.
     #[arg(long, value_name = "SPEC", value_parser = parse_impair)]
     pub impair: Option<crate::impair::ImpairSpec>,
+
+    /// Restart ICE SECS after the call first connects, though the path works (new ICE
+    /// credentials, candidates gathered again): checks that the other peer or the WHIP/WHEP
+    /// server takes a restart. Shown as ice-restart / ice-restarted records.
+    #[arg(long, value_name = "SECS")]
+    pub restart_ice_after: Option<f64>,
 }
 
 fn parse_impair(s: &str) -> Result<crate::impair::ImpairSpec, String> {
@@ -433,6 +439,17 @@ impl IceArgs {
         if i.bind.is_empty() && i.bind_tcp.is_empty() {
             return Err(usage("--bind must name at least one local address"));
         }
+        let restart_ice_after = match i.restart_ice_after {
+            None => None,
+            Some(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => {
+                Some(Duration::from_secs_f64(v))
+            }
+            Some(v) => {
+                return Err(usage(format!(
+                    "--restart-ice-after must be between 0 and 86400 seconds, not {v}"
+                )));
+            }
+        };
         Ok(PeerSetup {
             ice_servers,
             relay_only: i.relay_only,
@@ -440,6 +457,7 @@ impl IceArgs {
             tcp_bind: i.bind_tcp.clone(),
             impair: i.impair,
             data_channel: true,
+            restart_ice_after,
         })
     }
 }

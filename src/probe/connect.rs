@@ -67,6 +67,7 @@ pub(super) fn setup(cfg: &ProbeConfig, ice: Vec<IceServer>, relay_only: bool) ->
         tcp_bind: Vec::new(),
         impair: None,
         data_channel: true,
+        restart_ice_after: None,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::call::{AcceptPolicy, Call, CallConfig, Place, WhipConfig, WhipKind, W
 use crate::httpc;
 use crate::media::{AudioSource, MediaConfig, VideoSource};
 use crate::report::probe_schema::{Status, Step};
-use crate::report::schema::Summary;
+use crate::report::schema::{Record, SignalingEvent, Summary};
 use crate::signal::Role;
 use crate::signal::protocol::Token;
 
@@ -100,8 +100,10 @@ pub async fn probe_endpoint(
         duration: Some(cfg.call_media),
         accept: AcceptPolicy::Auto,
         // WHIP/WHEP endpoints take media only: no data channel.
+        // Halfway through, ICE is restarted on purpose (the `ice-restart` step).
         peer: PeerSetup {
             data_channel: false,
+            restart_ice_after: Some(cfg.call_media / 2),
             ..super::connect::setup(cfg, Vec::new(), false)
         },
         media: match e.kind {
@@ -112,20 +114,28 @@ pub async fn probe_endpoint(
                 ..super::connect::media()
             },
         },
-        stats_interval: Duration::from_secs(1),
+        // Fine enough to see the media go on after the ICE restart in a short call.
+        stats_interval: Duration::from_millis(250),
         data: Default::default(),
         stdin_terminal: false,
     };
     let call_timer = Timer::new(&label, "call", None);
+    let e_kind = e.kind;
     let (call, mut records) = Call::start(
         config,
         Some(Box::new(signaling)),
         &CancellationToken::new(),
         None,
     );
-    let drain = tokio::spawn(async move { while records.recv().await.is_some() {} });
+    let drain = tokio::spawn(async move {
+        let mut seen = Restart::default();
+        while let Some(r) = records.recv().await {
+            seen.see(&r, e_kind);
+        }
+        seen
+    });
     let summary = call.wait().await;
-    let _ = drain.await;
+    let restart = drain.await.unwrap_or_default();
     let mut facts = Vec::new();
     while let Ok(f) = facts_rx.try_recv() {
         facts.push(f);
@@ -287,10 +297,17 @@ pub async fn probe_endpoint(
         sink.step(call_step(e, call_timer, summary.as_ref(), &error))
             .await,
     );
+    let restarted = facts.iter().find_map(|f| match f {
+        Fact::Restarted { took, result } => Some((*took, result.clone())),
+        _ => None,
+    });
     steps.push(
-        sink.step(t("ice-restart").done(
-            Status::Skip,
-            "not tried: the probe does not force an ICE restart (publish and play restart ICE with a PATCH when the path fails)",
+        sink.step(restart_step(
+            t("ice-restart"),
+            cfg.call_media,
+            summary.as_ref(),
+            restarted,
+            &restart,
         ))
         .await,
     );
@@ -479,6 +496,156 @@ fn answer(label: &str, sdp: &str) -> Step {
 }
 
 /// The `call` step: ICE and DTLS connected, and what flowed.
+/// What the call's records showed of the forced ICE restart.
+#[derive(Debug, Default)]
+struct Restart {
+    /// When the restart began (ms since the call started).
+    began_ms: Option<f64>,
+    /// The `ice-restarted` record's detail.
+    connected: Option<String>,
+    /// A warning the front end gave about the restart.
+    warning: Option<String>,
+    /// Stats intervals after the restart that carried media (the probe's direction), and
+    /// how many there were.
+    flowing_after: u32,
+    intervals_after: u32,
+    /// Intervals after the restart in which anything came back from the server (RTCP, ICE
+    /// consent answers): the new path works both ways.
+    heard_after: u32,
+}
+
+impl Restart {
+    fn see(&mut self, r: &Record, kind: WhipKind) {
+        match r {
+            Record::Signaling {
+                ms,
+                event: SignalingEvent::IceRestart,
+                ..
+            } => {
+                self.began_ms.get_or_insert(*ms);
+            }
+            Record::Signaling {
+                event: SignalingEvent::IceRestarted,
+                detail,
+                ..
+            } if self.began_ms.is_some() => {
+                self.connected
+                    .get_or_insert(detail.clone().unwrap_or_default());
+            }
+            Record::Signaling {
+                event: SignalingEvent::Warning,
+                detail: Some(d),
+                ..
+            } if self.began_ms.is_some() && d.contains("restart") => {
+                self.warning.get_or_insert(d.clone());
+            }
+            Record::Stats { ms, stats } if self.began_ms.is_some_and(|b| *ms > b + 250.0) => {
+                self.intervals_after += 1;
+                let rate = match kind {
+                    WhipKind::Publish => stats.bitrate_out_kbps,
+                    WhipKind::Play => stats.bitrate_in_kbps,
+                };
+                if rate > 8.0 {
+                    self.flowing_after += 1;
+                }
+                if stats.bitrate_in_kbps > 0.0 {
+                    self.heard_after += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The `ice-restart` step: a PATCH with new ICE credentials halfway through the call
+/// (RFC 9725 4.4.1), then whether the media went on.
+fn restart_step(
+    t: Timer,
+    call_media: Duration,
+    summary: Option<&Summary>,
+    patched: Option<(Duration, Result<u16, String>)>,
+    seen: &Restart,
+) -> Step {
+    let Some((took, result)) = patched else {
+        let why = match (summary.is_some_and(|s| s.connected), &seen.warning) {
+            (false, _) => "not tried: the session did not connect".to_string(),
+            (true, Some(w)) => format!("not tried: {w}"),
+            (true, None) => format!(
+                "not tried: the call ended within {:.1} s of connecting (raise --call-media)",
+                call_media.as_secs_f64() / 2.0
+            ),
+        };
+        return t.done(Status::Skip, why);
+    };
+    let ms = took.as_secs_f64() * 1000.0;
+    let mut step = match result {
+        Ok(200) => {
+            let flowing = format!(
+                "media flowed in {} of the {} intervals after it",
+                seen.flowing_after, seen.intervals_after
+            );
+            // Something must also come back over the new path (for WHEP that is the media).
+            let flowing_both = if seen.heard_after == 0 {
+                0
+            } else {
+                seen.flowing_after
+            };
+            match (&seen.warning, flowing_both) {
+                (Some(w), _) => t.fail(
+                    format!("PATCH 200 in {ms:.1} ms, but {w}"),
+                    "an ICE restart's 200 must carry the server's new ice-ufrag and ice-pwd (RFC 9725 4.4.1)",
+                ),
+                (None, 0) => t.fail(
+                    format!(
+                        "PATCH 200 in {ms:.1} ms, but the path did not carry media both ways \
+                         after it ({flowing}, something came back in {})",
+                        seen.heard_after
+                    ),
+                    "the server took the new ICE credentials but the path did not come back on them: its ICE agent may not restart",
+                ),
+                (None, _) => t.done(
+                    Status::Pass,
+                    format!(
+                        "PATCH 200 in {ms:.1} ms with new ICE credentials; {}{flowing}",
+                        seen.connected
+                            .as_ref()
+                            .map(|c| format!("{c}; "))
+                            .unwrap_or_default()
+                    ),
+                ),
+            }
+        }
+        Ok(s) if matches!(s, 405 | 501) => {
+            let mut st = t.done(
+                Status::Warn,
+                format!("PATCH {s}: the endpoint does not restart ICE"),
+            );
+            st.explanation = Some(
+                "a session whose path fails (a network change, a NAT rebinding) then ends instead of recovering: clients must POST again"
+                    .into(),
+            );
+            st
+        }
+        Ok(s) => t.fail(
+            format!("PATCH {s}"),
+            match s {
+                412 => "the endpoint refused If-Match: * (RFC 9725 4.4.1: an ICE restart PATCH carries If-Match: *)"
+                    .to_string(),
+                415 => "the endpoint does not take application/trickle-ice-sdpfrag".to_string(),
+                _ => format!(
+                    "an ICE restart PATCH should get 200 with the new credentials (or 405/501 when not supported), not {s}"
+                ),
+            },
+        ),
+        Err(why) => t.fail(
+            format!("PATCH failed: {why}"),
+            "the endpoint did not answer the ICE restart PATCH",
+        ),
+    };
+    step.duration_ms = round1(ms);
+    step
+}
+
 fn call_step(e: &Endpoint, t: Timer, summary: Option<&Summary>, error: &str) -> Step {
     let Some(s) = summary.filter(|s| s.connected) else {
         return t.fail(
@@ -594,5 +761,99 @@ async fn auth(e: &Endpoint, cfg: &ProbeConfig) -> Step {
             format!("without the token: {why}"),
             "the endpoint did not answer",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stats record as `--json` prints it, with these bit rates.
+    fn stats(ms: f64, out: f64, inn: f64) -> Record {
+        let mut r: Record = serde_json::from_str(STATS).expect("a stats record");
+        if let Record::Stats { ms: m, stats } = &mut r {
+            *m = ms;
+            stats.bitrate_out_kbps = out;
+            stats.bitrate_in_kbps = inn;
+        }
+        r
+    }
+
+    const STATS: &str = r#"{"type":"stats","ms":0,"state":"connected","selected_pair":null,"bitrate_out_kbps":0,"bitrate_in_kbps":0,"loss_pct":0.0,"audio":{"packets_sent":51,"packets_received":51,"packets_lost":0,"jitter_ms":0.42,"decoded_ms":1020,"fec_recovered_ms":0,"concealed_ms":0,"level_sent_dbfs":-13.5,"level_received_dbfs":-13.4,"frames_dropped":0,"encode_ms":0.42,"buffer_ms":null,"buffer_target_ms":null,"underruns":0,"late_packets":0},"video":{"frames_sent":31,"frames_decoded":31,"fps_received":31.0,"packets_lost":0,"jitter_ms":0.08,"width":640,"height":480,"frames_dropped":0,"encode_ms":3.56,"source_position_s":null,"source_length_s":null,"target_kbps":1000.0},"data":{"pings_sent":0,"echoes_received":0,"pings_echoed":0}}"#;
+
+    fn restart_at(ms: f64) -> Record {
+        Record::Signaling {
+            ms,
+            event: SignalingEvent::IceRestart,
+            detail: None,
+        }
+    }
+
+    fn judge(seen: &Restart, patched: Option<Result<u16, String>>) -> Step {
+        restart_step(
+            Timer::new("http://x/whip", "ice-restart", None),
+            Duration::from_secs(2),
+            None,
+            patched.map(|r| (Duration::from_millis(3), r)),
+            seen,
+        )
+    }
+
+    #[test]
+    fn a_restart_passes_only_when_media_goes_on_both_ways() {
+        let mut seen = Restart::default();
+        // Before the restart nothing counts.
+        for r in [
+            stats(250.0, 900.0, 5.0),
+            restart_at(1000.0),
+            stats(1100.0, 900.0, 5.0),
+        ] {
+            seen.see(&r, WhipKind::Publish);
+        }
+        assert_eq!(seen.intervals_after, 0);
+        // Sent, but nothing came back over the new path: fail.
+        seen.see(&stats(1500.0, 900.0, 0.0), WhipKind::Publish);
+        assert_eq!(judge(&seen, Some(Ok(200))).status, Status::Fail);
+        seen.see(&stats(1750.0, 900.0, 3.0), WhipKind::Publish);
+        assert_eq!(judge(&seen, Some(Ok(200))).status, Status::Pass);
+        // A player counts what came in.
+        let mut play = Restart::default();
+        for r in [restart_at(1000.0), stats(1500.0, 2.0, 0.0)] {
+            play.see(&r, WhipKind::Play);
+        }
+        assert_eq!(judge(&play, Some(Ok(200))).status, Status::Fail);
+        play.see(&stats(1750.0, 2.0, 600.0), WhipKind::Play);
+        assert_eq!(judge(&play, Some(Ok(200))).status, Status::Pass);
+    }
+
+    #[test]
+    fn refusals_are_a_warning_or_a_failure_and_no_patch_a_skip() {
+        let seen = Restart::default();
+        assert_eq!(judge(&seen, Some(Ok(405))).status, Status::Warn);
+        assert_eq!(judge(&seen, Some(Ok(501))).status, Status::Warn);
+        let s = judge(&seen, Some(Ok(412)));
+        assert_eq!(s.status, Status::Fail);
+        assert!(s.explanation.unwrap().contains("If-Match: *"));
+        assert_eq!(
+            judge(&seen, Some(Err("timed out".into()))).status,
+            Status::Fail
+        );
+        let s = judge(&seen, None);
+        assert_eq!(s.status, Status::Skip);
+        assert!(s.message.contains("did not connect"), "{}", s.message);
+        // A 200 without new credentials is a failure, whatever flowed.
+        let mut warned = Restart::default();
+        for r in [
+            restart_at(1000.0),
+            Record::Signaling {
+                ms: 1001.0,
+                event: SignalingEvent::Warning,
+                detail: Some("x: the ICE restart's 200 has no ICE credentials".into()),
+            },
+            stats(1500.0, 900.0, 3.0),
+        ] {
+            warned.see(&r, WhipKind::Publish);
+        }
+        assert_eq!(judge(&warned, Some(Ok(200))).status, Status::Fail);
     }
 }

@@ -44,6 +44,9 @@ pub struct PeerSetup {
     /// The offerer opens the `rtccall` data channel (ping echoes, chat, files); not towards
     /// WHIP/WHEP endpoints, which take media only.
     pub data_channel: bool,
+    /// `--restart-ice-after`: restart ICE this long after the call first connects, whether
+    /// or not the path failed (to check that the other side or the server takes a restart).
+    pub restart_ice_after: Option<std::time::Duration>,
 }
 
 /// What trickled candidates must carry besides the candidate line: the mid of the first media

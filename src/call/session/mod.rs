@@ -102,6 +102,8 @@ pub enum Input {
     DataDone,
     /// The set of local network addresses changed (text: what changed).
     NetworkChanged(String),
+    /// Restart ICE now, though the path works (text: why; `--restart-ice-after`).
+    RestartIce(String),
     /// The front end could not write this message to a live connection (it was in an
     /// [`Output::Send`]).
     Unsent(Say),
@@ -399,21 +401,42 @@ impl Session {
                     }
                     IceState::Connected | IceState::Completed => {
                         let outage = self.outage_since.take();
-                        if let (Some(r), Some(t)) = (self.restart.take(), outage) {
-                            self.restarted_at = Some(now);
-                            let down = now.saturating_duration_since(t);
-                            self.note(
-                                SignalingEvent::IceRestarted,
-                                Some(format!(
-                                    "media flows again after {} ms (restart attempt {})",
-                                    down.as_millis(),
-                                    r.attempt
-                                )),
-                            );
-                            self.emit(Output::Restarted(down));
+                        match (self.restart.take(), outage) {
+                            (Some(r), Some(t)) => {
+                                self.restarted_at = Some(now);
+                                let down = now.saturating_duration_since(t);
+                                self.note(
+                                    SignalingEvent::IceRestarted,
+                                    Some(format!(
+                                        "media flows again after {} ms (restart attempt {})",
+                                        down.as_millis(),
+                                        r.attempt
+                                    )),
+                                );
+                                self.emit(Output::Restarted(down));
+                            }
+                            // A restart asked for while the path worked: ICE checked the new
+                            // credentials and is connected on them; nothing was cut.
+                            (Some(r), None) => {
+                                self.restarted_at = Some(now);
+                                self.note(
+                                    SignalingEvent::IceRestarted,
+                                    Some(format!(
+                                        "connected on the new ICE credentials after {} ms; the media was not cut",
+                                        now.saturating_duration_since(r.started).as_millis()
+                                    )),
+                                );
+                                self.emit(Output::Restarted(Duration::ZERO));
+                            }
+                            _ => {}
                         }
                     }
                     _ => {}
+                }
+            }
+            Input::RestartIce(why) => {
+                if self.phase == Phase::Connected && self.restart.is_none() {
+                    self.begin_restart(now, 1, why, false);
                 }
             }
             Input::NetworkChanged(what) => {

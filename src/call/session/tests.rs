@@ -686,3 +686,40 @@ fn negotiation_starts_once_before_the_offer_and_never_for_a_restart() {
     assert!(outs.contains(&Output::Do(Command::AnswerAgain("restart".into()))));
     assert!(!outs.contains(&Output::NegotiationStarted), "{outs:?}");
 }
+
+/// `--restart-ice-after` on a working path: the dialer offers again, the answerer asks it to;
+/// both note `ice-restarted` once ICE is connected on the new credentials, and the call goes
+/// on (no ending, the restart over).
+#[test]
+fn a_restart_asked_for_on_a_working_path_is_carried_out_by_either_side() {
+    for asker in [Role::Dial, Role::Answer] {
+        let mut room = Room::new(AcceptPolicy::Auto);
+        room.meet();
+        room.feed(Role::Dial, Input::IceState(IceState::Connected));
+        room.feed(Role::Answer, Input::IceState(IceState::Connected));
+        assert_eq!(room.dial.phase(), Phase::Connected);
+        assert_eq!(offers_sent(&room), 1);
+        room.now += Duration::from_millis(1500);
+        room.feed(asker, Input::RestartIce("asked".into()));
+        assert_eq!(offers_sent(&room), 2, "{asker:?}: {:?}", room.sent);
+        // Asked twice while one is under way: still one restart.
+        room.feed(asker, Input::RestartIce("again".into()));
+        assert_eq!(offers_sent(&room), 2, "{asker:?}");
+        room.now += Duration::from_millis(5);
+        room.feed(Role::Dial, Input::IceState(IceState::Connected));
+        room.feed(Role::Answer, Input::IceState(IceState::Connected));
+        let asked = room
+            .restarted
+            .iter()
+            .find(|(r, _)| *r == asker)
+            .map(|(_, d)| *d);
+        assert_eq!(
+            asked,
+            Some(Duration::ZERO),
+            "{asker:?}: {:?}",
+            room.restarted
+        );
+        assert!(room.ended.is_empty(), "{asker:?}: {:?}", room.ended);
+        assert_eq!(room.dial.phase(), Phase::Connected);
+    }
+}
