@@ -25,6 +25,8 @@ struct Janus {
     janus: Child,
     whip: Child,
     admin: u16,
+    /// Janus's own HTTP API (`/janus`).
+    http_port: u16,
     whip_port: u16,
     _dir: Scratch,
 }
@@ -117,6 +119,7 @@ impl Janus {
             janus,
             whip: Command::new("true").spawn().unwrap(),
             admin,
+            http_port,
             whip_port,
             _dir: dir,
         };
@@ -170,6 +173,38 @@ impl Janus {
         serde_json::from_slice(&r.body).unwrap()
     }
 
+    /// A second subscriber of the VideoRoom publisher named `label`: the webrtcbin peer over
+    /// Janus's HTTP API (`--janus-subscribe`) for `secs` seconds; its report.
+    fn subscribe(&self, label: &str, secs: &str) -> Value {
+        let out = Command::new("/usr/bin/python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/peers/webrtcbin.py"
+            ))
+            .args([
+                "--janus-subscribe",
+                &format!("http://127.0.0.1:{}/janus", self.http_port),
+                "--janus-room",
+                "1234",
+                "--janus-display",
+                label,
+                "--duration",
+                secs,
+                "--timeout",
+                "15",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .expect("start the webrtcbin peer (/usr/bin/python3 with python3-gi)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "the subscriber printed {stdout:?} ({e}); stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
     /// Packets Janus received from the publisher named `label`, per media type.
     fn packets_in(&self, label: &str) -> Vec<(String, u64)> {
         let ids = |v: &Value, key: &str| -> Vec<u64> {
@@ -220,8 +255,10 @@ impl Janus {
 }
 
 /// `rtccall publish` to Janus: refused without the Bearer token (one line, exit 3), then with
-/// it the call connects, Janus counts audio and video packets coming in (its Admin API), the
-/// summary says role `publish`, and the session is DELETEd at the end (the endpoint is free).
+/// it the call connects, Janus counts audio and video packets coming in (its Admin API), a
+/// second subscriber of the VideoRoom (webrtcbin over Janus's HTTP API) decodes the video and
+/// the audio, the summary says role `publish`, and the session is DELETEd at the end (the
+/// endpoint is free).
 #[test]
 fn publish_to_janus_with_a_bearer_token() {
     let _suite = shared();
@@ -257,7 +294,7 @@ fn publish_to_janus_with_a_bearer_token() {
     assert!(!janus.published("rtc1"));
 
     let mut args = base.to_vec();
-    args.extend(["--token", "s3cret-token", "--duration", "4", "--json"]);
+    args.extend(["--token", "s3cret-token", "--duration", "8", "--json"]);
     let mut p = Proc::spawn(&args);
     p.wait_line(Duration::from_secs(10), |l| {
         l.contains(r#""type":"connection-state""#) && l.contains(r#""state":"connected""#)
@@ -269,6 +306,12 @@ fn publish_to_janus_with_a_bearer_token() {
         let n = counts.iter().find(|(k, _)| k == kind).map_or(0, |c| c.1);
         assert!(n > 20, "Janus received {n} {kind} packets: {counts:?}");
     }
+    // A second subscriber of the room gets what rtccall publishes: decoded video and audio.
+    let sub = janus.subscribe("pub-rtc1", "2.5");
+    assert_eq!(sub["exit_code"], 0, "{sub}");
+    assert_eq!(sub["video_codec_received"], "VP8", "{sub}");
+    assert!(sub["video_frames_decoded"].as_u64() > Some(20), "{sub}");
+    assert!(sub["audio_samples_decoded"].as_u64() > Some(48_000), "{sub}");
     let done = p.finish(Duration::from_secs(15));
     assert_eq!(done.code, 0, "{}", done.stderr);
     let s = done.summary();

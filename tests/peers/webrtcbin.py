@@ -19,6 +19,14 @@
 #       [--early-offer [both|audio|video]] [--video-size 320x240|640x480]
 #       [--channel-label LABEL]
 #   /usr/bin/python3 tests/peers/webrtcbin.py --whip URL [--token T] --codec ... --duration SECS
+#   /usr/bin/python3 tests/peers/webrtcbin.py --janus-subscribe http://127.0.0.1:PORT/janus \
+#       --janus-room N --janus-display NAME --duration SECS
+#
+# With --janus-subscribe it is a second subscriber of a Janus VideoRoom publisher (the one
+# whose display is NAME in room N, e.g. a WHIP session simple-whip-server made) over Janus's
+# HTTP API: create a session, attach janus.plugin.videoroom, "listparticipants", "join" as a
+# subscriber to that feed; Janus's offer (from the long poll) is answered receive-only with
+# "start", our candidates trickled. It sends nothing and decodes what arrives.
 #
 # With --whip it is a WHIP client (RFC 9725) instead: the offer, with the candidates gathered
 # (at most 2 s), is POSTed to URL as application/sdp; the 201's body is the answer and its
@@ -169,6 +177,11 @@ class Peer:
         self.whip_candidates = []
         self.whip_gathered = asyncio.Event()
         self.whip_location = None
+
+        # --janus-subscribe: the session and handle, the transaction counter.
+        self.janus_session = None
+        self.janus_handle = None
+        self.janus_tx = 0
 
         self.build_pipeline()
 
@@ -563,6 +576,9 @@ class Peer:
                 audio_pt = find_pt(lines, "opus")
             elif kind == "video" and video_pt is None:
                 video_pt = find_pt(lines, self.args.codec)
+        if self.args.janus_subscribe:
+            # A subscriber only receives.
+            audio_pt = video_pt = None
         log(f"offer: opus pt {audio_pt}, {self.args.codec} pt {video_pt}")
         self.add_send_branches(audio_pt, video_pt)
         if video_pt is None:
@@ -623,7 +639,9 @@ class Peer:
 
     def send(self, msg):
         """Thread-safe: queue a message for the WebSocket (or the WHIP exchange)."""
-        if self.args.whip:
+        if self.args.janus_subscribe:
+            self.loop.call_soon_threadsafe(self.janus_out, msg)
+        elif self.args.whip:
             self.loop.call_soon_threadsafe(self.whip_out, msg)
         else:
             self.loop.call_soon_threadsafe(self.outq.put_nowait, msg)
@@ -677,6 +695,97 @@ class Peer:
         loc = {k.lower(): v for k, v in headers.items()}.get("location")
         self.whip_location = urllib.parse.urljoin(self.args.whip, loc) if loc else None
         self.on_answer(text)
+
+    # --------------------------------------------------------- Janus subscriber
+
+    def janus_request(self, path, body=None):
+        """One Janus HTTP API request (GET when BODY is None); its JSON reply."""
+        import urllib.request
+        url = self.args.janus_subscribe.rstrip("/") + path
+        data = None
+        if body is not None:
+            self.janus_tx += 1
+            body = dict(body, transaction=f"t{self.janus_tx}")
+            data = json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method="GET" if data is None else "POST")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=40) as r:
+            return json.loads(r.read().decode())
+
+    async def janus(self, path, body=None):
+        return await self.loop.run_in_executor(None, self.janus_request, path, body)
+
+    def janus_out(self, msg):
+        t = msg.get("type")
+        path = f"/{self.janus_session}/{self.janus_handle}"
+        if t == "answer":
+            body = {"janus": "message", "body": {"request": "start"},
+                    "jsep": {"type": "answer", "sdp": msg["sdp"]}}
+        elif t == "candidate" and msg.get("candidate"):
+            body = {"janus": "trickle", "candidate": {
+                "candidate": msg["candidate"], "sdpMid": msg.get("sdpMid"),
+                "sdpMLineIndex": msg.get("sdpMLineIndex") or 0}}
+        elif t == "candidate":
+            body = {"janus": "trickle", "candidate": {"completed": True}}
+        else:
+            return
+        asyncio.ensure_future(self.janus(path, body))
+
+    async def janus_poll(self):
+        """Events of the session (long poll): the offer, hang-ups."""
+        while self.ended is None:
+            try:
+                ev = await self.janus(f"/{self.janus_session}?maxev=5")
+            except Exception as e:  # noqa: BLE001 - any failure ends the subscriber
+                self.finish("error", 3, f"Janus long poll: {e}", send_bye=False)
+                return
+            for e in ev if isinstance(ev, list) else [ev]:
+                kind = e.get("janus")
+                if kind == "keepalive":
+                    continue
+                log("janus event", json.dumps(e)[:300])
+                jsep = e.get("jsep")
+                if jsep and jsep.get("type") == "offer":
+                    await self.on_offer(jsep["sdp"])
+                elif kind == "hangup":
+                    self.finish("bye", 0 if self.connected else 3, f"Janus hung up: {e.get('reason')}",
+                                send_bye=False)
+
+    async def run_janus(self):
+        self.peer_present = True
+        self.pipe.set_state(Gst.State.PLAYING)
+        self.loop.call_later(self.args.timeout, self.timed_out)
+        try:
+            self.janus_session = (await self.janus("", {"janus": "create"}))["data"]["id"]
+            attached = await self.janus(f"/{self.janus_session}",
+                                        {"janus": "attach", "plugin": "janus.plugin.videoroom"})
+            self.janus_handle = attached["data"]["id"]
+            path = f"/{self.janus_session}/{self.janus_handle}"
+            listed = await self.janus(path, {"janus": "message", "body": {
+                "request": "listparticipants", "room": self.args.janus_room}})
+            people = listed["plugindata"]["data"].get("participants", [])
+            feed = next((p["id"] for p in people
+                         if p.get("display") == self.args.janus_display and p.get("publisher")), None)
+            if feed is None:
+                self.finish("error", 3, f"no publisher {self.args.janus_display!r} in room "
+                            f"{self.args.janus_room}: {people}", send_bye=False)
+                return
+            log(f"subscribing to feed {feed}")
+            joined = await self.janus(path, {"janus": "message", "body": {
+                "request": "join", "ptype": "subscriber", "room": self.args.janus_room,
+                "streams": [{"feed": feed}]}})
+            log("join:", json.dumps(joined)[:200])
+        except Exception as e:  # noqa: BLE001
+            self.finish("error", 3, f"Janus API: {e}", send_bye=False)
+            return
+        poll = asyncio.ensure_future(self.janus_poll())
+        await self.done.wait()
+        poll.cancel()
+        try:
+            await self.janus(f"/{self.janus_session}", {"janus": "destroy"})
+        except Exception:  # noqa: BLE001
+            pass
 
     async def sender(self):
         while True:
@@ -766,6 +875,8 @@ class Peer:
             log(f"WHIP DELETE: {status}")
 
     async def run(self):
+        if self.args.janus_subscribe:
+            return await self.run_janus()
         if self.args.whip:
             return await self.run_whip()
         self.pipe.set_state(Gst.State.PLAYING)
@@ -840,9 +951,17 @@ def main():
     ap.add_argument("--video-size", default="320x240", choices=["320x240", "640x480"])
     ap.add_argument("--channel-label", default="rtccall",
                     help="label of the data channel the dialer opens and pings on")
+    ap.add_argument("--janus-subscribe", metavar="URL",
+                    help="subscribe to a Janus VideoRoom publisher through this Janus HTTP API URL")
+    ap.add_argument("--janus-room", type=int, default=1234)
+    ap.add_argument("--janus-display", help="--janus-subscribe: the publisher's display name")
     args = ap.parse_args()
-    if not args.whip and not (args.server and args.room):
-        ap.error("give --server and --room, or --whip URL")
+    if args.janus_subscribe:
+        if not args.janus_display:
+            ap.error("--janus-subscribe needs --janus-display")
+        args.role = "answer"
+    elif not args.whip and not (args.server and args.room):
+        ap.error("give --server and --room, --whip URL, or --janus-subscribe URL")
     if args.whip and args.role != "dial":
         ap.error("--whip publishes: it offers (--role dial)")
     if args.early_offer and args.role != "dial":
