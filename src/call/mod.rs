@@ -160,6 +160,17 @@ pub enum Place {
 }
 
 impl Place {
+    /// What the place is, in words: `room`, `WHIP endpoint` or `WHEP endpoint`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Place::Room(_) => "room",
+            Place::Whip(w) => match w.kind {
+                WhipKind::Publish => "WHIP endpoint",
+                WhipKind::Play => "WHEP endpoint",
+            },
+        }
+    }
+
     /// The room's name or the endpoint's URL, as records and messages name it.
     pub fn label(&self) -> String {
         match self {
@@ -257,6 +268,7 @@ impl Driver<'_> {
             SessionConfig {
                 role: cfg.role,
                 room: cfg.place.label(),
+                place_kind: cfg.place.kind(),
                 timeout: cfg.timeout,
                 duration: cfg.duration,
                 accept: cfg.accept.clone(),

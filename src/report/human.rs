@@ -23,6 +23,8 @@ pub struct Human {
     /// Holds the status line and one bar per file transfer under way (on a terminal).
     multi: Option<MultiProgress>,
     transfers: std::collections::HashMap<(String, String), ProgressBar>,
+    /// The call has been connected once: later `connected` states follow an ICE restart.
+    was_connected: bool,
 }
 
 fn opt_ms(v: Option<f64>) -> String {
@@ -52,6 +54,7 @@ impl Human {
             bar,
             multi,
             transfers: Default::default(),
+            was_connected: false,
         }
     }
 
@@ -158,9 +161,10 @@ impl Human {
                     (S::Rejoined, Some(d)) => {
                         format!("signaling: back in {d}; the call went on meanwhile")
                     }
-                    (S::Joined, Some(d)) => {
+                    (S::Joined, Some(d)) if d.starts_with("room ") => {
                         format!("signaling: joined {d}, waiting for the other peer")
                     }
+                    (S::Joined, Some(d)) => format!("signaling: offering to the {d}"),
                     (S::PeerJoined, d) => format!(
                         "signaling: the other peer joined ({})",
                         d.as_deref().unwrap_or("unknown role")
@@ -213,7 +217,10 @@ impl Human {
             Record::IceGathering { .. } => {}
             Record::IceState { state, .. } => self.status(format!("connecting: ICE {state}")),
             Record::ConnectionState { state, ms } => {
-                if *state == ConnState::Connected {
+                if *state == ConnState::Connected && self.was_connected {
+                    self.status("connected again".to_string());
+                } else if *state == ConnState::Connected {
+                    self.was_connected = true;
                     self.note(format!("connected after {:.0} ms", ms));
                 } else {
                     self.status(format!("connecting: peer connection {state}"));
@@ -342,7 +349,14 @@ pub fn print_summary(s: &Summary) {
     let mut out = std::io::stdout().lock();
     let t = &s.timings_ms;
     let rows: Vec<(&str, String)> = vec![
-        ("role", format!("{} in room {}", s.role, s.room)),
+        (
+            "role",
+            match s.role.as_str() {
+                "publish" => format!("publish to {}", s.room),
+                "play" => format!("play from {}", s.room),
+                _ => format!("{} in room {}", s.role, s.room),
+            },
+        ),
         (
             "result",
             match &s.error {

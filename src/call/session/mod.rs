@@ -190,7 +190,10 @@ pub enum Output {
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     pub role: Role,
+    /// The room's name (or the WHIP/WHEP endpoint's URL).
     pub room: String,
+    /// What `room` is, as the `joined` record says: `room`, `WHIP endpoint`, `WHEP endpoint`.
+    pub place_kind: &'static str,
     /// Bound on waiting for the other peer, and again on connecting.
     pub timeout: Duration,
     /// Hang up after this long connected.
@@ -690,7 +693,7 @@ impl Session {
                 if resume.is_some() {
                     self.resume = resume;
                 }
-                let room = format!("room {}", self.cfg.room);
+                let room = format!("{} {}", self.cfg.place_kind, self.cfg.room);
                 if rejoined {
                     self.note(SignalingEvent::Rejoined, Some(room));
                     // What was said during the restart may have been lost with the connection.

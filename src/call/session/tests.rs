@@ -26,6 +26,7 @@ fn machine(role: Role, accept: AcceptPolicy, t0: Instant) -> Session {
         SessionConfig {
             role,
             room: "r".into(),
+            place_kind: "room",
             timeout: T,
             duration: Some(Duration::from_secs(8)),
             accept,
