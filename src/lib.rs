@@ -30,6 +30,7 @@ pub mod call;
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod dump;
 pub mod exit;
 pub mod httpc;
 pub mod ice;

@@ -68,6 +68,10 @@ pub(super) struct Figures {
     last_pair: Option<SelectedPair>,
     last_stats: Option<(Instant, PeerStats)>,
     last_video_decoded: u64,
+    /// Video frames decoded per second over the last stats interval.
+    fps_in: f64,
+    /// Video frames sent at the last W3C sample, and when.
+    w3c_sent: Option<(Instant, u64)>,
     /// Encode time totals and frame counts (audio, video) at the last stats record.
     last_encode: ((u64, u64), (u64, u64)),
     /// The codec our video went out in.
@@ -97,6 +101,8 @@ impl Figures {
             last_pair: None,
             last_stats: None,
             last_video_decoded: 0,
+            fps_in: 0.0,
+            w3c_sent: None,
             last_encode: ((0, 0), (0, 0)),
             video_codec: None,
             warnings: Vec::new(),
@@ -141,6 +147,55 @@ impl Figures {
     pub fn path_changed(&mut self) {
         if let Some(r) = self.rate.as_mut() {
             r.path_changed();
+        }
+    }
+
+    /// What rtccall measured itself, for the W3C stats of `--stats-dump`.
+    pub fn own_w3c(&mut self, cfg: &CallConfig) -> crate::dump::w3c::Own {
+        let c = &self.counters;
+        let v = &c.video;
+        let a = &c.audio;
+        let now = Instant::now();
+        let sent = KindCounters::get(&v.frames_sent);
+        let (interval_s, sent_fps) = match self.w3c_sent {
+            Some((t, n)) => {
+                let dt = now.duration_since(t).as_secs_f64().max(1e-3);
+                (dt, (sent.saturating_sub(n)) as f64 / dt)
+            }
+            None => (0.0, 0.0),
+        };
+        self.w3c_sent = Some((now, sent));
+        let samples = |ms: &std::sync::atomic::AtomicU64| KindCounters::get(ms) * 48;
+        let target = self
+            .rate
+            .as_ref()
+            .map_or(cfg.media.format.bitrate_bps, RateController::target_bps);
+        crate::dump::w3c::Own {
+            interval_s,
+            frames_decoded: KindCounters::get(&v.decoded),
+            frames_dropped: KindCounters::get(&v.receive_dropped),
+            decoded_size: (
+                v.width.load(Ordering::Relaxed),
+                v.height.load(Ordering::Relaxed),
+            ),
+            decoded_fps: (self.fps_in * 10.0).round() / 10.0,
+            samples_decoded: samples(&a.decoded_ms),
+            samples_fec: samples(&a.fec_recovered_ms),
+            samples_concealed: samples(&a.concealed_ms),
+            buffer_ms: (cfg.media.speaker != Speaker::Off).then(|| {
+                (
+                    KindCounters::get(&a.buffer_ms),
+                    KindCounters::get(&a.buffer_target_ms),
+                )
+            }),
+            frames_encoded: KindCounters::get(&v.encoded),
+            key_frames_encoded: KindCounters::get(&v.keyframes_sent),
+            frames_sent: sent,
+            sent_size: (cfg.media.format.width, cfg.media.format.height),
+            sent_fps: (sent_fps * 10.0).round() / 10.0,
+            encode_s: KindCounters::get(&v.encode_us_total) as f64 / 1e6,
+            target_bps: target as f64,
+            configured_bps: cfg.media.format.bitrate_bps as f64,
         }
     }
 
@@ -215,6 +270,7 @@ impl Figures {
             None => (0.0, 0.0, 0.0),
         };
         self.last_video_decoded = KindCounters::get(&self.counters.video.decoded);
+        self.fps_in = fps;
         if let Some(p) = &s.selected_pair {
             self.last_pair = Some(p.clone().into());
         }

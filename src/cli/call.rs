@@ -240,6 +240,12 @@ pub struct OutputArgs {
     /// Seconds between stats reports.
     #[arg(long, value_name = "SECS", default_value_t = 1.0)]
     pub stats_interval: f64,
+
+    /// Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API
+    /// calls with their SDP, state changes, and W3C stats every --stats-interval; opened by
+    /// `rtccall report` and the rtcstats dump importer.
+    #[arg(long, value_name = "FILE")]
+    pub stats_dump: Option<std::path::PathBuf>,
 }
 
 /// Options shared by `dial` and `answer`.
@@ -503,6 +509,7 @@ impl CallArgs {
             peer,
             media,
             stats_interval,
+            stats_dump: self.output.stats_dump.clone(),
             data: self.data.to_config()?,
             stdin_terminal: std::io::IsTerminal::is_terminal(&std::io::stdin()),
         })

@@ -106,6 +106,7 @@ impl WhipArgs {
             peer,
             media,
             stats_interval,
+            stats_dump: self.output.stats_dump.clone(),
             data: Default::default(),
             stdin_terminal: false,
         })

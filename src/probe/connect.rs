@@ -220,6 +220,7 @@ async fn two_peers(
         peer: setup(cfg, ice, relay_only),
         media: media(),
         stats_interval: Duration::from_millis(40),
+        stats_dump: None,
         data: Default::default(),
         stdin_terminal: false,
     };

@@ -20,6 +20,7 @@ mod setup;
 mod stats;
 mod types;
 mod unrouted;
+mod w3c;
 
 pub use gather::{GatherReport, Gathered, gather};
 pub use stats::PeerStats;
