@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint an access token for a room on a `serve --secret` server (printed on stdout)')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Draw a call: rtcstats dumps (--stats-dump) or NDJSON (--json) of one or both sides into a self-contained HTML report and PNG/SVG pictures')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -98,6 +99,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--receive', '--receive', [CompletionResultType]::ParameterName, 'Take files the other side sends into DIR (without it, offers are refused)')
             [CompletionResult]::new('--data-throughput', '--data-throughput', [CompletionResultType]::ParameterName, 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
+            [CompletionResult]::new('--stats-dump', '--stats-dump', [CompletionResultType]::ParameterName, 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer')
             [CompletionResult]::new('--no-embedded-server', '--no-embedded-server', [CompletionResultType]::ParameterName, 'Never start a signaling server in this process, even when none runs on a loopback URL')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the certificates of wss:// and turns: servers at all (testing only)')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
@@ -142,6 +144,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--receive', '--receive', [CompletionResultType]::ParameterName, 'Take files the other side sends into DIR (without it, offers are refused)')
             [CompletionResult]::new('--data-throughput', '--data-throughput', [CompletionResultType]::ParameterName, 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
+            [CompletionResult]::new('--stats-dump', '--stats-dump', [CompletionResultType]::ParameterName, 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer')
             [CompletionResult]::new('--reject', '--reject', [CompletionResultType]::ParameterName, 'Decline the call; the dialer prints REASON and exits 3')
             [CompletionResult]::new('--no-embedded-server', '--no-embedded-server', [CompletionResultType]::ParameterName, 'Never start a signaling server in this process, even when none runs on a loopback URL')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the certificates of wss:// and turns: servers at all (testing only)')
@@ -184,6 +187,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--impair', '--impair', [CompletionResultType]::ParameterName, 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter''s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit')
             [CompletionResult]::new('--restart-ice-after', '--restart-ice-after', [CompletionResultType]::ParameterName, 'Restart ICE SECS after the call first connects, though the path works (new ICE credentials, candidates gathered again): checks that the other peer or the WHIP/WHEP server takes a restart. Shown as ice-restart / ice-restarted records')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
+            [CompletionResult]::new('--stats-dump', '--stats-dump', [CompletionResultType]::ParameterName, 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the certificates of wss:// and turns: servers at all (testing only)')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
             [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
@@ -221,6 +225,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--impair', '--impair', [CompletionResultType]::ParameterName, 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter''s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit')
             [CompletionResult]::new('--restart-ice-after', '--restart-ice-after', [CompletionResultType]::ParameterName, 'Restart ICE SECS after the call first connects, though the path works (new ICE credentials, candidates gathered again): checks that the other peer or the WHIP/WHEP server takes a restart. Shown as ice-restart / ice-restarted records')
             [CompletionResult]::new('--stats-interval', '--stats-interval', [CompletionResultType]::ParameterName, 'Seconds between stats reports')
+            [CompletionResult]::new('--stats-dump', '--stats-dump', [CompletionResultType]::ParameterName, 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer')
             [CompletionResult]::new('--insecure', '--insecure', [CompletionResultType]::ParameterName, 'Do not check the certificates of wss:// and turns: servers at all (testing only)')
             [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Start files again when they end (otherwise the call hangs up at the end of the file)')
             [CompletionResult]::new('--no-speaker', '--no-speaker', [CompletionResultType]::ParameterName, 'Do not play the other side''s audio')
@@ -294,6 +299,19 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'rtccall;report' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the self-contained HTML report here')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the self-contained HTML report here')
+            [CompletionResult]::new('--png', '--png', [CompletionResultType]::ParameterName, 'Write every plot, stacked, as a PNG picture here')
+            [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Write every plot, stacked, as an SVG picture here')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'rtccall;generate' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory that receives completions/ and man/')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
@@ -313,6 +331,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds')
             [CompletionResult]::new('devices', 'devices', [CompletionResultType]::ParameterValue, 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint an access token for a room on a `serve --secret` server (printed on stdout)')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Draw a call: rtcstats dumps (--stats-dump) or NDJSON (--json) of one or both sides into a self-contained HTML report and PNG/SVG pictures')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages generated from these definitions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -339,6 +358,9 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             break
         }
         'rtccall;help;token' {
+            break
+        }
+        'rtccall;help;report' {
             break
         }
         'rtccall;help;generate' {

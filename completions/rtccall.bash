@@ -40,6 +40,9 @@ _rtccall() {
             rtccall,publish)
                 cmd="rtccall__subcmd__publish"
                 ;;
+            rtccall,report)
+                cmd="rtccall__subcmd__report"
+                ;;
             rtccall,serve)
                 cmd="rtccall__subcmd__serve"
                 ;;
@@ -70,6 +73,9 @@ _rtccall() {
             rtccall__subcmd__help,publish)
                 cmd="rtccall__subcmd__help__subcmd__publish"
                 ;;
+            rtccall__subcmd__help,report)
+                cmd="rtccall__subcmd__help__subcmd__report"
+                ;;
             rtccall__subcmd__help,serve)
                 cmd="rtccall__subcmd__help__subcmd__serve"
                 ;;
@@ -83,7 +89,7 @@ _rtccall() {
 
     case "${cmd}" in
         rtccall)
-            opts="-v -h -V --verbose --help --version serve dial answer publish play probe devices token generate help"
+            opts="-v -h -V --verbose --help --version serve dial answer publish play probe devices token report generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,7 +103,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__answer)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --auto-accept --reject --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --auto-accept --reject --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,6 +214,10 @@ _rtccall() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stats-dump)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -237,7 +247,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__dial)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +361,10 @@ _rtccall() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --stats-dump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -377,7 +391,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__help)
-            opts="serve dial answer publish play probe devices token generate help"
+            opts="serve dial answer publish play probe devices token report generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +516,20 @@ _rtccall() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rtccall__subcmd__help__subcmd__report)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rtccall__subcmd__help__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -531,7 +559,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__play)
-            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --verbose --help --version"
+            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -626,6 +654,10 @@ _rtccall() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stats-dump)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -755,7 +787,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__publish)
-            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --verbose --help --version"
+            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -850,6 +882,40 @@ _rtccall() {
                     return 0
                     ;;
                 --stats-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stats-dump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rtccall__subcmd__report)
+            opts="-o -v -h -V --output --png --svg --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --png)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --svg)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,6 +32,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand probe 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
             cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
             cand token 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
+            cand report 'Draw a call: rtcstats dumps (--stats-dump) or NDJSON (--json) of one or both sides into a self-contained HTML report and PNG/SVG pictures'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -93,6 +94,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --receive 'Take files the other side sends into DIR (without it, offers are refused)'
             cand --data-throughput 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary'
             cand --stats-interval 'Seconds between stats reports'
+            cand --stats-dump 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer'
             cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
             cand --insecure 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
             cand --loop 'Start files again when they end (otherwise the call hangs up at the end of the file)'
@@ -136,6 +138,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --receive 'Take files the other side sends into DIR (without it, offers are refused)'
             cand --data-throughput 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary'
             cand --stats-interval 'Seconds between stats reports'
+            cand --stats-dump 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer'
             cand --reject 'Decline the call; the dialer prints REASON and exits 3'
             cand --no-embedded-server 'Never start a signaling server in this process, even when none runs on a loopback URL'
             cand --insecure 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
@@ -177,6 +180,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --impair 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter''s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit'
             cand --restart-ice-after 'Restart ICE SECS after the call first connects, though the path works (new ICE credentials, candidates gathered again): checks that the other peer or the WHIP/WHEP server takes a restart. Shown as ice-restart / ice-restarted records'
             cand --stats-interval 'Seconds between stats reports'
+            cand --stats-dump 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer'
             cand --insecure 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
             cand --loop 'Start files again when they end (otherwise the call hangs up at the end of the file)'
             cand --no-speaker 'Do not play the other side''s audio'
@@ -213,6 +217,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --impair 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter''s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit'
             cand --restart-ice-after 'Restart ICE SECS after the call first connects, though the path works (new ICE credentials, candidates gathered again): checks that the other peer or the WHIP/WHEP server takes a restart. Shown as ice-restart / ice-restarted records'
             cand --stats-interval 'Seconds between stats reports'
+            cand --stats-dump 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer'
             cand --insecure 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
             cand --loop 'Start files again when they end (otherwise the call hangs up at the end of the file)'
             cand --no-speaker 'Do not play the other side''s audio'
@@ -282,6 +287,18 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'rtccall;report'= {
+            cand -o 'Write the self-contained HTML report here'
+            cand --output 'Write the self-contained HTML report here'
+            cand --png 'Write every plot, stacked, as a PNG picture here'
+            cand --svg 'Write every plot, stacked, as an SVG picture here'
+            cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'rtccall;generate'= {
             cand --dir 'Directory that receives completions/ and man/'
             cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -300,6 +317,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand probe 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
             cand devices 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
             cand token 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
+            cand report 'Draw a call: rtcstats dumps (--stats-dump) or NDJSON (--json) of one or both sides into a self-contained HTML report and PNG/SVG pictures'
             cand generate 'Write shell completions and man pages generated from these definitions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -318,6 +336,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         &'rtccall;help;devices'= {
         }
         &'rtccall;help;token'= {
+        }
+        &'rtccall;help;report'= {
         }
         &'rtccall;help;generate'= {
         }

@@ -35,6 +35,7 @@ complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "play" -d 'Play from
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
+complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "report" -d 'Draw a call: rtcstats dumps (--stats-dump) or NDJSON (--json) of one or both sides into a self-contained HTML report and PNG/SVG pictures'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
 complete -c rtccall -n "__fish_rtccall_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand serve" -l listen -d 'Address to listen on; port 0 picks a free port' -r
@@ -89,6 +90,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l send -d 'Send F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l receive -d 'Take files the other side sends into DIR (without it, offers are refused)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l data-throughput -d 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
@@ -127,6 +129,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l send -d 'Send
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l receive -d 'Take files the other side sends into DIR (without it, offers are refused)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l data-throughput -d 'Measure what the data channel carries: send for SECS, then receive for SECS (reliable, ordered channel); Mbit/s each second and in the summary' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
@@ -163,6 +166,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l bind-tcp -d 
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l restart-ice-after -d 'Restart ICE SECS after the call first connects, though the path works (new ICE credentials, candidates gathered again): checks that the other peer or the WHIP/WHEP server takes a restart. Shown as ice-restart / ice-restarted records' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l no-speaker -d 'Do not play the other side\'s audio'
@@ -194,6 +198,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l bind-tcp -d 'Lo
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l impair -d 'Impair everything this peer sends (ICE, DTLS, media, data), without root: comma-separated loss=P%, delay=DUR, jitter=DUR (order kept), rate=N{bit,kbit,mbit,gbit}, queue=DUR (rate limiter\'s tail-drop point, default 200ms), reorder=P%, seed=N; DUR takes us, ms or s. Example: loss=5%,delay=100ms,jitter=20ms,rate=1mbit' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l restart-ice-after -d 'Restart ICE SECS after the call first connects, though the path works (new ICE credentials, candidates gathered again): checks that the other peer or the WHIP/WHEP server takes a restart. Shown as ice-restart / ice-restarted records' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l stats-interval -d 'Seconds between stats reports' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l no-speaker -d 'Do not play the other side\'s audio'
@@ -246,17 +251,24 @@ answer\t''"
 complete -c rtccall -n "__fish_rtccall_using_subcommand token" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand token" -s V -l version -d 'Print version'
+complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s o -l output -d 'Write the self-contained HTML report here' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand report" -l png -d 'Write every plot, stacked, as a PNG picture here' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand report" -l svg -d 'Write every plot, stacked, as an SVG picture here' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s h -l help -d 'Print help'
+complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -l dir -d 'Directory that receives completions/ and man/' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c rtccall -n "__fish_rtccall_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "publish" -d 'Publish to a WHIP endpoint (a media server\'s ingest): send what `dial` sends, report like a call, DELETE the session at the end'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "play" -d 'Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
-complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "serve" -d 'Run the signaling server (rooms of two peers, WebSocket, JSON messages)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "dial" -d 'Call the peer waiting in ROOM: join, send the offer, hold the call'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "answer" -d 'Wait in ROOM for a call and take it (or reject it)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "publish" -d 'Publish to a WHIP endpoint (a media server\'s ingest): send what `dial` sends, report like a call, DELETE the session at the end'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "play" -d 'Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "probe" -d 'Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay echo, security), explain every failure, and exit 0 only when everything holds'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "devices" -d 'List audio inputs and outputs (cpal) and video capture devices (FFmpeg)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "token" -d 'Mint an access token for a room on a `serve --secret` server (printed on stdout)'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "report" -d 'Draw a call: rtcstats dumps (--stats-dump) or NDJSON (--json) of one or both sides into a self-contained HTML report and PNG/SVG pictures'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "generate" -d 'Write shell completions and man pages generated from these definitions'
+complete -c rtccall -n "__fish_rtccall_using_subcommand help; and not __fish_seen_subcommand_from serve dial answer publish play probe devices token report generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

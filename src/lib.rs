@@ -36,6 +36,7 @@ pub mod httpc;
 pub mod ice;
 pub mod impair;
 pub mod media;
+pub mod plot;
 pub mod probe;
 pub mod report;
 pub mod sdpfrag;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> i32 {
     init_logging(cli.verbose);
     let command = match cli.command {
         Command::Devices(args) => return devices(args.json),
+        Command::Report(args) => return commands::report(&args),
         Command::Token(args) => {
             return match args.resolve() {
                 Ok(request) => commands::token(&request),

@@ -311,7 +311,10 @@ fn publish_to_janus_with_a_bearer_token() {
     assert_eq!(sub["exit_code"], 0, "{sub}");
     assert_eq!(sub["video_codec_received"], "VP8", "{sub}");
     assert!(sub["video_frames_decoded"].as_u64() > Some(20), "{sub}");
-    assert!(sub["audio_samples_decoded"].as_u64() > Some(48_000), "{sub}");
+    assert!(
+        sub["audio_samples_decoded"].as_u64() > Some(48_000),
+        "{sub}"
+    );
     let done = p.finish(Duration::from_secs(15));
     assert_eq!(done.code, 0, "{}", done.stderr);
     let s = done.summary();

@@ -5,6 +5,7 @@
 pub mod call;
 pub mod generate;
 pub mod probe;
+pub mod report;
 pub mod resolve;
 pub mod serve;
 pub mod whip;
@@ -254,6 +255,9 @@ pub enum Command {
     Devices(DevicesArgs),
     /// Mint an access token for a room on a `serve --secret` server (printed on stdout).
     Token(TokenArgs),
+    /// Draw a call: rtcstats dumps (--stats-dump) or NDJSON (--json) of one or both sides
+    /// into a self-contained HTML report and PNG/SVG pictures.
+    Report(report::ReportArgs),
     /// Write shell completions and man pages generated from these definitions.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),

@@ -65,7 +65,9 @@ impl Command {
                     json,
                 })
             }
-            Command::Devices(_) | Command::Token(_) | Command::Generate(_) => return None,
+            Command::Devices(_) | Command::Token(_) | Command::Report(_) | Command::Generate(_) => {
+                return None;
+            }
         })
     }
 }

@@ -4,12 +4,14 @@
 mod call;
 mod devices;
 mod probe;
+mod report;
 mod serve;
 mod token;
 
 pub use call::call;
 pub use devices::devices;
 pub use probe::probe;
+pub use report::report;
 pub use serve::serve;
 pub use token::token;
 
