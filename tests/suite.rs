@@ -12,6 +12,7 @@ mod firefox;
 mod interop;
 mod media;
 mod probe;
+mod report;
 mod serve;
 mod setup;
 mod turn;

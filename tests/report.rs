@@ -1,0 +1,436 @@
+//! `--stats-dump` and `rtccall report`: a real call dumped on both sides, the dumps read by a
+//! reader written here from the rtcstats file format's documentation (rtcstats-server
+//! README, "RTCStats dump file format", version 3) rather than with rtccall's own types, and
+//! the report rendered by headless Chromium.
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::common::*;
+
+/// A dump as the format describes it: `RTCStatsDump`, a metadata object, then one JSON array
+/// per line `[method, peerConnectionId, value, ..., timestampDelta]`; the first delta is the
+/// time since the epoch; `getStats` values are deltas against the previous report (members
+/// left out are unchanged, `null` removes an object).
+struct Dump {
+    meta: Value,
+    /// (method, value, ms since the epoch)
+    events: Vec<(String, Value, f64)>,
+    /// Full reports, in order, with their time.
+    stats: Vec<(f64, Map<String, Value>)>,
+}
+
+fn read_dump(text: &str) -> Dump {
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("RTCStatsDump"), "the first line");
+    let meta: Value = serde_json::from_str(lines.next().expect("a metadata line")).unwrap();
+    assert!(meta.is_object());
+    let mut time = 0.0;
+    let mut report: Map<String, Value> = Map::new();
+    let mut dump = Dump {
+        meta,
+        events: Vec::new(),
+        stats: Vec::new(),
+    };
+    for line in lines.filter(|l| !l.is_empty()) {
+        let a: Vec<Value> = serde_json::from_str(line).unwrap();
+        assert!(a.len() >= 4, "{line}");
+        assert_eq!(a[1], "PC_0", "{line}");
+        time += a.last().unwrap().as_f64().expect("a numeric delta");
+        let method = a[0].as_str().expect("a method name").to_string();
+        if method == "getStats" {
+            for (id, v) in a[2].as_object().expect("an object").clone() {
+                if v.is_null() {
+                    report.remove(&id);
+                    continue;
+                }
+                let o = report
+                    .entry(id)
+                    .or_insert_with(|| Value::Object(Map::new()));
+                for (k, x) in v.as_object().unwrap() {
+                    o[k] = x.clone();
+                }
+            }
+            dump.stats.push((time, report.clone()));
+        }
+        dump.events.push((method, a[2].clone(), time));
+    }
+    dump
+}
+
+/// Cumulative W3C members: they never go down.
+const COUNTERS: &[&str] = &[
+    "packetsSent",
+    "packetsReceived",
+    "bytesSent",
+    "bytesReceived",
+    "headerBytesSent",
+    "headerBytesReceived",
+    "framesDecoded",
+    "framesEncoded",
+    "framesSent",
+    "keyFramesEncoded",
+    "totalSamplesReceived",
+    "concealedSamples",
+    "jitterBufferEmittedCount",
+    "jitterBufferDelay",
+    "totalEncodeTime",
+    "totalRoundTripTime",
+    "messagesSent",
+    "messagesReceived",
+    "nackCount",
+    "pliCount",
+    "requestsSent",
+    "responsesReceived",
+];
+
+fn check_w3c(who: &str, d: &Dump) {
+    assert_eq!(d.meta["fileFormat"], 3, "{who}");
+    assert!(
+        d.meta["userAgent"]
+            .as_str()
+            .unwrap()
+            .starts_with("rtccall/"),
+        "{who}"
+    );
+    assert_eq!(d.meta["role"], who);
+    let methods: Vec<&str> = d.events.iter().map(|e| e.0.as_str()).collect();
+    for m in [
+        "create",
+        "setLocalDescription",
+        "setRemoteDescription",
+        "onicecandidate",
+        "addIceCandidate",
+        "oniceconnectionstatechange",
+        "onconnectionstatechange",
+        "onsignalingstatechange",
+    ] {
+        assert!(methods.contains(&m), "{who}: no {m} in {methods:?}");
+    }
+    assert_eq!(methods.last(), Some(&"close"), "{who}");
+    let create = &d.events[0];
+    assert_eq!(create.0, "create", "{who}");
+    assert!(!create.1.to_string().contains("credential"), "{who}");
+    assert!(d.stats.len() >= 6, "{who}: {} reports", d.stats.len());
+    let mut last: Map<String, Value> = Map::new();
+    for (at, report) in &d.stats {
+        for (id, o) in report {
+            assert_eq!(o["id"], id.as_str(), "{who}: {o}");
+            let ty = o["type"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{who}: no type in {o}"));
+            let ts = o["timestamp"]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{who}: {o}"));
+            // Milliseconds since the epoch, close to the line's own time.
+            assert!(
+                (ts - at).abs() < 5_000.0,
+                "{who}: {ty} timestamp {ts} at {at}"
+            );
+            if let Some(prev) = last.get(id) {
+                for c in COUNTERS {
+                    if let (Some(a), Some(b)) = (prev[c].as_f64(), o[c].as_f64()) {
+                        assert!(b >= a, "{who}: {id} {c} went from {a} to {b}");
+                    }
+                }
+            }
+            if let Some(j) = o["jitter"].as_f64() {
+                assert!(j < 0.5, "{who}: {ty} jitter {j} is not in seconds");
+            }
+            if let Some(r) = o["currentRoundTripTime"].as_f64() {
+                assert!(
+                    (0.02..0.5).contains(&r),
+                    "{who}: RTT {r} s (50 ms of delay)"
+                );
+            }
+        }
+        last = report.clone();
+    }
+    let end = &d.stats.last().unwrap().1;
+    let find = |ty: &str, kind: &str| -> &Value {
+        end.values()
+            .find(|o| o["type"] == ty && o["kind"] == kind)
+            .unwrap_or_else(|| panic!("{who}: no {kind} {ty}"))
+    };
+    assert!(
+        find("inbound-rtp", "video")["framesDecoded"].as_u64() > Some(30),
+        "{who}"
+    );
+    assert_eq!(find("inbound-rtp", "video")["frameWidth"], 320, "{who}");
+    assert!(
+        find("outbound-rtp", "video")["framesEncoded"].as_u64() > Some(30),
+        "{who}"
+    );
+    assert!(
+        find("outbound-rtp", "video")["targetBitrate"].as_f64() > Some(0.0),
+        "{who}"
+    );
+    assert!(
+        find("inbound-rtp", "audio")["totalSamplesReceived"].as_u64() > Some(48_000),
+        "{who}"
+    );
+    for ty in [
+        "transport",
+        "candidate-pair",
+        "local-candidate",
+        "remote-candidate",
+        "codec",
+        "certificate",
+        "data-channel",
+        "peer-connection",
+    ] {
+        assert!(end.values().any(|o| o["type"] == ty), "{who}: no {ty}");
+    }
+}
+
+/// The PNG's width and height (its IHDR).
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// A call over an impaired link (5 % loss, 50 ms delay from the dialer) dumped on both
+/// sides: every dump reads as the format says, its W3C objects have ids, types and
+/// millisecond timestamps, counters never go back, jitter and RTT are in seconds; `report`
+/// draws both into HTML whose embedded data are the dump's values, a PNG of the right size
+/// and an SVG with the lines; Chromium renders the HTML with every plot.
+#[test]
+fn a_dumped_call_reads_as_w3c_stats_and_its_report_renders() {
+    let _suite = shared();
+    let (_server, url) = serve();
+    let dir = Scratch::new("report");
+    let (ad, dd) = (dir.path("answer.rtcstats"), dir.path("dial.rtcstats"));
+    let (a_s, d_s) = (ad.to_str().unwrap(), dd.to_str().unwrap());
+    let common = [
+        "--duration",
+        "5",
+        "--stats-interval",
+        "0.5",
+        "--audio",
+        "tone",
+    ];
+    let answer = Proc::spawn(&call_args(
+        "answer",
+        "dumped",
+        &url,
+        &[&common[..], &["--stats-dump", a_s]].concat(),
+    ));
+    let dial = Proc::spawn(&call_args(
+        "dial",
+        "dumped",
+        &url,
+        &[
+            &common[..],
+            &["--stats-dump", d_s, "--impair", "loss=5%,delay=50ms"],
+        ]
+        .concat(),
+    ));
+    let d = dial.finish(Duration::from_secs(30));
+    let a = answer.finish(Duration::from_secs(30));
+    assert_eq!((d.code, a.code), (0, 0), "{}\n{}", d.stderr, a.stderr);
+    let dump_a = read_dump(&std::fs::read_to_string(&ad).unwrap());
+    let dump_d = read_dump(&std::fs::read_to_string(&dd).unwrap());
+    check_w3c("answer", &dump_a);
+    check_w3c("dial", &dump_d);
+    // The dialer's loss shows at the answerer.
+    let lost: i64 = dump_a
+        .stats
+        .last()
+        .unwrap()
+        .1
+        .values()
+        .filter(|o| o["type"] == "inbound-rtp")
+        .filter_map(|o| o["packetsLost"].as_i64())
+        .sum();
+    assert!(lost > 0, "no loss counted at the answerer");
+
+    let (html, png, svg) = (
+        dir.path("call.html"),
+        dir.path("call.png"),
+        dir.path("call.svg"),
+    );
+    let r = Proc::spawn(&[
+        "report",
+        d_s,
+        a_s,
+        "-o",
+        html.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ])
+    .finish(Duration::from_secs(30));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    // Self-contained: nothing is fetched.
+    for fetch in ["src=\"http", "href=\"http", "fetch(", "@import", "<link"] {
+        assert!(!page.contains(fetch), "the report fetches: {fetch}");
+    }
+    let data_at = page.find("id=\"rtccall-data\">").unwrap() + "id=\"rtccall-data\">".len();
+    let data_end = data_at + page[data_at..].find("</script>").unwrap();
+    let data: Value = serde_json::from_str(&page[data_at..data_end].replace("<\\/", "</")).unwrap();
+    let plots = data["plots"].as_array().unwrap();
+    assert!(plots.len() >= 7, "{} plots", plots.len());
+    for p in plots {
+        assert!(
+            p["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["points"].as_array().unwrap().len() >= 5),
+            "a plot without data: {}",
+            p["title"]
+        );
+    }
+    // The dialer's decoded frame rate, point by point, is the dump's framesPerSecond.
+    let fps = plots
+        .iter()
+        .find(|p| p["title"] == "Video frames per second")
+        .unwrap();
+    let line = fps["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["side"] == 0 && l["name"] == "decoded")
+        .unwrap();
+    let drawn: Vec<f64> = line["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .collect();
+    let dumped: Vec<f64> = dump_d
+        .stats
+        .iter()
+        .filter_map(|(_, r)| {
+            r.values()
+                .find(|o| o["type"] == "inbound-rtp" && o["kind"] == "video")
+        })
+        .filter_map(|o| o["framesPerSecond"].as_f64())
+        .collect();
+    assert_eq!(drawn, dumped);
+
+    let (w, h) = png_size(&std::fs::read(&png).unwrap());
+    assert_eq!((w, h), (1000, 240 * plots.len() as u32));
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        svg_text.matches("<polyline").count() >= plots.len(),
+        "lines in the SVG"
+    );
+
+    // Chromium: every plot is in the DOM, and the page is not blank.
+    let shot = dir.path("shot.png");
+    let run = |extra: &str| {
+        Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--window-size=1100,2400",
+            ])
+            .arg(extra)
+            .arg(format!("file://{}", html.display()))
+            .output()
+            .expect("chromium runs")
+    };
+    let dom = String::from_utf8_lossy(&run("--dump-dom").stdout).into_owned();
+    assert_eq!(dom.matches("<svg").count(), plots.len(), "plots in the DOM");
+    assert!(
+        dom.contains("class=\"verdict\""),
+        "{}",
+        &dom[..dom.len().min(500)]
+    );
+    let _ = run(&format!("--screenshot={}", shot.display()));
+    let bytes = std::fs::read(&shot).expect("a screenshot");
+    assert_eq!(png_size(&bytes), (1100, 2400));
+    assert!(
+        bytes.len() > 40_000,
+        "a blank screenshot ({} bytes)",
+        bytes.len()
+    );
+}
+
+/// Bad input: one line naming the file and what is wrong, exit 2, quickly (a 1 GB file is
+/// not read).
+#[test]
+fn report_refuses_bad_input_in_one_line() {
+    let _suite = shared();
+    let dir = Scratch::new("report-bad");
+    let write = |name: &str, text: &str| {
+        let p = dir.path(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let huge = dir.path("huge.rtcstats");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let cases = [
+        (
+            write("magic-only.rtcstats", "RTCStatsDump\n"),
+            "no metadata",
+        ),
+        (
+            write("v2.rtcstats", "RTCStatsDump\n{\"fileFormat\":2}\n"),
+            "file format 2",
+        ),
+        (
+            write(
+                "garbage.rtcstats",
+                "RTCStatsDump\n{\"fileFormat\":3}\nnot json\n[\"close\",\"PC_0\",null,1]\n",
+            ),
+            "line 3 is not JSON",
+        ),
+        (
+            write(
+                "foreign.ndjson",
+                "{\"type\":\"stats\",\"ms\":1}\n{\"hello\":1}\n",
+            ),
+            "not an rtccall record",
+        ),
+        (write("text.txt", "hello\n"), "neither an rtcstats dump"),
+        (write("empty.rtcstats", ""), "it is empty"),
+        (huge.clone(), "more than report reads"),
+    ];
+    let out = dir.path("out.html");
+    for (path, says) in &cases {
+        let started = std::time::Instant::now();
+        let f = Proc::spawn(&[
+            "report",
+            path.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .finish(Duration::from_secs(20));
+        assert_eq!(f.code, 2, "{}: {}", path.display(), f.stderr);
+        let lines: Vec<&str> = f.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{}", f.stderr);
+        assert!(
+            lines[0].contains(says) && lines[0].contains(path.to_str().unwrap()),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    // A dump cut in the middle of its last line (the call was killed) is still drawn.
+    let cut = write(
+        "cut.rtcstats",
+        "RTCStatsDump\n{\"fileFormat\":3}\n[\"create\",\"PC_0\",{},1796428405428]\n[\"getStats\",\"PC_0\",{\"T\":{\"type\":\"tran",
+    );
+    let f = Proc::spawn(&["report", cut.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .finish(Duration::from_secs(20));
+    assert_eq!(f.code, 0, "{}", f.stderr);
+    assert!(std::fs::read_to_string(&out).unwrap().contains("cut short"));
+    // Nothing to write.
+    let f = Proc::spawn(&["report", cut.to_str().unwrap()]).finish(Duration::from_secs(20));
+    assert_eq!(f.code, 2, "{}", f.stderr);
+}
