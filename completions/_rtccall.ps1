@@ -304,6 +304,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the self-contained HTML report here')
             [CompletionResult]::new('--png', '--png', [CompletionResultType]::ParameterName, 'Write every plot, stacked, as a PNG picture here')
             [CompletionResult]::new('--svg', '--svg', [CompletionResultType]::ParameterName, 'Write every plot, stacked, as an SVG picture here')
+            [CompletionResult]::new('--webrtc-internals', '--webrtc-internals', [CompletionResultType]::ParameterName, 'Write the call in the webrtc-internals dump format (Chrome''s "Create dump") here; from rtcstats dumps only (two sides: two peer connections in one dump)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -897,7 +897,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__report)
-            opts="-o -v -h -V --output --png --svg --verbose --help --version"
+            opts="-o -v -h -V --output --png --svg --webrtc-internals --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -916,6 +916,10 @@ _rtccall() {
                     return 0
                     ;;
                 --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --webrtc-internals)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

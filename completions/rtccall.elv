@@ -292,6 +292,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --output 'Write the self-contained HTML report here'
             cand --png 'Write every plot, stacked, as a PNG picture here'
             cand --svg 'Write every plot, stacked, as an SVG picture here'
+            cand --webrtc-internals 'Write the call in the webrtc-internals dump format (Chrome''s "Create dump") here; from rtcstats dumps only (two sides: two peer connections in one dump)'
             cand -v 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand --verbose 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
             cand -h 'Print help'

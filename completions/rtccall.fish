@@ -254,6 +254,7 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand token" -s V -l version -
 complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s o -l output -d 'Write the self-contained HTML report here' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand report" -l png -d 'Write every plot, stacked, as a PNG picture here' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand report" -l svg -d 'Write every plot, stacked, as an SVG picture here' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand report" -l webrtc-internals -d 'Write the call in the webrtc-internals dump format (Chrome\'s "Create dump") here; from rtcstats dumps only (two sides: two peer connections in one dump)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s v -l verbose -d 'More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s h -l help -d 'Print help'
 complete -c rtccall -n "__fish_rtccall_using_subcommand report" -s V -l version -d 'Print version'

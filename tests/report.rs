@@ -434,3 +434,192 @@ fn report_refuses_bad_input_in_one_line() {
     let f = Proc::spawn(&["report", cut.to_str().unwrap()]).finish(Duration::from_secs(20));
     assert_eq!(f.code, 2, "{}", f.stderr);
 }
+
+/// The JSON type of a value, by name.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Every `<id>-<member>` series of one connection, by id: (statsType, member, values).
+fn series(pc: &Value) -> std::collections::BTreeMap<String, Vec<(String, String, Vec<Value>)>> {
+    let mut by_id: std::collections::BTreeMap<String, Vec<(String, String, Vec<Value>)>> =
+        Default::default();
+    for (key, s) in pc["stats"].as_object().unwrap() {
+        let (id, member) = key.rsplit_once('-').unwrap_or_else(|| panic!("{key}"));
+        let values: Vec<Value> = serde_json::from_str(s["values"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{key}: values {e}"));
+        by_id.entry(id.to_string()).or_default().push((
+            s["statsType"].as_str().unwrap_or("").to_string(),
+            member.to_string(),
+            values,
+        ));
+    }
+    by_id
+}
+
+/// `report --webrtc-internals` has the structure of a dump Chromium itself made
+/// (`tests/peers/internals-dump.js` clicks chrome://webrtc-internals' own dump button during a
+/// loopback call): the same top-level, connection, update-log and stats-entry members with
+/// the same JSON types, values as JSON arrays in strings, ISO times, a `-timestamp` series per
+/// object as long as its members'. And parity: for every stats type both report, the W3C
+/// members rtccall fills are among the ones Chromium fills.
+#[test]
+fn webrtc_internals_output_has_chromiums_structure_and_names() {
+    let _suite = shared();
+    let dir = Scratch::new("internals");
+    let chromium = dir.path("chromium.json");
+    let out = Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/peers/internals-dump.js"
+        ))
+        .arg(&chromium)
+        .arg("4")
+        .output()
+        .expect("node runs (bash .ci/install-deps)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Value = serde_json::from_str(&std::fs::read_to_string(&chromium).unwrap()).unwrap();
+
+    let (_server, url) = serve();
+    let (ad, dd) = (dir.path("a.rtcstats"), dir.path("d.rtcstats"));
+    let extra = |p: &std::path::Path| {
+        vec![
+            "--duration".to_string(),
+            "3".into(),
+            "--audio".into(),
+            "tone".into(),
+            "--stats-dump".into(),
+            p.display().to_string(),
+        ]
+    };
+    let (ea, ed) = (extra(&ad), extra(&dd));
+    let ea: Vec<&str> = ea.iter().map(String::as_str).collect();
+    let ed: Vec<&str> = ed.iter().map(String::as_str).collect();
+    let answer = Proc::spawn(&call_args("answer", "internals", &url, &ea));
+    let dial = Proc::spawn(&call_args("dial", "internals", &url, &ed));
+    assert_eq!(dial.finish(Duration::from_secs(30)).code, 0);
+    assert_eq!(answer.finish(Duration::from_secs(30)).code, 0);
+    let ours_path = dir.path("ours.json");
+    let r = Proc::spawn(&[
+        "report",
+        dd.to_str().unwrap(),
+        ad.to_str().unwrap(),
+        "--webrtc-internals",
+        ours_path.to_str().unwrap(),
+    ])
+    .finish(Duration::from_secs(30));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ours: Value = serde_json::from_str(&std::fs::read_to_string(&ours_path).unwrap()).unwrap();
+
+    let same_members = |what: &str, o: &Value, t: &Value| {
+        for (k, v) in o.as_object().unwrap() {
+            let theirs = t
+                .get(k)
+                .unwrap_or_else(|| panic!("{what}: Chromium has no {k}"));
+            assert_eq!(kind(v), kind(theirs), "{what}: {k}");
+        }
+    };
+    same_members("top level", &ours, &theirs);
+    let pcs = ours["PeerConnections"].as_object().unwrap();
+    assert_eq!(pcs.len(), 2, "both sides");
+    let their_pc = theirs["PeerConnections"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    let iso = |s: &str| s.len() == 24 && s.ends_with('Z') && &s[10..11] == "T";
+    for (key, pc) in pcs {
+        let (a, b) = key.split_once('-').unwrap();
+        assert!(
+            a.parse::<u32>().is_ok() && b.parse::<u32>().is_ok(),
+            "{key}"
+        );
+        same_members("connection", pc, their_pc);
+        for e in pc["updateLog"].as_array().unwrap() {
+            same_members("updateLog entry", e, &their_pc["updateLog"][0]);
+        }
+        let their_entry = their_pc["stats"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap();
+        for (k, s) in pc["stats"].as_object().unwrap() {
+            same_members(k, s, their_entry);
+            assert!(
+                iso(s["startTime"].as_str().unwrap()) && iso(s["endTime"].as_str().unwrap()),
+                "{k}: {s}"
+            );
+        }
+        for (id, members) in series(pc) {
+            let stamps = members
+                .iter()
+                .find(|m| m.1 == "timestamp")
+                .unwrap_or_else(|| panic!("{id}: no -timestamp series"));
+            for m in &members {
+                assert_eq!(m.2.len(), stamps.2.len(), "{id}-{}", m.1);
+            }
+        }
+    }
+
+    // Parity of member names, type by type.
+    let names = |pc: &Value| {
+        let mut by_type: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+            Default::default();
+        for members in series(pc).into_values() {
+            for (ty, member, _) in members {
+                if !member.contains('[') && !member.contains(']') {
+                    by_type.entry(ty).or_default().insert(member);
+                }
+            }
+        }
+        by_type
+    };
+    // Chromium's two connections: one sends, the other receives.
+    let mut chromium_names: std::collections::BTreeMap<_, std::collections::BTreeSet<_>> =
+        Default::default();
+    for pc in theirs["PeerConnections"].as_object().unwrap().values() {
+        for (ty, n) in names(pc) {
+            chromium_names.entry(ty).or_default().extend(n);
+        }
+    }
+    let mut missing = Vec::new();
+    let mut foreign = Vec::new();
+    for pc in pcs.values() {
+        for (ty, ours) in names(pc) {
+            let Some(theirs) = chromium_names.get(&ty) else {
+                continue;
+            };
+            for m in ours.difference(theirs) {
+                foreign.push(format!("{ty}.{m}"));
+            }
+            for m in theirs.difference(&ours) {
+                missing.push(format!("{ty}.{m}"));
+            }
+        }
+    }
+    foreign.sort();
+    foreign.dedup();
+    assert!(
+        foreign.is_empty(),
+        "names Chromium does not use: {foreign:?}"
+    );
+    missing.sort();
+    missing.dedup();
+    eprintln!(
+        "members Chromium fills and rtccall does not: {}",
+        missing.join(", ")
+    );
+}

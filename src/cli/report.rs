@@ -24,4 +24,9 @@ pub struct ReportArgs {
     /// Write every plot, stacked, as an SVG picture here.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+
+    /// Write the call in the webrtc-internals dump format (Chrome's "Create dump") here;
+    /// from rtcstats dumps only (two sides: two peer connections in one dump).
+    #[arg(long, value_name = "FILE")]
+    pub webrtc_internals: Option<PathBuf>,
 }

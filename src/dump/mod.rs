@@ -2,6 +2,7 @@
 //! events with their SDP, state changes, and W3C stats delta-compressed), and the reader
 //! `rtccall report` opens them with.
 
+pub mod internals;
 pub mod read;
 pub mod w3c;
 

@@ -109,7 +109,8 @@ fn bad(path: &Path, why: impl std::fmt::Display) -> Error {
 }
 
 /// Read one file: an rtcstats dump or rtccall's NDJSON, told apart by the first line.
-pub fn read(path: &Path) -> Result<Side, Error> {
+/// `keep_stats`: keep every full stats report (for webrtc-internals; an hour costs ~150 MB).
+pub fn read(path: &Path, keep_stats: bool) -> Result<Side, Error> {
     let file = std::fs::File::open(path).map_err(|e| bad(path, format!("cannot open it: {e}")))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     if size > MAX_FILE {
@@ -132,7 +133,7 @@ pub fn read(path: &Path) -> Result<Side, Error> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if first.trim_end() == MAGIC {
-        rtcstats(path, lines, name)
+        rtcstats(path, lines, name, keep_stats)
     } else if first.trim_start().starts_with('{') {
         ndjson(path, first, lines, name)
     } else {
@@ -176,7 +177,12 @@ fn f(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
-fn rtcstats<R: Read>(path: &Path, mut lines: Lines<R>, name: String) -> Result<Side, Error> {
+fn rtcstats<R: Read>(
+    path: &Path,
+    mut lines: Lines<R>,
+    name: String,
+    keep_stats: bool,
+) -> Result<Side, Error> {
     let meta: Value = match lines.next(path)? {
         Some(l) => serde_json::from_str(&l)
             .map_err(|e| bad(path, format!("line 2 (the metadata) is not JSON: {e}")))?,
@@ -249,7 +255,9 @@ fn rtcstats<R: Read>(path: &Path, mut lines: Lines<R>, name: String) -> Result<S
                 apply_delta(&mut base, d);
                 side.samples
                     .push(sample(t, &base, prev.as_ref(), &mut side.marks));
-                side.stats.push((t, base.clone()));
+                if keep_stats {
+                    side.stats.push((t, base.clone()));
+                }
                 prev = Some((t, base.clone()));
             }
             "create" => side.configuration = Some(value.clone()),

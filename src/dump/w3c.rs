@@ -143,6 +143,9 @@ pub fn clean(stats: &mut Map<String, Value>) {
                         | "availableOutgoingBitrate"
                         | "relatedPort"
                         | "channels"
+                        // RFC 8888 feedback is not negotiated: webrtc-rs counts none.
+                        | "ccfbMessagesReceived"
+                        | "ccfbMessagesSent"
                 );
                 !(zero && unknown_when_zero)
             }
