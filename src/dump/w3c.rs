@@ -231,7 +231,10 @@ impl Fill {
                     o.insert("framesEncoded".into(), json!(own.frames_encoded));
                     o.insert("keyFramesEncoded".into(), json!(own.key_frames_encoded));
                     o.insert("framesSent".into(), json!(own.frames_sent));
-                    o.insert("framesPerSecond".into(), json!(own.sent_fps));
+                    // The first report has no interval to count frames over.
+                    if own.interval_s > 0.0 {
+                        o.insert("framesPerSecond".into(), json!(own.sent_fps));
+                    }
                     o.insert("frameWidth".into(), json!(own.sent_size.0));
                     o.insert("frameHeight".into(), json!(own.sent_size.1));
                     o.insert("totalEncodeTime".into(), json!(own.encode_s));
