@@ -302,11 +302,16 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
             )
             .await;
 
-            // The page dials; the terminal (waiting first) answers.
+            // The page dials; the terminal (waiting first) answers, both sides dumped (vp8).
             let room = format!("page-dials-{codec}");
+            let term_dump = lab.dir.path(&format!("terminal-{codec}.rtcstats"));
+            let term_dump_arg = term_dump.display().to_string();
             let mut answer = lab.rtccall(&{
                 let mut a = call_args("answer", &room, &ws, codec);
                 a.push("--auto-accept");
+                if codec == "vp8" {
+                    a.extend(["--stats-dump", term_dump_arg.as_str()]);
+                }
                 a
             });
             answer.wait_line(Duration::from_secs(15), |l| l.contains("\"joined\""));
@@ -322,6 +327,48 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
                 Duration::from_secs(10),
             )
             .await;
+            if codec == "vp8" {
+                // The page's own dump of the call (its "Stats dump" button's text) and the
+                // terminal's open in one report, on one clock.
+                let text = js(&c, "window.rtccallStatsDump()").await;
+                let page_dump = lab.dir.path("page.rtcstats");
+                std::fs::write(&page_dump, text.as_str().unwrap()).unwrap();
+                let html = lab.dir.path("both.html");
+                let r = Proc::spawn(&[
+                    "report",
+                    page_dump.to_str().unwrap(),
+                    &term_dump_arg,
+                    "-o",
+                    html.to_str().unwrap(),
+                ])
+                .finish(Duration::from_secs(30));
+                assert_eq!(r.code, 0, "{}", r.stderr);
+                let page_html = std::fs::read_to_string(&html).unwrap();
+                let open = "id=\"rtccall-data\">";
+                let at = page_html.find(open).unwrap() + open.len();
+                let end = at + page_html[at..].find("</script>").unwrap();
+                let data: Value = serde_json::from_str(&page_html[at..end].replace("<\\/", "</")).unwrap();
+                let labels: Vec<&str> = data["sides"].as_array().unwrap().iter()
+                    .map(|s| s["label"].as_str().unwrap()).collect();
+                assert_eq!(labels, ["dial", "answer"]);
+                let fps = data["plots"].as_array().unwrap().iter()
+                    .find(|p| p["title"] == "Video frames per second").expect("a frame rate plot");
+                for side in [0, 1] {
+                    let decoded = fps["lines"].as_array().unwrap().iter()
+                        .find(|l| l["side"] == side && l["name"] == "decoded")
+                        .unwrap_or_else(|| panic!("side {side}: no decoded frame rate"));
+                    assert!(
+                        decoded["points"].as_array().unwrap().iter().any(|p| p[1].as_f64() > Some(5.0)),
+                        "side {side}: {decoded}"
+                    );
+                }
+                for side in data["sides"].as_array().unwrap() {
+                    assert!(
+                        side["verdict"].as_str().unwrap().starts_with("connected"),
+                        "{side}"
+                    );
+                }
+            }
         }
 
         // A 5 s outage of every UDP path while the terminal dials the page (Chromium, that is

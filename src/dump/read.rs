@@ -265,6 +265,11 @@ fn rtcstats<R: Read>(
                 t,
                 label: "ICE restart".into(),
             }),
+            // A browser restarts with an offer option.
+            "createOffer" if value["iceRestart"] == true => side.marks.push(Mark {
+                t,
+                label: "ICE restart".into(),
+            }),
             "onsignalingstatechange" | "oniceconnectionstatechange" | "onconnectionstatechange" => {
                 let machine = match method.as_str() {
                     "onsignalingstatechange" => "signaling",

@@ -81,11 +81,52 @@ function preferCodec(pc) {
   }
 }
 
+// ---- This side as an rtcstats dump (file format 3; the README's "Pictures of a call") ----
+const dump = { lines: [], last: 0, start: Date.now() };
+function trace(method, value) {
+  const t = performance.timeOrigin + performance.now();
+  const v = value === undefined ? null : value;
+  dump.lines.push(JSON.stringify([method, "PC_0", v, dump.last ? t - dump.last : t]));
+  dump.last = t;
+}
+function plain(v) { return v && typeof v.toJSON === "function" ? v.toJSON() : v; }
+function statsDump() {
+  const meta = {
+    fileFormat: 3, startTime: dump.start, userAgent: navigator.userAgent,
+    room: $("room").value, role: isDialer ? "dial" : "answer", origin: location.origin,
+  };
+  return "RTCStatsDump\n" + JSON.stringify(meta) + "\n" + dump.lines.map((l) => l + "\n").join("");
+}
+window.rtccallStatsDump = statsDump;
+
 function newPeer() {
   pc = new RTCPeerConnection({ iceServers });
+  // The dump is of this call.
+  dump.lines = [];
+  dump.last = 0;
+  dump.start = Date.now();
+  trace("create", { iceServers: iceServers.map((s) => ({ urls: s.urls, username: s.username })) });
+  // Every negotiation call and its outcome goes into the dump.
+  for (const m of ["createOffer", "createAnswer", "setLocalDescription", "setRemoteDescription", "addIceCandidate"]) {
+    const orig = pc[m].bind(pc);
+    pc[m] = async (...args) => {
+      trace(m, plain(args[0]));
+      try {
+        const r = await orig(...args);
+        trace(m + "OnSuccess", plain(r));
+        return r;
+      } catch (e) {
+        trace(m + "OnFailure", String(e));
+        throw e;
+      }
+    };
+  }
+  pc.onsignalingstatechange = () => trace("onsignalingstatechange", pc.signalingState);
+  pc.onicegatheringstatechange = () => trace("onicegatheringstatechange", pc.iceGatheringState);
   remoteSet = false;
   pendingCandidates = [];
   pc.onicecandidate = (e) => {
+    trace("onicecandidate", e.candidate ? plain(e.candidate) : null);
     if (e.candidate) {
       send({
         type: "candidate",
@@ -99,6 +140,7 @@ function newPeer() {
     }
   };
   pc.ontrack = (e) => {
+    trace("ontrack", `${e.track.kind}: ${e.track.id}`);
     log(`remote ${e.track.kind} track`);
     const stream = $("remote").srcObject || new MediaStream();
     stream.addTrack(e.track);
@@ -122,6 +164,7 @@ function newPeer() {
     }
   };
   pc.onconnectionstatechange = () => {
+    trace("onconnectionstatechange", pc.connectionState);
     state.connection = pc.connectionState;
     log(`connection ${pc.connectionState}`);
     if (pc.connectionState === "connected") setPhase("connected");
@@ -133,6 +176,7 @@ function newPeer() {
   // ICE credentials; the answerer asks the dialer to with a `restart` message.
   pc.oniceconnectionstatechange = () => {
     const s = pc.iceConnectionState;
+    trace("oniceconnectionstatechange", s);
     if (s === "connected" || s === "completed") {
       clearTimeout(restartTimer);
       restartTimer = null;
@@ -349,11 +393,18 @@ async function collectStats() {
   const now = performance.now();
   const s = state.stats;
   let bytesIn = 0, bytesOut = 0;
+  let pairIn = 0, pairOut = 0, transports = 0;
   const byId = new Map();
   report.forEach((r) => byId.set(r.id, r));
+  const whole = {};
+  report.forEach((r) => { whole[r.id] = r; });
+  trace("getStats", whole);
   report.forEach((r) => {
-    if (r.type === "transport") { bytesIn += r.bytesReceived || 0; bytesOut += r.bytesSent || 0; }
+    if (r.type === "transport") { transports++; bytesIn += r.bytesReceived || 0; bytesOut += r.bytesSent || 0; }
     if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") {
+      // Firefox has no transport stats: the selected pair carries the same bytes.
+      pairIn += r.bytesReceived || 0;
+      pairOut += r.bytesSent || 0;
       const l = byId.get(r.localCandidateId), rem = byId.get(r.remoteCandidateId);
       s.pair = `${l ? l.candidateType : "?"} <-> ${rem ? rem.candidateType : "?"}`;
       s.rttMs = r.currentRoundTripTime !== undefined ? r.currentRoundTripTime * 1000 : null;
@@ -368,6 +419,7 @@ async function collectStats() {
       s.audioPacketsReceived = r.packetsReceived || 0;
     }
   });
+  if (!transports) { bytesIn = pairIn; bytesOut = pairOut; }
   if (last) {
     const dt = (now - last.t) / 1000;
     s.kbpsIn = Math.round((bytesIn - last.in) * 8 / dt / 1000);
@@ -629,6 +681,13 @@ drop.ondrop = (e) => {
   for (const f of e.dataTransfer.files) sendFile(f);
 };
 
+$("dump").onclick = () => {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([statsDump()], { type: "application/x-ndjson" }));
+  a.download = `rtccall-${$("room").value || "call"}-${isDialer ? "dial" : "answer"}.rtcstats`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+};
 $("join").onclick = join;
 $("hangup").onclick = hangup;
 $("accept").onclick = accept;
