@@ -669,7 +669,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__probe)
-            opts="-v -h -V --ice-server --ice-config --username --ice-username --credential --ice-credential --whip --whep --token --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --bind --hold --load --duration --rate --size --json --verbose --help --version"
+            opts="-v -h -V --ice-server --ice-config --username --ice-username --credential --ice-credential --whip --whep --token --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --stats-dump --bind --hold --load --duration --rate --size --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,6 +752,10 @@ _rtccall() {
                     return 0
                     ;;
                 --data-throughput)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stats-dump)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

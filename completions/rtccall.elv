@@ -251,6 +251,7 @@ set edit:completion:arg-completer[rtccall] = {|@words|
             cand --echo-packets 'Packets sent through each relay and echoed back'
             cand --call-media 'Each in-process call hangs up as soon as audio, video and a data channel echo have flowed both ways, or after this many seconds connected'
             cand --data-throughput 'Also measure each in-process call''s data channel: SECS of bulk data each way (reliable, ordered), so a TURN operator sees what the relay carries'
+            cand --stats-dump 'Write an rtcstats dump of each side of each in-process call into DIR (made if missing): direct-dial.rtcstats, relay-HOST-PORT-answer.rtcstats, whip-...-publish.rtcstats'
             cand --bind 'Local UDP address(es) for ICE gathering and the in-process calls (repeatable or comma-separated). 0.0.0.0:0 means every non-loopback interface'
             cand --hold 'After each TURN server''s checks, keep its allocation, permission and channel alive this many seconds (refreshing every half lifetime, with a slow echo), to catch servers that break after the first lifetime or when REST credentials expire. Adds to --timeout'
             cand --load 'After each TURN server''s checks, load it with N concurrent clients, each with its own allocation, channel and echo peer, sending --rate packets of --size bytes a second for --duration seconds (a `load` step: allocations per second, failures by code, packets per second, Mbit/s, loss, RTT p50/p95/p99). Adds --duration to --timeout'

@@ -136,6 +136,17 @@ fn check_w3c(who: &str, d: &Dump) {
                     }
                 }
             }
+            // References point at objects of the same report.
+            for (k, v) in o.as_object().unwrap() {
+                if k.ends_with("Id")
+                    && let Some(r) = v.as_str()
+                {
+                    assert!(
+                        report.contains_key(r),
+                        "{who}: {id}.{k} = {r} is not in the report"
+                    );
+                }
+            }
             if let Some(j) = o["jitter"].as_f64() {
                 assert!(j < 0.5, "{who}: {ty} jitter {j} is not in seconds");
             }
@@ -622,4 +633,58 @@ fn webrtc_internals_output_has_chromiums_structure_and_names() {
         "members Chromium fills and rtccall does not: {}",
         missing.join(", ")
     );
+}
+
+/// `probe --stats-dump DIR`: each side of the direct and the relay-only call through a real
+/// coturn is dumped there, each a complete dump; the relay call's selected pair is a relay.
+#[test]
+fn probe_dumps_each_side_of_its_calls() {
+    let _suite = shared();
+    let turn = Turn::start(&TURN_TEST_USER);
+    let dir = Scratch::new("probe-dump");
+    let out = dir.path("dumps");
+    let udp = format!("turn:test:secret@127.0.0.1:{}", turn.port);
+    let f = Proc::spawn(&[
+        "probe",
+        "--ice-server",
+        &udp,
+        "--call-media",
+        "1",
+        "--bind",
+        "127.0.0.1:0",
+        "--stats-dump",
+        out.to_str().unwrap(),
+    ])
+    .finish(Duration::from_secs(60));
+    assert_eq!(f.code, 0, "{}", f.stderr);
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let relay = format!("relay-turn-127.0.0.1-{}-transport-udp", turn.port);
+    assert_eq!(
+        names,
+        [
+            "direct-answer.rtcstats".to_string(),
+            "direct-dial.rtcstats".into(),
+            format!("{relay}-answer.rtcstats"),
+            format!("{relay}-dial.rtcstats"),
+        ]
+    );
+    for n in &names {
+        let d = read_dump(&std::fs::read_to_string(out.join(n)).unwrap());
+        assert_eq!(d.events.last().unwrap().0, "close", "{n}");
+        assert!(!d.stats.is_empty(), "{n}: no stats");
+        let end = &d.stats.last().unwrap().1;
+        let t = end.values().find(|o| o["type"] == "transport").unwrap();
+        let pair = &end[t["selectedCandidatePairId"].as_str().unwrap()];
+        let local = &end[pair["localCandidateId"].as_str().unwrap()];
+        let want = if n.starts_with("relay") {
+            "relay"
+        } else {
+            "host"
+        };
+        assert_eq!(local["candidateType"], want, "{n}");
+    }
 }

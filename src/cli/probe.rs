@@ -100,6 +100,11 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "SECS")]
     pub data_throughput: Option<f64>,
 
+    /// Write an rtcstats dump of each side of each in-process call into DIR (made if
+    /// missing): direct-dial.rtcstats, relay-HOST-PORT-answer.rtcstats, whip-...-publish.rtcstats.
+    #[arg(long, value_name = "DIR")]
+    pub stats_dump: Option<std::path::PathBuf>,
+
     /// Local UDP address(es) for ICE gathering and the in-process calls (repeatable or
     /// comma-separated). 0.0.0.0:0 means every non-loopback interface.
     #[arg(
@@ -317,6 +322,15 @@ impl ProbeArgs {
             bind: self.bind.clone(),
             calls: !self.no_call,
             call_media: secs("--call-media", self.call_media)?,
+            stats_dump: match &self.stats_dump {
+                None => None,
+                Some(d) => {
+                    std::fs::create_dir_all(d).map_err(|e| {
+                        Error::usage(format!("--stats-dump {}: cannot make it: {e}", d.display()))
+                    })?;
+                    Some(d.clone())
+                }
+            },
             data_throughput: match self.data_throughput {
                 None => None,
                 Some(v) if v.is_finite() && v > 0.0 && v <= 60.0 => {

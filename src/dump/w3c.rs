@@ -93,6 +93,27 @@ pub fn clean(stats: &mut Map<String, Value>) {
         .filter(|(_, v)| v["type"] == "codec")
         .map(|(id, v)| (id.clone(), v["clockRate"].clone()))
         .collect();
+    // webrtc-rs names a pair's candidates without the prefix of their own ids: point the
+    // references at the objects.
+    let ids: Vec<String> = stats.keys().cloned().collect();
+    for v in stats.values_mut() {
+        if v["type"] != "candidate-pair" {
+            continue;
+        }
+        for (member, prefix) in [
+            ("localCandidateId", "RTCLocalIceCandidate_"),
+            ("remoteCandidateId", "RTCRemoteIceCandidate_"),
+        ] {
+            if let Some(id) = v[member].as_str()
+                && !ids.iter().any(|i| i == id)
+            {
+                let full = format!("{prefix}{id}");
+                if ids.contains(&full) {
+                    v[member] = Value::String(full);
+                }
+            }
+        }
+    }
     stats.retain(|_, v| match v["type"].as_str() {
         // No receiver report (with a round trip) or sender report yet: the object would
         // only hold zeros.
@@ -100,6 +121,18 @@ pub fn clean(stats: &mut Map<String, Value>) {
         Some("remote-outbound-rtp") => v["reportsSent"].as_u64() > Some(0),
         _ => true,
     });
+    // References to objects not in the report (a remote stream with no RTCP report yet) go.
+    let ids: Vec<String> = stats.keys().cloned().collect();
+    for v in stats.values_mut() {
+        if let Value::Object(o) = v {
+            o.retain(|k, v| {
+                !(k.ends_with("Id")
+                    && k != "playoutId"
+                    && v.as_str()
+                        .is_some_and(|r| !r.is_empty() && !ids.iter().any(|i| i == r)))
+            });
+        }
+    }
     for v in stats.values_mut() {
         let Value::Object(o) = v else { continue };
         let keep: Option<&[&str]> = match o.get("type").and_then(Value::as_str) {
@@ -264,6 +297,8 @@ mod tests {
                   "lastPacketReceivedTimestamp": 1796428168.25, "packetsReceived": 10},
             "R": {"id": "R", "type": "remote-inbound-rtp", "roundTripTimeMeasurements": 0},
             "L": {"id": "L", "type": "local-candidate", "relayProtocol": "Unspecified", "relatedPort": 0, "port": 5},
+            "RTCLocalIceCandidate_candidate:a": {"type": "local-candidate"},
+            "P": {"id": "P", "type": "candidate-pair", "localCandidateId": "candidate:a", "remoteCandidateId": "candidate:b"},
         }) {
             Value::Object(o) => o,
             _ => unreachable!(),
@@ -283,6 +318,13 @@ mod tests {
             json!({"id": "L", "type": "local-candidate", "port": 5})
         );
         assert!(m["C"].get("channels").is_none() && m["C"].get("sdpFmtpLine").is_none());
+        // A pair points at its candidates' real ids.
+        assert_eq!(
+            m["P"]["localCandidateId"],
+            "RTCLocalIceCandidate_candidate:a"
+        );
+        // A reference to nothing in the report goes.
+        assert!(m["P"].get("remoteCandidateId").is_none());
 
         let mut fill = Fill::default();
         let own = Own {

@@ -187,12 +187,30 @@ pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Ste
     s
 }
 
+/// `--stats-dump DIR`: where one side of a probe call is dumped (`NAME-ROLE.rtcstats`, the name
+/// kept to letters, digits, `.` and `-`).
+pub(super) fn dump_path(cfg: &ProbeConfig, name: &str, role: &str) -> Option<std::path::PathBuf> {
+    let dir = cfg.stats_dump.as_ref()?;
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Some(dir.join(format!("{safe}-{role}.rtcstats")))
+}
+
 /// A two-peer call in this process through a signaling server on loopback.
 async fn two_peers(
     cfg: &ProbeConfig,
     ice: Vec<IceServer>,
     relay_only: bool,
     room: &str,
+    dump_name: &str,
 ) -> Result<(Summary, Summary), String> {
     let loopback: SocketAddr = "127.0.0.1:0".parse().expect("literal");
     let server = SignalServer::bind(loopback)
@@ -220,12 +238,13 @@ async fn two_peers(
         peer: setup(cfg, ice, relay_only),
         media: media(),
         stats_interval: Duration::from_millis(40),
-        stats_dump: None,
+        stats_dump: dump_path(cfg, dump_name, "answer"),
         data: Default::default(),
         stdin_terminal: false,
     };
     let dial = CallConfig {
         role: Role::Dial,
+        stats_dump: dump_path(cfg, dump_name, "dial"),
         data: crate::data::DataConfig {
             throughput: cfg.data_throughput,
             ..Default::default()
@@ -341,7 +360,11 @@ async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Ste
         None => (Vec::new(), false),
     };
     let room = format!("probe-{}", std::process::id());
-    let (d, a) = match two_peers(cfg, ice, relay_only, &room).await {
+    let dump_name = match server {
+        Some(s) => format!("relay-{}", s.label()),
+        None => "direct".to_string(),
+    };
+    let (d, a) = match two_peers(cfg, ice, relay_only, &room, &dump_name).await {
         Ok(v) => v,
         Err(e) => return t.fail("the call could not start", e),
     };

@@ -116,7 +116,7 @@ pub async fn probe_endpoint(
         },
         // Fine enough to see the media go on after the ICE restart in a short call.
         stats_interval: Duration::from_millis(250),
-        stats_dump: None,
+        stats_dump: super::connect::dump_path(cfg, &format!("whip-{}", e.url), e.kind.as_str()),
         data: Default::default(),
         stdin_terminal: false,
     };
