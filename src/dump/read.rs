@@ -401,6 +401,10 @@ fn sample(
     };
     s.out_kbps = rate("bytesSent", "transport");
     s.in_kbps = rate("bytesReceived", "transport");
+    // What the data channels brought in, when they brought anything.
+    s.data_mbps = rate("bytesReceived", "data-channel")
+        .map(|kbps| kbps / 1000.0)
+        .filter(|m| *m > 0.01);
     s.target_kbps = sum(now, "outbound-rtp", Some("video"), "targetBitrate").map(|b| b / 1000.0);
     s.rtt_ms = now
         .values()
@@ -449,6 +453,16 @@ fn sample(
             s.buffer_ms = Some(dd / dn * 1000.0);
             s.buffer_target_ms = Some(dt / dn * 1000.0);
         }
+        let target =
+            |m: &Map<String, Value>| sum(m, "outbound-rtp", Some("video"), "targetBitrate");
+        if let (Some(a), Some(b)) = (target(now), target(p))
+            && a < b
+        {
+            marks.push(Mark {
+                t,
+                label: format!("rate cut to {:.0} kbit/s", a / 1000.0),
+            });
+        }
         let plis = |m: &Map<String, Value>| sum(m, "outbound-rtp", Some("video"), "pliCount");
         if let (Some(a), Some(b)) = (plis(now), plis(p))
             && a > b
@@ -494,6 +508,7 @@ fn ndjson<R: Read>(
     };
     let mut line = Some(first);
     let mut prev_audio: Option<(f64, f64, f64)> = None;
+    let mut last_target: Option<f64> = None;
     let mut summary: Option<Value> = None;
     let mut records = 0;
     while let Some(l) = line.take() {
@@ -551,6 +566,15 @@ fn ndjson<R: Read>(
                         s.audio_concealed_ms = Some(now.2 - p.2);
                     }
                     prev_audio = Some(now);
+                    if let (Some(was), Some(is)) = (last_target, s.target_kbps)
+                        && is < was
+                    {
+                        side.marks.push(Mark {
+                            t,
+                            label: format!("rate cut to {is:.0} kbit/s"),
+                        });
+                    }
+                    last_target = s.target_kbps.or(last_target);
                     if let Some(p) = v["selected_pair"].as_object() {
                         side.selected = Some(pair_text(p));
                     }

@@ -104,8 +104,9 @@ pub fn render(sides: &[Side]) -> Result<String, Error> {
     for (i, s) in sides.iter().enumerate() {
         let _ = write!(
             body,
-            "<h3>{}</h3>\n<table class=\"states\"><tr><th>s</th><th>machine</th><th>state</th></tr>\n",
-            esc(&side_label(s, i))
+            "<h3>{}</h3>\n{}\n<table class=\"states\"><tr><th>s</th><th>machine</th><th>state</th></tr>\n",
+            esc(&side_label(s, i)),
+            timeline(s, t)
         );
         for (t, m, st) in &s.states {
             let _ = writeln!(
@@ -139,6 +140,71 @@ pub fn render(sides: &[Side]) -> Result<String, Error> {
          <script type=\"application/json\" id=\"rtccall-data\">{data}</script>\n\
          <script>{SCRIPT}</script>\n</body></html>\n"
     ))
+}
+
+/// The side's state machines as coloured bars over the plots' time axis (signaling, ICE,
+/// connection), each segment named and titled with its state.
+fn timeline(side: &Side, t: (f64, f64)) -> String {
+    const LEFT: f64 = 110.0;
+    const RIGHT: f64 = 990.0;
+    const ROW: f64 = 22.0;
+    let x = |v: f64| LEFT + (v.clamp(t.0, t.1) - t.0) / (t.1 - t.0) * (RIGHT - LEFT);
+    let color = |state: &str| match state {
+        "connected" | "completed" | "stable" | "joined" | "answer-received" | "answer-sent"
+        | "ice-restarted" | "rejoined" | "reconnected" => "#8fd18f",
+        "checking"
+        | "connecting"
+        | "have-local-offer"
+        | "have-remote-offer"
+        | "offer-sent"
+        | "offer-received"
+        | "ice-restart"
+        | "new"
+        | "connected-to-server" => "#f4d06f",
+        "disconnected" | "lost" | "warning" => "#f4a259",
+        "failed" | "closed" | "bye-sent" | "bye-received" | "peer-left" | "rejected" => "#e07070",
+        _ => "#cccccc",
+    };
+    let mut out = format!(
+        "<svg class=\"timeline\" width=\"1000\" height=\"{}\" viewBox=\"0 0 1000 {}\">",
+        ROW * 3.0 + 4.0,
+        ROW * 3.0 + 4.0
+    );
+    for (row, machine) in ["signaling", "ice", "connection"].iter().enumerate() {
+        let y = row as f64 * ROW + 2.0;
+        let _ = write!(
+            out,
+            "<text x=\"4\" y=\"{:.0}\" font-size=\"12\">{machine}</text>",
+            y + 15.0
+        );
+        let states: Vec<&(f64, String, String)> =
+            side.states.iter().filter(|s| s.1 == *machine).collect();
+        for (k, (at, _, state)) in states.iter().enumerate() {
+            let end = states.get(k + 1).map_or(t.1, |n| n.0);
+            let (x0, x1) = (x(*at), x(end));
+            let w = (x1 - x0).max(1.0);
+            let _ = write!(
+                out,
+                "<rect x=\"{x0:.1}\" y=\"{y:.0}\" width=\"{w:.1}\" height=\"{:.0}\" fill=\"{}\" stroke=\"#fff\"><title>{} {:.3} s: {}</title></rect>",
+                ROW - 4.0,
+                color(state),
+                machine,
+                at,
+                esc(state)
+            );
+            if w > 7.0 * state.len() as f64 {
+                let _ = write!(
+                    out,
+                    "<text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\">{}</text>",
+                    x0 + 3.0,
+                    y + 13.0,
+                    esc(state)
+                );
+            }
+        }
+    }
+    out.push_str("</svg>");
+    out
 }
 
 fn round3(v: f64) -> f64 {
