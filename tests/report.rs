@@ -349,7 +349,18 @@ fn a_dumped_call_reads_as_w3c_stats_and_its_report_renders() {
             .expect("chromium runs")
     };
     let dom = String::from_utf8_lossy(&run("--dump-dom").stdout).into_owned();
-    assert_eq!(dom.matches("<svg").count(), plots.len(), "plots in the DOM");
+    // Every plot, and a state timeline per side.
+    assert_eq!(
+        dom.matches("<div class=\"plot\"").count(),
+        plots.len(),
+        "plots in the DOM"
+    );
+    assert_eq!(
+        dom.matches("<svg").count(),
+        plots.len() + 2,
+        "plots and timelines in the DOM"
+    );
+    assert_eq!(dom.matches("class=\"timeline\"").count(), 2);
     assert!(
         dom.contains("class=\"verdict\""),
         "{}",
