@@ -82,7 +82,25 @@ function preferCodec(pc) {
 }
 
 // ---- This side as an rtcstats dump (file format 3; the README's "Pictures of a call") ----
-const dump = { lines: [], last: 0, start: Date.now() };
+const dump = { lines: [], last: 0, start: Date.now(), base: {} };
+// getStats as the format's delta compression has it (as rtccall writes it): per object only the
+// members that changed and `timestamp`, new objects whole, objects gone as null.
+function statsDelta(now) {
+  const delta = {};
+  for (const [id, o] of Object.entries(now)) {
+    const old = dump.base[id];
+    if (!old) { delta[id] = o; continue; }
+    const changed = {};
+    for (const [k, v] of Object.entries(o)) {
+      if (k === "id") continue;
+      if (k === "timestamp" || JSON.stringify(old[k]) !== JSON.stringify(v)) changed[k] = v;
+    }
+    delta[id] = changed;
+  }
+  for (const id of Object.keys(dump.base)) if (!(id in now)) delta[id] = null;
+  dump.base = now;
+  return delta;
+}
 function trace(method, value) {
   const t = performance.timeOrigin + performance.now();
   const v = value === undefined ? null : value;
@@ -105,6 +123,7 @@ function newPeer() {
   dump.lines = [];
   dump.last = 0;
   dump.start = Date.now();
+  dump.base = {};
   trace("create", { iceServers: iceServers.map((s) => ({ urls: s.urls, username: s.username })) });
   // Every negotiation call and its outcome goes into the dump.
   for (const m of ["createOffer", "createAnswer", "setLocalDescription", "setRemoteDescription", "addIceCandidate"]) {
@@ -398,7 +417,7 @@ async function collectStats() {
   report.forEach((r) => byId.set(r.id, r));
   const whole = {};
   report.forEach((r) => { whole[r.id] = r; });
-  trace("getStats", whole);
+  trace("getStats", statsDelta(whole));
   report.forEach((r) => {
     if (r.type === "transport") { transports++; bytesIn += r.bytesReceived || 0; bytesOut += r.bytesSent || 0; }
     if (r.type === "candidate-pair" && r.nominated && r.state === "succeeded") {
