@@ -10,6 +10,7 @@ pub mod peer;
 pub mod rate;
 pub mod session;
 pub mod signaling;
+mod tap;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -238,13 +239,10 @@ pub async fn run_with(
             events,
             figures: &mut figures,
             signaling,
-            dump: None,
-            fill: Default::default(),
+            tap: Default::default(),
         };
         let ending = d.call(cancel, prompter, &mut media_slot, counters).await;
-        if let Some(dump) = d.dump.as_mut() {
-            dump.close();
-        }
+        d.tap.close();
         ending
     };
     if let Some(m) = media_slot {
@@ -261,9 +259,8 @@ struct Driver<'a> {
     figures: &'a mut Figures,
     /// The signaling front end.
     signaling: Box<dyn Signaling>,
-    /// `--stats-dump`: the rtcstats dump being written, and the W3C members rtccall adds.
-    dump: Option<crate::dump::Writer>,
-    fill: crate::dump::w3c::Fill,
+    /// `--stats-dump`: the rtcstats dump being written.
+    tap: tap::Tap,
 }
 
 impl Driver<'_> {
@@ -295,19 +292,9 @@ impl Driver<'_> {
             error: Some(e),
             send_bye: false,
         };
-        if let Some(path) = &cfg.stats_dump {
-            let mut meta = serde_json::Map::new();
-            meta.insert("startTime".into(), crate::dump::epoch_ms().round().into());
-            meta.insert(
-                "userAgent".into(),
-                format!("rtccall/{}", env!("CARGO_PKG_VERSION")).into(),
-            );
-            meta.insert("room".into(), cfg.place.label().into());
-            meta.insert("role".into(), cfg.role_label().into());
-            match crate::dump::Writer::create(path, meta) {
-                Ok(w) => self.dump = Some(w),
-                Err(e) => return fail(e),
-            }
+        match tap::Tap::open(cfg) {
+            Ok(t) => self.tap = t,
+            Err(e) => return fail(e),
         }
         let mut media = match Media::start(&cfg.media, counters.clone()) {
             Ok(m) => m,
@@ -384,27 +371,7 @@ impl Driver<'_> {
                     .into(),
             ));
         }
-        self.log("create", {
-            let servers: Vec<serde_json::Value> = setup
-                .ice_servers
-                .iter()
-                .map(|s| {
-                    // Credentials stay out of the dump; the user name says which were used.
-                    let urls: Vec<String> =
-                        s.urls.iter().map(|u| crate::ice::redact_url(u)).collect();
-                    match &s.username {
-                        Some(u) => serde_json::json!({"urls": urls, "username": u}),
-                        None => serde_json::json!({"urls": urls}),
-                    }
-                })
-                .collect();
-            serde_json::json!({
-                "iceServers": servers,
-                "iceTransportPolicy": if setup.relay_only { "relay" } else { "all" },
-                "bundlePolicy": "max-bundle",
-                "rtcpMuxPolicy": "require",
-            })
-        });
+        self.tap.created(&setup);
         // TURN over TCP and TLS: webrtc-rs is given a local UDP bridge to each such server.
         let mut bridges = bridge::Bridges::default();
         for server in setup.ice_servers.iter_mut() {
@@ -673,21 +640,14 @@ impl Driver<'_> {
     async fn peer_event(&mut self, ev: PeerEvent) -> Option<Input> {
         match ev {
             PeerEvent::LocalCandidate(line, info) => {
-                self.log(
-                    "onicecandidate",
-                    serde_json::json!({
-                        "candidate": line.candidate,
-                        "sdpMid": line.sdp_mid,
-                        "sdpMLineIndex": line.sdp_mline_index,
-                        "usernameFragment": line.username_fragment,
-                    }),
-                );
+                self.tap.candidate("onicecandidate", &line);
                 note_candidate(self.events, Side::Local, info).await;
                 Some(Input::LocalCandidate(Some(line)))
             }
             PeerEvent::GatheringComplete => {
-                self.log("onicecandidate", serde_json::Value::Null);
-                self.log("onicegatheringstatechange", "complete".into());
+                self.tap.event("onicecandidate", serde_json::Value::Null);
+                self.tap
+                    .event("onicegatheringstatechange", "complete".into());
                 let ms = self.events.ms();
                 self.events
                     .send(Record::IceGathering {
@@ -698,7 +658,8 @@ impl Driver<'_> {
                 Some(Input::LocalCandidate(None))
             }
             PeerEvent::Gathering(state) => {
-                self.log("onicegatheringstatechange", state.as_str().into());
+                self.tap
+                    .event("onicegatheringstatechange", state.as_str().into());
                 let ms = self.events.ms();
                 self.events.send(Record::IceGathering { ms, state }).await;
                 None
@@ -708,7 +669,8 @@ impl Driver<'_> {
                 None
             }
             PeerEvent::IceState(state) => {
-                self.log("oniceconnectionstatechange", state.as_str().into());
+                self.tap
+                    .event("oniceconnectionstatechange", state.as_str().into());
                 let ms = self.events.ms();
                 if state == IceState::Connected && self.figures.timings.ice_connected.is_none() {
                     self.figures.timings.ice_connected = self.figures.since_negotiation();
@@ -717,7 +679,7 @@ impl Driver<'_> {
                 Some(Input::IceState(state))
             }
             PeerEvent::ConnectionState(s) => {
-                self.log("onconnectionstatechange", s.as_str().into());
+                self.tap.event("onconnectionstatechange", s.as_str().into());
                 let ms = self.events.ms();
                 self.events
                     .send(Record::ConnectionState { ms, state: s })
@@ -726,7 +688,8 @@ impl Driver<'_> {
             }
             PeerEvent::DataChannel(_) => None,
             PeerEvent::Track { kind, codec } => {
-                self.log("ontrack", format!("{}: {codec}", kind.as_str()).into());
+                self.tap
+                    .event("ontrack", format!("{}: {codec}", kind.as_str()).into());
                 let ms = self.events.ms();
                 self.events
                     .send(Record::Track {
@@ -753,68 +716,12 @@ impl Driver<'_> {
         }
     }
 
-    /// An answer to a remote offer: the offer applied, then the answer made and set.
-    fn answer_logged(&mut self, made: &Result<String, Error>) {
-        if made.is_ok() {
-            self.log("setRemoteDescriptionOnSuccess", serde_json::Value::Null);
-            self.log("onsignalingstatechange", "have-remote-offer".into());
-            self.log("createAnswer", serde_json::Value::Null);
-        }
-        self.log_result("createAnswer", "answer", made);
-    }
-
-    /// One event into the `--stats-dump`, if there is one.
-    fn log(&mut self, method: &str, value: serde_json::Value) {
-        if let Some(d) = self.dump.as_mut() {
-            d.event(method, value);
-        }
-    }
-
-    /// A description made or applied, as the dump records it: `method`, then `OnSuccess`
-    /// with the description (or `OnFailure` with the error).
-    fn log_result(&mut self, method: &str, kind: &str, made: &Result<String, Error>) {
-        if self.dump.is_none() {
-            return;
-        }
-        match made {
-            Ok(sdp) => {
-                let desc = serde_json::json!({"type": kind, "sdp": sdp});
-                self.log(&format!("{method}OnSuccess"), desc.clone());
-                self.log("setLocalDescription", desc);
-                self.log("setLocalDescriptionOnSuccess", serde_json::Value::Null);
-                self.log(
-                    "onsignalingstatechange",
-                    (if kind == "offer" {
-                        "have-local-offer"
-                    } else {
-                        "stable"
-                    })
-                    .into(),
-                );
-            }
-            Err(e) => self.log(&format!("{method}OnFailure"), e.to_string().into()),
-        }
-    }
-
-    /// A remote description handed to the peer connection.
-    fn log_remote(&mut self, kind: &str, sdp: &str) {
-        self.log(
-            "setRemoteDescription",
-            serde_json::json!({"type": kind, "sdp": sdp}),
-        );
-    }
-
     /// The W3C stats now, with what rtccall measures itself, into the dump.
     async fn dump_stats(&mut self, peer: &Peer) {
-        if self.dump.is_none() {
-            return;
-        }
-        let mut stats = peer.w3c_stats().await;
-        crate::dump::w3c::clean(&mut stats);
-        let own = self.figures.own_w3c(self.config);
-        self.fill.fill(&mut stats, &own);
-        if let Some(d) = self.dump.as_mut() {
-            d.stats(stats);
+        if self.tap.on() {
+            let stats = peer.w3c_stats().await;
+            let own = self.figures.own_w3c(self.config);
+            self.tap.stats(stats, &own);
         }
     }
 
@@ -833,19 +740,19 @@ impl Driver<'_> {
     async fn command(&mut self, cmd: Command, peer: &mut Peer) -> Option<Input> {
         match cmd {
             Command::MakeOffer => {
-                self.log("createOffer", serde_json::Value::Null);
+                self.tap.event("createOffer", serde_json::Value::Null);
                 let made = async {
                     let notes = peer.attach_media(true).await?;
                     Ok((notes, peer.create_offer().await?))
                 }
                 .await;
                 let made = self.noted(made);
-                self.log_result("createOffer", "offer", &made);
+                self.tap.made("createOffer", "offer", &made);
                 Some(Input::OfferMade(made))
             }
             Command::AnswerOffer(sdp) => {
                 self.sdp_candidates(&sdp).await;
-                self.log_remote("offer", &sdp);
+                self.tap.remote("offer", &sdp);
                 let made = async {
                     peer.apply_offer(&sdp).await?;
                     let notes = peer.attach_media(false).await?;
@@ -853,46 +760,32 @@ impl Driver<'_> {
                 }
                 .await;
                 let made = self.noted(made);
-                self.answer_logged(&made);
+                self.tap.answered(&made);
                 Some(Input::AnswerMade(made))
             }
             Command::RestartOffer => {
-                self.log("restartIce", serde_json::Value::Null);
-                self.log("createOffer", serde_json::Value::Null);
+                self.tap.event("restartIce", serde_json::Value::Null);
+                self.tap.event("createOffer", serde_json::Value::Null);
                 let made = peer.restart_offer().await;
-                self.log_result("createOffer", "offer", &made);
+                self.tap.made("createOffer", "offer", &made);
                 Some(Input::OfferMade(made))
             }
             Command::AnswerAgain(sdp) => {
                 self.sdp_candidates(&sdp).await;
-                self.log_remote("offer", &sdp);
+                self.tap.remote("offer", &sdp);
                 let made = peer.answer_again(&sdp).await;
-                self.answer_logged(&made);
+                self.tap.answered(&made);
                 Some(Input::AnswerMade(made))
             }
             Command::ApplyAnswer(sdp) => {
                 self.sdp_candidates(&sdp).await;
-                self.log_remote("answer", &sdp);
+                self.tap.remote("answer", &sdp);
                 let applied = peer.apply_answer(&sdp).await;
-                match &applied {
-                    Ok(()) => {
-                        self.log("setRemoteDescriptionOnSuccess", serde_json::Value::Null);
-                        self.log("onsignalingstatechange", "stable".into());
-                    }
-                    Err(e) => self.log("setRemoteDescriptionOnFailure", e.to_string().into()),
-                }
+                self.tap.applied(&applied);
                 Some(Input::AnswerApplied(applied))
             }
             Command::AddCandidate(line) => {
-                self.log(
-                    "addIceCandidate",
-                    serde_json::json!({
-                        "candidate": line.candidate,
-                        "sdpMid": line.sdp_mid,
-                        "sdpMLineIndex": line.sdp_mline_index,
-                        "usernameFragment": line.username_fragment,
-                    }),
-                );
+                self.tap.candidate("addIceCandidate", &line);
                 if let Some(c) = parse_candidate(&line.candidate) {
                     note_candidate(self.events, Side::Remote, c.into()).await;
                 }
