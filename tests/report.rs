@@ -416,6 +416,13 @@ fn report_refuses_bad_input_in_one_line() {
             "not an rtccall record",
         ),
         (write("text.txt", "hello\n"), "neither an rtcstats dump"),
+        (
+            write(
+                "compressed.rtcstats",
+                "RTCStatsDump\n{\"fileFormat\":3}\n[\"g\",\"PC_0\",{\"0\":{\"type\":5,\"b\":10}},1796428405428]\n",
+            ),
+            "stats are compressed",
+        ),
         (write("empty.rtcstats", ""), "it is empty"),
         (huge.clone(), "more than report reads"),
     ];

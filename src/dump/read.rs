@@ -252,6 +252,19 @@ fn rtcstats<R: Read>(
                         format!("line {}: getStats value must be an object", lines.n),
                     ));
                 };
+                // rtcstats-js may rename ids and members and number the types: not read.
+                if d.values()
+                    .any(|o| o.get("type").is_some_and(|t| !t.is_string()))
+                {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "line {}: its stats are compressed (numbered types, short names); \
+                             report reads W3C stats with their own names",
+                            lines.n
+                        ),
+                    ));
+                }
                 apply_delta(&mut base, d);
                 side.samples
                     .push(sample(t, &base, prev.as_ref(), &mut side.marks));
