@@ -20,6 +20,9 @@ pub const MEDIA: i32 = 5;
 /// Data failure: a file refused, cut off or not verified; chat lines not acknowledged; a
 /// throughput test that did not finish.
 pub const DATA: i32 = 6;
+/// The call went through but an `--expect` condition did not hold (dial, answer, publish,
+/// play, load).
+pub const EXPECTATION_FAILED: i32 = 7;
 /// Interrupted by Ctrl-C (SIGINT) or SIGTERM; the call was hung up cleanly.
 pub const INTERRUPTED: i32 = 130;
 
@@ -43,6 +46,11 @@ pub const TABLE: &[(i32, &str)] = &[
         DATA,
         "data failure: a file refused, cut off or failing its SHA-256 check, chat lines not \
          acknowledged, a throughput test unfinished",
+    ),
+    (
+        EXPECTATION_FAILED,
+        "an --expect condition of a call did not hold (dial, answer, publish, play, load); \
+         the summary's expectations say which and what was measured",
     ),
     (INTERRUPTED, "interrupted (Ctrl-C); the call was hung up"),
 ];

@@ -32,6 +32,7 @@ pub mod commands;
 pub mod data;
 pub mod dump;
 pub mod exit;
+pub mod expect;
 pub mod httpc;
 pub mod ice;
 pub mod impair;

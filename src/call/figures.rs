@@ -88,6 +88,8 @@ pub(super) struct Figures {
     rate: Option<RateController>,
     /// Chat, files and the throughput test, as the data task ([`crate::data`]) keeps them.
     pub data_tally: Arc<std::sync::Mutex<DataSummary>>,
+    /// What the stats records showed, for `--expect`.
+    observed: crate::expect::Observed,
 }
 
 impl Figures {
@@ -110,6 +112,7 @@ impl Figures {
             rate: None,
             ice_recovery_ms: Vec::new(),
             data_tally: Default::default(),
+            observed: Default::default(),
         }
     }
 
@@ -338,6 +341,7 @@ impl Figures {
                     .then(|| KindCounters::get(&c.audio.buffer_target_ms)),
                 underruns: KindCounters::get(&c.audio.underruns),
                 late_packets: KindCounters::get(&c.audio.late),
+                latency_ms: interval_latency(&c.audio),
             },
             video: VideoInterval {
                 frames_sent: KindCounters::get(&c.video.frames_sent),
@@ -353,9 +357,12 @@ impl Figures {
                     .map(|_| KindCounters::get(&c.source_position_ms) as f64 / 1000.0),
                 source_length_s: source_length,
                 target_kbps: self.target_kbps(cfg),
+                freezes: KindCounters::get(&c.video.freezes),
+                latency_ms: interval_latency(&c.video),
             },
             data: self.data_summary(),
         };
+        self.observed.add(&stats);
         let ms = events.ms();
         events.send(Record::Stats { ms, stats }).await;
     }
@@ -425,6 +432,7 @@ impl Figures {
                 packets_sent: KindCounters::get(&c.audio.frames_sent),
                 packets_received: KindCounters::get(&c.audio.packets_received),
                 packets_lost: audio_lost,
+                packets_decoded: KindCounters::get(&c.audio.decoded),
                 decoded_ms: KindCounters::get(&c.audio.decoded_ms),
                 fec_recovered_ms: KindCounters::get(&c.audio.fec_recovered_ms),
                 concealed_ms: KindCounters::get(&c.audio.concealed_ms),
@@ -433,6 +441,7 @@ impl Figures {
                 underruns: KindCounters::get(&c.audio.underruns),
                 late_packets: KindCounters::get(&c.audio.late),
                 recorded: KindCounters::get(&c.audio.recorded),
+                latency_ms: total_latency(&c.audio),
             },
             video: VideoSummary {
                 source: video_label(&cfg.media.video),
@@ -445,6 +454,7 @@ impl Figures {
                 frames_sent: KindCounters::get(&c.video.frames_sent),
                 keyframes_sent: KindCounters::get(&c.video.keyframes_sent),
                 frames_decoded: KindCounters::get(&c.video.decoded),
+                packets_received: KindCounters::get(&c.video.packets_received),
                 width: c.video.width.load(Ordering::Relaxed),
                 height: c.video.height.load(Ordering::Relaxed),
                 packets_lost: video_lost,
@@ -458,6 +468,11 @@ impl Figures {
                 target_kbps: self.target_kbps(cfg),
                 rate_cuts: self.rate.as_ref().map_or(0, |r| r.cuts),
                 rate_skipped: KindCounters::get(&c.video.rate_skipped),
+                frames_expected: KindCounters::get(&c.video.frames_expected)
+                    .saturating_sub(KindCounters::get(&c.video.expected_before_first)),
+                freezes: KindCounters::get(&c.video.freezes),
+                freeze_ms: KindCounters::get(&c.video.freeze_ms),
+                latency_ms: total_latency(&c.video),
             },
             data,
             recording: cfg.media.record.as_ref().map(|p| p.display().to_string()),
@@ -491,9 +506,36 @@ impl Figures {
                     reordered: c.reordered,
                 })
             }),
+            expectations: Vec::new(),
             exit_code,
         }
     }
+
+    /// Check `--expect` on the summary: an unmet condition fails a call that otherwise went
+    /// through.
+    pub fn check_expectations(&self, sum: &mut Summary, cfg: &CallConfig) {
+        sum.expectations = crate::expect::check(&cfg.expect, sum, &self.observed);
+        if sum.exit_code == exit::OK && sum.expectations.iter().any(|e| !e.met) {
+            sum.exit_code = exit::EXPECTATION_FAILED;
+        }
+    }
+}
+
+/// The median capture-to-decode age since the last stats record, ms.
+fn interval_latency(k: &KindCounters) -> Option<f64> {
+    k.latency
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take_interval_median()
+}
+
+/// p50/p95 of every capture-to-decode age, ms.
+fn total_latency(k: &KindCounters) -> Option<crate::report::schema::Percentiles> {
+    k.latency
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .p50_p95()
+        .map(|(p50, p95)| crate::report::schema::Percentiles { p50, p95 })
 }
 
 fn video_label(v: &VideoSource) -> String {

@@ -61,6 +61,10 @@ pub struct CallConfig {
     pub stats_dump: Option<std::path::PathBuf>,
     /// Chat, files and the throughput test.
     pub data: crate::data::DataConfig,
+    /// `--expect`: what the call must show, checked on its summary.
+    pub expect: Vec<crate::expect::Expect>,
+    /// `--junit`: where to write the call (and its expectations) as JUnit XML.
+    pub junit: Option<std::path::PathBuf>,
     /// stdin is a terminal (chat lines are then typed, not piped).
     pub stdin_terminal: bool,
 }
@@ -248,7 +252,8 @@ pub async fn run_with(
     if let Some(m) = media_slot {
         m.join();
     }
-    let summary = figures.summary(ending, events, config).await;
+    let mut summary = figures.summary(ending, events, config).await;
+    figures.check_expectations(&mut summary, config);
     events.send(Record::Summary(summary.clone())).await;
     summary
 }

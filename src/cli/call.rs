@@ -246,6 +246,19 @@ pub struct OutputArgs {
     /// `rtccall report` and the rtcstats dump importer.
     #[arg(long, value_name = "FILE")]
     pub stats_dump: Option<std::path::PathBuf>,
+
+    /// Require this of the call (repeatable), checked on its summary; exit 7 when one does not
+    /// hold: connected[<SECS s], path=host|srflx|prflx|relay, relay=udp|tcp|tls,
+    /// codec=vp8|vp9|h264, rtt<MS, loss<PCT, jitter<MS, fps>=N, video-decoded>=PCT,
+    /// audio-decoded>=PCT, bitrate>=KBPS, freezes<=N, restarts<=N, data>=MBIT, latency<MS
+    /// (also audio-latency, video-latency). Any of <, <=, >, >= works with a number.
+    #[arg(long, value_name = "COND")]
+    pub expect: Vec<crate::expect::Expect>,
+
+    /// Write the call as JUnit XML to FILE when it ends: one testsuite, a testcase for
+    /// connecting and one per --expect, failures with what was measured.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
 }
 
 /// Options shared by `dial` and `answer`.
@@ -510,6 +523,8 @@ impl CallArgs {
             media,
             stats_interval,
             stats_dump: self.output.stats_dump.clone(),
+            expect: self.output.expect.clone(),
+            junit: self.output.junit.clone(),
             data: self.data.to_config()?,
             stdin_terminal: std::io::IsTerminal::is_terminal(&std::io::stdin()),
         })

@@ -107,6 +107,8 @@ impl WhipArgs {
             media,
             stats_interval,
             stats_dump: self.output.stats_dump.clone(),
+            expect: self.output.expect.clone(),
+            junit: self.output.junit.clone(),
             data: Default::default(),
             stdin_terminal: false,
         })

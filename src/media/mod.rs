@@ -13,6 +13,7 @@ pub mod devices;
 pub mod input;
 pub mod record;
 pub mod shared;
+pub mod timing;
 pub mod video;
 
 use std::path::PathBuf;
@@ -76,6 +77,9 @@ pub struct ReceivedFrame {
     pub codec: Option<VideoCodec>,
     pub rtp_timestamp: u32,
     pub arrived: Instant,
+    /// When the other side captured it, µs since the Unix epoch on its clock (from the
+    /// `abs-capture-time` header extension; `None` when it sends none).
+    pub captured_us: Option<i64>,
 }
 
 /// Counters of one media kind, shared by the media threads, the network side and the reports.
@@ -129,6 +133,15 @@ pub struct KindCounters {
     pub buffer_ms: AtomicU64,
     /// Audio: the depth the jitter buffer aims at, ms (grows with the measured jitter).
     pub buffer_target_ms: AtomicU64,
+    /// Video: frames the other side sent (from RTP timestamps, see
+    /// [`timing::FrameCount`]), and that count when the first frame was decoded.
+    pub frames_expected: AtomicU64,
+    pub expected_before_first: AtomicU64,
+    /// Video: freezes between decoded frames, and their total length in ms.
+    pub freezes: AtomicU64,
+    pub freeze_ms: AtomicU64,
+    /// Capture-to-decode ages of what was decoded.
+    pub latency: Mutex<timing::Latencies>,
 }
 
 /// Encode times kept for percentiles: a 30 fps call for an hour.
@@ -150,6 +163,17 @@ impl KindCounters {
     }
 
     /// Encode time percentile `p` (0-100) in ms.
+    /// A frame captured at `captured_us` (the other side's clock) was decoded now.
+    pub fn decoded_at(&self, captured_us: Option<i64>, clock: &timing::ClockOffset) {
+        if let Some(c) = captured_us {
+            let age = timing::unix_us_now() - (c + clock.offset_us());
+            self.latency
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(age);
+        }
+    }
+
     pub fn encode_ms_percentile(&self, p: f64) -> Option<f64> {
         let mut times = self
             .encode_times
@@ -234,6 +258,8 @@ pub struct Counters {
     pub video_target_bps: AtomicU64,
     /// The link's round-trip time as last measured, µs (0: not yet).
     pub rtt_us: AtomicU64,
+    /// The other side's clock against ours, for latencies.
+    pub clock: timing::ClockOffset,
 }
 
 impl Counters {

@@ -391,6 +391,7 @@ pub fn start_decoder(
     let handle = spawn_checked("video-decode", init_ffmpeg, move |()| {
         let mut decoder: Option<(VideoCodec, ffmpeg::decoder::Video)> = None;
         let mut frame = ffmpeg::frame::Video::empty();
+        let mut freezes = super::timing::FreezeDetector::default();
         while let Some(received) = recv_until_stopped(&rx, &stop) {
             let codec = received.codec.unwrap_or(VideoCodec::Vp8);
             if decoder.as_ref().is_none_or(|(c, _)| *c != codec) {
@@ -415,7 +416,19 @@ pub fn start_decoder(
             }
             let mut key = false;
             while dec.receive_frame(&mut frame).is_ok() {
-                let _ = counters.video.first_decoded.set(Instant::now());
+                let now = Instant::now();
+                let v = &counters.video;
+                if v.first_decoded.set(now).is_ok() {
+                    // Frames the other side sent before this one do not count against it.
+                    let before = v.frames_expected.load(Ordering::Relaxed).saturating_sub(1);
+                    v.expected_before_first.store(before, Ordering::Relaxed);
+                }
+                if let Some(gap) = freezes.frame(now) {
+                    v.freezes.fetch_add(1, Ordering::Relaxed);
+                    v.freeze_ms
+                        .fetch_add(gap.as_millis() as u64, Ordering::Relaxed);
+                }
+                v.decoded_at(received.captured_us, &counters.clock);
                 counters.video.decoded.fetch_add(1, Ordering::Relaxed);
                 counters.video.width.store(frame.width(), Ordering::Relaxed);
                 counters

@@ -241,6 +241,8 @@ async fn two_peers(
         stats_dump: dump_path(cfg, dump_name, "answer"),
         data: Default::default(),
         stdin_terminal: false,
+        expect: Vec::new(),
+        junit: None,
     };
     let dial = CallConfig {
         role: Role::Dial,

@@ -119,6 +119,8 @@ pub async fn probe_endpoint(
         stats_dump: super::connect::dump_path(cfg, &format!("whip-{}", e.url), e.kind.as_str()),
         data: Default::default(),
         stdin_terminal: false,
+        expect: Vec::new(),
+        junit: None,
     };
     let call_timer = Timer::new(&label, "call", None);
     let e_kind = e.kind;

@@ -494,8 +494,39 @@ pub fn print_summary(s: &Summary) {
             },
         ));
     }
+    if s.video.freezes > 0 {
+        rows.push((
+            "freezes",
+            format!("{} ({} ms frozen)", s.video.freezes, s.video.freeze_ms),
+        ));
+    }
+    for (kind, l) in [
+        ("audio", &s.audio.latency_ms),
+        ("video", &s.video.latency_ms),
+    ] {
+        if let Some(l) = l {
+            rows.push((
+                "latency",
+                format!(
+                    "{kind} capture to decode p50 {} ms, p95 {} ms",
+                    l.p50, l.p95
+                ),
+            ));
+        }
+    }
     for w in &s.warnings {
         rows.push(("warning", w.clone()));
+    }
+    for e in &s.expectations {
+        rows.push((
+            "expect",
+            format!(
+                "{} {}: {}",
+                if e.met { "met" } else { "NOT MET" },
+                e.expect,
+                e.detail
+            ),
+        ));
     }
     rows.push(("exit code", s.exit_code.to_string()));
     for (k, v) in rows {

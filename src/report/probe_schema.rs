@@ -238,15 +238,8 @@ pub struct ServerVerdict {
     pub warnings: Vec<String>,
 }
 
-/// One `--expect`/`--max-rtt` expectation and whether it held.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expectation {
-    /// `relay`, `srflx`, `tcp`, `tls` or `max-rtt`.
-    pub expect: String,
-    pub met: bool,
-    pub detail: String,
-}
+/// One `--expect`/`--max-rtt` expectation and whether it held (the same record as a call's).
+pub use super::schema::Expectation;
 
 /// The last record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -209,6 +209,10 @@ pub struct AudioInterval {
     /// Times the speaker ran dry, and packets dropped for arriving too late, so far.
     pub underruns: u64,
     pub late_packets: u64,
+    /// Capture-to-decode age of the audio decoded over the interval, ms (median; `null` when
+    /// the other side sends no capture times: see "End-to-end latency").
+    #[serde(default)]
+    pub latency_ms: Option<f64>,
 }
 
 /// Per-interval video figures in a `stats` record.
@@ -233,6 +237,14 @@ pub struct VideoInterval {
     /// The encoder's bitrate target now, kbit/s (`null` when no video is sent).
     #[serde(default)]
     pub target_kbps: Option<f64>,
+    /// Freezes so far: a gap between decoded frames over 3 times the mean frame interval (or
+    /// that plus 150 ms), as webrtc-internals' `freezeCount`.
+    #[serde(default)]
+    pub freezes: u64,
+    /// Capture-to-decode age of the frames decoded over the interval, ms (median; `null`
+    /// without capture times).
+    #[serde(default)]
+    pub latency_ms: Option<f64>,
 }
 
 /// Milestones of a call, in ms from the moment this peer starts negotiating (the dialer creates
@@ -259,6 +271,9 @@ pub struct AudioSummary {
     pub packets_sent: u64,
     pub packets_received: u64,
     pub packets_lost: i64,
+    /// Received packets that decoded.
+    #[serde(default)]
+    pub packets_decoded: u64,
     /// Milliseconds of audio decoded.
     pub decoded_ms: u64,
     /// Milliseconds of lost audio rebuilt from the next packet's in-band FEC.
@@ -274,6 +289,9 @@ pub struct AudioSummary {
     pub late_packets: u64,
     /// Packets written to the recording.
     pub recorded: u64,
+    /// Capture-to-decode age of the decoded audio, ms (`null` without capture times).
+    #[serde(default)]
+    pub latency_ms: Option<Percentiles>,
 }
 
 /// Video totals in the `summary`.
@@ -288,6 +306,9 @@ pub struct VideoSummary {
     pub frames_sent: u64,
     pub keyframes_sent: u64,
     pub frames_decoded: u64,
+    /// RTP packets of video received.
+    #[serde(default)]
+    pub packets_received: u64,
     /// Size of the last decoded frame (0 when none was decoded).
     pub width: u32,
     pub height: u32,
@@ -314,6 +335,18 @@ pub struct VideoSummary {
     /// Frames not encoded to keep to the target (the encoder cannot go lower otherwise).
     #[serde(default)]
     pub rate_skipped: u64,
+    /// Frames the other side sent from the first one decoded here (counted from the RTP
+    /// timestamps that arrived: frames lost whole are counted too).
+    #[serde(default)]
+    pub frames_expected: u64,
+    /// Freezes (see the `stats` record) and their total length, ms.
+    #[serde(default)]
+    pub freezes: u64,
+    #[serde(default)]
+    pub freeze_ms: u64,
+    /// Capture-to-decode age of the decoded frames, ms (`null` without capture times).
+    #[serde(default)]
+    pub latency_ms: Option<Percentiles>,
 }
 
 /// Data channel totals in the `summary`: the dialer opens a channel and sends a ping every
@@ -388,6 +421,26 @@ pub struct ThroughputSummary {
     pub receive_mbit_s: Option<f64>,
 }
 
+/// One `--expect` condition and whether it held, with what was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The condition as given (probe: `relay`, `srflx`, `tcp`, `tls` or `max-rtt`; calls: see
+    /// `rtccall dial --help`).
+    pub expect: String,
+    pub met: bool,
+    /// The measured value, or why nothing could be measured.
+    pub detail: String,
+}
+
+/// Percentiles of a measured value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+}
+
 /// The last record of a call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -424,6 +477,9 @@ pub struct Summary {
     /// With `--impair`: what it did to the datagrams this peer sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impair: Option<Box<ImpairSummary>>,
+    /// The `--expect` conditions, each with what was measured (absent without any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<Expectation>,
     pub exit_code: i32,
 }
 
@@ -441,7 +497,7 @@ pub struct ImpairSummary {
 }
 
 /// A `stats` record, emitted once per interval while connected.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Stats {
     /// Peer connection state.

@@ -42,7 +42,36 @@ pub(super) async fn wake_driver(
     }
 }
 
-/// The dialer's side of the data channel: a ping every 100 ms once open; echoes counted.
+/// How often each side asks the other for its clock.
+const CLOCK_EVERY: Duration = Duration::from_secs(1);
+
+/// The clock exchange on the liveness channel (both sides): `clock T1` (the asker's Unix time,
+/// µs) is answered `clock T1 T2` (the answerer's at receipt), and the asker turns that into
+/// the offset between the clocks (for capture-to-decode latency). The reply to send, if any.
+fn clock_message(data: &[u8], counters: &Counters) -> Option<String> {
+    let text = std::str::from_utf8(data.strip_prefix(b"clock ")?).ok()?;
+    let mut parts = text.split(' ').map(|p| p.parse::<i64>());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(t1)), None, None) => Some(format!(
+            "clock {t1} {}",
+            crate::media::timing::unix_us_now()
+        )),
+        (Some(Ok(t1)), Some(Ok(t2)), None) => {
+            counters
+                .clock
+                .sample(t1, t2, crate::media::timing::unix_us_now());
+            None
+        }
+        _ => None,
+    }
+}
+
+fn ask_clock() -> String {
+    format!("clock {}", crate::media::timing::unix_us_now())
+}
+
+/// The dialer's side of the data channel: a ping every 100 ms once open; echoes counted;
+/// the clock asked for every second.
 pub(super) async fn send_pings(channel: Arc<dyn DataChannel>, counters: Arc<Counters>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut open = false;
@@ -54,6 +83,10 @@ pub(super) async fn send_pings(channel: Arc<dyn DataChannel>, counters: Arc<Coun
                 Some(DataChannelEvent::OnMessage(m)) => {
                     if m.data.starts_with(b"pong ") {
                         counters.data_echoes.fetch_add(1, Ordering::Relaxed);
+                    } else if let Some(reply) = clock_message(&m.data, &counters)
+                        && channel.send_text(&reply).await.is_err()
+                    {
+                        return;
                     }
                 }
                 Some(DataChannelEvent::OnClose) | None => return,
@@ -63,6 +96,11 @@ pub(super) async fn send_pings(channel: Arc<dyn DataChannel>, counters: Arc<Coun
                 if channel.send_text(&format!("ping {seq}")).await.is_err() {
                     return;
                 }
+                if seq % (CLOCK_EVERY.as_millis() as u64 / 100) == 0
+                    && channel.send_text(&ask_clock()).await.is_err()
+                {
+                    return;
+                }
                 seq += 1;
                 counters.data_sent.fetch_add(1, Ordering::Relaxed);
             }
@@ -70,23 +108,37 @@ pub(super) async fn send_pings(channel: Arc<dyn DataChannel>, counters: Arc<Coun
     }
 }
 
-/// The answerer's side: echo every ping.
+/// The answerer's side: echo every ping, answer clock questions, and ask for the clock every
+/// second.
 pub(super) async fn echo_pings(channel: Arc<dyn DataChannel>, counters: Arc<Counters>) {
-    while let Some(ev) = channel.poll().await {
-        match ev {
-            DataChannelEvent::OnMessage(m) => {
-                if let Some(rest) = m.data.strip_prefix(b"ping ") {
-                    let reply = format!("pong {}", String::from_utf8_lossy(rest));
-                    if channel.send_text(&reply).await.is_err() {
+    let mut tick = tokio::time::interval(CLOCK_EVERY);
+    loop {
+        tokio::select! {
+            ev = channel.poll() => match ev {
+                Some(DataChannelEvent::OnMessage(m)) => {
+                    let reply = if let Some(rest) = m.data.strip_prefix(b"ping ") {
+                        counters
+                            .data_echoed_for_peer
+                            .fetch_add(1, Ordering::Relaxed);
+                        Some(format!("pong {}", String::from_utf8_lossy(rest)))
+                    } else {
+                        clock_message(&m.data, &counters)
+                    };
+                    if let Some(r) = reply
+                        && channel.send_text(&r).await.is_err()
+                    {
                         return;
                     }
-                    counters
-                        .data_echoed_for_peer
-                        .fetch_add(1, Ordering::Relaxed);
+                }
+                Some(DataChannelEvent::OnClose) | None => return,
+                Some(_) => {}
+            },
+            // A channel the other side opened arrives open.
+            _ = tick.tick() => {
+                if channel.send_text(&ask_clock()).await.is_err() {
+                    return;
                 }
             }
-            DataChannelEvent::OnClose => return,
-            _ => {}
         }
     }
 }

@@ -244,8 +244,12 @@ pub(super) async fn read_video(
     sink: std::sync::mpsc::SyncSender<ReceivedFrame>,
     want_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
+    capture_ext: Arc<super::handler::CaptureExt>,
 ) {
     let mut assembler = FrameAssembler::new(codec);
+    let mut frames_sent = crate::media::timing::FrameCount::default();
+    // Capture times of the frames being assembled, by RTP timestamp (the newest few).
+    let mut captured: std::collections::VecDeque<(u32, i64)> = Default::default();
     let mut last_pli: Option<Instant> = None;
     // Ask for a keyframe right away: the first packets of a new track may have been lost
     // before the track was registered.
@@ -275,6 +279,19 @@ pub(super) async fn read_video(
                     .fetch_add(1, Ordering::Relaxed);
                 let h = &pkt.header;
                 let now = Instant::now();
+                frames_sent.packet(h.timestamp);
+                counters
+                    .video
+                    .frames_expected
+                    .store(frames_sent.expected(), Ordering::Relaxed);
+                if let Some(c) = capture_ext.captured_us(crate::media::MediaKind::Video, &pkt)
+                    && captured.back().is_none_or(|(ts, _)| *ts != h.timestamp)
+                {
+                    if captured.len() >= 64 {
+                        captured.pop_front();
+                    }
+                    captured.push_back((h.timestamp, c));
+                }
                 assembler.set_rtt(Duration::from_micros(
                     counters.rtt_us.load(Ordering::Relaxed),
                 ));
@@ -292,6 +309,11 @@ pub(super) async fn read_video(
                                 codec: Some(codec),
                                 rtp_timestamp: ts,
                                 arrived: now,
+                                captured_us: captured
+                                    .iter()
+                                    .rev()
+                                    .find(|(t, _)| *t == ts)
+                                    .map(|(_, c)| *c),
                             };
                             if sink.try_send(frame).is_err() {
                                 counters

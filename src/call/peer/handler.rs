@@ -36,6 +36,56 @@ pub(super) struct Handler {
     /// The first media section's mid and our ICE username fragment, from our description:
     /// webrtc-rs leaves them empty in the candidates it gives us.
     pub(super) local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
+    /// The `abs-capture-time` extension ids the other side sends with.
+    pub(super) capture_ext: Arc<CaptureExt>,
+}
+
+/// The RTP header extension id of `abs-capture-time` per media kind, from the other side's
+/// description (0: not negotiated).
+#[derive(Debug, Default)]
+pub(crate) struct CaptureExt {
+    audio: std::sync::atomic::AtomicU8,
+    video: std::sync::atomic::AtomicU8,
+}
+
+impl CaptureExt {
+    /// Read the ids from the other side's description (`a=extmap:N[/dir] URI`).
+    pub(super) fn set_from_sdp(&self, sdp: &rtc::sdp::description::session::SessionDescription) {
+        for m in &sdp.media_descriptions {
+            let slot = match m.media_name.media.as_str() {
+                "audio" => &self.audio,
+                "video" => &self.video,
+                _ => continue,
+            };
+            let id = m
+                .attributes
+                .iter()
+                .filter(|a| a.key == "extmap")
+                .filter_map(|a| a.value.as_deref())
+                .find_map(|v| {
+                    let (id, uri) = v.split_once(' ')?;
+                    let id = id.split('/').next()?.parse::<u8>().ok()?;
+                    (uri.trim() == crate::media::timing::ABS_CAPTURE_TIME_URI).then_some(id)
+                })
+                .unwrap_or(0);
+            slot.store(id, Ordering::Relaxed);
+        }
+    }
+
+    /// The capture time a packet carries, µs since the Unix epoch on the sender's clock.
+    pub(super) fn captured_us(&self, kind: MediaKind, pkt: &rtc::rtp::Packet) -> Option<i64> {
+        let id = match kind {
+            MediaKind::Audio => &self.audio,
+            MediaKind::Video => &self.video,
+        }
+        .load(Ordering::Relaxed);
+        if id == 0 {
+            return None;
+        }
+        let ext = pkt.header.get_extension(id)?;
+        let t = crate::media::timing::AbsCaptureTime::parse(&ext)?;
+        Some(crate::media::timing::ntp_to_unix_us(t.0))
+    }
 }
 
 #[async_trait::async_trait]
@@ -161,7 +211,7 @@ impl PeerConnectionEventHandler for Handler {
         match kind {
             MediaKind::Audio => {
                 let sink = self.audio_in.clone();
-                tokio::spawn(read_audio(track, sink, counters));
+                tokio::spawn(read_audio(track, sink, counters, self.capture_ext.clone()));
             }
             MediaKind::Video => {
                 let Some(video_codec) = codec_from_mime(&codec) else {
@@ -170,7 +220,16 @@ impl PeerConnectionEventHandler for Handler {
                 };
                 let sink = self.video_in.clone();
                 let want = self.want_keyframe.clone();
-                tokio::spawn(read_video(track, ssrc, video_codec, sink, want, counters));
+                let ext = self.capture_ext.clone();
+                tokio::spawn(read_video(
+                    track,
+                    ssrc,
+                    video_codec,
+                    sink,
+                    want,
+                    counters,
+                    ext,
+                ));
             }
         }
     }
@@ -180,6 +239,7 @@ pub(super) async fn read_audio(
     track: Arc<dyn TrackRemote>,
     sink: std::sync::mpsc::SyncSender<ReceivedFrame>,
     counters: Arc<Counters>,
+    capture_ext: Arc<CaptureExt>,
 ) {
     while let Some(ev) = track.poll().await {
         match ev {
@@ -193,6 +253,7 @@ pub(super) async fn read_audio(
                     codec: None,
                     rtp_timestamp: pkt.header.timestamp,
                     arrived: Instant::now(),
+                    captured_us: capture_ext.captured_us(MediaKind::Audio, &pkt),
                 };
                 if sink.try_send(frame).is_err() {
                     counters

@@ -64,6 +64,7 @@ pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     connected: Arc<tokio::sync::watch::Sender<bool>>,
     local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
+    capture_ext: Arc<handler::CaptureExt>,
     /// Payload types of remote sections without `a=ssrc`, for [`unrouted`].
     routes: unrouted::Routes,
     /// The remote description as last applied, parsed once.
@@ -113,6 +114,7 @@ impl Peer {
     ) -> Result<Peer> {
         let connected = Arc::new(tokio::sync::watch::channel(false).0);
         let local_ice = Arc::new(std::sync::Mutex::new(None));
+        let capture_ext = Arc::new(handler::CaptureExt::default());
         let routes = unrouted::Routes::default();
         let strays = unrouted::Sinks {
             routes: routes.clone(),
@@ -130,6 +132,7 @@ impl Peer {
             video_in: ports.video_in.clone(),
             counters: ports.counters.clone(),
             local_ice: local_ice.clone(),
+            capture_ext: capture_ext.clone(),
         });
         // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
         // without one (a bare network namespace, some containers) go on without it.
@@ -172,6 +175,7 @@ impl Peer {
             pc,
             connected,
             local_ice,
+            capture_ext,
             routes,
             remote_sdp: std::sync::Mutex::new(None),
             audio_out: ports.audio_out,
@@ -614,6 +618,7 @@ impl Peer {
             .and_then(|d| d.unmarshal().ok());
         if let Some(sdp) = &sdp {
             self.routes.set_from_sdp(sdp);
+            self.capture_ext.set_from_sdp(sdp);
         }
         *self.remote_sdp.lock().unwrap_or_else(|p| p.into_inner()) = sdp;
         self.remote_set.store(true, Ordering::SeqCst);

@@ -78,6 +78,17 @@ pub(super) async fn write_frames(
                 frame
             }
         };
+        // The capture instant on the wall clock, for the other side's latency (sent only when
+        // the extension was negotiated).
+        let wall = std::time::SystemTime::now()
+            .checked_sub(frame.captured.elapsed())
+            .unwrap_or_else(std::time::SystemTime::now);
+        let capture_time = rtc::rtp::extension::HeaderExtension::Custom {
+            uri: crate::media::timing::ABS_CAPTURE_TIME_URI.into(),
+            extension: Box::new(crate::media::timing::AbsCaptureTime(
+                crate::media::timing::ntp(wall),
+            )),
+        };
         let sample = Sample {
             data: frame.data,
             duration: frame.duration,
@@ -86,6 +97,7 @@ pub(super) async fn write_frames(
         match local
             .track
             .sample_writer(local.ssrc, pt)
+            .with_extension(capture_time)
             .write_sample(&sample)
             .await
         {

@@ -84,6 +84,18 @@ pub(super) async fn build_pc(
     }
     configure_simulcast_extension_headers(&mut media_engine)
         .map_err(|e| wrtc("setting up interceptors", e))?;
+    // Capture times on what we send, for the other side's end-to-end latency.
+    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+        media_engine
+            .register_header_extension(
+                rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionCapability {
+                    uri: crate::media::timing::ABS_CAPTURE_TIME_URI.to_owned(),
+                },
+                kind,
+                None,
+            )
+            .map_err(|e| wrtc("registering abs-capture-time", e))?;
+    }
     let registry = Registry::new()
         .with(Slot::NackResponder, NackResponderBuilder::new().build())
         .with(

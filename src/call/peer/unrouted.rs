@@ -147,6 +147,7 @@ impl Unrouted {
             codec,
             rtp_timestamp: h.timestamp,
             arrived: Instant::now(),
+            captured_us: None,
         };
         match (route, stray) {
             (Route::Audio, _) => {

@@ -87,6 +87,9 @@ pub fn start_receiver(
                     Ok(samples) => {
                         gaps.decoded(samples);
                         let _ = counters.audio.first_decoded.set(Instant::now());
+                        counters
+                            .audio
+                            .decoded_at(frame.captured_us, &counters.clock);
                         counters.audio.decoded.fetch_add(1, Ordering::Relaxed);
                         counters.audio.decoded_ms.fetch_add(
                             samples as u64 * 1000 / SAMPLE_RATE as u64,
