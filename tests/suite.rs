@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod data;
 mod engine;
+mod expect;
 mod firefox;
 mod interop;
 mod media;

@@ -105,6 +105,11 @@ pub struct ProbeArgs {
     #[arg(long, value_name = "DIR")]
     pub stats_dump: Option<std::path::PathBuf>,
 
+    /// Write the probe as JUnit XML to FILE when it ends: a testsuite per server (a testcase
+    /// per step, failures with their explanation) and one for the verdict and --expect.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+
     /// Local UDP address(es) for ICE gathering and the in-process calls (repeatable or
     /// comma-separated). 0.0.0.0:0 means every non-loopback interface.
     #[arg(
@@ -331,6 +336,7 @@ impl ProbeArgs {
                     Some(d.clone())
                 }
             },
+            junit: self.junit.clone(),
             data_throughput: match self.data_throughput {
                 None => None,
                 Some(v) if v.is_finite() && v > 0.0 && v <= 60.0 => {

@@ -39,6 +39,7 @@ pub async fn call(config: CallConfig, json: bool, cancel: CancellationToken) -> 
     let prompter: Arc<dyn Prompter> = Arc::new(TerminalPrompter {
         bar: human.as_ref().and_then(|h| h.bar()),
     });
+    let junit = config.junit.clone();
     let (run, rx) = call::Call::start(config, None, &cancel, Some(prompter));
     let reporter = match human {
         Some(h) => tokio::spawn(report::human::run(h, rx)),
@@ -46,5 +47,16 @@ pub async fn call(config: CallConfig, json: bool, cancel: CancellationToken) -> 
     };
     let summary = run.wait().await;
     let _ = reporter.await;
-    summary.map_or(crate::exit::INTERRUPTED, |s| s.exit_code)
+    let Some(summary) = summary else {
+        return crate::exit::INTERRUPTED;
+    };
+    if let Some(path) = junit
+        && let Err(e) = report::junit::write(&path, &report::junit::call(&summary))
+    {
+        eprintln!("rtccall: error: {e}");
+        if summary.exit_code == crate::exit::OK {
+            return crate::exit::USAGE;
+        }
+    }
+    summary.exit_code
 }

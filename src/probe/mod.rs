@@ -95,6 +95,8 @@ pub struct ProbeConfig {
     pub data_throughput: Option<Duration>,
     /// `--stats-dump DIR`: an rtcstats dump of each side of each in-process call there.
     pub stats_dump: Option<std::path::PathBuf>,
+    /// `--junit`: the probe as JUnit XML.
+    pub junit: Option<std::path::PathBuf>,
     /// Keep each TURN server's allocation alive this long after its checks (`--hold`).
     pub hold: Option<Duration>,
     /// Load each TURN server after its checks (`--load`).

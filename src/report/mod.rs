@@ -4,6 +4,7 @@
 pub mod events;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod probe_human;
 pub mod probe_schema;
 pub mod schema;
