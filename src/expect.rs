@@ -634,9 +634,11 @@ mod tests {
         assert!(!met && detail.contains("no round-trip"), "{detail}");
         let (met, _) = check1("data>=1", &obs);
         assert!(!met);
-        let mut stats: Stats = Default::default();
-        stats.selected_pair = sum.selected_pair.clone();
-        stats.bitrate_in_kbps = 400.0;
+        let stats = Stats {
+            selected_pair: sum.selected_pair.clone(),
+            bitrate_in_kbps: 400.0,
+            ..Default::default()
+        };
         obs.add(&stats);
         assert!(check1("rtt<50", &obs).0);
         assert!(check1("bitrate>=400", &obs).0);

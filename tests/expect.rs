@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use crate::common::*;
 
+/// A JUnit test case: suite, name, and its results (kind, message); none when it passed.
+pub type JunitCase = (String, String, Vec<(String, String)>);
+
 /// Every test case of a JUnit file as junitparser reads it: (suite, case, [(result kind,
 /// message)]).
-pub fn junit_cases(path: &str) -> Vec<(String, String, Vec<(String, String)>)> {
+pub fn junit_cases(path: &str) -> Vec<JunitCase> {
     let script = r#"
 import json, sys
 from junitparser import JUnitXml
@@ -201,8 +204,7 @@ fn a_probe_writes_its_steps_as_junit() {
             .any(|s| s.contains(&format!("127.0.0.1:{}", turn.port))),
         "{suites:?}"
     );
-    let failing: Vec<&(String, String, Vec<(String, String)>)> =
-        cases.iter().filter(|(_, _, r)| !r.is_empty()).collect();
+    let failing: Vec<&JunitCase> = cases.iter().filter(|(_, _, r)| !r.is_empty()).collect();
     // The TURN server passes every step; the dead STUN server fails with an explanation;
     // `tls` is not met.
     assert!(
