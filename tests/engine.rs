@@ -130,8 +130,8 @@ fn two_calls_in_one_process_each_end_on_their_own() {
 }
 
 /// Calls that share encoders: four peers sending the test pattern take it from one VP8
-/// encoder, a peer asking for VP9 from a second one; every call still gets video both ways,
-/// and the encoders stop with their last call.
+/// encoder, a peer asking for VP9 from a second one, and their tone from one Opus encoder;
+/// every call still gets video both ways, and the encoders stop with their last call.
 #[test]
 fn calls_share_one_encoder_per_codec() {
     let _suite = shared();
@@ -168,7 +168,11 @@ fn calls_share_one_encoder_per_codec() {
             assert_flowed(me, other);
         }
         assert_eq!(d2s.video.codec, "VP9", "{d2s:?}");
-        assert_eq!(most.await.unwrap(), 2, "one VP8 and one VP9 encoder");
+        assert_eq!(
+            most.await.unwrap(),
+            3,
+            "one VP8 and one VP9 encoder, and one tone"
+        );
         let stopped = std::time::Instant::now();
         while encoders.running() > 0 {
             assert!(

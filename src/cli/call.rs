@@ -421,6 +421,7 @@ impl MediaArgs {
             speaker,
             record: m.record.clone(),
             shared: None,
+            decode: true,
         })
     }
 }

@@ -9,10 +9,12 @@
 
 pub mod audio;
 pub mod choice;
+pub mod counting;
 pub mod devices;
 pub mod input;
 pub mod record;
 pub mod shared;
+mod shared_tone;
 pub mod timing;
 pub mod video;
 
@@ -417,9 +419,13 @@ pub struct MediaConfig {
     pub speaker: Speaker,
     /// Record what arrives into this Matroska/WebM file.
     pub record: Option<PathBuf>,
-    /// Take the test pattern from these process-wide shared encoders instead of encoding it
-    /// for this call alone (see [`shared`]).
+    /// Take the test pattern and the tone from these process-wide shared encoders instead of
+    /// encoding them for this call alone (see [`shared`]).
     pub shared: Option<shared::Encoders>,
+    /// Decode what arrives (the speaker, the recording and the decoded-frame counts need it);
+    /// `false` (`rtccall load`'s calls but one in `--decode`) checks and counts frames
+    /// without decoding them (see [`counting`]).
+    pub decode: bool,
 }
 
 /// How a finite source (a file) ended: the driver hangs up when it does.
@@ -514,13 +520,18 @@ impl Media {
             recorder,
         };
         let started = (|| -> Result<()> {
-            media.audio_out = audio::start_source(
-                &config.audio,
-                counters.clone(),
-                stop.clone(),
-                source_end.clone(),
-                &mut threads,
-            )?;
+            media.audio_out = match (&config.audio, &config.shared) {
+                (AudioSource::Tone { frequency_hz }, Some(encoders)) => {
+                    Some(encoders.subscribe_tone(*frequency_hz, counters.clone(), stop.clone())?)
+                }
+                (source, _) => audio::start_source(
+                    source,
+                    counters.clone(),
+                    stop.clone(),
+                    source_end.clone(),
+                    &mut threads,
+                )?,
+            };
             media.video_out = match (&config.video, &config.shared) {
                 (VideoSource::None, _) => None,
                 (source, Some(encoders)) if shared::Encoders::can_share(source) => {
@@ -546,6 +557,14 @@ impl Media {
                     Some(rx)
                 }
             };
+            if !config.decode {
+                let (tx, t) =
+                    counting::start(counters.clone(), want_keyframe.clone(), stop.clone())?;
+                threads.push(t);
+                media.audio_in = tx.clone();
+                media.video_in = tx;
+                return Ok(());
+            }
             let (audio_in, mut t) = audio::start_receiver(
                 &config.speaker,
                 counters.clone(),

@@ -72,6 +72,8 @@ struct Hub {
 #[derive(Clone, Default)]
 pub struct Encoders {
     hubs: Arc<Mutex<HashMap<Key, Arc<Hub>>>>,
+    /// The tone and its Opus encoder.
+    tone: super::shared_tone::SharedTone,
 }
 
 impl std::fmt::Debug for Encoders {
@@ -95,9 +97,19 @@ impl Encoders {
         Encoders::default()
     }
 
-    /// How many encoders run now.
+    /// How many encoders run now (video, and the tone's).
     pub fn running(&self) -> usize {
-        lock(&self.hubs).len()
+        lock(&self.hubs).len() + usize::from(self.tone.running())
+    }
+
+    /// Subscribe a call to the shared tone (started if none runs).
+    pub(crate) fn subscribe_tone(
+        &self,
+        frequency_hz: f64,
+        counters: Arc<Counters>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<mpsc::Receiver<EncodedFrame>> {
+        self.tone.subscribe(frequency_hz, counters, stop)
     }
 
     /// Whether `source` can come from a shared encoder (the test pattern: a file or a device
@@ -286,7 +298,10 @@ fn hand_out(
         return;
     }
     let Some(hubs) = hubs.upgrade() else { return };
-    let encoders = Encoders { hubs };
+    let encoders = Encoders {
+        hubs,
+        tone: Default::default(),
+    };
     for s in moving {
         let to = Key {
             codec: s.codec.get(),

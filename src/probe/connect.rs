@@ -55,6 +55,7 @@ pub(super) fn media() -> MediaConfig {
         speaker: Speaker::Off,
         record: None,
         shared: None,
+        decode: true,
     }
 }
 

@@ -11,6 +11,7 @@ pub use dsp::{
     FRAME_MS, FRAME_SAMPLES, JitterBuffer, MAX_MS, MAX_TARGET_MS, Pull, SAMPLE_RATE, TARGET_MS,
 };
 pub use receive::start_receiver;
+pub(crate) use send::new_encoder;
 pub use send::start_source;
 
 #[cfg(test)]

@@ -88,7 +88,7 @@ fn start_encoder(
 /// The Opus encoder of every call: mono, 48 kHz, 32 kbit/s, VoIP, with in-band FEC (each
 /// packet carries a coarse copy of the one before, which the receiver uses when that one is
 /// lost; the encoder spends bits on it as for 10 % loss).
-pub(super) fn new_encoder() -> std::result::Result<opus::Encoder, String> {
+pub(crate) fn new_encoder() -> std::result::Result<opus::Encoder, String> {
     let mut enc = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
         .map_err(|e| format!("cannot open the Opus encoder: {e}"))?;
     enc.set_bitrate(opus::Bitrate::Bits(32_000))
