@@ -36,6 +36,7 @@ pub mod expect;
 pub mod httpc;
 pub mod ice;
 pub mod impair;
+pub mod load;
 pub mod media;
 pub mod plot;
 pub mod probe;
@@ -101,6 +102,11 @@ pub fn run(cli: Cli) -> i32 {
             Ok(Resolved::Call { config, json }) => call(*config, json, cancel).await,
             Ok(Resolved::Serve(setup)) => serve(*setup, cancel).await,
             Ok(Resolved::Probe { config, json }) => probe(*config, json, cancel).await,
+            Ok(Resolved::Load {
+                config,
+                json,
+                junit,
+            }) => commands::load(*config, json, junit, cancel).await,
         }
     });
     // Threads blocked on stdin (an unanswered prompt) must not keep the process alive.

@@ -4,6 +4,7 @@
 
 pub mod call;
 pub mod generate;
+pub mod load;
 pub mod probe;
 pub mod report;
 pub mod resolve;
@@ -248,6 +249,9 @@ pub enum Command {
     Publish(whip::WhipArgs),
     /// Play from a WHEP endpoint: a receive-only call; play, decode or record what arrives.
     Play(whip::WhipArgs),
+    /// Hold many calls at once (both ends of each in this process, or one side for two
+    /// machines) through signaling servers and TURN, and report set-up, media and cost.
+    Load(load::LoadArgs),
     /// Check STUN/TURN servers step by step (DNS, binding, allocation over UDP/TCP/TLS, relay
     /// echo, security), explain every failure, and exit 0 only when everything holds.
     Probe(probe::ProbeArgs),

@@ -23,6 +23,11 @@ pub enum Resolved {
         config: Box<ProbeConfig>,
         json: bool,
     },
+    Load {
+        config: Box<crate::load::LoadConfig>,
+        json: bool,
+        junit: Option<std::path::PathBuf>,
+    },
 }
 
 impl Command {
@@ -65,6 +70,11 @@ impl Command {
                     json,
                 })
             }
+            Command::Load(a) => a.resolve().map(|c| Resolved::Load {
+                config: Box::new(c),
+                json: a.json,
+                junit: a.junit.clone(),
+            }),
             Command::Devices(_) | Command::Token(_) | Command::Report(_) | Command::Generate(_) => {
                 return None;
             }

@@ -3,6 +3,7 @@
 
 mod call;
 mod devices;
+mod load;
 mod probe;
 mod report;
 mod serve;
@@ -10,6 +11,7 @@ mod token;
 
 pub use call::call;
 pub use devices::devices;
+pub use load::load;
 pub use probe::probe;
 pub use report::report;
 pub use serve::serve;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::load_schema::{LoadCall, LoadSummary};
 use super::probe_schema::{ProbeRecord, Status, Step};
 use super::schema::{Expectation, Summary};
 
@@ -199,6 +200,86 @@ pub fn probe(records: &[ProbeRecord]) -> Report {
             report.add_test_suite(suite);
         }
     }
+    report
+}
+
+/// A load as a JUnit report: a suite per side of each call (connected, media, each
+/// expectation), and one for the load (calls connected, each expectation over all sides).
+pub fn load(sides: &[LoadCall], s: &LoadSummary) -> Report {
+    let mut report = Report::new("rtccall load");
+    for c in sides {
+        let classname = format!("rtccall.load.{}", c.role);
+        let mut suite = TestSuite::new(format!("load call {} {} {}", c.call, c.role, c.room));
+        suite.set_time(Duration::from_secs_f64(c.duration_s.max(0.0)));
+        let why = c.reason.as_deref().unwrap_or("failed");
+        for (name, ok, time) in [
+            ("connected", c.connected, c.dtls_connected_ms),
+            (
+                "media",
+                c.failed.is_none(),
+                c.first_video_ms.or(c.first_audio_ms),
+            ),
+        ] {
+            let status = if ok {
+                TestCaseStatus::success()
+            } else {
+                failed(
+                    NonSuccessKind::Failure,
+                    &format!("failed in {}: {why}", c.failed.as_deref().unwrap_or("?")),
+                    c.failed.as_deref().unwrap_or("failed"),
+                )
+            };
+            let mut case = TestCase::new(name, status);
+            case.set_classname(classname.as_str());
+            if let Some(ms) = time {
+                case.set_time(secs(ms));
+            }
+            suite.add_test_case(case);
+        }
+        suite.add_test_cases(expectation_cases(&classname, &c.expectations));
+        suite.add_properties([
+            Property::new("server", c.server.as_str()),
+            Property::new("bitrate_in_kbps", c.bitrate_in_kbps.to_string()),
+            Property::new("loss_pct", c.loss_pct.to_string()),
+            Property::new("exit_code", c.exit_code.to_string()),
+        ]);
+        report.add_test_suite(suite);
+    }
+    let mut suite = TestSuite::new("load");
+    let status = if s.failed == 0 && s.connected == s.calls {
+        TestCaseStatus::success()
+    } else {
+        let reasons: Vec<String> = s
+            .failures
+            .iter()
+            .map(|f| format!("{} in {}: {}", f.calls, f.phase, f.reason))
+            .collect();
+        failed(
+            NonSuccessKind::Failure,
+            &format!(
+                "{} of {} calls connected; {}",
+                s.connected,
+                s.calls,
+                reasons.join("; ")
+            ),
+            "calls",
+        )
+    };
+    let mut all = TestCase::new("all calls connected", status);
+    all.set_classname("rtccall.load")
+        .set_time(Duration::from_secs_f64(s.duration_s));
+    suite.add_test_case(all);
+    suite.add_test_cases(expectation_cases("rtccall.load.expect", &s.expectations));
+    suite.add_properties([
+        Property::new("calls", s.calls.to_string()),
+        Property::new("connected", s.connected.to_string()),
+        Property::new("failed", s.failed.to_string()),
+        Property::new("cpu_pct", s.cpu_pct.to_string()),
+        Property::new("rss_mib", s.rss_mib.to_string()),
+        Property::new("loss_pct", s.loss_pct.to_string()),
+        Property::new("exit_code", s.exit_code.to_string()),
+    ]);
+    report.add_test_suite(suite);
     report
 }
 

@@ -5,6 +5,8 @@ pub mod events;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod load_human;
+pub mod load_schema;
 pub mod probe_human;
 pub mod probe_schema;
 pub mod schema;
