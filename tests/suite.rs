@@ -11,6 +11,7 @@ mod engine;
 mod expect;
 mod firefox;
 mod interop;
+mod load;
 mod media;
 mod probe;
 mod report;

@@ -429,6 +429,18 @@ impl Driver<'_> {
                     Some(ending.reason.to_string()),
                 )
                 .await;
+            } else if peer.say_bye(ending.reason.as_str()).await {
+                note(
+                    self.events,
+                    SignalingEvent::ByeSent,
+                    Some(format!(
+                        "{} (on the data channel: signaling is down)",
+                        ending.reason
+                    )),
+                )
+                .await;
+                // Let SCTP carry it before the connection closes.
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             } else {
                 warn!("signaling is down: the other side is not told that we hung up");
             }
@@ -692,6 +704,7 @@ impl Driver<'_> {
                 Some(Input::Conn(s))
             }
             PeerEvent::DataChannel(_) => None,
+            PeerEvent::Bye(reason) => Some(Input::Signal(signaling::Heard::Bye(reason))),
             PeerEvent::Track { kind, codec } => {
                 self.tap
                     .event("ontrack", format!("{}: {codec}", kind.as_str()).into());

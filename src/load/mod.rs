@@ -84,8 +84,12 @@ impl LoadConfig {
         format!("{}-{i}", self.room_prefix)
     }
 
-    fn server(&self, i: u32) -> &str {
-        &self.servers[i as usize % self.servers.len()]
+    /// The server a side of call `i` uses: the dialer's is server i mod n, the answerer's the
+    /// next one, so that with several servers (sharing rooms through Redis) every call
+    /// crosses from one to another.
+    fn server(&self, i: u32, role: Role) -> &str {
+        let shift = usize::from(role == Role::Answer);
+        &self.servers[(i as usize + shift) % self.servers.len()]
     }
 
     fn decodes(&self, i: u32) -> bool {
@@ -97,7 +101,7 @@ impl LoadConfig {
         CallConfig {
             role,
             place: Place::Room(RoomConfig {
-                server: self.server(i).to_string(),
+                server: self.server(i, role).to_string(),
                 name: self.room(i),
                 token: self.token.clone(),
                 embed_server: false,
@@ -309,7 +313,7 @@ async fn watch(
         call: i,
         room: room.clone(),
         role: role.as_str().to_string(),
-        server: cfg.server(i).to_string(),
+        server: cfg.server(i, role).to_string(),
         decoded: cfg.decodes(i),
         connected: s.connected,
         reached: if failed.is_none() && s.connected {

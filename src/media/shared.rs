@@ -25,6 +25,9 @@ use super::{
 };
 use crate::exit::Result;
 
+/// The least time between two keyframes made on request.
+const KEY_GAP: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// What makes two calls' video the same stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -203,13 +206,24 @@ fn start(key: Key, hub: Arc<Hub>, hubs: Weak<Mutex<HashMap<Key, Arc<Hub>>>>) -> 
         };
         let mut packet = ffmpeg::Packet::empty();
         let mut pts = 0i64;
+        let mut last_key: Option<Instant> = None;
         while let Ok(mut raw) = raw_rx.recv() {
             let began = Instant::now();
             let captured = began;
-            let key_wanted = hub.keyframe.swap(false, Ordering::SeqCst)
-                | lock(&hub.subscribers)
+            // Keyframes asked for are coalesced: at most one per KEY_GAP for every call
+            // (with hundreds of calls, someone always wants one; each costs every call).
+            let key_asked = hub.keyframe.load(Ordering::SeqCst)
+                || lock(&hub.subscribers)
                     .iter()
-                    .any(|s| s.keyframe.swap(false, Ordering::SeqCst));
+                    .any(|s| s.keyframe.load(Ordering::SeqCst));
+            let key_wanted = key_asked && last_key.is_none_or(|t| t.elapsed() >= KEY_GAP);
+            if key_wanted {
+                hub.keyframe.store(false, Ordering::SeqCst);
+                for s in lock(&hub.subscribers).iter() {
+                    s.keyframe.store(false, Ordering::SeqCst);
+                }
+                last_key = Some(began);
+            }
             raw.set_kind(if key_wanted {
                 ffmpeg::picture::Type::I
             } else {

@@ -42,6 +42,41 @@ pub(super) async fn wake_driver(
     }
 }
 
+/// The liveness channel once it is known (ours as dialer, the other side's as answerer): a
+/// side hanging up while its signaling is down says `bye` on it instead.
+#[derive(Default)]
+pub(super) struct Liveness(std::sync::Mutex<Option<Arc<dyn DataChannel>>>);
+
+impl Liveness {
+    fn set(&self, channel: &Arc<dyn DataChannel>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(channel.clone());
+    }
+
+    /// Send `bye REASON`; whether it went.
+    pub(super) async fn say_bye(&self, reason: &str) -> bool {
+        let channel = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match channel {
+            Some(c) => c.send_text(&format!("bye {reason}")).await.is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// A `bye [REASON]` on the liveness channel, as a peer event.
+fn heard_bye(data: &[u8], events: &mpsc::UnboundedSender<super::PeerEvent>) -> bool {
+    let Some(rest) = data.strip_prefix(b"bye") else {
+        return false;
+    };
+    if !(rest.is_empty() || rest.starts_with(b" ")) {
+        return false;
+    }
+    let reason = String::from_utf8_lossy(rest).trim().to_string();
+    let _ = events.send(super::PeerEvent::Bye(
+        (!reason.is_empty()).then_some(reason),
+    ));
+    true
+}
+
 /// How often each side asks the other for its clock.
 const CLOCK_EVERY: Duration = Duration::from_secs(1);
 
@@ -72,7 +107,13 @@ fn ask_clock() -> String {
 
 /// The dialer's side of the data channel: a ping every 100 ms once open; echoes counted;
 /// the clock asked for every second.
-pub(super) async fn send_pings(channel: Arc<dyn DataChannel>, counters: Arc<Counters>) {
+pub(super) async fn send_pings(
+    channel: Arc<dyn DataChannel>,
+    counters: Arc<Counters>,
+    events: mpsc::UnboundedSender<super::PeerEvent>,
+    liveness: Arc<Liveness>,
+) {
+    liveness.set(&channel);
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut open = false;
     let mut seq = 0u64;
@@ -83,7 +124,8 @@ pub(super) async fn send_pings(channel: Arc<dyn DataChannel>, counters: Arc<Coun
                 Some(DataChannelEvent::OnMessage(m)) => {
                     if m.data.starts_with(b"pong ") {
                         counters.data_echoes.fetch_add(1, Ordering::Relaxed);
-                    } else if let Some(reply) = clock_message(&m.data, &counters)
+                    } else if !heard_bye(&m.data, &events)
+                        && let Some(reply) = clock_message(&m.data, &counters)
                         && channel.send_text(&reply).await.is_err()
                     {
                         return;
@@ -110,7 +152,13 @@ pub(super) async fn send_pings(channel: Arc<dyn DataChannel>, counters: Arc<Coun
 
 /// The answerer's side: echo every ping, answer clock questions, and ask for the clock every
 /// second.
-pub(super) async fn echo_pings(channel: Arc<dyn DataChannel>, counters: Arc<Counters>) {
+pub(super) async fn echo_pings(
+    channel: Arc<dyn DataChannel>,
+    counters: Arc<Counters>,
+    events: mpsc::UnboundedSender<super::PeerEvent>,
+    liveness: Arc<Liveness>,
+) {
+    liveness.set(&channel);
     let mut tick = tokio::time::interval(CLOCK_EVERY);
     loop {
         tokio::select! {
@@ -121,6 +169,8 @@ pub(super) async fn echo_pings(channel: Arc<dyn DataChannel>, counters: Arc<Coun
                             .data_echoed_for_peer
                             .fetch_add(1, Ordering::Relaxed);
                         Some(format!("pong {}", String::from_utf8_lossy(rest)))
+                    } else if heard_bye(&m.data, &events) {
+                        None
                     } else {
                         clock_message(&m.data, &counters)
                     };

@@ -38,6 +38,7 @@ pub(super) struct Handler {
     pub(super) local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
     /// The `abs-capture-time` extension ids the other side sends with.
     pub(super) capture_ext: Arc<CaptureExt>,
+    pub(super) liveness: Arc<super::data::Liveness>,
 }
 
 /// The RTP header extension id of `abs-capture-time` per media kind, from the other side's
@@ -185,7 +186,12 @@ impl PeerConnectionEventHandler for Handler {
             let _ = self.events.send(PeerEvent::DataChannel(ch));
         } else {
             // Any other label (ours is `rtccall`) is a liveness channel, as on the call page.
-            tokio::spawn(echo_pings(channel, self.counters.clone()));
+            tokio::spawn(echo_pings(
+                channel,
+                self.counters.clone(),
+                self.events.clone(),
+                self.liveness.clone(),
+            ));
         }
     }
 

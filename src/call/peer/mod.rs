@@ -65,6 +65,8 @@ pub struct Peer {
     connected: Arc<tokio::sync::watch::Sender<bool>>,
     local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
     capture_ext: Arc<handler::CaptureExt>,
+    liveness: Arc<data::Liveness>,
+    events: mpsc::UnboundedSender<PeerEvent>,
     /// Payload types of remote sections without `a=ssrc`, for [`unrouted`].
     routes: unrouted::Routes,
     /// The remote description as last applied, parsed once.
@@ -115,6 +117,8 @@ impl Peer {
         let connected = Arc::new(tokio::sync::watch::channel(false).0);
         let local_ice = Arc::new(std::sync::Mutex::new(None));
         let capture_ext = Arc::new(handler::CaptureExt::default());
+        let liveness = Arc::new(data::Liveness::default());
+        let peer_events = events.clone();
         let routes = unrouted::Routes::default();
         let strays = unrouted::Sinks {
             routes: routes.clone(),
@@ -133,6 +137,7 @@ impl Peer {
             counters: ports.counters.clone(),
             local_ice: local_ice.clone(),
             capture_ext: capture_ext.clone(),
+            liveness: liveness.clone(),
         });
         // mDNS (to resolve browsers' .local candidates) needs a multicast-capable interface;
         // without one (a bare network namespace, some containers) go on without it.
@@ -176,6 +181,8 @@ impl Peer {
             connected,
             local_ice,
             capture_ext,
+            liveness,
+            events: peer_events,
             routes,
             remote_sdp: std::sync::Mutex::new(None),
             audio_out: ports.audio_out,
@@ -207,7 +214,12 @@ impl Peer {
                 .await
                 .map_err(|e| wrtc("creating the data channel", e))?;
             tokio::spawn(wake_driver(channel.clone(), self.connected.subscribe()));
-            tokio::spawn(send_pings(channel, self.counters.clone()));
+            tokio::spawn(send_pings(
+                channel,
+                self.counters.clone(),
+                self.events.clone(),
+                self.liveness.clone(),
+            ));
         } else if self.remote_has_data.load(Ordering::SeqCst) {
             // A channel of our own, never opened on the wire (negotiated, unannounced), only
             // to wake the driver while connecting (see wake_driver).
@@ -662,6 +674,12 @@ impl Peer {
     /// Opens data channels for [`crate::data`] (once connected).
     pub fn opener(&self) -> Arc<dyn crate::data::Opener> {
         Arc::new(data::ChannelOpener(self.pc.clone()))
+    }
+
+    /// Tell the other side we hang up on the liveness channel (when signaling cannot);
+    /// whether it went.
+    pub async fn say_bye(&self, reason: &str) -> bool {
+        self.liveness.say_bye(reason).await
     }
 
     pub async fn close(&self) {

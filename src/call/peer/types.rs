@@ -90,6 +90,8 @@ pub enum PeerEvent {
     },
     /// The other side opened a data channel (chat, a file, a throughput test).
     DataChannel(crate::data::Channel),
+    /// The other side said `bye` on the liveness channel (its signaling was down).
+    Bye(Option<String>),
 }
 
 pub use crate::report::schema::{ConnState, GatheringState, IceState};
