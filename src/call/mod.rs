@@ -250,7 +250,7 @@ pub async fn run_with(
         ending
     };
     if let Some(m) = media_slot {
-        m.join();
+        let _ = tokio::task::spawn_blocking(move || m.join()).await;
     }
     let mut summary = figures.summary(ending, events, config).await;
     figures.check_expectations(&mut summary, config);
@@ -301,9 +301,17 @@ impl Driver<'_> {
             Ok(t) => self.tap = t,
             Err(e) => return fail(e),
         }
-        let mut media = match Media::start(&cfg.media, counters.clone()) {
-            Ok(m) => m,
-            Err(e) => return fail(e),
+        // Starting media opens encoders and waits for threads, and joining waits for them to
+        // stop: both block, so they run off the async workers (with many calls in a process,
+        // a blocked worker delays every other call's packets).
+        let started = {
+            let (config, counters) = (cfg.media.clone(), counters.clone());
+            tokio::task::spawn_blocking(move || Media::start(&config, counters)).await
+        };
+        let mut media = match started {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => return fail(e),
+            Err(e) => return fail(Error::media(format!("the media did not start: {e}"))),
         };
         let ports = MediaPorts {
             audio_out: media.audio_out.take(),
