@@ -31,6 +31,9 @@ _rtccall() {
             rtccall,help)
                 cmd="rtccall__subcmd__help"
                 ;;
+            rtccall,load)
+                cmd="rtccall__subcmd__load"
+                ;;
             rtccall,play)
                 cmd="rtccall__subcmd__play"
                 ;;
@@ -64,6 +67,9 @@ _rtccall() {
             rtccall__subcmd__help,help)
                 cmd="rtccall__subcmd__help__subcmd__help"
                 ;;
+            rtccall__subcmd__help,load)
+                cmd="rtccall__subcmd__help__subcmd__load"
+                ;;
             rtccall__subcmd__help,play)
                 cmd="rtccall__subcmd__help__subcmd__play"
                 ;;
@@ -89,7 +95,7 @@ _rtccall() {
 
     case "${cmd}" in
         rtccall)
-            opts="-v -h -V --verbose --help --version serve dial answer publish play probe devices token report generate help"
+            opts="-v -h -V --verbose --help --version serve dial answer publish play load probe devices token report generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,7 +109,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__answer)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --auto-accept --reject --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --expect --junit --auto-accept --reject --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,6 +224,14 @@ _rtccall() {
                     return 0
                     ;;
                 --stats-dump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -247,7 +261,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__dial)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --expect --junit --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -365,6 +379,14 @@ _rtccall() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -391,7 +413,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__help)
-            opts="serve dial answer publish play probe devices token report generate help"
+            opts="serve dial answer publish play load probe devices token report generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +483,20 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rtccall__subcmd__help__subcmd__load)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -558,8 +594,130 @@ _rtccall() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        rtccall__subcmd__load)
+            opts="-v -h -V --server --token --ca --insecure --calls --rate --duration --timeout --side --rooms --media --video-codec --video-size --fps --video-bitrate --decode --data-throughput --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --expect --junit --json --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --calls)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --side)
+                    COMPREPLY=($(compgen -W "both dial answer" -- "${cur}"))
+                    return 0
+                    ;;
+                --rooms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --media)
+                    COMPREPLY=($(compgen -W "audio video both none" -- "${cur}"))
+                    return 0
+                    ;;
+                --video-codec)
+                    COMPREPLY=($(compgen -W "vp8 vp9 h264" -- "${cur}"))
+                    return 0
+                    ;;
+                --video-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --video-bitrate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --decode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-throughput)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ice-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ice-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ice-credential)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credential)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bind-tcp)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --impair)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restart-ice-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         rtccall__subcmd__play)
-            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --verbose --help --version"
+            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --expect --junit --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +819,14 @@ _rtccall() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -669,7 +835,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__probe)
-            opts="-v -h -V --ice-server --ice-config --username --ice-username --credential --ice-credential --whip --whep --token --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --stats-dump --bind --hold --load --duration --rate --size --json --verbose --help --version"
+            opts="-v -h -V --ice-server --ice-config --username --ice-username --credential --ice-credential --whip --whep --token --turn-secret --turn-user --ttl --ca --insecure --expect --max-rtt --timeout --step-timeout --echo-packets --no-call --call-media --data-throughput --stats-dump --junit --bind --hold --load --duration --rate --size --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -759,6 +925,10 @@ _rtccall() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --junit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --bind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -791,7 +961,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__publish)
-            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --verbose --help --version"
+            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --expect --junit --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -890,6 +1060,14 @@ _rtccall() {
                     return 0
                     ;;
                 --stats-dump)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
