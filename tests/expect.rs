@@ -1,6 +1,7 @@
-//! Calls and probes as CI checks: `--expect` conditions held or failed against real calls (a
-//! relay-only call through coturn over TLS, impaired, in H.264), exit 7, and the `--junit`
-//! files read back by a real JUnit consumer (junitparser, from Debian).
+//! Calls and probes as CI checks: every `--expect` condition held or failed against a real
+//! call (relay-only through coturn over TLS, impaired, in H.264, with a data-channel
+//! throughput test), exit 7, and the `--junit` files read back by a real JUnit consumer
+//! (junitparser, from Debian).
 
 use std::process::Command;
 use std::time::Duration;
@@ -82,8 +83,22 @@ fn a_call_is_judged_by_its_expectations_and_written_as_junit() {
         "loss<20",
         "latency<1000",
         "fps>=5",
+        "rtt<1000",
+        "jitter<100",
+        "video-decoded>=50",
+        "audio-decoded>=50",
+        "bitrate>=50",
+        "freezes<=1000",
+        "restarts<=0",
     ];
-    let fail = ["relay=udp", "codec=vp8", "loss<0.5", "latency<100"];
+    let fail = [
+        "relay=udp",
+        "codec=vp8",
+        "loss<0.5",
+        "latency<100",
+        "rtt<1",
+        "bitrate>=100000",
+    ];
     for e in pass.iter().chain(fail.iter()) {
         args.extend(["--expect", e]);
     }
@@ -155,6 +170,50 @@ fn a_call_is_judged_by_its_expectations_and_written_as_junit() {
         cases
             .iter()
             .all(|(suite, _, _)| suite == "rtccall dial expect")
+    );
+}
+
+/// The conditions on a data-channel throughput test and ICE restarts, on a direct call.
+#[test]
+fn data_and_restart_conditions_hold_or_fail() {
+    let _suite = shared();
+    let server = format!("ws://127.0.0.1:{}/", free_port());
+    let common = ["--bind", "127.0.0.1:0", "--audio", "tone", "--no-speaker"];
+    let mut a_args = common.to_vec();
+    a_args.extend(["--duration", "8"]);
+    let answer = Proc::spawn(&call_args("answer", "expect-data", &server, &a_args));
+    let mut args = common.to_vec();
+    args.extend([
+        "--duration",
+        "5",
+        "--data-throughput",
+        "1",
+        "--restart-ice-after",
+        "1",
+    ]);
+    for e in ["data>=1", "restarts>=1", "data>=1000000", "restarts<=0"] {
+        args.extend(["--expect", e]);
+    }
+    let d = Proc::spawn(&call_args("dial", "expect-data", &server, &args))
+        .finish(Duration::from_secs(60));
+    let _ = answer.finish(Duration::from_secs(60));
+    assert_eq!(d.code, 7, "{}\n{}", d.stderr, d.stdout.join("\n"));
+    let met: Vec<(String, bool)> = d
+        .summary()
+        .expectations
+        .iter()
+        .map(|e| (e.expect.clone(), e.met))
+        .collect();
+    assert_eq!(
+        met,
+        [
+            ("data>=1".to_string(), true),
+            ("restarts>=1".to_string(), true),
+            ("data>=1000000".to_string(), false),
+            ("restarts<=0".to_string(), false)
+        ],
+        "{:?}",
+        d.summary().expectations
     );
 }
 
