@@ -244,7 +244,7 @@ pub(super) async fn read_video(
     sink: std::sync::mpsc::SyncSender<ReceivedFrame>,
     want_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
-    capture_ext: Arc<super::handler::CaptureExt>,
+    capture_ext: Arc<super::capture::CaptureExt>,
 ) {
     let mut assembler = FrameAssembler::new(codec);
     let mut frames_sent = crate::media::timing::FrameCount::default();

@@ -6,6 +6,7 @@
 //! ([`data`]), stats ([`stats`]) and the probe's gathering ([`gather`]). Nothing here knows the
 //! output schema: it reports in its own types, which the call driver turns into records.
 
+mod capture;
 mod codecs;
 mod data;
 pub mod estimate;
@@ -64,7 +65,7 @@ pub struct Peer {
     pc: Arc<dyn PeerConnection>,
     connected: Arc<tokio::sync::watch::Sender<bool>>,
     local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
-    capture_ext: Arc<handler::CaptureExt>,
+    capture_ext: Arc<capture::CaptureExt>,
     liveness: Arc<data::Liveness>,
     events: mpsc::UnboundedSender<PeerEvent>,
     /// Payload types of remote sections without `a=ssrc`, for [`unrouted`].
@@ -116,7 +117,7 @@ impl Peer {
     ) -> Result<Peer> {
         let connected = Arc::new(tokio::sync::watch::channel(false).0);
         let local_ice = Arc::new(std::sync::Mutex::new(None));
-        let capture_ext = Arc::new(handler::CaptureExt::default());
+        let capture_ext = Arc::new(capture::CaptureExt::default());
         let liveness = Arc::new(data::Liveness::default());
         let peer_events = events.clone();
         let routes = unrouted::Routes::default();
