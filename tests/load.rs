@@ -225,3 +225,46 @@ fn calls_spread_over_two_servers_on_redis_all_connect() {
     let on_one = sides.iter().filter(|c| c.server == url1).count();
     assert_eq!(on_one, 10);
 }
+
+#[test]
+fn two_processes_share_the_calls_by_side() {
+    let _suite = shared();
+    let (_serve, url) = busy_serve(&[]);
+    let rooms = format!("sides{}", std::process::id());
+    let side = |which: &'static str| {
+        Proc::spawn(&[
+            "load",
+            "--json",
+            "--bind",
+            "127.0.0.1:0",
+            "--server",
+            &url,
+            "--calls",
+            "5",
+            "--rate",
+            "10",
+            "--duration",
+            "3",
+            "--media",
+            "audio",
+            "--rooms",
+            &rooms,
+            "--side",
+            which,
+        ])
+    };
+    let answers = side("answer");
+    let dials = side("dial");
+    for (name, p) in [("dial", dials), ("answer", answers)] {
+        let f = p.finish(Duration::from_secs(90));
+        let s = match serde_json::from_str::<LoadRecord>(f.stdout.last().expect("records")) {
+            Ok(LoadRecord::LoadSummary(s)) => s,
+            other => panic!(
+                "{name}: last record is not the summary: {other:?}\n{}",
+                f.stderr
+            ),
+        };
+        assert_eq!(f.code, 0, "{name}: {s:?}\n{}", f.stderr);
+        assert_eq!((s.sides, s.connected, s.failed), (5, 5, 0), "{name}: {s:?}");
+    }
+}

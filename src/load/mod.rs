@@ -633,3 +633,121 @@ pub fn summarize(
         exit_code,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(call: u32, role: &str, failed: Option<(&str, &str)>, exit_code: i32) -> LoadCall {
+        LoadCall {
+            call,
+            room: format!("load-{call}"),
+            role: role.into(),
+            server: "ws://127.0.0.1:1/".into(),
+            decoded: call == 0,
+            connected: failed.is_none_or(|(p, _)| p == "media"),
+            reached: failed.map_or("media", |(p, _)| p).into(),
+            failed: failed.map(|(p, _)| p.into()),
+            reason: failed.map(|(_, r)| r.into()),
+            ice_connected_ms: Some(f64::from(call) + 1.0),
+            dtls_connected_ms: Some(f64::from(call) + 2.0),
+            first_audio_ms: None,
+            first_video_ms: None,
+            duration_s: 3.0,
+            bitrate_in_kbps: 100.0,
+            bitrate_out_kbps: 100.0,
+            loss_pct: 1.0,
+            jitter_ms: None,
+            rtt_ms: None,
+            audio_ms: 0,
+            video_frames: 10,
+            fps: None,
+            freezes: 1,
+            latency_ms: None,
+            expectations: Vec::new(),
+            exit_code,
+        }
+    }
+
+    fn config() -> LoadConfig {
+        LoadConfig {
+            servers: vec!["ws://127.0.0.1:1/".into()],
+            token: None,
+            tls: None,
+            calls: 4,
+            rate: 1.0,
+            duration: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            sides: Sides::Both,
+            room_prefix: "load".into(),
+            media: LoadMedia::Audio,
+            format: VideoFormat {
+                width: 320,
+                height: 240,
+                fps: 15,
+                bitrate_bps: 300_000,
+                codec: crate::media::VideoCodec::Vp8,
+            },
+            decode_every: 10,
+            peer: PeerSetup {
+                ice_servers: Vec::new(),
+                relay_only: false,
+                udp_bind: Vec::new(),
+                tcp_bind: Vec::new(),
+                impair: None,
+                data_channel: true,
+                restart_ice_after: None,
+            },
+            data_throughput: None,
+            expect: Vec::new(),
+            stats_interval: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn calls_fail_by_their_earliest_phase_and_reasons_group() {
+        let cfg = config();
+        let refused = "cannot reach signaling server ws://N.N.N.N:N/";
+        let sides = vec![
+            side(0, "dial", None, 0),
+            side(0, "answer", None, 0),
+            // Call 1: the answerer lost media after the dialer failed ICE: the call failed in ice.
+            side(1, "dial", Some(("ice", "ICE failed")), 4),
+            side(1, "answer", Some(("media", "no audio arrived")), 0),
+            side(2, "dial", Some(("signaling", refused)), 3),
+            side(2, "answer", Some(("signaling", refused)), 3),
+            side(3, "dial", Some(("signaling", refused)), 3),
+            side(3, "answer", None, 0),
+        ];
+        let s = summarize(&cfg, &sides, 4, Instant::now());
+        assert_eq!((s.connected, s.failed, s.sides), (1, 3, 8));
+        assert_eq!(
+            s.failures,
+            vec![
+                Failure {
+                    phase: "signaling".into(),
+                    reason: refused.into(),
+                    calls: 2
+                },
+                Failure {
+                    phase: "ice".into(),
+                    reason: "ICE failed".into(),
+                    calls: 1
+                },
+            ]
+        );
+        // The most common failing side's class: signaling (3 sides) over the others.
+        assert_eq!(s.exit_code, exit::SIGNALING);
+        assert_eq!((s.video_frames, s.freezes), (80, 8));
+        assert_eq!(s.decoded_sides, 2);
+        assert_eq!(s.dtls_connected_ms.map(|d| (d.p50, d.n)), Some((4.0, 8)));
+    }
+
+    #[test]
+    fn reasons_fold_rooms_and_numbers() {
+        assert_eq!(
+            reason_class("no call arrived in room \"load-17\" within 30 s", "load-17"),
+            "no call arrived in room \"ROOM\" within N s"
+        );
+    }
+}

@@ -174,12 +174,7 @@ function newPeer() {
       case "rtccall-throughput": serveThroughput(dc); break;
       default:
         // rtccall pings on its data channel; echo each ping.
-        dc.onmessage = (m) => {
-          if (typeof m.data === "string" && m.data.startsWith("ping ")) {
-            dc.send("pong " + m.data.slice(5));
-            state.stats.dataEchoed = (state.stats.dataEchoed || 0) + 1;
-          }
-        };
+        dc.onmessage = (m) => liveness(dc, m);
     }
   };
   pc.onconnectionstatechange = () => {
@@ -266,6 +261,7 @@ async function dial() {
   newPeer();
   // As rtccall's dialer: the liveness channel, in the offer, answered ping by pong.
   const live = pc.createDataChannel("rtccall");
+  live.onmessage = (m) => liveness(live, m);
   let seq = 0;
   live.onopen = () => {
     const t = setInterval(() => {
@@ -298,6 +294,22 @@ function reject() {
   pendingOffer = null;
   send({ type: "reject", reason: "declined in the browser" });
   setPhase("waiting");
+}
+
+// A message on a liveness channel (README, "The data channel"): pings are echoed, clock
+// questions answered with our time (µs) at receipt, and a `bye` (the other side hung up while
+// its signaling was down) ends the call.
+function liveness(dc, m) {
+  if (typeof m.data !== "string") return;
+  if (m.data.startsWith("ping ")) {
+    dc.send("pong " + m.data.slice(5));
+    state.stats.dataEchoed = (state.stats.dataEchoed || 0) + 1;
+  } else if (/^clock -?\d+$/.test(m.data)) {
+    const now = Math.round((performance.timeOrigin + performance.now()) * 1000);
+    dc.send(`${m.data} ${now}`);
+  } else if (m.data === "bye" || m.data.startsWith("bye ")) {
+    end(`remote hang-up${m.data.length > 4 ? ": " + m.data.slice(4) : ""}`);
+  }
 }
 
 function end(why) {
