@@ -556,7 +556,13 @@ fn a_call_outlives_its_killed_signaling_server() {
     for (who, f) in [("answer", &a), ("dial", &d)] {
         assert_eq!(f.code, 0, "{who} stderr: {}", f.stderr);
         let s = f.summary();
-        assert_eq!(s.end_reason, "duration", "{who}");
+        // Both hang up at 8 s; the side that ends a moment later may hear the other's bye
+        // first (on the data channel, signaling being gone).
+        assert!(
+            s.end_reason == "duration" || s.end_reason == "remote-bye",
+            "{who}: {:?}",
+            s.end_reason
+        );
         assert!(s.duration_s >= 7.9, "{who} lasted {} s", s.duration_s);
         assert!(f.signaling_events().contains(&"lost".to_string()), "{who}");
         // Media went on flowing after the server died: 8 s of 15 fps is 120 frames.

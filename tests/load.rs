@@ -268,3 +268,55 @@ fn two_processes_share_the_calls_by_side() {
         assert_eq!((s.sides, s.connected, s.failed), (5, 5, 0), "{name}: {s:?}");
     }
 }
+
+#[test]
+fn a_server_with_a_secret_takes_the_tokens_load_mints() {
+    let _suite = shared();
+    let secret = "load-test-secret-0123456789";
+    let (_serve, url) = busy_serve(&["--secret", secret]);
+    let (code, _, s, stderr) = load(
+        &[
+            "--server",
+            &url,
+            "--calls",
+            "3",
+            "--rate",
+            "10",
+            "--duration",
+            "2",
+            "--media",
+            "audio",
+            "--serve-secret",
+            secret,
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 0, "{stderr}\n{s:?}");
+    assert_eq!((s.connected, s.failed), (3, 0), "{s:?}");
+    // Without it, every call is refused in signaling, and says why.
+    let (code, _, s, _) = load(
+        &[
+            "--server",
+            &url,
+            "--calls",
+            "2",
+            "--rate",
+            "10",
+            "--duration",
+            "2",
+            "--media",
+            "audio",
+            "--timeout",
+            "5",
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(code, 3, "{s:?}");
+    assert!(
+        s.failures
+            .iter()
+            .all(|f| f.phase == "signaling" && f.reason.contains("access token")),
+        "{:?}",
+        s.failures
+    );
+}

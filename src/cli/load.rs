@@ -48,8 +48,8 @@ pub struct LoadArgs {
     )]
     pub server: Vec<String>,
 
-    /// Access token for servers run with --secret (one token for every room: mint it with
-    /// `rtccall token --room '*'` where the server allows, or use a server without --secret).
+    /// Access token for servers run with --secret, the same for every call (a token admits to
+    /// one room: see --serve-secret for many).
     #[arg(
         long,
         value_name = "TOKEN",
@@ -57,6 +57,17 @@ pub struct LoadArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+
+    /// The servers' --secret: each side mints its own token for its room and role (as
+    /// `rtccall token` does), valid for the run.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RTCCALL_SERVE_SECRET",
+        hide_env_values = true,
+        conflicts_with = "token"
+    )]
+    pub serve_secret: Option<String>,
 
     #[command(flatten)]
     pub trust: super::TrustArgs,
@@ -172,6 +183,11 @@ impl LoadArgs {
         if self.fps == 0 || self.fps > 60 {
             return Err(usage(format!("--fps must be 1 to 60, not {}", self.fps)));
         }
+        if self.serve_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err(usage(
+                "--serve-secret must be at least 16 characters (the server's --secret)",
+            ));
+        }
         let mut peer = self.ice.to_setup()?;
         peer.data_channel = true;
         Ok(LoadConfig {
@@ -181,6 +197,7 @@ impl LoadArgs {
                 .as_ref()
                 .filter(|t| !t.is_empty())
                 .map(|t| crate::signal::protocol::Token(t.clone())),
+            secret: self.serve_secret.clone(),
             tls: if self.trust.given() {
                 Some(self.trust.setup()?)
             } else {

@@ -58,6 +58,8 @@ pub struct LoadConfig {
     /// Signaling servers; call i goes to server i mod their number.
     pub servers: Vec<String>,
     pub token: Option<Token>,
+    /// The servers' secret: each side mints a token for its room and role.
+    pub secret: Option<String>,
     pub tls: Option<TlsSetup>,
     pub calls: u32,
     /// Calls started per second.
@@ -103,7 +105,18 @@ impl LoadConfig {
             place: Place::Room(RoomConfig {
                 server: self.server(i, role).to_string(),
                 name: self.room(i),
-                token: self.token.clone(),
+                token: match &self.secret {
+                    Some(secret) => Some(Token(crate::signal::auth::mint(
+                        secret,
+                        &self.room(i),
+                        // Minted as the call starts: it must outlive the wait, the set-up
+                        // and the hold (a rejoin after a signaling blip shows it again).
+                        self.duration + self.timeout * 2 + Duration::from_secs(60),
+                        Some(role),
+                        std::time::SystemTime::now(),
+                    ))),
+                    None => self.token.clone(),
+                },
                 embed_server: false,
             }),
             tls: self.tls.clone(),
@@ -673,6 +686,7 @@ mod tests {
         LoadConfig {
             servers: vec!["ws://127.0.0.1:1/".into()],
             token: None,
+            secret: None,
             tls: None,
             calls: 4,
             rate: 1.0,

@@ -37,6 +37,16 @@ impl CaptureExt {
         }
     }
 
+    /// Whether the other side's description carries the extension for `kind`.
+    pub(super) fn negotiated(&self, kind: MediaKind) -> bool {
+        match kind {
+            MediaKind::Audio => &self.audio,
+            MediaKind::Video => &self.video,
+        }
+        .load(Ordering::Relaxed)
+            != 0
+    }
+
     /// The capture time a packet carries, µs since the Unix epoch on the sender's clock.
     pub(super) fn captured_us(&self, kind: MediaKind, pkt: &rtc::rtp::Packet) -> Option<i64> {
         let id = match kind {

@@ -544,7 +544,10 @@ impl Peer {
             });
             let codec = (local.kind == MediaKind::Video).then(|| self.video_codec.get());
             let force = self.force_keyframe.clone();
-            tokio::spawn(write_frames(local, pt, codec, connected, force, counters));
+            let capture = self.capture_ext.clone();
+            tokio::spawn(write_frames(
+                local, pt, codec, connected, force, counters, capture,
+            ));
         }
         (started, notes)
     }

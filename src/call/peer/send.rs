@@ -30,6 +30,7 @@ pub(super) async fn write_frames(
     mut connected: tokio::sync::watch::Receiver<bool>,
     force_keyframe: Arc<AtomicBool>,
     counters: Arc<Counters>,
+    capture: Arc<super::capture::CaptureExt>,
 ) {
     let kind_counters = counters.of(local.kind);
     // The newest keyframe (video) or frame (audio) encoded before the call connected, sent the
@@ -78,29 +79,27 @@ pub(super) async fn write_frames(
                 frame
             }
         };
-        // The capture instant on the wall clock, for the other side's latency (sent only when
-        // the extension was negotiated).
-        let wall = std::time::SystemTime::now()
-            .checked_sub(frame.captured.elapsed())
-            .unwrap_or_else(std::time::SystemTime::now);
-        let capture_time = rtc::rtp::extension::HeaderExtension::Custom {
-            uri: crate::media::timing::ABS_CAPTURE_TIME_URI.into(),
-            extension: Box::new(crate::media::timing::AbsCaptureTime(
-                crate::media::timing::ntp(wall),
-            )),
-        };
         let sample = Sample {
             data: frame.data,
             duration: frame.duration,
             ..Sample::new(frame.captured)
         };
-        match local
-            .track
-            .sample_writer(local.ssrc, pt)
-            .with_extension(capture_time)
-            .write_sample(&sample)
-            .await
-        {
+        let mut writer = local.track.sample_writer(local.ssrc, pt);
+        // The capture instant on the wall clock, for the other side's latency: only to a peer
+        // whose description carries the extension (webrtc-rs would otherwise send it under our
+        // own id, which the other side may have given to another extension).
+        if capture.negotiated(local.kind) {
+            let wall = std::time::SystemTime::now()
+                .checked_sub(frame.captured.elapsed())
+                .unwrap_or_else(std::time::SystemTime::now);
+            writer = writer.with_extension(rtc::rtp::extension::HeaderExtension::Custom {
+                uri: crate::media::timing::ABS_CAPTURE_TIME_URI.into(),
+                extension: Box::new(crate::media::timing::AbsCaptureTime(
+                    crate::media::timing::ntp(wall),
+                )),
+            });
+        }
+        match writer.write_sample(&sample).await {
             Ok(()) => {
                 kind_counters.frames_sent.fetch_add(1, Ordering::Relaxed);
                 if frame.keyframe {

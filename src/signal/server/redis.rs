@@ -82,6 +82,9 @@ struct Local {
     room: String,
     outbox: Outbox,
     stored: Stored,
+    /// While its join is under way: messages other instances sent it meanwhile (a peer that
+    /// joined right after it, through another instance), delivered after its `joined`.
+    pending: Option<Vec<String>>,
 }
 
 struct Inner {
@@ -416,6 +419,15 @@ impl RedisRooms {
     }
 
     async fn deliver(&self, env: Envelope) {
+        if let (Some(text), false) = (&env.text, env.close)
+            && let Some(held) = self
+                .locals()
+                .get_mut(&env.to)
+                .and_then(|l| l.pending.as_mut())
+        {
+            held.push(text.clone());
+            return;
+        }
         let outbox = self.locals().get(&env.to).map(|l| l.outbox.clone());
         let Some(outbox) = outbox else {
             return;
@@ -507,6 +519,17 @@ impl RedisRooms {
         };
         let key = self.room_key(req.room);
         let field = self.field(req.id);
+        // Known here before Redis has it: a peer joining through another instance right after
+        // may tell it so before this join's answer is read.
+        self.locals().insert(
+            req.id,
+            Local {
+                room: req.room.to_string(),
+                outbox: req.outbox.clone(),
+                stored: stored.clone(),
+                pending: Some(Vec::new()),
+            },
+        );
         let mut con = self.con();
         let r: redis::RedisResult<Vec<String>> = self
             .inner
@@ -523,9 +546,13 @@ impl RedisRooms {
             .await;
         let r = match r {
             Ok(r) => r,
-            Err(e) => return Err(Self::unavailable(&req, &e)),
+            Err(e) => {
+                self.locals().remove(&req.id);
+                return Err(Self::unavailable(&req, &e));
+            }
         };
         if r.first().map(String::as_str) != Some("ok") || r.len() < 5 {
+            self.locals().remove(&req.id);
             req.outbox.send(&Message::error(
                 code::ROOM_FULL,
                 format!("room {:?} already has two peers", req.room),
@@ -539,17 +566,9 @@ impl RedisRooms {
                 self.locals().remove(&id);
             }
         }
-        self.locals().insert(
-            req.id,
-            Local {
-                room: req.room.to_string(),
-                outbox: req.outbox.clone(),
-                stored: Stored {
-                    token: token.clone(),
-                    ..stored
-                },
-            },
-        );
+        if let Some(l) = self.locals().get_mut(&req.id) {
+            l.stored.token = token.clone();
+        }
         let peer_shown = (!peer.is_empty()).then(|| {
             if peer_role.is_empty() {
                 "unknown".to_string()
@@ -563,6 +582,14 @@ impl RedisRooms {
             resume: Some(crate::signal::protocol::Token(token.clone())),
             ice_servers: req.ice_servers,
         });
+        let held = self
+            .locals()
+            .get_mut(&req.id)
+            .and_then(|l| l.pending.take())
+            .unwrap_or_default();
+        for text in held {
+            let _ = req.outbox.push(text.into());
+        }
         if let Some((inst, id)) = parse_field(peer) {
             let text = Message::PeerJoined {
                 role: req.role.clone(),
