@@ -250,7 +250,8 @@ Register-ArgumentCompleter -Native -CommandName 'rtccall' -ScriptBlock {
         }
         'rtccall;load' {
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Signaling server (repeatable: calls are spread over them in turn, e.g. `serve` instances sharing rooms through Redis)')
-            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Access token for servers run with --secret (one token for every room: mint it with `rtccall token --room ''*''` where the server allows, or use a server without --secret)')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'Access token for servers run with --secret, the same for every call (a token admits to one room: see --serve-secret for many)')
+            [CompletionResult]::new('--serve-secret', '--serve-secret', [CompletionResultType]::ParameterName, 'The servers'' --secret: each side mints its own token for its room and role (as `rtccall token` does), valid for the run')
             [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)')
             [CompletionResult]::new('--calls', '--calls', [CompletionResultType]::ParameterName, 'How many calls')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Calls started per second')

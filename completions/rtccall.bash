@@ -595,7 +595,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__load)
-            opts="-v -h -V --server --token --ca --insecure --calls --rate --duration --timeout --side --rooms --media --video-codec --video-size --fps --video-bitrate --decode --data-throughput --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --expect --junit --json --verbose --help --version"
+            opts="-v -h -V --server --token --serve-secret --ca --insecure --calls --rate --duration --timeout --side --rooms --media --video-codec --video-size --fps --video-bitrate --decode --data-throughput --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --expect --junit --json --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,6 +606,10 @@ _rtccall() {
                     return 0
                     ;;
                 --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serve-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

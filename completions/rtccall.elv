@@ -241,7 +241,8 @@ set edit:completion:arg-completer[rtccall] = {|@words|
         }
         &'rtccall;load'= {
             cand --server 'Signaling server (repeatable: calls are spread over them in turn, e.g. `serve` instances sharing rooms through Redis)'
-            cand --token 'Access token for servers run with --secret (one token for every room: mint it with `rtccall token --room ''*''` where the server allows, or use a server without --secret)'
+            cand --token 'Access token for servers run with --secret, the same for every call (a token admits to one room: see --serve-secret for many)'
+            cand --serve-secret 'The servers'' --secret: each side mints its own token for its room and role (as `rtccall token` does), valid for the run'
             cand --ca 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)'
             cand --calls 'How many calls'
             cand --rate 'Calls started per second'

@@ -217,7 +217,8 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand play" -s v -l verbose -d
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -s V -l version -d 'Print version'
 complete -c rtccall -n "__fish_rtccall_using_subcommand load" -l server -d 'Signaling server (repeatable: calls are spread over them in turn, e.g. `serve` instances sharing rooms through Redis)' -r
-complete -c rtccall -n "__fish_rtccall_using_subcommand load" -l token -d 'Access token for servers run with --secret (one token for every room: mint it with `rtccall token --room \'*\'` where the server allows, or use a server without --secret)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand load" -l token -d 'Access token for servers run with --secret, the same for every call (a token admits to one room: see --serve-secret for many)' -r
+complete -c rtccall -n "__fish_rtccall_using_subcommand load" -l serve-secret -d 'The servers\' --secret: each side mints its own token for its room and role (as `rtccall token` does), valid for the run' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand load" -l ca -d 'Also trust the certificate(s) in this PEM file for wss:// signaling servers and turns: TURN servers (a private CA, or the certificate itself, e.g. from `serve --tls-self-signed --tls-cert-out FILE`)' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand load" -l calls -d 'How many calls' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand load" -l rate -d 'Calls started per second' -r
