@@ -376,16 +376,16 @@ pub async fn run(
     let encoders = Encoders::new();
     let lives: Arc<Mutex<Vec<Arc<Mutex<Live>>>>> = Default::default();
     let started = Arc::new(AtomicU32::new(0));
+    // Each side's outcome as it ends; the channel closes when the last side and the starter
+    // are done.
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<LoadCall>();
-    let mut tasks = Vec::new();
 
     // Start the calls, one every 1/rate s.
-    let starter = {
+    {
         let (cfg, lives, started, cancel) =
             (cfg.clone(), lives.clone(), started.clone(), cancel.clone());
         let encoders = encoders.clone();
         tokio::spawn(async move {
-            let mut handles = Vec::new();
             for i in 0..cfg.calls {
                 let at = begin + Duration::from_secs_f64(f64::from(i) / cfg.rate);
                 tokio::select! {
@@ -397,53 +397,24 @@ pub async fn run(
                     lock(&lives).push(live.clone());
                     let (call, rx) =
                         Call::start(cfg.call_config(i, role, &encoders), None, &cancel, None);
-                    handles.push(tokio::spawn(watch(i, cfg.clone(), role, call, rx, live)));
+                    let (cfg, done) = (cfg.clone(), done_tx.clone());
+                    tokio::spawn(async move {
+                        if let Some(c) = watch(i, cfg, role, call, rx, live).await {
+                            let _ = done.send(c);
+                        }
+                    });
                 }
                 started.fetch_add(1, Ordering::Relaxed);
             }
-            handles
-        })
-    };
+        });
+    }
 
-    // Progress every second, and the process's CPU and memory with it.
+    // Progress every second, and the process's CPU while the most sides are connected at once.
     let mut cpu = proc::CpuClock::start();
     let mut busiest: (usize, Vec<f64>) = (0, Vec::new());
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     let mut ended: Vec<LoadCall> = Vec::new();
-    let mut sample = |p: &LoadProgress| {
-        // The CPU is judged while the most sides are connected at once.
-        let share = cpu.lap();
-        let connected = p.connected as usize;
-        if connected > busiest.0 {
-            busiest = (connected, Vec::new());
-        }
-        if connected == busiest.0 && connected > 0 {
-            busiest.1.push(share);
-        }
-    };
-    let handles = loop {
-        tick.tick().await;
-        let p = progress(begin, &lives, started.load(Ordering::Relaxed));
-        sample(&p);
-        let _ = out.send(LoadRecord::LoadProgress(p)).await;
-        if starter.is_finished() {
-            break starter.await.unwrap_or_default();
-        }
-    };
-    for h in handles {
-        tasks.push(h);
-    }
-    // Every side's outcome, reported as it ends (progress goes on meanwhile).
-    let forward = done_tx.clone();
-    let collect = tokio::spawn(async move {
-        for t in tasks {
-            if let Ok(Some(c)) = t.await {
-                let _ = forward.send(c);
-            }
-        }
-    });
-    drop(done_tx);
     loop {
         tokio::select! {
             c = done_rx.recv() => match c {
@@ -455,12 +426,18 @@ pub async fn run(
             },
             _ = tick.tick() => {
                 let p = progress(begin, &lives, started.load(Ordering::Relaxed));
-                sample(&p);
+                let share = cpu.lap();
+                let connected = p.connected as usize;
+                if connected > busiest.0 {
+                    busiest = (connected, Vec::new());
+                }
+                if connected == busiest.0 && connected > 0 {
+                    busiest.1.push(share);
+                }
                 let _ = out.send(LoadRecord::LoadProgress(p)).await;
             }
         }
     }
-    let _ = collect.await;
     let mut s = summarize(&cfg, &ended, started.load(Ordering::Relaxed), begin);
     s.cpu_pct = if busiest.1.is_empty() {
         cpu.overall()

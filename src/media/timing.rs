@@ -211,11 +211,15 @@ impl FreezeDetector {
 /// controller, or a file's variable rate) makes a longer step and is not.
 #[derive(Debug, Default)]
 pub struct FrameCount {
+    /// The first and the newest timestamp, unwrapped to 64 bits.
     first: Option<u64>,
     newest: u64,
-    /// The newest timestamp unwrapped to 64 bits.
+    /// The newest timestamp as it came.
     last_raw: u32,
+    /// Timestamps seen, each once.
     distinct: u64,
+    /// How often each step between consecutive new timestamps came (at most 256 steps
+    /// kept), and the most common one with its count.
     steps: HashMap<u64, u32>,
     usual: Option<(u64, u32)>,
 }
@@ -223,13 +227,13 @@ pub struct FrameCount {
 impl FrameCount {
     /// A packet with RTP timestamp `ts` arrived.
     pub fn packet(&mut self, ts: u32) {
-        let Some(_) = self.first else {
-            self.first = Some(u64::from(ts) + (1 << 32));
-            self.newest = u64::from(ts) + (1 << 32);
+        if self.first.is_none() {
+            self.first = Some(u64::from(ts));
+            self.newest = u64::from(ts);
             self.last_raw = ts;
             self.distinct = 1;
             return;
-        };
+        }
         // Unwrap against the newest: a step of under half the range either way.
         let delta = ts.wrapping_sub(self.last_raw) as i32;
         if delta <= 0 {
