@@ -50,13 +50,9 @@ pub async fn call(config: CallConfig, json: bool, cancel: CancellationToken) -> 
     let Some(summary) = summary else {
         return crate::exit::INTERRUPTED;
     };
-    if let Some(path) = junit
-        && let Err(e) = report::junit::write(&path, &report::junit::call(&summary))
-    {
-        eprintln!("rtccall: error: {e}");
-        if summary.exit_code == crate::exit::OK {
-            return crate::exit::USAGE;
-        }
-    }
-    summary.exit_code
+    report::junit::write_for(
+        junit.as_deref(),
+        || report::junit::call(&summary),
+        summary.exit_code,
+    )
 }

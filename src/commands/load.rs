@@ -12,22 +12,10 @@ pub async fn load(
     junit: Option<std::path::PathBuf>,
     cancel: CancellationToken,
 ) -> i32 {
-    let (tx, mut rx) = mpsc::channel::<LoadRecord>(1024);
-    let (report_tx, report_rx) = mpsc::channel::<LoadRecord>(1024);
+    let (tx, rx) = mpsc::channel::<LoadRecord>(1024);
     // The sides are kept for the JUnit file on their way to the reporter.
     let keep = junit.is_some();
-    let tee = tokio::spawn(async move {
-        let mut sides = Vec::new();
-        while let Some(r) = rx.recv().await {
-            if keep && let LoadRecord::LoadCall(c) = &r {
-                sides.push(c.clone());
-            }
-            if report_tx.send(r).await.is_err() {
-                break;
-            }
-        }
-        sides
-    });
+    let (report_rx, tee) = report::tee(rx, move |r| keep && matches!(r, LoadRecord::LoadCall(_)));
     let reporter = if json {
         let mut rx = report_rx;
         tokio::spawn(async move {
@@ -42,15 +30,19 @@ pub async fn load(
     let summary = crate::load::run(config, tx.clone(), cancel).await;
     let _ = tx.send(LoadRecord::LoadSummary(summary.clone())).await;
     drop(tx);
-    let sides = tee.await.unwrap_or_default();
+    let sides: Vec<_> = tee
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| match r {
+            LoadRecord::LoadCall(c) => Some(c),
+            _ => None,
+        })
+        .collect();
     let _ = reporter.await;
-    if let Some(path) = junit
-        && let Err(e) = report::junit::write(&path, &report::junit::load(&sides, &summary))
-    {
-        eprintln!("rtccall: error: {e}");
-        if summary.exit_code == crate::exit::OK {
-            return crate::exit::USAGE;
-        }
-    }
-    summary.exit_code
+    report::junit::write_for(
+        junit.as_deref(),
+        || report::junit::load(&sides, &summary),
+        summary.exit_code,
+    )
 }

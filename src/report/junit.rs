@@ -283,9 +283,26 @@ pub fn load(sides: &[LoadCall], s: &LoadSummary) -> Report {
     report
 }
 
+/// Write `report` to `path` when asked (`--junit`): the exit code the command then ends with
+/// (`code`, or 2 when the file could not be written and nothing else failed).
+pub fn write_for(path: Option<&Path>, report: impl FnOnce() -> Report, code: i32) -> i32 {
+    let Some(path) = path else { return code };
+    match write(path, &report()) {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("rtccall: error: {e}");
+            if code == crate::exit::OK {
+                crate::exit::USAGE
+            } else {
+                code
+            }
+        }
+    }
+}
+
 /// Write a report to `path` (through a temporary file beside it, so a reader never sees half
 /// of one).
-pub fn write(path: &Path, report: &Report) -> Result<(), String> {
+fn write(path: &Path, report: &Report) -> Result<(), String> {
     let xml = report
         .to_string()
         .map_err(|e| format!("--junit {}: {e}", path.display()))?;

@@ -24,6 +24,28 @@ pub enum Format {
     Json,
 }
 
+/// Pass records on to a reporter, keeping a copy of those `keep` picks (for a JUnit file
+/// written at the end): the reporter's queue and the task that returns what was kept.
+pub fn tee<T: Clone + Send + 'static>(
+    mut rx: mpsc::Receiver<T>,
+    keep: impl Fn(&T) -> bool + Send + 'static,
+) -> (mpsc::Receiver<T>, tokio::task::JoinHandle<Vec<T>>) {
+    let (tx, out) = mpsc::channel(256);
+    let task = tokio::spawn(async move {
+        let mut kept = Vec::new();
+        while let Some(r) = rx.recv().await {
+            if keep(&r) {
+                kept.push(r.clone());
+            }
+            if tx.send(r).await.is_err() {
+                break;
+            }
+        }
+        kept
+    });
+    (out, task)
+}
+
 /// Consume records until the channel closes.
 pub async fn run(format: Format, mut rx: mpsc::Receiver<Record>) {
     match format {
