@@ -301,21 +301,12 @@ fn measure(m: Metric, sum: &Summary, obs: &Observed) -> Result<(f64, String), St
             ))
         }
         Metric::Loss => {
-            let lost = (a.packets_lost.max(0) + v.packets_lost.max(0)) as f64;
-            let got = (a.packets_received + v.packets_received) as f64;
-            if got + lost == 0.0 {
+            let (lost, sent) = sum.packets_lost_of_sent();
+            if sent == 0 {
                 return Err("no media arrived".into());
             }
-            let pct = lost * 100.0 / (got + lost);
-            Ok((
-                pct,
-                format!(
-                    "{:.2} % lost ({} of {} packets)",
-                    pct,
-                    lost as u64,
-                    (got + lost) as u64
-                ),
-            ))
+            let pct = lost as f64 * 100.0 / sent as f64;
+            Ok((pct, format!("{pct:.2} % lost ({lost} of {sent} packets)")))
         }
         Metric::Jitter => {
             let (aj, vj) = (median(&obs.audio_jitter_ms), median(&obs.video_jitter_ms));
@@ -331,7 +322,9 @@ fn measure(m: Metric, sum: &Summary, obs: &Observed) -> Result<(f64, String), St
             Ok((worst, format!("jitter p50 {}", parts.join(", "))))
         }
         Metric::Fps => {
-            let secs = from_first_video_s(sum).ok_or("no video frame was decoded")?;
+            let secs = sum
+                .secs_from_first_video()
+                .ok_or("no video frame was decoded")?;
             let fps = v.frames_decoded as f64 / secs.max(1e-3);
             Ok((
                 fps,
@@ -434,14 +427,6 @@ fn measure(m: Metric, sum: &Summary, obs: &Observed) -> Result<(f64, String), St
             Ok((worst, format!("latency {}", parts.join("; "))))
         }
     }
-}
-
-/// Seconds from the first decoded video frame to the end of the call.
-fn from_first_video_s(sum: &Summary) -> Option<f64> {
-    let t = &sum.timings_ms;
-    let first = t.first_video_frame?;
-    let connected = t.dtls_connected.unwrap_or(first);
-    Some(sum.duration_s - (first - connected).max(0.0) / 1000.0)
 }
 
 /// Check every condition against a call's summary and stats.

@@ -308,13 +308,10 @@ async fn watch(
     } else {
         State::Ended
     };
-    let lost = (s.audio.packets_lost.max(0) + s.video.packets_lost.max(0)) as f64;
-    let got = (s.audio.packets_received + s.video.packets_received) as f64;
-    let fps = s.timings_ms.first_video_frame.map(|first| {
-        let connected = s.timings_ms.dtls_connected.unwrap_or(first);
-        let from_first = s.duration_s - (first - connected).max(0.0) / 1000.0;
-        ((s.video.frames_decoded as f64 / from_first.max(1e-3)) * 10.0).round() / 10.0
-    });
+    let (lost, sent) = s.packets_lost_of_sent();
+    let fps = s
+        .secs_from_first_video()
+        .map(|secs| ((s.video.frames_decoded as f64 / secs.max(1e-3)) * 10.0).round() / 10.0);
     let mean = |sum: f64| {
         if intervals == 0 {
             0.0
@@ -343,8 +340,8 @@ async fn watch(
         duration_s: s.duration_s,
         bitrate_in_kbps: mean(in_sum),
         bitrate_out_kbps: mean(out_sum),
-        loss_pct: if got + lost > 0.0 {
-            (lost * 10000.0 / (got + lost)).round() / 100.0
+        loss_pct: if sent > 0 {
+            (lost as f64 * 10000.0 / sent as f64).round() / 100.0
         } else {
             0.0
         },

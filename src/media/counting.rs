@@ -104,21 +104,11 @@ pub fn start(
                         // Nothing decodes before the first keyframe.
                         continue;
                     }
-                    if v.first_decoded.set(now).is_ok() {
-                        let before = v.frames_expected.load(Ordering::Relaxed).saturating_sub(1);
-                        v.expected_before_first.store(before, Ordering::Relaxed);
-                    }
                     if let Some((w, h)) = key {
                         v.width.store(w, Ordering::Relaxed);
                         v.height.store(h, Ordering::Relaxed);
                     }
-                    if let Some(gap) = freezes.frame(now) {
-                        v.freezes.fetch_add(1, Ordering::Relaxed);
-                        v.freeze_ms
-                            .fetch_add(gap.as_millis() as u64, Ordering::Relaxed);
-                    }
-                    v.decoded_at(frame.captured_us, &counters.clock);
-                    v.decoded.fetch_add(1, Ordering::Relaxed);
+                    v.video_frame_done(frame.captured_us, &counters.clock, &mut freezes);
                 }
             }
         }

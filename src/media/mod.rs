@@ -165,6 +165,32 @@ impl KindCounters {
     }
 
     /// Encode time percentile `p` (0-100) in ms.
+    /// A video frame was decoded (or, without decoding, checked) now: the first one fixes how
+    /// many frames came before it (they do not count against it), a long gap before it is a
+    /// freeze, and its age is taken.
+    pub(crate) fn video_frame_done(
+        &self,
+        captured_us: Option<i64>,
+        clock: &timing::ClockOffset,
+        freezes: &mut timing::FreezeDetector,
+    ) {
+        let now = Instant::now();
+        if self.first_decoded.set(now).is_ok() {
+            let before = self
+                .frames_expected
+                .load(Ordering::Relaxed)
+                .saturating_sub(1);
+            self.expected_before_first.store(before, Ordering::Relaxed);
+        }
+        if let Some(gap) = freezes.frame(now) {
+            self.freezes.fetch_add(1, Ordering::Relaxed);
+            self.freeze_ms
+                .fetch_add(gap.as_millis() as u64, Ordering::Relaxed);
+        }
+        self.decoded_at(captured_us, clock);
+        self.decoded.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A frame captured at `captured_us` (the other side's clock) was decoded now.
     pub fn decoded_at(&self, captured_us: Option<i64>, clock: &timing::ClockOffset) {
         if let Some(c) = captured_us {

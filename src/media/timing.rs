@@ -225,19 +225,20 @@ pub struct FrameCount {
 }
 
 impl FrameCount {
-    /// A packet with RTP timestamp `ts` arrived.
-    pub fn packet(&mut self, ts: u32) {
+    /// A packet with RTP timestamp `ts` arrived; whether it starts a new frame (the count
+    /// can change only then).
+    pub fn packet(&mut self, ts: u32) -> bool {
         if self.first.is_none() {
             self.first = Some(u64::from(ts));
             self.newest = u64::from(ts);
             self.last_raw = ts;
             self.distinct = 1;
-            return;
+            return true;
         }
         // Unwrap against the newest: a step of under half the range either way.
         let delta = ts.wrapping_sub(self.last_raw) as i32;
         if delta <= 0 {
-            return; // same frame, or an older one arriving late
+            return false; // same frame, or an older one arriving late
         }
         let ext = self.newest + delta as u64;
         let step = ext - self.newest;
@@ -251,6 +252,7 @@ impl FrameCount {
                 self.usual = Some((step, *n));
             }
         }
+        true
     }
 
     /// Frames sent from the first timestamp seen to the newest.
@@ -321,9 +323,14 @@ mod tests {
         // 15 fps at 90 kHz, starting near the wrap; frames 3 and 7 lost whole, frame 5 in two
         // packets, one packet of frame 2 arriving late.
         let base = u32::MAX - 10_000;
-        for i in [0u32, 1, 2, 4, 5, 5, 6, 2, 8, 9] {
-            c.packet(base.wrapping_add(i * 6000));
-        }
+        let new: Vec<bool> = [0u32, 1, 2, 4, 5, 5, 6, 2, 8, 9]
+            .iter()
+            .map(|i| c.packet(base.wrapping_add(i * 6000)))
+            .collect();
+        assert_eq!(
+            new,
+            [true, true, true, true, true, false, true, false, true, true]
+        );
         assert_eq!(c.expected(), 10);
         assert_eq!(FrameCount::default().expected(), 0);
     }

@@ -416,20 +416,11 @@ pub fn start_decoder(
             }
             let mut key = false;
             while dec.receive_frame(&mut frame).is_ok() {
-                let now = Instant::now();
-                let v = &counters.video;
-                if v.first_decoded.set(now).is_ok() {
-                    // Frames the other side sent before this one do not count against it.
-                    let before = v.frames_expected.load(Ordering::Relaxed).saturating_sub(1);
-                    v.expected_before_first.store(before, Ordering::Relaxed);
-                }
-                if let Some(gap) = freezes.frame(now) {
-                    v.freezes.fetch_add(1, Ordering::Relaxed);
-                    v.freeze_ms
-                        .fetch_add(gap.as_millis() as u64, Ordering::Relaxed);
-                }
-                v.decoded_at(received.captured_us, &counters.clock);
-                counters.video.decoded.fetch_add(1, Ordering::Relaxed);
+                counters.video.video_frame_done(
+                    received.captured_us,
+                    &counters.clock,
+                    &mut freezes,
+                );
                 counters.video.width.store(frame.width(), Ordering::Relaxed);
                 counters
                     .video

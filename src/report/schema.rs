@@ -483,6 +483,27 @@ pub struct Summary {
     pub exit_code: i32,
 }
 
+impl Summary {
+    /// Received audio and video packets lost, and those the other side sent from the first
+    /// that arrived (received + lost).
+    pub fn packets_lost_of_sent(&self) -> (u64, u64) {
+        let lost = (self.audio.packets_lost.max(0) + self.video.packets_lost.max(0)) as u64;
+        (
+            lost,
+            self.audio.packets_received + self.video.packets_received + lost,
+        )
+    }
+
+    /// Seconds from the first decoded video frame to the end of the call (`None` without
+    /// one).
+    pub fn secs_from_first_video(&self) -> Option<f64> {
+        let t = &self.timings_ms;
+        let first = t.first_video_frame?;
+        let connected = t.dtls_connected.unwrap_or(first);
+        Some(self.duration_s - (first - connected).max(0.0) / 1000.0)
+    }
+}
+
 /// What `--impair` did: the spec in full (defaults filled in) and datagram counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -279,11 +279,12 @@ pub(super) async fn read_video(
                     .fetch_add(1, Ordering::Relaxed);
                 let h = &pkt.header;
                 let now = Instant::now();
-                frames_sent.packet(h.timestamp);
-                counters
-                    .video
-                    .frames_expected
-                    .store(frames_sent.expected(), Ordering::Relaxed);
+                if frames_sent.packet(h.timestamp) {
+                    counters
+                        .video
+                        .frames_expected
+                        .store(frames_sent.expected(), Ordering::Relaxed);
+                }
                 if let Some(c) = capture_ext.captured_us(crate::media::MediaKind::Video, &pkt)
                     && captured.back().is_none_or(|(ts, _)| *ts != h.timestamp)
                 {
