@@ -41,6 +41,7 @@ pub mod media;
 pub mod plot;
 pub mod probe;
 pub mod report;
+pub mod sas;
 pub mod sdpfrag;
 pub mod signal;
 pub mod tls;

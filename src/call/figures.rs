@@ -90,6 +90,11 @@ pub(super) struct Figures {
     pub data_tally: Arc<std::sync::Mutex<DataSummary>>,
     /// What the stats records showed, for `--expect`.
     observed: crate::expect::Observed,
+    /// The connection's security words ([`crate::sas`]).
+    pub sas: Option<String>,
+    /// The other side's switches as its control messages said (mute: on = muted; video: on
+    /// = sending).
+    pub remote_switches: std::collections::HashMap<crate::report::schema::ControlAction, bool>,
 }
 
 impl Figures {
@@ -113,6 +118,8 @@ impl Figures {
             ice_recovery_ms: Vec::new(),
             data_tally: Default::default(),
             observed: Default::default(),
+            sas: None,
+            remote_switches: Default::default(),
         }
     }
 
@@ -507,6 +514,7 @@ impl Figures {
                 })
             }),
             expectations: Vec::new(),
+            sas: self.sas.clone(),
             exit_code,
         }
     }

@@ -322,6 +322,7 @@ impl Driver<'_> {
             want_keyframe: media.want_keyframe.clone(),
             counters: counters.clone(),
             video_codec: media.video_codec.clone(),
+            controls: cfg.media.controls.clone(),
             send_ceiling_bps: (cfg.media.video != crate::media::VideoSource::None)
                 .then(|| rate::RateController::transport_ceiling_bps(cfg.media.format.bitrate_bps)),
         };
@@ -520,6 +521,9 @@ impl Driver<'_> {
             Default::default()
         };
         let mut asking: Option<tokio::task::JoinHandle<bool>> = None;
+        // The person's switches (the call screen's keys): each change is a `control` record.
+        let mut switches = cfg.media.controls.watch();
+        let mut switched = *switches.borrow_and_update();
         // `--restart-ice-after`: armed when the call first connects, fired once.
         let mut forced_restart: Option<tokio::time::Instant> = None;
         let mut restart_armed = cfg.peer.restart_ice_after;
@@ -569,6 +573,13 @@ impl Driver<'_> {
                         self.figures.connected_at = Some(Instant::now());
                         if let Some(after) = restart_armed.take() {
                             forced_restart = Some(tokio::time::Instant::now() + after);
+                        }
+                        if self.figures.sas.is_none() {
+                            self.figures.sas = peer.sas().await;
+                            if let Some(words) = self.figures.sas.clone() {
+                                let ms = self.events.ms();
+                                self.events.send(Record::Sas { ms, words }).await;
+                            }
                         }
                         // Baseline for the first interval's bitrates.
                         self.figures.sample_stats(peer).await;
@@ -632,6 +643,12 @@ impl Driver<'_> {
                     Input::Decision(if decision.unwrap_or(false) { Ok(()) } else { Err("declined".into()) })
                 }
                 Some(()) = data_done.recv() => Input::DataDone,
+                Ok(()) = switches.changed() => {
+                    let now = *switches.borrow_and_update();
+                    self.switched(switched, now).await;
+                    switched = now;
+                    continue;
+                }
                 _ = async { tokio::time::sleep_until(forced_restart.expect("guarded")).await }, if forced_restart.is_some() => {
                     forced_restart = None;
                     Input::RestartIce(format!(
@@ -658,6 +675,37 @@ impl Driver<'_> {
                 },
             };
             session.handle(input, Instant::now());
+        }
+    }
+
+    /// A `control` record for each switch the person turned.
+    async fn switched(
+        &mut self,
+        before: crate::media::controls::Switches,
+        now: crate::media::controls::Switches,
+    ) {
+        use crate::report::schema::ControlAction;
+        let on_off = |on: bool| if on { "on" } else { "off" }.to_string();
+        let mut changes = Vec::new();
+        if before.muted != now.muted {
+            changes.push((ControlAction::Mute, on_off(now.muted)));
+        }
+        if before.camera_off != now.camera_off {
+            changes.push((ControlAction::Video, on_off(!now.camera_off)));
+        }
+        if before.volume_pct != now.volume_pct {
+            changes.push((ControlAction::Volume, now.volume_pct.to_string()));
+        }
+        for (action, state) in changes {
+            let ms = self.events.ms();
+            self.events
+                .send(Record::Control {
+                    ms,
+                    side: Side::Local,
+                    action,
+                    state,
+                })
+                .await;
         }
     }
 
@@ -713,6 +761,26 @@ impl Driver<'_> {
             }
             PeerEvent::DataChannel(_) => None,
             PeerEvent::Bye(reason) => Some(Input::Signal(signaling::Heard::Bye(reason))),
+            PeerEvent::Control(action, on) => {
+                // Recorded when it changes what we knew (the first messages only confirm the
+                // defaults: microphone on, video on).
+                let known = self.figures.remote_switches.entry(action).or_insert(
+                    action == crate::report::schema::ControlAction::Video,
+                );
+                if std::mem::replace(known, on) == on {
+                    return None;
+                }
+                let ms = self.events.ms();
+                self.events
+                    .send(Record::Control {
+                        ms,
+                        side: Side::Remote,
+                        action,
+                        state: if on { "on" } else { "off" }.into(),
+                    })
+                    .await;
+                None
+            }
             PeerEvent::Track { kind, codec } => {
                 self.tap
                     .event("ontrack", format!("{}: {codec}", kind.as_str()).into());

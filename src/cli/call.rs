@@ -422,6 +422,7 @@ impl MediaArgs {
             record: m.record.clone(),
             shared: None,
             decode: true,
+            controls: Default::default(),
         })
     }
 }

@@ -147,6 +147,7 @@ impl LoadConfig {
                 record: None,
                 shared: Some(encoders.clone()),
                 decode: self.decodes(i),
+                controls: Default::default(),
             },
             stats_interval: self.stats_interval,
             stats_dump: None,
@@ -652,6 +653,7 @@ mod tests {
             freezes: 1,
             latency_ms: None,
             expectations: Vec::new(),
+            sas: None,
             exit_code,
         }
     }

@@ -9,6 +9,7 @@
 
 pub mod audio;
 pub mod choice;
+pub mod controls;
 pub mod counting;
 pub mod devices;
 pub mod input;
@@ -452,6 +453,8 @@ pub struct MediaConfig {
     /// `false` (`rtccall load`'s calls but one in `--decode`) checks and counts frames
     /// without decoding them (see [`counting`]).
     pub decode: bool,
+    /// What the person switches during the call, and the pictures a screen shows.
+    pub controls: controls::Controls,
 }
 
 /// How a finite source (a file) ended: the driver hangs up when it does.
@@ -555,6 +558,7 @@ impl Media {
                     counters.clone(),
                     stop.clone(),
                     source_end.clone(),
+                    config.controls.clone(),
                     &mut threads,
                 )?,
             };
@@ -578,6 +582,7 @@ impl Media {
                         force_keyframe.clone(),
                         stop.clone(),
                         source_end.clone(),
+                        config.controls.clone(),
                     )?;
                     threads.append(&mut t);
                     Some(rx)
@@ -596,6 +601,7 @@ impl Media {
                 counters.clone(),
                 recorder_tx.clone(),
                 stop.clone(),
+                config.controls.clone(),
             )?;
             threads.append(&mut t);
             media.audio_in = audio_in;
@@ -604,6 +610,7 @@ impl Media {
                 want_keyframe.clone(),
                 recorder_tx.clone(),
                 stop.clone(),
+                config.controls.clone(),
             )?;
             threads.push(t);
             media.video_in = video_in;

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use ffmpeg_next as ffmpeg;
 use tokio::sync::mpsc;
 
+use super::controls::{Controls, Feeder};
 use super::input::VideoInput;
 use super::record::RecordItem;
 use super::{
@@ -201,6 +202,7 @@ pub fn start(
     force_keyframe: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     end: SourceEnd,
+    controls: Controls,
 ) -> Result<(mpsc::Receiver<EncodedFrame>, Vec<JoinHandle<()>>)> {
     let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<RawVideo>(RAW_QUEUE);
     let (enc_tx, enc_rx) = mpsc::channel::<EncodedFrame>(ENCODED_QUEUE);
@@ -229,8 +231,22 @@ pub fn start(
             let mut elapsed = Duration::ZERO;
             let mut last_pts: Option<i64> = None;
             let mut packet = ffmpeg::Packet::empty();
+            let mut self_view = Feeder::default();
+            let mut camera_was_off = false;
             while let Ok(mut raw) = raw_rx.recv() {
                 let began = Instant::now();
+                // Camera off: nothing is encoded or sent; on again, from a keyframe.
+                let camera_off = controls.switches().camera_off;
+                controls.local_view().set_paused(camera_off);
+                if camera_off {
+                    camera_was_off = true;
+                    elapsed += raw.duration;
+                    continue;
+                }
+                if std::mem::take(&mut camera_was_off) {
+                    force_keyframe.store(true, Ordering::SeqCst);
+                }
+                self_view.offer(controls.local_view(), &raw.frame);
                 let wanted = codec.get();
                 // FFmpeg's libvpx does not follow a bit-rate change on an open encoder: a new
                 // target (the rate controller changes it in steps) reopens it, from a keyframe.
@@ -386,12 +402,14 @@ pub fn start_decoder(
     want_keyframe: Arc<AtomicBool>,
     recorder: Option<std::sync::mpsc::SyncSender<RecordItem>>,
     stop: Arc<AtomicBool>,
+    controls: Controls,
 ) -> Result<(std::sync::mpsc::SyncSender<ReceivedFrame>, JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<ReceivedFrame>(RECEIVED_QUEUE);
     let handle = spawn_checked("video-decode", init_ffmpeg, move |()| {
         let mut decoder: Option<(VideoCodec, ffmpeg::decoder::Video)> = None;
         let mut frame = ffmpeg::frame::Video::empty();
         let mut freezes = super::timing::FreezeDetector::default();
+        let mut view = Feeder::default();
         while let Some(received) = recv_until_stopped(&rx, &stop) {
             let codec = received.codec.unwrap_or(VideoCodec::Vp8);
             if decoder.as_ref().is_none_or(|(c, _)| *c != codec) {
@@ -427,6 +445,7 @@ pub fn start_decoder(
                     .height
                     .store(frame.height(), Ordering::Relaxed);
                 key |= frame.is_key();
+                view.offer(controls.remote_view(), &frame);
             }
             if let Some(rec) = &recorder {
                 let item = RecordItem {

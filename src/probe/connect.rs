@@ -56,6 +56,7 @@ pub(super) fn media() -> MediaConfig {
         record: None,
         shared: None,
         decode: true,
+        controls: Default::default(),
     }
 }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::schema::{ConnState, Direction, FileEvent, Record, Stats, Summary};
+use super::schema::{
+    ConnState, ControlAction, Direction, FileEvent, Record, Side, Stats, Summary,
+};
 
 /// Render records until the channel closes.
 pub async fn run(mut human: Human, mut rx: tokio::sync::mpsc::Receiver<Record>) {
@@ -25,6 +27,8 @@ pub struct Human {
     transfers: std::collections::HashMap<(String, String), ProgressBar>,
     /// The call has been connected once: later `connected` states follow an ICE restart.
     was_connected: bool,
+    /// The security words, kept on the status line once known.
+    sas: Option<String>,
 }
 
 fn opt_ms(v: Option<f64>) -> String {
@@ -55,6 +59,7 @@ impl Human {
             multi,
             transfers: Default::default(),
             was_connected: false,
+            sas: None,
         }
     }
 
@@ -232,7 +237,13 @@ impl Human {
                 codec,
                 ..
             } => self.note(format!("{direction} {kind} ({codec})")),
-            Record::Stats { stats, ms } => self.status(stats_line(*ms, stats)),
+            Record::Stats { stats, ms } => {
+                let mut line = stats_line(*ms, stats);
+                if let Some(words) = &self.sas {
+                    line.push_str(&format!("  words: {words}"));
+                }
+                self.status(line)
+            }
             Record::Chat {
                 direction, text, ..
             } => {
@@ -256,6 +267,18 @@ impl Human {
             } => self.note(format!(
                 "throughput {direction} second {second}: {mbit_s:.1} Mbit/s"
             )),
+            Record::Control {
+                side,
+                action,
+                state,
+                ..
+            } => self.note(control_text(*side, *action, state)),
+            Record::Sas { words, .. } => {
+                self.sas = Some(words.clone());
+                self.note(format!(
+                    "security words: {words} (the other side must see the same four words)"
+                ))
+            }
             Record::Error { message, .. } => {
                 if let Some(b) = &self.bar {
                     b.finish_and_clear();
@@ -279,6 +302,22 @@ impl Human {
         for (_, b) in self.transfers.drain() {
             b.finish_and_clear();
         }
+    }
+}
+
+/// A switch turned, in words.
+pub fn control_text(side: Side, action: ControlAction, state: &str) -> String {
+    let who = if side == Side::Local {
+        "you"
+    } else {
+        "the other side"
+    };
+    match (action, state) {
+        (ControlAction::Mute, "on") => format!("{who}: microphone muted"),
+        (ControlAction::Mute, _) => format!("{who}: microphone on"),
+        (ControlAction::Video, "off") => format!("{who}: video off"),
+        (ControlAction::Video, _) => format!("{who}: video on"),
+        (ControlAction::Volume, v) => format!("{who}: speaker volume {v} %"),
     }
 }
 
@@ -513,6 +552,9 @@ pub fn print_summary(s: &Summary) {
                 ),
             ));
         }
+    }
+    if let Some(words) = &s.sas {
+        rows.push(("security words", words.clone()));
     }
     for w in &s.warnings {
         rows.push(("warning", w.clone()));

@@ -480,6 +480,9 @@ pub struct Summary {
     /// The `--expect` conditions, each with what was measured (absent without any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expectations: Vec<Expectation>,
+    /// The connection's four security words (absent when it never connected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sas: Option<String>,
     pub exit_code: i32,
 }
 
@@ -609,6 +612,28 @@ impl SignalingEvent {
     }
 }
 
+/// What a `control` record switched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ControlAction {
+    /// The microphone (`on` = muted).
+    Mute,
+    /// The camera (`off` = no video sent).
+    Video,
+    /// The speaker volume, percent.
+    Volume,
+}
+
+impl ControlAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlAction::Mute => "mute",
+            ControlAction::Video => "video",
+            ControlAction::Volume => "volume",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 // A summary is made once per call and a stats record once per interval, both moved through one
@@ -684,6 +709,18 @@ pub enum Record {
         second: u32,
         mbit_s: f64,
     },
+    /// A switch turned during the call: by the person here (`side` `local`: a key on the call
+    /// screen) or by the other side (`remote`: its control message). `action` `mute` (`state`
+    /// `on`/`off`), `video` (`on`/`off`) or `volume` (`state` the percent, local only).
+    Control {
+        ms: f64,
+        side: Side,
+        action: ControlAction,
+        state: String,
+    },
+    /// The short authentication string of the connection, once connected (see the README's
+    /// "Security words").
+    Sas { ms: f64, words: String },
     /// The error that ends the call (also summarised in `summary`).
     Error {
         ms: f64,

@@ -14,6 +14,8 @@ use webrtc::peer_connection::PeerConnection;
 use crate::data::{Channel, Closed, Link, LinkEvent, Opener};
 
 use crate::media::Counters;
+use crate::media::controls::{Controls, Switches};
+use crate::report::schema::ControlAction;
 
 /// webrtc-rs 0.21's driver hands packets bound for a TURN relay to its TURN client after it has
 /// drained that client's queue (`poll_writes` in peer_connection/driver.rs), so a relayed ICE
@@ -43,18 +45,32 @@ pub(super) async fn wake_driver(
 }
 
 /// The liveness channel once it is known (ours as dialer, the other side's as answerer): a
-/// side hanging up while its signaling is down says `bye` on it instead.
-#[derive(Default)]
-pub(super) struct Liveness(std::sync::Mutex<Option<Arc<dyn DataChannel>>>);
+/// side hanging up while its signaling is down says `bye` on it instead; our switches (mute,
+/// camera) go over it as `control` messages.
+pub(super) struct Liveness {
+    channel: std::sync::Mutex<Option<Arc<dyn DataChannel>>>,
+    controls: Controls,
+}
 
 impl Liveness {
+    pub(super) fn new(controls: Controls) -> Liveness {
+        Liveness {
+            channel: Default::default(),
+            controls,
+        }
+    }
+
     fn set(&self, channel: &Arc<dyn DataChannel>) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(channel.clone());
+        *self.channel.lock().unwrap_or_else(|p| p.into_inner()) = Some(channel.clone());
     }
 
     /// Send `bye REASON`; whether it went.
     pub(super) async fn say_bye(&self, reason: &str) -> bool {
-        let channel = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let channel = self
+            .channel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         match channel {
             Some(c) => c.send_text(&format!("bye {reason}")).await.is_ok(),
             None => false,
@@ -74,6 +90,58 @@ fn heard_bye(data: &[u8], events: &mpsc::UnboundedSender<super::PeerEvent>) -> b
     let _ = events.send(super::PeerEvent::Bye(
         (!reason.is_empty()).then_some(reason),
     ));
+    true
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+/// Our switches as `control` messages: both at first (`before` none), then what changed.
+fn control_messages(now: Switches, before: Option<Switches>) -> Vec<String> {
+    let mut out = Vec::new();
+    if before.is_none_or(|b| b.muted != now.muted) {
+        out.push(format!("control mute {}", on_off(now.muted)));
+    }
+    if before.is_none_or(|b| b.camera_off != now.camera_off) {
+        out.push(format!("control video {}", on_off(!now.camera_off)));
+    }
+    out
+}
+
+/// A `control mute|video on|off` from the other side, as a peer event (anything else that
+/// starts with `control` is ignored).
+fn heard_control(data: &[u8], events: &mpsc::UnboundedSender<super::PeerEvent>) -> bool {
+    let Some(rest) = data.strip_prefix(b"control ") else {
+        return false;
+    };
+    let action = match rest.split(|&b| b == b' ').collect::<Vec<_>>()[..] {
+        [b"mute", state] => (ControlAction::Mute, state),
+        [b"video", state] => (ControlAction::Video, state),
+        _ => return true,
+    };
+    let on = match action.1 {
+        b"on" => true,
+        b"off" => false,
+        _ => return true,
+    };
+    let _ = events.send(super::PeerEvent::Control(action.0, on));
+    true
+}
+
+/// Tell the other side our switches: all of them when `sent` is none, else what changed.
+async fn tell_switches(
+    channel: &Arc<dyn DataChannel>,
+    liveness: &Liveness,
+    sent: &mut Option<Switches>,
+) -> bool {
+    let now = liveness.controls.switches();
+    for m in control_messages(now, *sent) {
+        if channel.send_text(&m).await.is_err() {
+            return false;
+        }
+    }
+    *sent = Some(now);
     true
 }
 
@@ -114,17 +182,25 @@ pub(super) async fn send_pings(
     liveness: Arc<Liveness>,
 ) {
     liveness.set(&channel);
+    let mut switches = liveness.controls.watch();
+    let mut told = None;
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut open = false;
     let mut seq = 0u64;
     loop {
         tokio::select! {
             ev = channel.poll() => match ev {
-                Some(DataChannelEvent::OnOpen) => open = true,
+                Some(DataChannelEvent::OnOpen) => {
+                    open = true;
+                    if !tell_switches(&channel, &liveness, &mut told).await {
+                        return;
+                    }
+                }
                 Some(DataChannelEvent::OnMessage(m)) => {
                     if m.data.starts_with(b"pong ") {
                         counters.data_echoes.fetch_add(1, Ordering::Relaxed);
                     } else if !heard_bye(&m.data, &events)
+                        && !heard_control(&m.data, &events)
                         && let Some(reply) = clock_message(&m.data, &counters)
                         && channel.send_text(&reply).await.is_err()
                     {
@@ -134,6 +210,11 @@ pub(super) async fn send_pings(
                 Some(DataChannelEvent::OnClose) | None => return,
                 Some(_) => {}
             },
+            Ok(()) = switches.changed(), if open => {
+                if !tell_switches(&channel, &liveness, &mut told).await {
+                    return;
+                }
+            }
             _ = tick.tick(), if open => {
                 if channel.send_text(&format!("ping {seq}")).await.is_err() {
                     return;
@@ -159,6 +240,12 @@ pub(super) async fn echo_pings(
     liveness: Arc<Liveness>,
 ) {
     liveness.set(&channel);
+    let mut switches = liveness.controls.watch();
+    // A channel the other side opened arrives open.
+    let mut told = None;
+    if !tell_switches(&channel, &liveness, &mut told).await {
+        return;
+    }
     let mut tick = tokio::time::interval(CLOCK_EVERY);
     loop {
         tokio::select! {
@@ -169,7 +256,7 @@ pub(super) async fn echo_pings(
                             .data_echoed_for_peer
                             .fetch_add(1, Ordering::Relaxed);
                         Some(format!("pong {}", String::from_utf8_lossy(rest)))
-                    } else if heard_bye(&m.data, &events) {
+                    } else if heard_bye(&m.data, &events) || heard_control(&m.data, &events) {
                         None
                     } else {
                         clock_message(&m.data, &counters)
@@ -183,7 +270,11 @@ pub(super) async fn echo_pings(
                 Some(DataChannelEvent::OnClose) | None => return,
                 Some(_) => {}
             },
-            // A channel the other side opened arrives open.
+            Ok(()) = switches.changed() => {
+                if !tell_switches(&channel, &liveness, &mut told).await {
+                    return;
+                }
+            }
             _ = tick.tick() => {
                 if channel.send_text(&ask_clock()).await.is_err() {
                     return;
@@ -266,5 +357,54 @@ impl Opener for ChannelOpener {
             .await
             .map_err(|e| format!("cannot open a data channel: {e}"))?;
         Ok(channel(label.to_string(), dc, false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_are_told_all_at_first_then_as_they_change() {
+        let off = Switches::default();
+        assert_eq!(
+            control_messages(off, None),
+            ["control mute off", "control video on"]
+        );
+        let muted = Switches {
+            muted: true,
+            ..off
+        };
+        assert_eq!(control_messages(muted, Some(off)), ["control mute on"]);
+        let dark = Switches {
+            camera_off: true,
+            ..muted
+        };
+        assert_eq!(control_messages(dark, Some(muted)), ["control video off"]);
+        let louder = Switches {
+            volume_pct: 150,
+            ..dark
+        };
+        assert!(control_messages(louder, Some(dark)).is_empty());
+    }
+
+    #[test]
+    fn control_messages_from_the_other_side_are_read_strictly() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        assert!(heard_control(b"control mute on", &tx));
+        assert!(heard_control(b"control video off", &tx));
+        assert!(heard_control(b"control video sideways", &tx));
+        assert!(heard_control(b"control volume 50", &tx));
+        assert!(!heard_control(b"ping 3", &tx));
+        let got: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| match e {
+                super::super::PeerEvent::Control(a, on) => (a, on),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [(ControlAction::Mute, true), (ControlAction::Video, false)]
+        );
     }
 }

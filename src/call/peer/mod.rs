@@ -118,7 +118,7 @@ impl Peer {
         let connected = Arc::new(tokio::sync::watch::channel(false).0);
         let local_ice = Arc::new(std::sync::Mutex::new(None));
         let capture_ext = Arc::new(capture::CaptureExt::default());
-        let liveness = Arc::new(data::Liveness::default());
+        let liveness = Arc::new(data::Liveness::new(ports.controls.clone()));
         let peer_events = events.clone();
         let routes = unrouted::Routes::default();
         let strays = unrouted::Sinks {
@@ -678,6 +678,14 @@ impl Peer {
     /// Opens data channels for [`crate::data`] (once connected).
     pub fn opener(&self) -> Arc<dyn crate::data::Opener> {
         Arc::new(data::ChannelOpener(self.pc.clone()))
+    }
+
+    /// The connection's security words, from the two descriptions' DTLS fingerprints
+    /// ([`crate::sas`]); `None` until both are applied.
+    pub async fn sas(&self) -> Option<String> {
+        let local = self.pc.local_description().await?;
+        let remote = self.pc.remote_description().await?;
+        crate::sas::of_descriptions(&local.sdp, &remote.sdp)
     }
 
     /// Tell the other side we hang up on the liveness channel (when signaling cannot);

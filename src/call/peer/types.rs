@@ -92,6 +92,9 @@ pub enum PeerEvent {
     DataChannel(crate::data::Channel),
     /// The other side said `bye` on the liveness channel (its signaling was down).
     Bye(Option<String>),
+    /// The other side switched its microphone (`Mute`, `true` = muted) or camera (`Video`,
+    /// `true` = on) (a `control` message on the liveness channel).
+    Control(crate::report::schema::ControlAction, bool),
 }
 
 pub use crate::report::schema::{ConnState, GatheringState, IceState};
@@ -112,4 +115,6 @@ pub struct MediaPorts {
     pub video_codec: CodecChoice,
     /// The whole transport's ceiling for the bandwidth estimate when we send video, bit/s.
     pub send_ceiling_bps: Option<f64>,
+    /// Our switches (mute, camera), told to the other side on the liveness channel.
+    pub controls: crate::media::controls::Controls,
 }

@@ -22,6 +22,7 @@ pub fn start_receiver(
     counters: Arc<Counters>,
     recorder: Option<std::sync::mpsc::SyncSender<RecordItem>>,
     stop: Arc<AtomicBool>,
+    controls: crate::media::controls::Controls,
 ) -> Result<(
     std::sync::mpsc::SyncSender<ReceivedFrame>,
     Vec<JoinHandle<()>>,
@@ -95,11 +96,15 @@ pub fn start_receiver(
                             samples as u64 * 1000 / SAMPLE_RATE as u64,
                             Ordering::Relaxed,
                         );
-                        let pcm = &pcm[..samples];
+                        let pcm = &mut pcm[..samples];
                         counters
                             .audio
                             .level_received
                             .store(level_dbfs_tenths(pcm), Ordering::Relaxed);
+                        crate::media::controls::apply_volume(
+                            pcm,
+                            controls.switches().volume_pct,
+                        );
                         if let Some(jitter) = &jitter {
                             let mut j = jitter.lock().unwrap_or_else(|p| p.into_inner());
                             if !j.push_arrived(pcm, frame.arrived) {

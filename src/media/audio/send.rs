@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use super::dsp::{Framer, RawAudio, Resampler, f32_to_i16, layout};
 use super::{FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE};
 use crate::exit::Result;
+use crate::media::controls::Controls;
 use crate::media::{
     AudioSource, Counters, ENCODED_QUEUE, EncodedFrame, RAW_QUEUE, SourceEnd, devices,
     level_dbfs_tenths, pace, spawn_checked,
@@ -24,13 +25,14 @@ pub fn start_source(
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
     end: SourceEnd,
+    controls: Controls,
     threads: &mut Vec<JoinHandle<()>>,
 ) -> Result<Option<mpsc::Receiver<EncodedFrame>>> {
     if *source == AudioSource::None {
         return Ok(None);
     }
     let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<RawAudio>(RAW_QUEUE);
-    let (enc_rx, encoder) = start_encoder(raw_rx, counters.clone())?;
+    let (enc_rx, encoder) = start_encoder(raw_rx, counters.clone(), controls)?;
     threads.push(encoder);
     let framer = Framer::new(raw_tx, counters.clone());
     let source = match source {
@@ -50,11 +52,17 @@ pub fn start_source(
 fn start_encoder(
     raw_rx: std::sync::mpsc::Receiver<RawAudio>,
     counters: Arc<Counters>,
+    controls: Controls,
 ) -> Result<(mpsc::Receiver<EncodedFrame>, JoinHandle<()>)> {
     let (enc_tx, enc_rx) = mpsc::channel::<EncodedFrame>(ENCODED_QUEUE);
     let encoder = spawn_checked("opus-encode", new_encoder, move |mut enc| {
         let mut out = vec![0u8; 4000];
-        while let Ok(raw) = raw_rx.recv() {
+        while let Ok(mut raw) = raw_rx.recv() {
+            // Muted: the stream goes on, silent (as browsers do), so the other side's jitter
+            // buffer and statistics stay as they were.
+            if controls.switches().muted {
+                raw.samples.fill(0);
+            }
             counters
                 .audio
                 .level_sent

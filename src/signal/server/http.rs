@@ -172,6 +172,7 @@ fn route(mut req: Request<Incoming>, shared: &Arc<Shared>, site: &Site, info: &C
     let resp = match path.as_str() {
         "/" | "/index.html" => with_type(INDEX_HTML, "text/html; charset=utf-8"),
         "/app.js" => with_type(APP_JS, "text/javascript; charset=utf-8"),
+        "/sas-words.txt" => with_type(crate::sas::WORDS, "text/plain; charset=utf-8"),
         "/healthz" => with_type(health(&req, shared), "application/json"),
         "/metrics" => match authorized(&req, shared) {
             Ok(()) => with_type(

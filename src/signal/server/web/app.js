@@ -1,7 +1,11 @@
 // rtccall call page: joins a room on the server that served it and speaks rtccall's signaling
 // protocol (see the README) over a WebSocket on the same port.
 // URL parameters: room=NAME, autojoin=1 (join at once and take incoming calls),
-// codec=vp8|h264|vp9 (preferred video codec). window.rtccall exposes the state for tests.
+// codec=vp8|h264|vp9 (preferred video codec). window.rtccall exposes the state for tests:
+// phase, connection, error, ended, stats, log, chat, files, local ({mute, video}: this side's
+// microphone muted, camera on), remote (the same as the other side last said in `control`
+// messages on the liveness channel) and sas (the four security words of the connected call,
+// or null). window.rtccallControl = {setMute, setVideo} does what the Mute/Camera buttons do.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +25,9 @@ const state = {
   ended: null,            // why the call ended
   stats: {},
   log: [],
+  local: { mute: false, video: true },   // mute: microphone muted; video: camera on
+  remote: { mute: false, video: true },  // as the other side's `control` messages last said
+  sas: null,                             // "word word word word" once connected, else null
 };
 window.rtccall = state;
 
@@ -49,6 +56,10 @@ function setPhase(p) {
   $("join").disabled = !["idle", "ended", "error"].includes(p);
   $("hangup").disabled = ["idle", "ended", "error"].includes(p);
   $("incoming").classList.toggle("show", p === "incoming");
+  // Mute and camera act on the local tracks while a call is connecting or connected.
+  const live = (p === "calling" || p === "connected") && !!local;
+  $("mute").disabled = !live;
+  $("camera").disabled = !live;
 }
 
 function send(msg) {
@@ -62,6 +73,9 @@ async function media() {
       "http://localhost:PORT (an SSH tunnel works) or through an HTTPS proxy");
   }
   local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  // Muted or camera off already (window.rtccallControl before the first call): so the tracks.
+  for (const t of local.getAudioTracks()) t.enabled = !state.local.mute;
+  for (const t of local.getVideoTracks()) t.enabled = state.local.video;
   $("local").srcObject = local;
   return local;
 }
@@ -119,6 +133,10 @@ window.rtccallStatsDump = statsDump;
 
 function newPeer() {
   pc = new RTCPeerConnection({ iceServers });
+  // What the other side said, its liveness channels and the security words are of one call.
+  liveChannels.clear();
+  resetRemote();
+  resetSas();
   // The dump is of this call.
   dump.lines = [];
   dump.last = 0;
@@ -140,7 +158,11 @@ function newPeer() {
       }
     };
   }
-  pc.onsignalingstatechange = () => trace("onsignalingstatechange", pc.signalingState);
+  pc.onsignalingstatechange = () => {
+    trace("onsignalingstatechange", pc.signalingState);
+    // After a renegotiation (an ICE restart) the words are recomputed if the fingerprints changed.
+    if (pc.signalingState === "stable" && pc.connectionState === "connected") updateSas();
+  };
   pc.onicegatheringstatechange = () => trace("onicegatheringstatechange", pc.iceGatheringState);
   remoteSet = false;
   pendingCandidates = [];
@@ -173,15 +195,16 @@ function newPeer() {
       case "rtccall-file": receiveFile(dc); break;
       case "rtccall-throughput": serveThroughput(dc); break;
       default:
-        // rtccall pings on its data channel; echo each ping.
+        // rtccall pings on its data channel; echo each ping. It carries control messages too.
         dc.onmessage = (m) => liveness(dc, m);
+        addLiveChannel(dc);
     }
   };
   pc.onconnectionstatechange = () => {
     trace("onconnectionstatechange", pc.connectionState);
     state.connection = pc.connectionState;
     log(`connection ${pc.connectionState}`);
-    if (pc.connectionState === "connected") setPhase("connected");
+    if (pc.connectionState === "connected") { setPhase("connected"); updateSas(); }
     // While an ICE restart is under way the other side is alive: wait for it.
     else if (pc.connectionState === "failed" && !restarting) end("connection failed");
     else setPhase(state.phase);
@@ -262,6 +285,7 @@ async function dial() {
   // As rtccall's dialer: the liveness channel, in the offer, answered ping by pong.
   const live = pc.createDataChannel("rtccall");
   live.onmessage = (m) => liveness(live, m);
+  addLiveChannel(live);
   let seq = 0;
   live.onopen = () => {
     const t = setInterval(() => {
@@ -297,9 +321,18 @@ function reject() {
 }
 
 // A message on a liveness channel (README, "The data channel"): pings are echoed, clock
-// questions answered with our time (µs) at receipt, and a `bye` (the other side hung up while
-// its signaling was down) ends the call.
+// questions answered with our time (µs) at receipt, a `bye` (the other side hung up while
+// its signaling was down) ends the call, and `control` messages say whether the other side's
+// microphone is muted and its camera on. Anything else is ignored; nothing here throws.
 function liveness(dc, m) {
+  try {
+    livenessMessage(dc, m);
+  } catch (e) {
+    log(`liveness channel: ${e.message || e}`);
+  }
+}
+
+function livenessMessage(dc, m) {
   if (typeof m.data !== "string") return;
   if (m.data.startsWith("ping ")) {
     dc.send("pong " + m.data.slice(5));
@@ -309,7 +342,184 @@ function liveness(dc, m) {
     dc.send(`${m.data} ${now}`);
   } else if (m.data === "bye" || m.data.startsWith("bye ")) {
     end(`remote hang-up${m.data.length > 4 ? ": " + m.data.slice(4) : ""}`);
+  } else if (m.data.startsWith("control ")) {
+    control(m.data);
   }
+}
+
+// ---- Mute, camera and control messages on the liveness channel ----
+// `control mute on|off` (my microphone is muted or not) and `control video on|off` (my camera
+// is on or not): each side sends both when its liveness channel opens (or, for one the other
+// side opened, when first seen open), and the changed one on every change.
+const liveChannels = new Set();
+
+function controlMessages() {
+  return [
+    `control mute ${state.local.mute ? "on" : "off"}`,
+    `control video ${state.local.video ? "on" : "off"}`,
+  ];
+}
+
+function sendOn(dc, text) {
+  try {
+    if (dc.readyState === "open") dc.send(text);
+  } catch (e) {
+    log(`${dc.label}: not sent: ${e.message || e}`);
+  }
+}
+
+function addLiveChannel(dc) {
+  liveChannels.add(dc);
+  const hello = () => { for (const t of controlMessages()) sendOn(dc, t); };
+  if (dc.readyState === "open") hello();
+  else dc.addEventListener("open", hello, { once: true });
+  dc.addEventListener("close", () => liveChannels.delete(dc));
+}
+
+function sendControl(text) {
+  for (const dc of liveChannels) sendOn(dc, text);
+}
+
+function control(text) {
+  const m = /^control (mute|video) (on|off)$/.exec(text);
+  if (!m) return;  // an unknown word or state
+  const on = m[2] === "on";
+  const r = state.remote;
+  if (m[1] === "mute" && r.mute !== on) {
+    r.mute = on;
+    log(`the other side ${on ? "muted" : "unmuted"} its microphone`);
+  } else if (m[1] === "video" && r.video !== on) {
+    r.video = on;
+    log(`the other side turned its camera ${on ? "on" : "off"}`);
+  }
+  showRemote();
+}
+
+function showRemote() {
+  const r = state.remote;
+  const parts = [];
+  if (r.mute) parts.push("muted");
+  if (!r.video) parts.push("video off");
+  $("remote-state").textContent = parts.join(", ");
+}
+
+function resetRemote() {
+  state.remote = { mute: false, video: true };
+  showRemote();
+}
+
+function showLocal() {
+  $("mute").textContent = state.local.mute ? "Unmute" : "Mute";
+  $("mute").setAttribute("aria-pressed", String(state.local.mute));
+  $("camera").textContent = state.local.video ? "Camera off" : "Camera on";
+  $("camera").setAttribute("aria-pressed", String(!state.local.video));
+}
+
+// A muted track sends silence, a disabled camera black frames: the streams stay up.
+function setMute(on) {
+  on = !!on;
+  if (local) for (const t of local.getAudioTracks()) t.enabled = !on;
+  if (state.local.mute === on) return;
+  state.local.mute = on;
+  showLocal();
+  log(on ? "microphone muted" : "microphone unmuted");
+  sendControl(controlMessages()[0]);
+}
+
+function setVideo(on) {
+  on = !!on;
+  if (local) for (const t of local.getVideoTracks()) t.enabled = on;
+  if (state.local.video === on) return;
+  state.local.video = on;
+  showLocal();
+  log(on ? "camera on" : "camera off");
+  sendControl(controlMessages()[1]);
+}
+
+window.rtccallControl = { setMute, setVideo };
+
+// ---- Security words (a short authentication string) from the two DTLS fingerprints ----
+// Both sides hash the two fingerprints, sorted, and read four words of the PGP word list from
+// the digest: words that differ mean the DTLS connection does not end where each side thinks.
+let sasKey = null;     // the fingerprint pair the words are (being) computed for
+let sasWords = null;   // a promise of {even, odd}, from /sas-words.txt
+
+/// `hash value` (both lower case) of an SDP's first sha-256 `a=fingerprint:` line, else of its
+/// first one at all; null if it has none.
+function sdpFingerprint(sdp) {
+  if (!sdp) return null;
+  const all = [];
+  for (const line of sdp.split(/\r?\n/)) {
+    if (!line.startsWith("a=fingerprint:")) continue;
+    const m = /^(\S+)\s+(.+)$/.exec(line.slice("a=fingerprint:".length).trim());
+    if (m) all.push({ hash: m[1].toLowerCase(), value: m[2].toLowerCase() });
+  }
+  const f = all.find((x) => x.hash === "sha-256") || all[0];
+  return f ? `${f.hash} ${f.value}` : null;
+}
+
+function loadSasWords() {
+  if (!sasWords) {
+    sasWords = fetch(new URL("sas-words.txt", location.href)).then(async (r) => {
+      if (!r.ok) throw new Error(`sas-words.txt: HTTP ${r.status}`);
+      const lines = (await r.text()).replace(/^\uFEFF/, "").split(/\r?\n/);
+      const even = (lines[0] || "").split(" "), odd = (lines[1] || "").split(" ");
+      if (even.length !== 256 || odd.length !== 256 || even.concat(odd).some((w) => !w)) {
+        throw new Error("sas-words.txt: not two lines of 256 words");
+      }
+      return { even, odd };
+    });
+    sasWords.catch(() => { sasWords = null; });  // tried again on the next call
+  }
+  return sasWords;
+}
+
+function showSas(text) {
+  $("sas").textContent = text;
+}
+
+function resetSas() {
+  sasKey = null;
+  state.sas = null;
+  showSas("");
+}
+
+async function computeSas() {
+  const p = pc;
+  if (!p) return;
+  const ours = sdpFingerprint(p.localDescription && p.localDescription.sdp);
+  const rd = p.currentRemoteDescription || p.remoteDescription;
+  const theirs = sdpFingerprint(rd && rd.sdp);
+  if (!ours || !theirs) return;
+  const [first, second] = ours < theirs ? [ours, theirs] : [theirs, ours];
+  const key = first + "\n" + second;
+  if (key === sasKey) return;  // the same fingerprints: the same words
+  sasKey = key;
+  state.sas = null;
+  if (!window.crypto || !crypto.subtle) {
+    showSas("security words need a secure context");
+    return;
+  }
+  const [digest, words] = await Promise.all([
+    crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)),
+    loadSasWords(),
+  ]);
+  if (pc !== p || sasKey !== key) return;  // another call, or other fingerprints, since
+  const d = new Uint8Array(digest);
+  state.sas = [words.even[d[0]], words.odd[d[1]], words.even[d[2]], words.odd[d[3]]].join(" ");
+  showSas(`Security words: ${state.sas}`);
+  log(`security words: ${state.sas}`);
+}
+
+function updateSas() {
+  const p = pc;
+  computeSas().catch((e) => {
+    if (pc !== p) return;
+    sasKey = null;
+    state.sas = null;
+    showSas(`security words unavailable: ${e.message || e}`);
+    log(`security words: ${e.message || e}`);
+  });
 }
 
 function end(why) {
@@ -318,6 +528,9 @@ function end(why) {
   clearInterval(statsTimer);
   collectStats();
   if (pc) { pc.close(); }
+  liveChannels.clear();
+  resetRemote();
+  resetSas();
   state.connection = "closed";
   setPhase("ended");
 }
@@ -721,8 +934,11 @@ $("dump").onclick = () => {
 };
 $("join").onclick = join;
 $("hangup").onclick = hangup;
+$("mute").onclick = () => setMute(!state.local.mute);
+$("camera").onclick = () => setVideo(!state.local.video);
 $("accept").onclick = accept;
 $("reject").onclick = reject;
 $("room").value = params.get("room") || "";
+showLocal();
 setPhase("idle");
 if (params.get("autojoin") === "1" && $("room").value) join();
