@@ -42,6 +42,7 @@ pub mod plot;
 pub mod probe;
 pub mod report;
 pub mod sas;
+pub mod screen;
 pub mod sdpfrag;
 pub mod signal;
 pub mod tls;
@@ -100,7 +101,7 @@ pub fn run(cli: Cli) -> i32 {
         .await;
         match resolved {
             Err(code) => code,
-            Ok(Resolved::Call { config, json }) => call(*config, json, cancel).await,
+            Ok(Resolved::Call { config, json, view }) => call(*config, json, view, cancel).await,
             Ok(Resolved::Serve(setup)) => serve(*setup, cancel).await,
             Ok(Resolved::Probe { config, json }) => probe(*config, json, cancel).await,
             Ok(Resolved::Load {

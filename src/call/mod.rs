@@ -72,7 +72,8 @@ pub struct CallConfig {
 /// Asks the person at the terminal whether to take a call.
 #[async_trait::async_trait]
 pub trait Prompter: Send + Sync {
-    async fn accept(&self, room: &str) -> bool;
+    /// `Ok` to take it, `Err(reason)` to refuse it.
+    async fn accept(&self, room: &str) -> Result<(), String>;
 }
 
 /// A `signaling` record.
@@ -116,6 +117,7 @@ pub fn parse_candidate(line: &str) -> Option<Candidate> {
 /// nothing in the call path is process-wide except FFmpeg's one-time initialisation.
 pub struct Call {
     end: CancellationToken,
+    hang_up: CancellationToken,
     task: tokio::task::JoinHandle<Summary>,
 }
 
@@ -134,11 +136,26 @@ impl Call {
         let events = Events::new(tx, Instant::now());
         let end = stop.child_token();
         let cancel = end.clone();
+        let hang_up = CancellationToken::new();
+        let person = hang_up.clone();
         let task = tokio::spawn(async move {
             let signaling = signaling.unwrap_or_else(|| config.signaling());
-            run_with(&config, signaling, &events, cancel, prompter).await
+            run_until(&config, signaling, &events, cancel, person, prompter).await
         });
-        (Call { end, task }, rx)
+        (
+            Call {
+                end,
+                hang_up,
+                task,
+            },
+            rx,
+        )
+    }
+
+    /// What ends this call as a person hanging up (the call screen's `q`): once connected it
+    /// ends as `hang-up` (exit 0, the other side told `bye`); before, as [`Call::hang_up`].
+    pub fn person_hang_up(&self) -> CancellationToken {
+        self.hang_up.clone()
     }
 
     /// End this call (as Ctrl-C would: the other side is told `bye`).
@@ -234,6 +251,26 @@ pub async fn run_with(
     cancel: CancellationToken,
     prompter: Option<Arc<dyn Prompter>>,
 ) -> Summary {
+    run_until(
+        config,
+        signaling,
+        events,
+        cancel,
+        CancellationToken::new(),
+        prompter,
+    )
+    .await
+}
+
+/// [`run_with`], also ended by the person hanging up (`hang_up`).
+async fn run_until(
+    config: &CallConfig,
+    signaling: Box<dyn Signaling>,
+    events: &Events,
+    cancel: CancellationToken,
+    hang_up: CancellationToken,
+    prompter: Option<Arc<dyn Prompter>>,
+) -> Summary {
     let counters = Arc::new(Counters::default());
     let mut figures = Figures::new(counters.clone());
     let mut media_slot = None;
@@ -244,6 +281,7 @@ pub async fn run_with(
             figures: &mut figures,
             signaling,
             tap: Default::default(),
+            hang_up,
         };
         let ending = d.call(cancel, prompter, &mut media_slot, counters).await;
         d.tap.close();
@@ -266,6 +304,8 @@ struct Driver<'a> {
     signaling: Box<dyn Signaling>,
     /// `--stats-dump`: the rtcstats dump being written.
     tap: tap::Tap,
+    /// The person hung up (the call screen).
+    hang_up: CancellationToken,
 }
 
 impl Driver<'_> {
@@ -520,10 +560,12 @@ impl Driver<'_> {
         } else {
             Default::default()
         };
-        let mut asking: Option<tokio::task::JoinHandle<bool>> = None;
+        let mut asking: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
         // The person's switches (the call screen's keys): each change is a `control` record.
         let mut switches = cfg.media.controls.watch();
         let mut switched = *switches.borrow_and_update();
+        let hang_up = self.hang_up.clone();
+        let mut hung_up = false;
         // `--restart-ice-after`: armed when the call first connects, fired once.
         let mut forced_restart: Option<tokio::time::Instant> = None;
         let mut restart_armed = cfg.peer.restart_ice_after;
@@ -565,7 +607,7 @@ impl Driver<'_> {
                         let room = cfg.place.label();
                         asking = Some(match prompter.clone() {
                             Some(p) => tokio::spawn(async move { p.accept(&room).await }),
-                            None => tokio::spawn(async { true }),
+                            None => tokio::spawn(async { Ok(()) }),
                         });
                     }
                     Output::Connected => {
@@ -614,6 +656,10 @@ impl Driver<'_> {
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
             let input = tokio::select! {
                 _ = cancel.cancelled() => Input::Cancel,
+                _ = hang_up.cancelled(), if !hung_up => {
+                    hung_up = true;
+                    Input::HangUp
+                }
                 _ = tokio::time::sleep_until(deadline) => Input::Timeout,
                 failure = &mut source_ended, if !media_done => {
                     media_done = true;
@@ -640,7 +686,7 @@ impl Driver<'_> {
                 }
                 decision = async { asking.as_mut().expect("guarded").await }, if asking.is_some() => {
                     asking = None;
-                    Input::Decision(if decision.unwrap_or(false) { Ok(()) } else { Err("declined".into()) })
+                    Input::Decision(decision.unwrap_or_else(|_| Err("declined".into())))
                 }
                 Some(()) = data_done.recv() => Input::DataDone,
                 Ok(()) = switches.changed() => {

@@ -226,6 +226,7 @@ impl DataArgs {
             receive: self.receive.clone(),
             overwrite: self.overwrite,
             throughput,
+            keyboard: None,
         })
     }
 }
@@ -259,6 +260,13 @@ pub struct OutputArgs {
     /// connecting and one per --expect, failures with what was measured.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<std::path::PathBuf>,
+
+    /// The call screen when stdin and stdout are terminals (not with --json): the other
+    /// side's video as half-blocks (blocks), sixel or kitty graphics, or in a desktop window
+    /// (window, also without a terminal); auto asks the terminal what it shows (within
+    /// 100 ms) and falls back to blocks; none keeps the status line.
+    #[arg(long, value_enum, value_name = "HOW", default_value = "auto")]
+    pub view: crate::screen::ViewMode,
 }
 
 /// Options shared by `dial` and `answer`.

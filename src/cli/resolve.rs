@@ -17,6 +17,8 @@ pub enum Resolved {
     Call {
         config: Box<CallConfig>,
         json: bool,
+        /// `--view`: the call screen, and how it shows video.
+        view: crate::screen::ViewMode,
     },
     Serve(Box<ServeSetup>),
     Probe {
@@ -38,11 +40,13 @@ impl Command {
         Some(match self {
             Command::Dial(a) => {
                 let json = a.call.output.json;
+                let view = a.call.output.view;
                 a.call
                     .to_config(Role::Dial, AcceptPolicy::Auto, interactive())
                     .map(|c| Resolved::Call {
                         config: Box::new(c),
                         json,
+                        view,
                     })
             }
             Command::Answer(a) => {
@@ -53,11 +57,13 @@ impl Command {
                     (None, false) => AcceptPolicy::Auto,
                 };
                 let json = a.call.output.json;
+                let view = a.call.output.view;
                 a.call
                     .to_config(Role::Answer, policy, interactive())
                     .map(|c| Resolved::Call {
                         config: Box::new(c),
                         json,
+                        view,
                     })
             }
             Command::Publish(a) => whip(&a, WhipKind::Publish),
@@ -86,6 +92,7 @@ fn whip(a: &super::whip::WhipArgs, kind: WhipKind) -> Result<Resolved, Error> {
     a.to_config(kind, interactive()).map(|c| Resolved::Call {
         config: Box::new(c),
         json: a.output.json,
+        view: a.output.view,
     })
 }
 

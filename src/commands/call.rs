@@ -14,7 +14,7 @@ struct TerminalPrompter {
 
 #[async_trait::async_trait]
 impl Prompter for TerminalPrompter {
-    async fn accept(&self, room: &str) -> bool {
+    async fn accept(&self, room: &str) -> Result<(), String> {
         let bar = self.bar.clone();
         let question = format!("Incoming call in room {room}. Accept? [Y/n] ");
         let ask = move || {
@@ -30,11 +30,38 @@ impl Prompter for TerminalPrompter {
             Some(b) => b.suspend(ask),
             None => ask(),
         });
-        answer.await.unwrap_or(false)
+        if answer.await.unwrap_or(false) {
+            Ok(())
+        } else {
+            Err("declined".into())
+        }
     }
 }
 
-pub async fn call(config: CallConfig, json: bool, cancel: CancellationToken) -> i32 {
+pub async fn call(
+    config: CallConfig,
+    json: bool,
+    view: crate::screen::ViewMode,
+    cancel: CancellationToken,
+) -> i32 {
+    if crate::screen::wanted(view, json) {
+        return crate::screen::run_call(config, view, cancel).await;
+    }
+    // `--view window` without a call screen: the window, and the usual reporter.
+    let _window = if view == crate::screen::ViewMode::Window {
+        match crate::screen::window::VideoWindow::open(
+            config.media.controls.clone(),
+            format!("rtccall: {} {}", config.role_label(), config.place.label()),
+        ) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("rtccall: error: {e}");
+                return crate::exit::USAGE;
+            }
+        }
+    } else {
+        None
+    };
     let human = (!json).then(report::human::Human::new);
     let prompter: Arc<dyn Prompter> = Arc::new(TerminalPrompter {
         bar: human.as_ref().and_then(|h| h.bar()),

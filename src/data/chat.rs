@@ -58,6 +58,16 @@ fn stdin_lines() -> mpsc::Receiver<Vec<u8>> {
 /// Send stdin's lines on a chat channel of our own until stdin ends, then wait for every line
 /// to be acknowledged (when stdin is a terminal it ends only with the call).
 pub async fn send_stdin(opener: Arc<dyn Opener>, report: Reporter) {
+    send_lines(opener, report, stdin_lines()).await
+}
+
+/// Send these lines on a chat channel of our own until they end, then wait for every line to
+/// be acknowledged.
+pub async fn send_lines(
+    opener: Arc<dyn Opener>,
+    report: Reporter,
+    mut lines: mpsc::Receiver<Vec<u8>>,
+) {
     let mut ch = match opener.open(CHAT_LABEL).await {
         Ok(ch) => ch,
         Err(e) => {
@@ -75,7 +85,6 @@ pub async fn send_stdin(opener: Arc<dyn Opener>, report: Reporter) {
     report.update(|d| {
         d.chat.get_or_insert_with(Default::default);
     });
-    let mut lines = stdin_lines();
     let mut next_id = 0u64;
     let mut unacked = 0u64;
     let mut line_no = 0u64;

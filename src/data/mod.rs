@@ -214,6 +214,64 @@ pub struct DataConfig {
     pub overwrite: bool,
     /// `--data-throughput SECS`.
     pub throughput: Option<Duration>,
+    /// Chat lines and files the person gives the call screen.
+    pub keyboard: Option<Keyboard>,
+}
+
+/// What the person gives the call screen to send.
+#[derive(Debug)]
+pub enum Typed {
+    /// A chat line.
+    Chat(String),
+    /// A file to send.
+    File(PathBuf),
+}
+
+/// The queue from the call screen to the data side: its receiving end, taken once the call is
+/// connected.
+#[derive(Clone, Default)]
+pub struct Keyboard(Arc<std::sync::Mutex<Option<mpsc::Receiver<Typed>>>>);
+
+impl std::fmt::Debug for Keyboard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keyboard")
+    }
+}
+
+impl Keyboard {
+    /// A keyboard and the sender the screen keeps.
+    pub fn new() -> (Keyboard, mpsc::Sender<Typed>) {
+        let (tx, rx) = mpsc::channel(64);
+        (Keyboard(Arc::new(std::sync::Mutex::new(Some(rx)))), tx)
+    }
+
+    fn take(&self) -> Option<mpsc::Receiver<Typed>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// Send what the person typed: chat lines on one chat channel (opened with the first line),
+/// each file on a channel of its own.
+async fn send_typed(mut typed: mpsc::Receiver<Typed>, opener: Arc<dyn Opener>, report: Reporter) {
+    let mut chat: Option<mpsc::Sender<Vec<u8>>> = None;
+    let mut tasks = tokio::task::JoinSet::new();
+    while let Some(t) = typed.recv().await {
+        match t {
+            Typed::Chat(line) => {
+                let tx = chat.get_or_insert_with(|| {
+                    let (tx, rx) = mpsc::channel(64);
+                    tasks.spawn(chat::send_lines(opener.clone(), report.clone(), rx));
+                    tx
+                });
+                let _ = tx.send(line.into_bytes()).await;
+            }
+            Typed::File(path) => {
+                tasks.spawn(files::send_all(vec![path], opener.clone(), report.clone()));
+            }
+        }
+    }
+    drop(chat);
+    while tasks.join_next().await.is_some() {}
 }
 
 impl DataConfig {
@@ -297,6 +355,9 @@ pub async fn run(
     let mut own = tokio::task::JoinSet::new();
     if config.chat {
         own.spawn(chat::send_stdin(opener.clone(), report.clone()));
+    }
+    if let Some(typed) = config.keyboard.as_ref().and_then(Keyboard::take) {
+        own.spawn(send_typed(typed, opener.clone(), report.clone()));
     }
     if !config.send.is_empty() {
         own.spawn(files::send_all(

@@ -653,7 +653,6 @@ mod tests {
             freezes: 1,
             latency_ms: None,
             expectations: Vec::new(),
-            sas: None,
             exit_code,
         }
     }

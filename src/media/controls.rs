@@ -135,6 +135,8 @@ pub struct View {
     seq: AtomicU64,
     /// The video stopped (camera off): the renderer shows it as such.
     paused: std::sync::atomic::AtomicBool,
+    /// The size of the frames offered (width << 32 | height), for the renderer's aspect.
+    source: AtomicU64,
 }
 
 impl View {
@@ -162,6 +164,12 @@ impl View {
     /// How many pictures came so far.
     pub fn seq(&self) -> u64 {
         self.seq.load(Ordering::Acquire)
+    }
+
+    /// The size of the video's frames (0 by 0 before the first).
+    pub fn source_size(&self) -> (u32, u32) {
+        let v = self.source.load(Ordering::Relaxed);
+        ((v >> 32) as u32, v as u32)
     }
 
     pub fn set_paused(&self, paused: bool) {
@@ -198,6 +206,10 @@ struct ScalerKey {
 impl Feeder {
     /// Offer a frame to the view: scaled into it if the renderer wants one now.
     pub(crate) fn offer(&mut self, view: &View, frame: &ffmpeg::frame::Video) {
+        view.source.store(
+            (u64::from(frame.width()) << 32) | u64::from(frame.height()),
+            Ordering::Relaxed,
+        );
         let want = *view.want.lock().unwrap_or_else(|p| p.into_inner());
         if want.width == 0 || want.height == 0 || frame.width() == 0 || frame.height() == 0 {
             return;

@@ -120,6 +120,8 @@ wire_names! {
         DataDone = "data-done",
         /// The other side hung up.
         RemoteBye = "remote-bye",
+        /// The person hung up from the call screen (`q`).
+        HangUp = "hang-up",
         /// Ctrl-C, SIGTERM, or the call's handle.
         Interrupted = "interrupted",
         /// The call was declined.

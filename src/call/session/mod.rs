@@ -100,6 +100,9 @@ pub enum Input {
     /// This side's own data work (files sent, the throughput test, piped chat lines
     /// acknowledged) is over: without a duration the call hangs up.
     DataDone,
+    /// The person hung up (the call screen's `q`): like the end of `--duration` once
+    /// connected, like Ctrl-C before.
+    HangUp,
     /// The set of local network addresses changed (text: what changed).
     NetworkChanged(String),
     /// Restart ICE now, though the path works (text: why; `--restart-ice-after`).
@@ -574,7 +577,10 @@ impl Session {
                 }
             }
             Input::Timeout => self.timeout(now),
-            Input::Cancel => {
+            Input::HangUp if self.phase == Phase::Connected => {
+                self.end(Ending::ok(EndReason::HangUp, true));
+            }
+            Input::HangUp | Input::Cancel => {
                 let bye = self.bye_worth_sending();
                 self.end(Ending::err(
                     EndReason::Interrupted,
