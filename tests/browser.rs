@@ -271,6 +271,16 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
             }
             let dial = lab.rtccall(&args);
             assert_page_gets_media(&c, mime).await;
+            // The same security words on both ends; the page's mute reaches the terminal.
+            wait_for(&c, "typeof window.rtccall.sas === 'string'", Duration::from_secs(10)).await;
+            let page_words = js(&c, "window.rtccall.sas").await;
+            js(&c, "window.rtccallControl.setMute(true) || true").await;
+            wait_for(
+                &c,
+                "document.getElementById('mute').textContent === 'Unmute'",
+                Duration::from_secs(5),
+            )
+            .await;
             if codec == "vp8" {
                 // A third tab on the same room is told it is full.
                 let first = c.window().await.unwrap();
@@ -291,9 +301,29 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
                 let png = c.screenshot().await.unwrap();
                 std::fs::write(artifacts.join("call-vp8.png"), png).unwrap();
             }
+            js(&c, "window.rtccallControl.setMute(false) || true").await;
             let d = tokio::task::block_in_place(|| dial.finish(Duration::from_secs(40)));
             assert_terminal_got_media(&d, track);
             assert_eq!(d.summary().end_reason, "duration");
+            assert_eq!(
+                d.summary().sas.as_deref(),
+                page_words.as_str(),
+                "the terminal's and the page's security words"
+            );
+            let muted: Vec<_> = d
+                .records()
+                .into_iter()
+                .filter_map(|r| match r {
+                    Record::Control {
+                        side: rtccall::report::schema::Side::Remote,
+                        action: rtccall::report::schema::ControlAction::Mute,
+                        state,
+                        ..
+                    } => Some(state),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(muted, ["on", "off"], "the page's mute as the terminal saw it");
             assert!(d.summary().data.echoes_received > 0, "{:?}", d.summary().data);
             wait_for(
                 &c,

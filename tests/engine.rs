@@ -183,3 +183,50 @@ fn calls_share_one_encoder_per_codec() {
         }
     });
 }
+
+/// Security words: the two ends of a direct call show the same; a relay in the middle that
+/// holds one peer connection towards each end (each with a certificate of its own, as a man in
+/// the middle holds) leaves its two ends with different words, each the words of the relay's
+/// leg facing it.
+#[test]
+fn security_words_match_directly_and_differ_through_a_man_in_the_middle() {
+    let _suite = shared();
+    with_server(|url| async move {
+        let stop = CancellationToken::new();
+        let start = |w: Vec<&str>| Call::start(config(&w), None, &stop, None);
+        let (a, a_rx) = start(words("answer", "sas-direct", &url, &["--duration", "2"]));
+        let (d, d_rx) = start(words("dial", "sas-direct", &url, &[]));
+        let ((answer, _), (dial, records)) = tokio::join!(collect(a, a_rx), collect(d, d_rx));
+        assert_flowed(&dial, &answer);
+        let words_record = records.iter().find_map(|r| match r {
+            Record::Sas { words, .. } => Some(words.clone()),
+            _ => None,
+        });
+        assert!(dial.sas.is_some(), "{dial:?}");
+        assert_eq!(dial.sas, answer.sas);
+        assert_eq!(words_record, dial.sas);
+        assert_eq!(dial.sas.as_deref().unwrap().split(' ').count(), 4);
+
+        // Alice dials room "left" where the relay answers; the relay dials room "right" where
+        // Bob answers. Each leg is a DTLS connection of its own.
+        let (alice, alice_rx) = start(words("dial", "left", &url, &["--duration", "3"]));
+        let (relay_l, relay_l_rx) = start(words("answer", "left", &url, &[]));
+        let (relay_r, relay_r_rx) = start(words("dial", "right", &url, &["--duration", "3"]));
+        let (bob, bob_rx) = start(words("answer", "right", &url, &[]));
+        let ((alice, _), (relay_l, _), (relay_r, _), (bob, _)) = tokio::join!(
+            collect(alice, alice_rx),
+            collect(relay_l, relay_l_rx),
+            collect(relay_r, relay_r_rx),
+            collect(bob, bob_rx)
+        );
+        for s in [&alice, &relay_l, &relay_r, &bob] {
+            assert!(s.connected && s.sas.is_some(), "{s:?}");
+        }
+        assert_eq!(alice.sas, relay_l.sas);
+        assert_eq!(bob.sas, relay_r.sas);
+        assert_ne!(
+            alice.sas, bob.sas,
+            "the two ends of a bridged call must read different words"
+        );
+    });
+}

@@ -15,6 +15,7 @@ mod load;
 mod media;
 mod probe;
 mod report;
+mod screen;
 mod serve;
 mod setup;
 mod turn;

@@ -142,14 +142,7 @@ impl Call {
             let signaling = signaling.unwrap_or_else(|| config.signaling());
             run_until(&config, signaling, &events, cancel, person, prompter).await
         });
-        (
-            Call {
-                end,
-                hang_up,
-                task,
-            },
-            rx,
-        )
+        (Call { end, hang_up, task }, rx)
     }
 
     /// What ends this call as a person hanging up (the call screen's `q`): once connected it
@@ -810,9 +803,11 @@ impl Driver<'_> {
             PeerEvent::Control(action, on) => {
                 // Recorded when it changes what we knew (the first messages only confirm the
                 // defaults: microphone on, video on).
-                let known = self.figures.remote_switches.entry(action).or_insert(
-                    action == crate::report::schema::ControlAction::Video,
-                );
+                let known = self
+                    .figures
+                    .remote_switches
+                    .entry(action)
+                    .or_insert(action == crate::report::schema::ControlAction::Video);
                 if std::mem::replace(known, on) == on {
                     return None;
                 }

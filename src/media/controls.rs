@@ -215,7 +215,10 @@ impl Feeder {
             return;
         }
         let now = Instant::now();
-        if self.last.is_some_and(|l| now.duration_since(l) < want.every) {
+        if self
+            .last
+            .is_some_and(|l| now.duration_since(l) < want.every)
+        {
             return;
         }
         self.last = Some(now);

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::schema::{
-    ConnState, ControlAction, Direction, FileEvent, Record, Side, Stats, Summary,
-};
+use super::schema::{ConnState, ControlAction, Direction, FileEvent, Record, Side, Stats, Summary};
 
 /// Render records until the channel closes.
 pub async fn run(mut human: Human, mut rx: tokio::sync::mpsc::Receiver<Record>) {

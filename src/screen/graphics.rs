@@ -58,7 +58,10 @@ fn read_reply(wait: Duration) -> Vec<u8> {
             tv_nsec: left.as_nanos().min(999_999_999) as i64,
         };
         let fd = stdin.as_fd();
-        let mut fds = [rustix::event::PollFd::new(&fd, rustix::event::PollFlags::IN)];
+        let mut fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
         match rustix::event::poll(&mut fds, Some(&timeout)) {
             Ok(n) if n > 0 => {}
             _ => break,

@@ -170,23 +170,26 @@ pub async fn run_call(mut config: CallConfig, view: ViewMode, cancel: Cancellati
         window: None,
         view_label: String::new(),
     };
-    let ui = tokio::task::spawn_blocking(move || screen.run(term, rx));
+    // A screen that fails or panics ends the call (as Ctrl-C would), then the panic goes on.
+    let ended = cancel.clone();
+    let ui = tokio::task::spawn_blocking(move || {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| screen.run(term, rx)));
+        if !matches!(r, Ok(Ok(()))) {
+            ended.cancel();
+        }
+        r
+    });
     let summary = run.wait().await;
     let ui = ui.await;
     restore();
-    if let Err(e) = &ui {
-        if e.is_panic() {
-            cancel.cancel();
-        }
+    match ui {
+        Ok(Ok(Err(e))) => eprintln!("rtccall: warning: the call screen failed: {e}"),
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        _ => {}
     }
     let Some(summary) = summary else {
         return crate::exit::INTERRUPTED;
     };
-    match ui {
-        Ok(Err(e)) => eprintln!("rtccall: warning: the call screen failed: {e}"),
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        _ => {}
-    }
     crate::report::human::print_summary(&summary);
     crate::report::junit::write_for(
         junit.as_deref(),
@@ -250,8 +253,8 @@ impl Screen {
                 }
             }
         }
-        let panic_after = std::env::var_os("RTCCALL_TEST_PANIC")
-            .map(|_| Instant::now() + Duration::from_secs(1));
+        let panic_after =
+            std::env::var_os("RTCCALL_TEST_PANIC").map(|_| Instant::now() + Duration::from_secs(1));
         let tick = Duration::from_millis(1000 / u64::from(TERMINAL_FPS));
         let mut remote: Option<Picture> = None;
         let mut local: Option<Picture> = None;

@@ -21,10 +21,10 @@ impl VideoWindow {
     /// Open the window (640x480 to start). Fails with why, in one line, when there is no
     /// display to open it on.
     pub fn open(controls: Controls, title: String) -> Result<VideoWindow, String> {
-        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none()
-        {
-            return Err("--view window needs a desktop: neither DISPLAY nor WAYLAND_DISPLAY is set"
-                .into());
+        if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+            return Err(
+                "--view window needs a desktop: neither DISPLAY nor WAYLAND_DISPLAY is set".into(),
+            );
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -77,9 +77,11 @@ fn show(window: &mut minifb::Window, controls: &Controls, stop: &AtomicBool) {
             seen = p.seq;
             (w, h) = (p.width as usize, p.height as usize);
             buffer.clear();
-            buffer.extend(p.rgb.chunks_exact(3).map(|c| {
-                (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2])
-            }));
+            buffer.extend(
+                p.rgb
+                    .chunks_exact(3)
+                    .map(|c| (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2])),
+            );
         }
         let shown = if w > 0 && buffer.len() == w * h {
             window.update_with_buffer(&buffer, w, h)

@@ -371,10 +371,7 @@ mod tests {
             control_messages(off, None),
             ["control mute off", "control video on"]
         );
-        let muted = Switches {
-            muted: true,
-            ..off
-        };
+        let muted = Switches { muted: true, ..off };
         assert_eq!(control_messages(muted, Some(off)), ["control mute on"]);
         let dark = Switches {
             camera_off: true,

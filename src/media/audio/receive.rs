@@ -101,10 +101,7 @@ pub fn start_receiver(
                             .audio
                             .level_received
                             .store(level_dbfs_tenths(pcm), Ordering::Relaxed);
-                        crate::media::controls::apply_volume(
-                            pcm,
-                            controls.switches().volume_pct,
-                        );
+                        crate::media::controls::apply_volume(pcm, controls.switches().volume_pct);
                         if let Some(jitter) = &jitter {
                             let mut j = jitter.lock().unwrap_or_else(|p| p.into_inner());
                             if !j.push_arrived(pcm, frame.arrived) {
