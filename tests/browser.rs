@@ -8,6 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::tmux::Tmux;
 use crate::common::*;
 use rtccall::report::schema::Record;
 use serde_json::Value;
@@ -559,6 +560,85 @@ fn browser_and_terminal_call_each_other_with_vp8_and_h264() {
 
 /// 1 MiB of bytes the page and the test both know how to make: byte i is (i * 31 + 7) mod 256.
 const PAGE_FILE_LEN: usize = 1 << 20;
+
+/// A person in the terminal's call screen (tmux) sees the browser's camera, presses `m` and
+/// `v`, and the page shows them muted and with video off; `q` hangs up.
+#[test]
+fn the_page_shows_what_the_terminal_screen_switches() {
+    let _suite = shared();
+    let _lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
+    let mut lab = Lab::create();
+    let mut server = lab.rtccall(&[
+        "serve",
+        "--listen",
+        &format!("{CALL_IP}:{SIGNAL_PORT}"),
+        "--json",
+    ]);
+    server.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
+    let ws = format!("ws://{CALL_IP}:{SIGNAL_PORT}/");
+    let page = format!("http://{CALL_IP}:{SIGNAL_PORT}/");
+    lab.start_driver();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = browser(&lab, &[]).await;
+        c.goto(&format!("{page}?room=screen-page&autojoin=1"))
+            .await
+            .unwrap();
+        wait_for(&c, "window.rtccall.phase === 'waiting'", Duration::from_secs(15)).await;
+        let w = lab.wrapper();
+        let cmd = format!(
+            "{} {BIN} dial screen-page --server {ws} --bind {CALL_IP}:0 --audio tone \
+             --no-speaker --video-size 320x240 --timeout 30 --view blocks",
+            w.join(" ")
+        );
+        let t = Tmux::start(&cmd, &[]);
+        assert_page_gets_media(&c, "video/VP8").await;
+        // The browser's fake camera on the terminal: half-blocks in many colours.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = t.capture();
+            if screen.matches('▀').count() > 500 && screen.matches("38;2;").count() > 50 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no video on the terminal");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        t.keys("m");
+        wait_for(
+            &c,
+            "window.rtccall.remote.mute === true && document.getElementById('remote-state').textContent.includes('muted')",
+            Duration::from_secs(5),
+        )
+        .await;
+        t.keys("v");
+        wait_for(
+            &c,
+            "window.rtccall.remote.video === false && document.getElementById('remote-state').textContent.includes('video off')",
+            Duration::from_secs(5),
+        )
+        .await;
+        // Both show the same words.
+        wait_for(&c, "typeof window.rtccall.sas === 'string'", Duration::from_secs(5)).await;
+        let words = js(&c, "window.rtccall.sas").await;
+        let text = t.tmux(&["capture-pane", "-p", "-t", "0"]);
+        assert!(
+            text.contains(&format!("words: {}", words.as_str().unwrap())),
+            "{text}"
+        );
+        t.keys("q");
+        assert_eq!(
+            tokio::task::block_in_place(|| t.exit_code(Duration::from_secs(10))),
+            0
+        );
+        wait_for(
+            &c,
+            "window.rtccall.phase === 'ended' && window.rtccall.ended.startsWith('remote hang-up')",
+            Duration::from_secs(10),
+        )
+        .await;
+        c.close().await.unwrap();
+    });
+}
 
 fn page_file_bytes() -> Vec<u8> {
     (0..PAGE_FILE_LEN).map(|i| (i * 31 + 7) as u8).collect()

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use rtccall::report::schema::{Record, Summary};
 
 pub mod netns;
+pub mod tmux;
 pub use netns::Netns;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_rtccall");
