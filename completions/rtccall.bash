@@ -109,7 +109,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__answer)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --expect --junit --auto-accept --reject --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --expect --junit --view --auto-accept --reject --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -233,6 +233,10 @@ _rtccall() {
                     ;;
                 --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --view)
+                    COMPREPLY=($(compgen -W "auto blocks sixel kitty window none" -- "${cur}"))
                     return 0
                     ;;
                 --reject)
@@ -261,7 +265,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__dial)
-            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --expect --junit --verbose --help --version"
+            opts="-v -h -V --server --no-embedded-server --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --chat --send --receive --overwrite --data-throughput --json --stats-interval --stats-dump --expect --junit --view --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +389,10 @@ _rtccall() {
                     ;;
                 --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --view)
+                    COMPREPLY=($(compgen -W "auto blocks sixel kitty window none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -721,7 +729,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__play)
-            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --expect --junit --verbose --help --version"
+            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --expect --junit --view --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -829,6 +837,10 @@ _rtccall() {
                     ;;
                 --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --view)
+                    COMPREPLY=($(compgen -W "auto blocks sixel kitty window none" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -965,7 +977,7 @@ _rtccall() {
             return 0
             ;;
         rtccall__subcmd__publish)
-            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --expect --junit --verbose --help --version"
+            opts="-v -h -V --token --ca --insecure --timeout --duration --audio --video --media --loop --video-codec --video-size --fps --video-bitrate --speaker --no-speaker --record --ice-server --username --ice-username --credential --ice-credential --relay-only --bind --bind-tcp --impair --restart-ice-after --json --stats-interval --stats-dump --expect --junit --view --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1073,6 +1085,10 @@ _rtccall() {
                     ;;
                 --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --view)
+                    COMPREPLY=($(compgen -W "auto blocks sixel kitty window none" -- "${cur}"))
                     return 0
                     ;;
                 *)

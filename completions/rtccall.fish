@@ -94,6 +94,12 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-interval 
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l expect -d 'Require this of the call (repeatable), checked on its summary; exit 7 when one does not hold: connected[<SECS s], path=host|srflx|prflx|relay, relay=udp|tcp|tls, codec=vp8|vp9|h264, rtt<MS, loss<PCT, jitter<MS, fps>=N, video-decoded>=PCT, audio-decoded>=PCT, bitrate>=KBPS, freezes<=N, restarts<=N, data>=MBIT, latency<MS (also audio-latency, video-latency). Any of <, <=, >, >= works with a number' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l junit -d 'Write the call as JUnit XML to FILE when it ends: one testsuite, a testcase for connecting and one per --expect, failures with what was measured' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l view -d 'The call screen when stdin and stdout are terminals (not with --json): the other side\'s video as half-blocks (blocks), sixel or kitty graphics, or in a desktop window (window, also without a terminal); auto asks the terminal what it shows (within 100 ms) and falls back to blocks; none keeps the status line' -r -f -a "auto\t'The best the terminal supports: kitty graphics, sixel, else blocks'
+blocks\t'Unicode half-blocks in 24-bit colour (any terminal, tmux included)'
+sixel\t'Sixel graphics (xterm -ti vt340, foot, WezTerm, mlterm)'
+kitty\t'The kitty graphics protocol (kitty, WezTerm, Ghostty)'
+window\t'A desktop window (X11 or Wayland); the terminal keeps the rest of the screen'
+none\t'No call screen: the status line as without a terminal'"
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand dial" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
@@ -135,6 +141,12 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-interva
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l expect -d 'Require this of the call (repeatable), checked on its summary; exit 7 when one does not hold: connected[<SECS s], path=host|srflx|prflx|relay, relay=udp|tcp|tls, codec=vp8|vp9|h264, rtt<MS, loss<PCT, jitter<MS, fps>=N, video-decoded>=PCT, audio-decoded>=PCT, bitrate>=KBPS, freezes<=N, restarts<=N, data>=MBIT, latency<MS (also audio-latency, video-latency). Any of <, <=, >, >= works with a number' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l junit -d 'Write the call as JUnit XML to FILE when it ends: one testsuite, a testcase for connecting and one per --expect, failures with what was measured' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l view -d 'The call screen when stdin and stdout are terminals (not with --json): the other side\'s video as half-blocks (blocks), sixel or kitty graphics, or in a desktop window (window, also without a terminal); auto asks the terminal what it shows (within 100 ms) and falls back to blocks; none keeps the status line' -r -f -a "auto\t'The best the terminal supports: kitty graphics, sixel, else blocks'
+blocks\t'Unicode half-blocks in 24-bit colour (any terminal, tmux included)'
+sixel\t'Sixel graphics (xterm -ti vt340, foot, WezTerm, mlterm)'
+kitty\t'The kitty graphics protocol (kitty, WezTerm, Ghostty)'
+window\t'A desktop window (X11 or Wayland); the terminal keeps the rest of the screen'
+none\t'No call screen: the status line as without a terminal'"
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l reject -d 'Decline the call; the dialer prints REASON and exits 3' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l no-embedded-server -d 'Never start a signaling server in this process, even when none runs on a loopback URL'
 complete -c rtccall -n "__fish_rtccall_using_subcommand answer" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
@@ -174,6 +186,12 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l stats-interv
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l expect -d 'Require this of the call (repeatable), checked on its summary; exit 7 when one does not hold: connected[<SECS s], path=host|srflx|prflx|relay, relay=udp|tcp|tls, codec=vp8|vp9|h264, rtt<MS, loss<PCT, jitter<MS, fps>=N, video-decoded>=PCT, audio-decoded>=PCT, bitrate>=KBPS, freezes<=N, restarts<=N, data>=MBIT, latency<MS (also audio-latency, video-latency). Any of <, <=, >, >= works with a number' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l junit -d 'Write the call as JUnit XML to FILE when it ends: one testsuite, a testcase for connecting and one per --expect, failures with what was measured' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l view -d 'The call screen when stdin and stdout are terminals (not with --json): the other side\'s video as half-blocks (blocks), sixel or kitty graphics, or in a desktop window (window, also without a terminal); auto asks the terminal what it shows (within 100 ms) and falls back to blocks; none keeps the status line' -r -f -a "auto\t'The best the terminal supports: kitty graphics, sixel, else blocks'
+blocks\t'Unicode half-blocks in 24-bit colour (any terminal, tmux included)'
+sixel\t'Sixel graphics (xterm -ti vt340, foot, WezTerm, mlterm)'
+kitty\t'The kitty graphics protocol (kitty, WezTerm, Ghostty)'
+window\t'A desktop window (X11 or Wayland); the terminal keeps the rest of the screen'
+none\t'No call screen: the status line as without a terminal'"
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand publish" -l no-speaker -d 'Do not play the other side\'s audio'
@@ -208,6 +226,12 @@ complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l stats-interval 
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l stats-dump -d 'Write the call as an rtcstats dump (file format 3, JSON Lines) to FILE as it goes: API calls with their SDP, state changes, and W3C stats every --stats-interval; opened by `rtccall report` and the rtcstats dump importer' -r -F
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l expect -d 'Require this of the call (repeatable), checked on its summary; exit 7 when one does not hold: connected[<SECS s], path=host|srflx|prflx|relay, relay=udp|tcp|tls, codec=vp8|vp9|h264, rtt<MS, loss<PCT, jitter<MS, fps>=N, video-decoded>=PCT, audio-decoded>=PCT, bitrate>=KBPS, freezes<=N, restarts<=N, data>=MBIT, latency<MS (also audio-latency, video-latency). Any of <, <=, >, >= works with a number' -r
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l junit -d 'Write the call as JUnit XML to FILE when it ends: one testsuite, a testcase for connecting and one per --expect, failures with what was measured' -r -F
+complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l view -d 'The call screen when stdin and stdout are terminals (not with --json): the other side\'s video as half-blocks (blocks), sixel or kitty graphics, or in a desktop window (window, also without a terminal); auto asks the terminal what it shows (within 100 ms) and falls back to blocks; none keeps the status line' -r -f -a "auto\t'The best the terminal supports: kitty graphics, sixel, else blocks'
+blocks\t'Unicode half-blocks in 24-bit colour (any terminal, tmux included)'
+sixel\t'Sixel graphics (xterm -ti vt340, foot, WezTerm, mlterm)'
+kitty\t'The kitty graphics protocol (kitty, WezTerm, Ghostty)'
+window\t'A desktop window (X11 or Wayland); the terminal keeps the rest of the screen'
+none\t'No call screen: the status line as without a terminal'"
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l insecure -d 'Do not check the certificates of wss:// and turns: servers at all (testing only)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l loop -d 'Start files again when they end (otherwise the call hangs up at the end of the file)'
 complete -c rtccall -n "__fish_rtccall_using_subcommand play" -l no-speaker -d 'Do not play the other side\'s audio'

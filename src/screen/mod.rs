@@ -131,6 +131,8 @@ pub async fn run_call(mut config: CallConfig, view: ViewMode, cancel: Cancellati
     let controls = config.media.controls.clone();
     let (keyboard, typed) = crate::data::Keyboard::new();
     config.data.keyboard = Some(keyboard);
+    // The screen reads the keys: chat lines are typed there, not read from stdin.
+    config.data.chat = false;
     let junit = config.junit.clone();
     let role = config.role_label().to_string();
     let room = config.place.label();
