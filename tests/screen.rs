@@ -137,7 +137,11 @@ fn stats_records(lines: &[String]) -> Vec<(f64, rtccall::report::schema::Stats)>
 
 /// The answering side: testsrc2 and a tone, NDJSON with stats every 250 ms.
 fn answerer(room: &str, url: &str) -> Proc {
-    Proc::spawn(&[
+    answerer_with(room, url, &[])
+}
+
+fn answerer_with(room: &str, url: &str, extra: &[&str]) -> Proc {
+    let mut args = vec![
         "answer",
         room,
         "--server",
@@ -152,7 +156,9 @@ fn answerer(room: &str, url: &str) -> Proc {
         "0.25",
         "--timeout",
         "30",
-    ])
+    ];
+    args.extend_from_slice(extra);
+    Proc::spawn(&args)
 }
 
 fn dial_command(room: &str, url: &str, extra: &str) -> String {
@@ -185,7 +191,14 @@ fn wait_for_pattern(t: &Tmux) -> Cells {
 fn tmux_shows_the_pattern_and_keys_steer_the_call() {
     let _g = common::shared();
     let (_serve, url) = common::serve();
-    let mut other = answerer("screen-keys", &url);
+    let inbox = Scratch::new("screen-inbox");
+    let inbox_dir = inbox.str("");
+    let mut other = answerer_with("screen-keys", &url, &["--receive", &inbox_dir]);
+    let outbox = Scratch::new("screen-outbox");
+    let file = outbox.write(
+        "notes.txt",
+        &"a file typed on the call screen\n".repeat(2000),
+    );
     // --view auto inside tmux: blocks.
     let t = Tmux::start(&dial_command("screen-keys", &url, ""), &[]);
     let screen = wait_for_pattern(&t);
@@ -234,6 +247,29 @@ fn tmux_shows_the_pattern_and_keys_steer_the_call() {
         l.contains("\"type\":\"control\"") && l.contains("\"video\"") && l.contains("\"on\"")
     });
     std::thread::sleep(Duration::from_millis(1500));
+
+    // c: a chat line typed on the screen; f: a file by its path; ?: the keys.
+    t.keys("c");
+    t.keys("hello from the screen");
+    t.tmux(&["send-keys", "-t", "0", "Enter"]);
+    other.wait_line(Duration::from_secs(5), |l| {
+        l.contains("\"type\":\"chat\"") && l.contains("hello from the screen")
+    });
+    t.keys("f");
+    t.keys(&file);
+    t.tmux(&["send-keys", "-t", "0", "Enter"]);
+    other.wait_line(Duration::from_secs(10), |l| {
+        l.contains("\"type\":\"file\"") && l.contains("\"verified\"")
+    });
+    assert_eq!(
+        std::fs::read(inbox.path("notes.txt")).unwrap(),
+        std::fs::read(&file).unwrap()
+    );
+    t.keys("?");
+    std::thread::sleep(Duration::from_millis(300));
+    let text = t.tmux(&["capture-pane", "-p", "-t", "0"]);
+    assert!(text.contains("mute or unmute the microphone"), "{text}");
+    t.tmux(&["send-keys", "-t", "0", "Escape"]);
 
     // q: hung up, exit 0, the other side told.
     t.keys("q");
