@@ -118,6 +118,17 @@ impl DTLSConn {
         }
     }
 
+    /// rtccall patch: how long to wait for the peer's answer to the current flight: the
+    /// configured interval, doubled for each retransmission of this flight so far (RFC 6347
+    /// 4.2.4.1), at most `MAXIMUM_TICKER_INTERVAL`.
+    fn retransmit_wait(&self) -> std::time::Duration {
+        let doublings = self.current_retransmit_count.min(16) as u32;
+        self.handshake_config
+            .retransmit_interval
+            .saturating_mul(1u32 << doublings)
+            .min(crate::conn::MAXIMUM_TICKER_INTERVAL)
+    }
+
     fn prepare(&mut self) -> Result<HandshakeState> {
         self.flights = None;
 
@@ -181,7 +192,8 @@ impl DTLSConn {
         if self.current_flight.is_last_send_flight() || self.is_handshake_completed() {
             Ok(HandshakeState::Finished)
         } else {
-            self.current_retransmit_timer = Some(now + self.handshake_config.retransmit_interval);
+            // rtccall patch: each retransmission of a flight waits twice as long as the last.
+            self.current_retransmit_timer = Some(now + self.retransmit_wait());
             Ok(HandshakeState::Waiting)
         }
     }
@@ -298,8 +310,8 @@ impl DTLSConn {
                     Some(HandshakeState::Sending)
                 }
             } else {
-                self.current_retransmit_timer =
-                    Some(now + self.handshake_config.retransmit_interval);
+                // rtccall patch: as after sending, the wait doubles with the retransmissions.
+                self.current_retransmit_timer = Some(now + self.retransmit_wait());
                 Some(HandshakeState::Waiting)
             }
         } else if self.current_handshake_state == HandshakeState::Finished {

@@ -39,7 +39,13 @@ use std::io::BufWriter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub(crate) const INITIAL_TICKER_INTERVAL: Duration = Duration::from_secs(1);
+// rtccall patch: the first retransmission 50 ms after a flight (libwebrtc's initial DTLS timer),
+// doubling with each retransmission of the same flight (RFC 6347 4.2.4.1) up to 60 s, instead of
+// every second. A peer that drops our first ClientHello because it arrived before its own ICE
+// check succeeded (Firefox) made the handshake wait a whole second.
+pub(crate) const INITIAL_TICKER_INTERVAL: Duration = Duration::from_millis(50);
+/// rtccall patch: the longest wait between retransmissions of one flight (RFC 6347 4.2.4.1).
+pub(crate) const MAXIMUM_TICKER_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) const COOKIE_LENGTH: usize = 20;
 pub(crate) const DEFAULT_NAMED_CURVE: NamedCurve = NamedCurve::X25519;
 pub(crate) const INBOUND_BUFFER_SIZE: usize = 8192;
