@@ -1361,6 +1361,34 @@ fn a_quota_refusal_is_reported_with_the_servers_code() {
     assert_eq!(p.summary().verdict, Status::Fail, "{p}");
 }
 
+/// With a user quota of 2 a call (two allocations) fits, but not while the probe's own
+/// allocations, given back just before, still count: the probe does not wait for them up
+/// front, and when the call misses its relays it waits for them to settle and tries again,
+/// rather than blaming the server.
+#[test]
+fn the_probes_own_allocations_do_not_fail_its_calls_under_a_quota() {
+    let _suite = shared();
+    let mut opts = TURN_TEST_USER.to_vec();
+    opts.push("--user-quota=2");
+    let turn = Turn::start(&opts);
+    let label = udp_label(turn.port);
+    let p = start_raw(
+        &[
+            "probe",
+            "--ice-server",
+            &format!("turn:test:secret@127.0.0.1:{}", turn.port),
+            "--json",
+        ],
+        &[],
+    )
+    .finish();
+    let call = p.step(&label, "call-relay");
+    assert_eq!(call.status, Status::Pass, "{call:?}\n{p}");
+    let gathering = p.step("*", "ice-gathering");
+    assert_eq!(gathering.status, Status::Pass, "{gathering:?}\n{p}");
+    assert!(gathering.message.contains("1 relay"), "{gathering:?}");
+}
+
 /// A short granted lifetime is a warning, and the security step still runs on a live
 /// allocation (refreshed first), so a server that relays to loopback is flagged rather than
 /// passed; a server with stale nonces every second passes what it should.

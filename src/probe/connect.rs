@@ -88,9 +88,26 @@ pub async fn gathering(cfg: &ProbeConfig, outcomes: &[(Server, Outcome)]) -> Ste
             }
         }
     }
-    cfg.releases.settle().await;
-    let gathered = peer::gather(&setup(cfg, ice, false), cfg.step_timeout).await;
+    let recent = cfg.releases.recent();
+    let mut gathered = peer::gather(&setup(cfg, ice.clone(), false), cfg.step_timeout).await;
     cfg.releases.mark();
+    // A relay missing right after our own allocations were given back may be a quota they
+    // still count against: gather again once they no longer do.
+    let relays = |r: &peer::GatherReport| {
+        r.candidates
+            .iter()
+            .filter(|c| c.candidate_type == "relay")
+            .count()
+    };
+    let wanted = outcomes
+        .iter()
+        .filter(|(s, o)| s.scheme == Scheme::Turn && o.relay_ok)
+        .count();
+    if recent && matches!(&gathered, Ok(r) if relays(r) < wanted) {
+        cfg.releases.settle().await;
+        gathered = peer::gather(&setup(cfg, ice, false), cfg.step_timeout).await;
+        cfg.releases.mark();
+    }
     let report = match gathered {
         Ok(r) => r,
         Err(e) => return t.fail("gathering could not start", e.to_string()),
@@ -325,10 +342,16 @@ pub async fn relay_call(cfg: &ProbeConfig, s: &Server, o: &Outcome) -> Step {
         let Some(remote) = o.remote else {
             return t.done(Status::Skip, "not tried: the server's address is unknown");
         };
-        // Our own allocations must not count against a quota the call's peers meet.
-        cfg.releases.settle().await;
-        let mut step = call_check(cfg, Some(s), t).await;
+        let recent = cfg.releases.recent();
+        let mut step = call_check(cfg, Some(s), t.clone()).await;
         cfg.releases.mark();
+        if recent && step.status == Status::Fail && step.message == NOT_CONNECTED {
+            // Our own allocations, given back just before, may have counted against a quota
+            // the call's peers met: once they no longer do, the call gets its chance again.
+            cfg.releases.settle().await;
+            step = call_check(cfg, Some(s), t).await;
+            cfg.releases.mark();
+        }
         if step.status == Status::Fail && o.send_indications_only {
             // The echo already found why: say that rather than guess at firewalls.
             step.explanation = Some(
@@ -356,6 +379,9 @@ pub async fn relay_call(cfg: &ProbeConfig, s: &Server, o: &Outcome) -> Step {
         step
     }
 }
+
+/// What a call step says when its peers did not connect.
+const NOT_CONNECTED: &str = "the call did not connect";
 
 /// A call: `server` None is the direct call, Some the relay-only call through that TURN server.
 async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Step {
@@ -391,7 +417,7 @@ async fn call_check(cfg: &ProbeConfig, server: Option<&Server>, t: Timer) -> Ste
     let mut s = if !(d.connected && a.connected) {
         let why = d.error.clone().or(a.error.clone()).unwrap_or_default();
         t.fail(
-            "the call did not connect",
+            NOT_CONNECTED,
             match server {
                 Some(_) => format!(
                     "two peers forced through this relay could not connect ({why}); the server \

@@ -115,7 +115,9 @@ pub struct ProbeConfig {
 const RELEASE_SETTLE: Duration = Duration::from_millis(1200);
 
 /// When the probe's own allocations (and its calls') were last given back, so that a later
-/// step does not collide with them in a quota and blame the server for the probe's own use.
+/// step does not blame the server for the probe's own use of a quota: the calls and the
+/// gathering go at once, and only when they miss a relay while a release may still count do
+/// they wait for it to settle and try again (no fixed wait when the server has no quota).
 #[derive(Debug, Default)]
 pub struct Releases(std::sync::Mutex<Option<Instant>>);
 
@@ -125,6 +127,15 @@ impl Releases {
         if let Ok(mut g) = self.0.lock() {
             *g = Some(Instant::now());
         }
+    }
+
+    /// Whether the last release may still count against a quota.
+    pub fn recent(&self) -> bool {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .is_some_and(|at| at.elapsed() < RELEASE_SETTLE)
     }
 
     /// Wait until the last release no longer counts.
@@ -191,6 +202,7 @@ pub fn rtt_stats(v: &[f64]) -> Option<Rtt> {
 }
 
 /// A step being timed.
+#[derive(Clone)]
 struct Timer {
     server: String,
     step: &'static str,

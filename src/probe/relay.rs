@@ -160,12 +160,14 @@ pub(super) async fn echo(
     // When each packet left; taken when its echo comes back, so a duplicate counts once.
     let mut sent_at = vec![None::<Duration>; n as usize];
     let mut rtts = Vec::with_capacity(n as usize);
-    // One 100-byte packet per millisecond (the timer's resolution): under 1 Mbit/s, like a
-    // media stream, so that a relay's rate limit or a queue does not turn a burst into loss;
-    // 100 packets take 0.1 to 0.2 s.
+    // One 100-byte packet per millisecond: under 1 Mbit/s, like a media stream, so that a
+    // relay's rate limit or a queue does not turn a burst into loss. Each packet is due at its
+    // place on that schedule, not a millisecond after the previous one left (the timer's
+    // granularity made that 1.5 to 2 ms): 100 packets take 0.1 s.
     let spacing = Duration::from_millis(1);
     let mut next = 0u32;
-    let mut next_at = Instant::now();
+    let schedule = Instant::now();
+    let mut next_at = schedule;
     let mut finish_by = None;
     loop {
         let now = Instant::now();
@@ -177,7 +179,7 @@ pub(super) async fn echo(
             }
             sent_at[next as usize] = Some(base.elapsed());
             next += 1;
-            next_at = now + spacing;
+            next_at = schedule + spacing * next;
             if next == n {
                 finish_by = Some(Instant::now() + Duration::from_millis(500));
             }
