@@ -50,6 +50,22 @@ impl Lab {
         Proc::spawn_wrapped(&self.wrapper(), args, &[])
     }
 
+    /// `rtccall serve` on the namespace's address, listening: it, its ws:// URL and the page's.
+    fn serve(&self) -> (Proc, String, String) {
+        let mut server = self.rtccall(&[
+            "serve",
+            "--listen",
+            &format!("{CALL_IP}:{SIGNAL_PORT}"),
+            "--json",
+        ]);
+        server.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
+        (
+            server,
+            format!("ws://{CALL_IP}:{SIGNAL_PORT}/"),
+            format!("http://{CALL_IP}:{SIGNAL_PORT}/"),
+        )
+    }
+
     /// chromedriver inside the namespace, reachable from the test at NS_IP.
     fn start_driver(&mut self) {
         let child = Command::new("ip")
@@ -568,15 +584,7 @@ fn the_page_shows_what_the_terminal_screen_switches() {
     let _suite = shared();
     let _lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let mut lab = Lab::create();
-    let mut server = lab.rtccall(&[
-        "serve",
-        "--listen",
-        &format!("{CALL_IP}:{SIGNAL_PORT}"),
-        "--json",
-    ]);
-    server.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
-    let ws = format!("ws://{CALL_IP}:{SIGNAL_PORT}/");
-    let page = format!("http://{CALL_IP}:{SIGNAL_PORT}/");
+    let (_server, ws, page) = lab.serve();
     lab.start_driver();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
@@ -881,15 +889,7 @@ fn browser_publishes_by_whip_and_plays_by_whep() {
     let _suite = shared();
     let _lab = LAB.lock().unwrap_or_else(|p| p.into_inner());
     let mut lab = Lab::create();
-    let mut server = lab.rtccall(&[
-        "serve",
-        "--listen",
-        &format!("{CALL_IP}:{SIGNAL_PORT}"),
-        "--json",
-    ]);
-    server.wait_line(Duration::from_secs(10), |l| l.contains("listening"));
-    let ws = format!("ws://{CALL_IP}:{SIGNAL_PORT}/");
-    let page = format!("http://{CALL_IP}:{SIGNAL_PORT}/");
+    let (server, ws, page) = lab.serve();
     lab.start_driver();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {

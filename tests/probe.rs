@@ -1326,15 +1326,13 @@ fn expired_rest_credentials(secret: &str, user: &str, ago: u64) -> (String, Stri
     (username, password)
 }
 
-/// With a user quota of 1, a call's second allocation is refused: the call step says the
-/// server answered 486 and what the code can mean, not "look at a firewall".
-#[test]
-fn a_quota_refusal_is_reported_with_the_servers_code() {
-    let _suite = shared();
+/// A probe of a coturn that allows each user `quota` allocations at once; its run and the
+/// UDP server's label.
+fn probe_with_user_quota(quota: u32) -> (Probe, String) {
     let mut opts = TURN_TEST_USER.to_vec();
-    opts.push("--user-quota=1");
+    let quota = format!("--user-quota={quota}");
+    opts.push(&quota);
     let turn = Turn::start(&opts);
-    let label = udp_label(turn.port);
     let p = start_raw(
         &[
             "probe",
@@ -1345,6 +1343,15 @@ fn a_quota_refusal_is_reported_with_the_servers_code() {
         &[],
     )
     .finish();
+    (p, udp_label(turn.port))
+}
+
+/// With a user quota of 1, a call's second allocation is refused: the call step says the
+/// server answered 486 and what the code can mean, not "look at a firewall".
+#[test]
+fn a_quota_refusal_is_reported_with_the_servers_code() {
+    let _suite = shared();
+    let (p, label) = probe_with_user_quota(1);
     assert_eq!(p.code, 1, "{p}");
     assert_eq!(p.step(&label, "turn-allocate").status, Status::Pass, "{p}");
     assert_eq!(p.step(&label, "relay-echo").status, Status::Pass, "{p}");
@@ -1368,20 +1375,7 @@ fn a_quota_refusal_is_reported_with_the_servers_code() {
 #[test]
 fn the_probes_own_allocations_do_not_fail_its_calls_under_a_quota() {
     let _suite = shared();
-    let mut opts = TURN_TEST_USER.to_vec();
-    opts.push("--user-quota=2");
-    let turn = Turn::start(&opts);
-    let label = udp_label(turn.port);
-    let p = start_raw(
-        &[
-            "probe",
-            "--ice-server",
-            &format!("turn:test:secret@127.0.0.1:{}", turn.port),
-            "--json",
-        ],
-        &[],
-    )
-    .finish();
+    let (p, label) = probe_with_user_quota(2);
     let call = p.step(&label, "call-relay");
     assert_eq!(call.status, Status::Pass, "{call:?}\n{p}");
     let gathering = p.step("*", "ice-gathering");

@@ -245,12 +245,7 @@ impl Screen {
                     self.view_label = "the video is in its window".into();
                 }
                 Err(e) => {
-                    self.state.record(&Record::Error {
-                        ms: 0.0,
-                        kind: crate::report::schema::ErrorKind::Usage,
-                        message: format!("{e}; showing it here instead"),
-                        exit_code: 0,
-                    });
+                    self.state.line(format!("{e}; showing it here instead"));
                     self.shown = Shown::Blocks;
                 }
             }
@@ -432,18 +427,16 @@ impl Screen {
             Action::Chat(text) => {
                 if self.typed.try_send(Typed::Chat(text)).is_err() {
                     self.state
-                        .record(&note("chat: too many lines waiting; not sent"));
+                        .line("chat: too many lines waiting; not sent".into());
                 }
             }
             Action::SendFile(path) => {
                 let path = expand_home(&path);
                 if !path.is_file() {
-                    self.state.record(&note(&format!(
-                        "{} is not a file: not sent",
-                        path.display()
-                    )));
+                    self.state
+                        .line(format!("{} is not a file: not sent", path.display()));
                 } else if self.typed.try_send(Typed::File(path)).is_err() {
-                    self.state.record(&note("too many files waiting; not sent"));
+                    self.state.line("too many files waiting; not sent".into());
                 }
             }
             Action::HangUp => {
@@ -463,16 +456,6 @@ impl Screen {
                 }
             }
         }
-    }
-}
-
-/// A line for the screen's notes.
-fn note(text: &str) -> Record {
-    Record::Error {
-        ms: 0.0,
-        kind: crate::report::schema::ErrorKind::Usage,
-        message: text.into(),
-        exit_code: 0,
     }
 }
 

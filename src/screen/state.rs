@@ -90,7 +90,8 @@ impl State {
         }
     }
 
-    fn line(&mut self, text: String) {
+    /// A line among the chat and notes (escaped: it may carry the other side's text).
+    pub fn line(&mut self, text: String) {
         if self.lines.len() == KEEP_LINES {
             self.lines.pop_front();
         }
