@@ -12,7 +12,8 @@
 //
 // Options: --seconds N (media time after connecting, default 5), --timeout N (seconds allowed to
 // connect, default 30), --min-frames N (default 10), --firefox PATH (default $FIREFOX or
-// /usr/bin/firefox-esr), --screenshot FILE.PNG (the page, mid-call), --keep-profile,
+// /usr/bin/firefox-esr), --chromium PATH (Chromium over CDP instead, for side-by-side figures),
+// --screenshot FILE.PNG (the page, mid-call), --keep-profile,
 // --pref NAME=VALUE (one more Firefox preference, or one of ours overridden; VALUE as JSON when
 // it parses: true, 0, "text").
 //
@@ -64,6 +65,7 @@ function parseArgs(argv) {
     timeout: 30,
     minFrames: 10,
     firefox: process.env.FIREFOX || "/usr/bin/firefox-esr",
+    chromium: null,
     screenshot: null,
     keepProfile: false,
     prefs: {},
@@ -90,6 +92,7 @@ function parseArgs(argv) {
     else if (a === "--timeout") o.timeout = num();
     else if (a === "--min-frames") o.minFrames = num();
     else if (a === "--firefox") o.firefox = next();
+    else if (a === "--chromium") o.chromium = next();
     else if (a === "--screenshot") o.screenshot = next();
     else if (a === "--keep-profile") o.keepProfile = true;
     else if (a === "--pref") {
@@ -455,7 +458,25 @@ async function main() {
     const puppeteer = loadPuppeteer();
     const origin = new URL(o.url).origin;
     const launchedAt = Date.now();
-    browser = await puppeteer.launch({
+    browser = await puppeteer.launch(o.chromium ? {
+      // --chromium PATH: the same checks in Chromium (over CDP), for figures side by side.
+      browser: "chrome",
+      executablePath: o.chromium,
+      headless: true,
+      userDataDir: profile,
+      args: [
+        "--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync",
+        "--disable-features=WebRtcHideLocalIpsWithMdns",
+        "--autoplay-policy=no-user-gesture-required",
+        `--unsafely-treat-insecure-origin-as-secure=${origin}`,
+      ],
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+      timeout: 60000,
+    } : {
       browser: "firefox",
       protocol: "webDriverBiDi",
       executablePath: o.firefox,
