@@ -522,6 +522,24 @@ impl Xvfb {
     }
 }
 
+impl Xvfb {
+    /// Take screenshots until one shows testsrc2's bars (runs at least `min_run` pixels wide),
+    /// for at most `within`; whether one did.
+    fn wait_for_bars(&self, path: &std::path::Path, min_run: usize, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            let (w, h, rgb) = self.screenshot(path);
+            if shows_bars(w, h, &rgb, min_run) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -581,15 +599,11 @@ fn xterm_shows_the_pattern_in_sixel() {
         .env_remove("TMUX")
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(6));
-    let (w, h, rgb) = x.screenshot(&dir.path("shot.ppm"));
+    let shown = x.wait_for_bars(&dir.path("shot.ppm"), 8, Duration::from_secs(8));
     let status = xterm.wait().unwrap();
     assert!(status.success());
     assert_eq!(std::fs::read_to_string(&exit).unwrap().trim(), "0");
-    assert!(
-        shows_bars(w, h, &rgb, 8),
-        "the screenshot shows no testsrc2 bars"
-    );
+    assert!(shown, "no screenshot showed testsrc2's bars");
 }
 
 #[test]
@@ -619,14 +633,10 @@ fn a_window_shows_the_pattern() {
     me.wait_line(Duration::from_secs(20), |l| {
         l.contains("\"type\":\"stats\"")
     });
-    std::thread::sleep(Duration::from_secs(2));
-    let (w, h, rgb) = x.screenshot(&dir.path("shot.ppm"));
+    let shown = x.wait_for_bars(&dir.path("shot.ppm"), 20, Duration::from_secs(4));
     let done = me.finish(Duration::from_secs(20));
     assert_eq!(done.code, 0, "{}", done.stderr);
-    assert!(
-        shows_bars(w, h, &rgb, 20),
-        "the screenshot shows no testsrc2 bars"
-    );
+    assert!(shown, "no screenshot showed testsrc2's bars");
     // Without a display it is a usage error naming why.
     let no_display = Proc::spawn_full(
         &[],
