@@ -652,3 +652,79 @@ fn a_window_shows_the_pattern() {
         no_display.stderr
     );
 }
+
+/// An incoming call on the screen: the room, the caller's address and the words it would
+/// have are shown while it is asked about; `y` takes it (the same words when connected), and
+/// `r` with a reason refuses the next one with that reason.
+#[test]
+fn an_incoming_call_is_asked_about_on_the_screen() {
+    let _g = common::shared();
+    let (_serve, url) = common::serve();
+    let answer = |room: &str| {
+        format!(
+            "{BIN} answer {room} --server {url} --audio tone --no-speaker --video-size 320x240 --timeout 30 --view blocks"
+        )
+    };
+    let dial = |room: &str| {
+        Proc::spawn(&common::call_args(
+            "dial",
+            room,
+            &url,
+            &["--duration", "3", "--audio", "tone", "--no-speaker"],
+        ))
+    };
+    let t = Tmux::start(&answer("screen-ask"), &[]);
+    // The answerer joins first: the dialer offers once it is there.
+    std::thread::sleep(Duration::from_millis(500));
+    let caller = dial("screen-ask");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let asked = loop {
+        let text = t.tmux(&["capture-pane", "-p", "-t", "0"]);
+        if let Some(line) = text
+            .lines()
+            .find(|l| l.contains("incoming call in room screen-ask") && l.contains("words "))
+        {
+            break line.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no question on the screen:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(asked.contains(" from 127.0.0.1:"), "{asked}");
+    t.keys("y");
+    let d = caller.finish(Duration::from_secs(30));
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    let words = d.summary().sas.expect("the caller's words");
+    assert!(
+        asked.contains(&format!("words {words}:")),
+        "asked with other words than the call has: {asked} / {words}"
+    );
+    assert_eq!(t.exit_code(Duration::from_secs(10)), 0);
+
+    // Refused with a reason typed on the screen.
+    let t = Tmux::start(&answer("screen-refuse"), &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    let caller = dial("screen-refuse");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !t
+        .tmux(&["capture-pane", "-p", "-t", "0"])
+        .contains("incoming call in room screen-refuse")
+    {
+        assert!(Instant::now() < deadline, "no question on the screen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    t.keys("r");
+    t.keys("in a meeting");
+    t.tmux(&["send-keys", "-t", "0", "Enter"]);
+    let d = caller.finish(Duration::from_secs(30));
+    assert_eq!(d.code, 3, "{}", d.stderr);
+    assert!(
+        d.stdout
+            .iter()
+            .any(|l| l.contains("\"rejected\"") && l.contains("in a meeting")),
+        "{:?}",
+        d.stdout
+    );
+}

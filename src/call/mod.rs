@@ -275,6 +275,7 @@ async fn run_until(
             signaling,
             tap: Default::default(),
             hang_up,
+            offered: None,
         };
         let ending = d.call(cancel, prompter, &mut media_slot, counters).await;
         d.tap.close();
@@ -299,6 +300,8 @@ struct Driver<'a> {
     tap: tap::Tap,
     /// The person hung up (the call screen).
     hang_up: CancellationToken,
+    /// The last offer heard (its fingerprint gives the words while the call is asked about).
+    offered: Option<String>,
 }
 
 impl Driver<'_> {
@@ -507,7 +510,12 @@ impl Driver<'_> {
     /// What a signaling event means to the machine (notes are only recorded).
     async fn signaled(&mut self, event: Event) -> Option<Input> {
         match event {
-            Event::Heard(m) => Some(Input::Signal(m)),
+            Event::Heard(m) => {
+                if let Heard::Offer(sdp) = &m {
+                    self.offered = Some(sdp.clone());
+                }
+                Some(Input::Signal(m))
+            }
             Event::Lost(why) => Some(Input::SignalLost(why)),
             Event::Back => Some(Input::SignalUp),
             Event::Note(e, detail) => {
@@ -597,6 +605,14 @@ impl Driver<'_> {
                         }
                     }
                     Output::Ask => {
+                        // The words this offer gives with our certificate, for the question.
+                        if let Some(words) =
+                            self.offered.as_deref().and_then(|o| peer.sas_for_offer(o))
+                        {
+                            self.figures.sas = Some(words.clone());
+                            let ms = self.events.ms();
+                            self.events.send(Record::Sas { ms, words }).await;
+                        }
                         let room = cfg.place.label();
                         asking = Some(match prompter.clone() {
                             Some(p) => tokio::spawn(async move { p.accept(&room).await }),
@@ -609,12 +625,18 @@ impl Driver<'_> {
                         if let Some(after) = restart_armed.take() {
                             forced_restart = Some(tokio::time::Instant::now() + after);
                         }
-                        if self.figures.sas.is_none() {
-                            self.figures.sas = peer.sas().await;
-                            if let Some(words) = self.figures.sas.clone() {
-                                let ms = self.events.ms();
-                                self.events.send(Record::Sas { ms, words }).await;
-                            }
+                        // The words of the connection as it is (said again only when they
+                        // are not those shown while the call was asked about).
+                        let words = peer.sas().await;
+                        if words.is_some() && words != self.figures.sas {
+                            self.figures.sas = words.clone();
+                            let ms = self.events.ms();
+                            self.events
+                                .send(Record::Sas {
+                                    ms,
+                                    words: words.unwrap_or_default(),
+                                })
+                                .await;
                         }
                         // Baseline for the first interval's bitrates.
                         self.figures.sample_stats(peer).await;

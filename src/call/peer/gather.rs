@@ -100,7 +100,7 @@ pub async fn gather(setup: &PeerSetup, bound: Duration) -> Result<GatherReport> 
     let start = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handler = Arc::new(GatherHandler { events: tx, start });
-    let pc = build_pc(
+    let (pc, _) = build_pc(
         setup,
         VideoCodec::Vp8,
         handler,

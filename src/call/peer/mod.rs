@@ -63,6 +63,8 @@ use crate::media::{CodecChoice, Counters, EncodedFrame, MediaKind, ReceivedFrame
 /// A webrtc-rs peer connection with rtccall's media attached.
 pub struct Peer {
     pc: Arc<dyn PeerConnection>,
+    /// Our DTLS certificate's fingerprint, when we made the certificate ourselves.
+    local_fingerprint: Option<String>,
     connected: Arc<tokio::sync::watch::Sender<bool>>,
     local_ice: Arc<std::sync::Mutex<Option<LocalIce>>>,
     capture_ext: Arc<capture::CaptureExt>,
@@ -148,7 +150,7 @@ impl Peer {
             .send_ceiling_bps
             .map(|max| (max, estimate::EstimateView::default()));
         let estimate_view = estimate.as_ref().map(|(_, view)| view.clone());
-        let pc = match build_pc(
+        let (pc, local_fingerprint) = match build_pc(
             setup,
             ports.video_codec.get(),
             handler.clone(),
@@ -159,7 +161,7 @@ impl Peer {
         )
         .await
         {
-            Ok(pc) => pc,
+            Ok(built) => built,
             Err(e) => {
                 if let Some(bad) = unbindable(setup) {
                     return Err(bad);
@@ -179,6 +181,7 @@ impl Peer {
         };
         Ok(Peer {
             pc,
+            local_fingerprint,
             connected,
             local_ice,
             capture_ext,
@@ -686,6 +689,15 @@ impl Peer {
         let local = self.pc.local_description().await?;
         let remote = self.pc.remote_description().await?;
         crate::sas::of_descriptions(&local.sdp, &remote.sdp)
+    }
+
+    /// The security words an incoming offer would give, before it is answered (our
+    /// certificate is known from the start).
+    pub fn sas_for_offer(&self, offer: &str) -> Option<String> {
+        Some(crate::sas::words(
+            self.local_fingerprint.as_deref()?,
+            &crate::sas::fingerprint(offer)?,
+        ))
     }
 
     /// Tell the other side we hang up on the liveness channel (when signaling cannot);

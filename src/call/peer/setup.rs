@@ -10,6 +10,7 @@ use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{
     CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, Slot, TwccSenderBuilder,
 };
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::RTCIceTransportPolicy;
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
@@ -31,6 +32,7 @@ use super::keyframe::KeyframeRequests;
 use super::unrouted::{Sinks, Unrouted};
 use crate::exit::Result;
 use crate::media::VideoCodec;
+use tracing::debug;
 
 /// Build the webrtc-rs peer connection: codecs, interceptors, fast ICE timers, sockets.
 pub(super) async fn build_pc(
@@ -41,7 +43,7 @@ pub(super) async fn build_pc(
     strays: Option<Sinks>,
     runtime: Arc<super::runtime::PeerRuntime>,
     estimate: Option<(f64, super::estimate::EstimateView)>,
-) -> Result<Arc<dyn PeerConnection>> {
+) -> Result<(Arc<dyn PeerConnection>, Option<String>)> {
     let mut media_engine = MediaEngine::default();
     media_engine
         .register_codec(
@@ -145,6 +147,18 @@ pub(super) async fn build_pc(
         })
         .collect();
     let mut config = RTCConfigurationBuilder::new().with_ice_servers(ice_servers);
+    // Our own certificate (as webrtc-rs would make it), so that its fingerprint is known before
+    // any description: an incoming call's security words can be shown while it is asked about.
+    let fingerprint = match certificate() {
+        Ok((cert, fingerprint)) => {
+            config = config.with_certificates(vec![cert]);
+            Some(fingerprint)
+        }
+        Err(e) => {
+            debug!("no certificate of our own ({e}); webrtc-rs makes one");
+            None
+        }
+    };
     if setup.relay_only {
         config = config.with_ice_transport_policy(RTCIceTransportPolicy::Relay);
     }
@@ -196,5 +210,27 @@ pub(super) async fn build_pc(
         .build()
         .await
         .map_err(|e| wrtc("creating the peer connection", e))?;
-    Ok(Arc::new(pc))
+    Ok((Arc::new(pc), fingerprint))
+}
+
+/// A DTLS certificate as webrtc-rs makes its own (ECDSA P-256, a random name) and its SHA-256
+/// fingerprint as [`crate::sas`] reads them (`sha-256 ab:cd:…`).
+fn certificate() -> std::result::Result<(RTCCertificate, String), String> {
+    let provider = rtc::crypto::default_provider().map_err(|e| e.to_string())?;
+    let name = format!("rtccall-{:016x}", rand::random::<u64>());
+    let params = CertificateParams::new(vec![name]).map_err(|e| e.to_string())?;
+    let cert = RTCCertificate::generate(
+        provider.crypto(),
+        rtc::crypto::SignatureScheme::EcdsaP256Sha256,
+        params,
+    )
+    .map_err(|e| e.to_string())?;
+    let fingerprint = cert
+        .get_fingerprints(provider.crypto())
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .map(|f| format!("{} {}", f.algorithm, f.value).to_ascii_lowercase())
+        .ok_or("no fingerprint")?;
+    Ok((cert, fingerprint))
 }
