@@ -169,6 +169,8 @@ pub async fn run_call(mut config: CallConfig, view: ViewMode, cancel: Cancellati
         questions: ask_rx,
         pending: None,
         shown: video,
+        auto: view == ViewMode::Auto,
+        reply: None,
         window: None,
         view_label: String::new(),
     };
@@ -217,6 +219,10 @@ struct Screen {
     questions: std::sync::mpsc::Receiver<(String, oneshot::Sender<Result<(), String>>)>,
     pending: Option<oneshot::Sender<Result<(), String>>>,
     shown: Shown,
+    /// `--view auto`: the terminal's answer picked `shown`.
+    auto: bool,
+    /// A capability reply being swallowed (what it said so far).
+    reply: Option<String>,
     window: Option<window::VideoWindow>,
     view_label: String,
 }
@@ -302,7 +308,9 @@ impl Screen {
             if event::poll(tick)? {
                 match event::read()? {
                     event::Event::Key(k) if k.kind != event::KeyEventKind::Release => {
-                        if let Some(key) = key_of(k) {
+                        if self.late_reply(&k) {
+                            dirty = true;
+                        } else if let Some(key) = key_of(k) {
                             self.act(key);
                             dirty = true;
                         }
@@ -362,11 +370,15 @@ impl Screen {
                     u32::from(areas.remote.height) * ch,
                     source,
                 );
-                // Sixel rows are six pixels: a height that is not a multiple would spill.
-                let h = if self.shown == Shown::Sixel {
-                    h / 6 * 6
+                // Where the picture goes, in cells.
+                let cells = (w.div_ceil(cw) as u16, h.div_ceil(ch) as u16);
+                let (w, h) = if self.shown == Shown::Sixel {
+                    // Sixel rows are six pixels: a height that is not a multiple would spill.
+                    (w, h / 6 * 6)
                 } else {
-                    h
+                    // The terminal scales a kitty picture to its cells: never send more pixels
+                    // than the video has (a full-size picture is megabytes of base64 each time).
+                    draw::fit_pixels(w.min(source.0.max(1)), h.min(source.1.max(1)), source)
                 };
                 self.controls.remote_view().want(w, h, TERMINAL_FPS);
                 if let Some(p) = remote
@@ -377,7 +389,7 @@ impl Screen {
                         area: areas.remote,
                     };
                     if *written != now && p.width > 0 && p.height > 0 {
-                        self.picture(p, areas.remote, (cw, ch))?;
+                        self.picture(p, areas.remote, cells)?;
                         *written = now;
                     }
                 }
@@ -393,15 +405,13 @@ impl Screen {
         Ok(())
     }
 
-    /// Write a sixel or kitty picture at the top left of `area`, centred.
+    /// Write a sixel or kitty picture over `cols` x `rows` cells centred in `area`.
     fn picture(
         &self,
         p: &Picture,
         area: ratatui::layout::Rect,
-        (cw, ch): (u32, u32),
+        (cols, rows): (u16, u16),
     ) -> std::io::Result<()> {
-        let cols = p.width.div_ceil(cw) as u16;
-        let rows = p.height.div_ceil(ch) as u16;
         let x = area.x + area.width.saturating_sub(cols) / 2;
         let y = area.y + area.height.saturating_sub(rows) / 2;
         let mut out = std::io::stdout().lock();
@@ -415,6 +425,38 @@ impl Screen {
             _ => out.write_all(&graphics::kitty(p, cols, rows))?,
         }
         out.flush()
+    }
+
+    /// Whether a key is part of the terminal's answer to the capability query arriving after
+    /// the wait (`ESC _ G i=31;OK ESC \`, read as Alt+_, letters, Alt+\): swallowed, never
+    /// taken for keys; a late kitty OK still switches `auto` to kitty graphics.
+    fn late_reply(&mut self, k: &event::KeyEvent) -> bool {
+        let alt = k.modifiers.contains(event::KeyModifiers::ALT);
+        match (&mut self.reply, k.code) {
+            (None, event::KeyCode::Char('_')) if alt => {
+                self.reply = Some(String::new());
+                true
+            }
+            (Some(text), event::KeyCode::Char('\\')) if alt => {
+                if self.auto && self.shown == Shown::Blocks && text.starts_with("Gi=31;OK") {
+                    self.shown = Shown::Kitty;
+                }
+                self.reply = None;
+                true
+            }
+            (Some(text), event::KeyCode::Char(c)) => {
+                if text.len() < 64 {
+                    text.push(c);
+                    true
+                } else {
+                    // Not a reply after all: let keys through again.
+                    self.reply = None;
+                    false
+                }
+            }
+            (Some(_), _) => true,
+            _ => false,
+        }
     }
 
     /// Carry out a key.
