@@ -303,25 +303,21 @@ fn tmux_shows_the_pattern_and_keys_steer_the_call() {
     );
     // While the camera was off no frames were decoded; after it, frames again.
     let stats = stats_records(&done.stdout);
-    let off_at = records.iter().find_map(|r| match r {
-        Record::Control {
-            action: ControlAction::Video,
-            state,
-            ms,
-            ..
-        } if state == "off" => Some(*ms),
-        _ => None,
-    });
-    let on_at = records.iter().find_map(|r| match r {
-        Record::Control {
-            action: ControlAction::Video,
-            state,
-            ms,
-            ..
-        } if state == "on" => Some(*ms),
-        _ => None,
-    });
-    let (off_at, on_at) = (off_at.unwrap(), on_at.unwrap());
+    let video_at = |to: &str| {
+        records
+            .iter()
+            .find_map(|r| match r {
+                Record::Control {
+                    action: ControlAction::Video,
+                    state,
+                    ms,
+                    ..
+                } if state == to => Some(*ms),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no video {to} record"))
+    };
+    let (off_at, on_at) = (video_at("off"), video_at("on"));
     let decoded_at = |t: f64| {
         stats
             .iter()

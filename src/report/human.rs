@@ -135,20 +135,9 @@ impl Human {
                 if let Some(b) = self.transfers.remove(&key) {
                     b.finish_and_clear();
                 }
-                let done = if direction == Direction::Send {
-                    "sent"
-                } else {
-                    "received"
-                };
-                let text = match event {
-                    FileEvent::Verified => format!(
-                        "{done} {name}: {bytes} bytes, {}, SHA-256 verified",
-                        mbit_s.map_or("-".into(), |r| format!("{r:.1} Mbit/s"))
-                    ),
-                    FileEvent::Refused => format!("{name}: refused ({})", detail.unwrap_or("-")),
-                    _ => format!("{name} ({direction}): failed — {}", detail.unwrap_or("-")),
-                };
-                self.note(text);
+                self.note(file_end_text(
+                    direction, &name, event, bytes, mbit_s, detail,
+                ));
             }
         }
     }
@@ -245,14 +234,10 @@ impl Human {
             Record::Chat {
                 direction, text, ..
             } => {
-                let who = if *direction == Direction::Send {
-                    "you"
-                } else {
-                    "peer"
-                };
                 self.note(format!(
-                    "[{}] {who}: {}",
+                    "[{}] {}: {}",
                     clock(),
+                    speaker(*direction),
                     super::text::printable(text)
                 ));
             }
@@ -300,6 +285,39 @@ impl Human {
         for (_, b) in self.transfers.drain() {
             b.finish_and_clear();
         }
+    }
+}
+
+/// Who wrote a chat line, as people read it.
+pub fn speaker(direction: Direction) -> &'static str {
+    if direction == Direction::Send {
+        "you"
+    } else {
+        "peer"
+    }
+}
+
+/// How a file transfer ended, in one line (`name` and `detail` already escaped).
+pub fn file_end_text(
+    direction: Direction,
+    name: &str,
+    event: FileEvent,
+    bytes: u64,
+    mbit_s: Option<f64>,
+    detail: Option<&str>,
+) -> String {
+    let done = if direction == Direction::Send {
+        "sent"
+    } else {
+        "received"
+    };
+    match event {
+        FileEvent::Verified => format!(
+            "{done} {name}: {bytes} bytes, {}, SHA-256 verified",
+            mbit_s.map_or("-".into(), |r| format!("{r:.1} Mbit/s"))
+        ),
+        FileEvent::Refused => format!("{name}: refused ({})", detail.unwrap_or("-")),
+        _ => format!("{name} ({direction}): failed — {}", detail.unwrap_or("-")),
     }
 }
 

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 
 use crate::media::controls::Switches;
+use crate::report::human;
 use crate::report::schema::{ControlAction, Direction, FileEvent, Record, Side, Stats, Summary};
 
 /// How many chat and note lines the screen keeps.
@@ -130,23 +131,23 @@ impl State {
             Record::Stats { stats, .. } => self.stats = Some(stats.clone()),
             Record::Chat {
                 direction, text, ..
-            } => {
-                let who = if *direction == Direction::Send {
-                    "you"
-                } else {
-                    "peer"
-                };
-                self.line(format!("{who}: {text}"));
-            }
+            } => self.line(format!("{}: {text}", human::speaker(*direction))),
             Record::File {
                 direction,
                 name,
                 event,
                 size,
                 bytes,
+                mbit_s,
                 detail,
                 ..
-            } => self.file(*direction, name, *event, *size, *bytes, detail.as_deref()),
+            } => self.file(
+                *direction,
+                name,
+                *event,
+                (*size, *bytes, *mbit_s),
+                detail.as_deref(),
+            ),
             Record::Control {
                 side,
                 action,
@@ -160,7 +161,7 @@ impl State {
                         ControlAction::Volume => {}
                     }
                 }
-                self.line(crate::report::human::control_text(*side, *action, state));
+                self.line(human::control_text(*side, *action, state));
             }
             Record::Sas { words, .. } => {
                 self.sas = Some(words.clone());
@@ -180,8 +181,7 @@ impl State {
         direction: Direction,
         name: &str,
         event: FileEvent,
-        size: u64,
-        bytes: u64,
+        (size, bytes, mbit_s): (u64, u64, Option<f64>),
         detail: Option<&str>,
     ) {
         let at = self
@@ -205,11 +205,10 @@ impl State {
                 if let Some(i) = at {
                     self.transfers.remove(i);
                 }
-                self.line(match event {
-                    FileEvent::Verified => format!("{direction} {name}: {bytes} bytes, verified"),
-                    FileEvent::Refused => format!("{name}: refused ({})", detail.unwrap_or("-")),
-                    _ => format!("{name} ({direction}): failed ({})", detail.unwrap_or("-")),
-                });
+                // Escaped as every screen line is (the name and detail may be the other side's).
+                self.line(human::file_end_text(
+                    direction, name, event, bytes, mbit_s, detail,
+                ));
             }
         }
     }
