@@ -232,6 +232,16 @@ pub struct Association {
     partial_bytes_acked: u32,
     pub(crate) in_fast_recovery: bool,
     fast_recover_exit_point: u32,
+    // rtccall patch: RACK-style loss detection (RFC 8985 adapted to SCTP). Every
+    // (re)transmission of a DATA chunk takes the next `xmit_counter`; `rack_xmit_seq` is the
+    // latest transmission known delivered; `lost_bytes` the payload of chunks found lost and
+    // not retransmitted yet (not in the network, so not counted against cwnd);
+    // `min_rtt` the smallest RTT seen (to tell an acknowledgment of a retransmission from one
+    // of the original).
+    xmit_counter: u64,
+    rack_xmit_seq: u64,
+    lost_bytes: usize,
+    min_rtt: Option<Duration>,
 
     // Chunks stored for retransmission
     stored_init: Option<ChunkInit>,
@@ -327,6 +337,10 @@ impl Default for Association {
             partial_bytes_acked: 0,
             in_fast_recovery: false,
             fast_recover_exit_point: 0,
+            xmit_counter: 0,
+            rack_xmit_seq: 0,
+            lost_bytes: 0,
+            min_rtt: None,
 
             // Chunks stored for retransmission
             stored_init: None,
@@ -1474,6 +1488,7 @@ impl Association {
         }
 
         self.process_fast_retransmission(d.cumulative_tsn_ack, htna, cum_tsn_ack_point_advanced)?;
+        self.rack_detect_losses();
 
         if self.use_forward_tsn {
             // RFC 3758 Sec 3.5 C1
@@ -1747,6 +1762,7 @@ impl Association {
             if let Some(mut c) = self.inflight_queue.pop(i) {
                 if c.acknowledge() {
                     newly_acked_data |= c.nsent > 0;
+                    rack_delivered(&mut self.rack_xmit_seq, &mut self.min_rtt, &c, now);
 
                     let n_bytes_acked = c.user_data.len() as i64;
                     total_bytes_acked += n_bytes_acked;
@@ -1813,6 +1829,7 @@ impl Association {
                 if let Some(c) = self.inflight_queue.get(tsn) {
                     if newly_acknowledged {
                         newly_acked_data |= c.nsent > 0;
+                        rack_delivered(&mut self.rack_xmit_seq, &mut self.min_rtt, c, now);
                         total_bytes_acked += n_bytes_acked;
                         if self.is_current_stream_data(c) {
                             *bytes_acked_per_stream
@@ -1938,6 +1955,63 @@ impl Association {
                 );
             }
         }
+    }
+
+    /// rtccall patch: RACK-style loss detection (RFC 8985, adapted to SCTP). A chunk still
+    /// outstanding that was (re)transmitted before a transmission the peer has acknowledged is
+    /// lost: it is retransmitted now (subject to cwnd, see `flight_size`), with no wait for three
+    /// miss indications (which a small window never gets) or for T3-rtx, and that holds for a
+    /// retransmission lost again too (HTNA retransmits a chunk only once). The first loss outside
+    /// recovery halves cwnd once, as a fast retransmit does (RFC 9260 7.2.3); recovery lasts
+    /// until everything sent so far is acknowledged. Also counts the bytes found lost and not
+    /// yet retransmitted, which are not in the network and so not in the flight size.
+    ///
+    /// Chunks are visited in TSN order from the cumulative ack point; the first never
+    /// retransmitted chunk sent after the latest delivered transmission ends the walk (TSNs are
+    /// given in the order of first transmission), so with nothing lost it stops at once.
+    fn rack_detect_losses(&mut self) {
+        let rack = self.rack_xmit_seq;
+        let mut newly_lost = false;
+        let mut lost_bytes = 0;
+        let mut tsn = self.cumulative_tsn_ack_point.wrapping_add(1);
+        while let Some(c) = self.inflight_queue.get_mut(tsn) {
+            if c.nsent == 1 && c.xmit_seq > rack {
+                break;
+            }
+            if c.is_outstanding() && c.nsent > 0 {
+                if !c.lost && c.xmit_seq < rack {
+                    c.lost = true;
+                    newly_lost = true;
+                }
+                if c.lost {
+                    lost_bytes += c.user_data.len();
+                }
+            }
+            tsn = tsn.wrapping_add(1);
+        }
+        self.lost_bytes = lost_bytes;
+        if newly_lost && !self.in_fast_recovery {
+            self.in_fast_recovery = true;
+            self.fast_recover_exit_point = self.my_next_tsn.wrapping_sub(1);
+            self.ssthresh = std::cmp::max(self.cwnd / 2, 4 * self.mtu);
+            self.cwnd = self.ssthresh;
+            self.partial_bytes_acked = 0;
+            trace!(
+                "[{}] updated cwnd={} ssthresh={} lost={} (RACK)",
+                self.side, self.cwnd, self.ssthresh, lost_bytes
+            );
+        }
+        if lost_bytes > 0 {
+            self.will_retransmit_fast = true;
+        }
+    }
+
+    /// rtccall patch: the bytes in the network: outstanding, less those found lost and not
+    /// retransmitted yet (RFC 6675's "pipe").
+    fn flight_size(&self) -> usize {
+        self.inflight_queue
+            .get_num_bytes()
+            .saturating_sub(self.lost_bytes)
     }
 
     fn process_fast_retransmission(
@@ -2275,11 +2349,14 @@ impl Association {
                 if self.state() == AssociationState::Closed {
                     return (vec![], false);
                 }
-                raw_packets = self.gather_outbound_data_and_reconfig_packets(raw_packets, now);
+                // rtccall patch: retransmissions before new data, so that they come first
+                // within cwnd (RFC 9260 6.1 C) and a chunk found lost never waits behind new
+                // DATA sent in the same burst.
+                raw_packets = self.gather_outbound_fast_retransmission_packets(raw_packets, now);
                 if self.state() == AssociationState::Closed {
                     return (vec![], false);
                 }
-                raw_packets = self.gather_outbound_fast_retransmission_packets(raw_packets, now);
+                raw_packets = self.gather_outbound_data_and_reconfig_packets(raw_packets, now);
                 if self.state() == AssociationState::Closed {
                     return (vec![], false);
                 }
@@ -2418,6 +2495,13 @@ impl Association {
 
             let mut to_fast_retrans: Vec<ChunkPayloadData> = vec![];
             let mut fast_retrans_size = COMMON_HEADER_SIZE;
+            // rtccall patch: the first packet regardless of cwnd (RFC 9260 7.2.4 3), then as
+            // many more as cwnd leaves room for, so that several losses in one window are
+            // repaired in one round trip rather than one packet per SACK.
+            let budget = std::cmp::max(
+                self.mtu,
+                (self.cwnd as usize).saturating_sub(self.flight_size()) as u32,
+            );
 
             let mut i = 0;
             loop {
@@ -2473,7 +2557,7 @@ impl Association {
                     // decisions.
                     let data_chunk_size =
                         (DATA_CHUNK_HEADER_SIZE + c.user_data.len() as u32).next_multiple_of(4);
-                    if self.mtu < fast_retrans_size + data_chunk_size {
+                    if budget < fast_retrans_size + data_chunk_size {
                         break;
                     }
 
@@ -2492,6 +2576,14 @@ impl Association {
                 if let Some(c) = self.inflight_queue.get_mut(chunk.tsn) {
                     c.nsent += 1;
                     chunk.nsent = c.nsent;
+                    // rtccall patch: RACK bookkeeping of this transmission.
+                    self.xmit_counter += 1;
+                    c.xmit_seq = self.xmit_counter;
+                    c.last_sent = Some(now);
+                    if c.lost {
+                        c.lost = false;
+                        self.lost_bytes = self.lost_bytes.saturating_sub(c.user_data.len());
+                    }
                     self.stats.inc_fast_retrans();
                     trace!(
                         "[{}] fast-retransmit: tsn={} sent={} htna={}",
@@ -2670,6 +2762,14 @@ impl Association {
                 c.retransmit = false;
                 c.nsent += 1;
                 chunk.nsent = c.nsent;
+                // rtccall patch: RACK bookkeeping of this transmission.
+                self.xmit_counter += 1;
+                c.xmit_seq = self.xmit_counter;
+                c.last_sent = Some(now);
+                if c.lost {
+                    c.lost = false;
+                    self.lost_bytes = self.lost_bytes.saturating_sub(c.user_data.len());
+                }
                 trace!(
                     "[{}] retransmitting tsn={} ssn={} sent={}",
                     self.side, c.tsn, c.stream_sequence_number, c.nsent
@@ -2977,7 +3077,8 @@ impl Association {
                     continue;
                 }
 
-                if self.inflight_queue.get_num_bytes() + data_len > self.cwnd as usize {
+                // rtccall patch: chunks found lost are not in the network (flight_size).
+                if self.flight_size() + data_len > self.cwnd as usize {
                     break; // would exceeds cwnd
                 }
 
@@ -3209,6 +3310,10 @@ impl Association {
             // RTT baseline only; maxPacketLifeTime measures from `created_at`.
             c.since = Some(now);
             c.nsent = 1; // being sent for the first time
+            // rtccall patch: RACK bookkeeping of this transmission.
+            self.xmit_counter += 1;
+            c.xmit_seq = self.xmit_counter;
+            c.last_sent = Some(now);
 
             trace!(
                 "[{}] sending ppi={} tsn={} ssn={} sent={} len={} ({},{})",
@@ -3443,5 +3548,31 @@ impl Association {
             .min_by_key(|&(_, time)| time)
             //.map_or(true, |(timer, _)| timer == Timer::Idle)
             .is_none()
+    }
+}
+
+/// rtccall patch: RACK (RFC 8985) on an acknowledged chunk `c`: the latest transmission known
+/// delivered, and the smallest RTT seen. An acknowledgment of a retransmitted chunk that comes
+/// sooner than the smallest RTT after the retransmission was for an earlier transmission, and
+/// does not tell that the retransmission was delivered.
+fn rack_delivered(
+    rack_xmit_seq: &mut u64,
+    min_rtt: &mut Option<Duration>,
+    c: &ChunkPayloadData,
+    now: Instant,
+) {
+    if c.abandoned() || c.nsent == 0 {
+        return;
+    }
+    if c.nsent == 1
+        && let Some(since) = c.since
+    {
+        let rtt = now.saturating_duration_since(since);
+        *min_rtt = Some(min_rtt.map_or(rtt, |m| m.min(rtt)));
+    }
+    let ambiguous = c.nsent > 1
+        && matches!((*min_rtt, c.last_sent), (Some(m), Some(t)) if now.saturating_duration_since(t) < m);
+    if !ambiguous && c.xmit_seq > *rack_xmit_seq {
+        *rack_xmit_seq = c.xmit_seq;
     }
 }

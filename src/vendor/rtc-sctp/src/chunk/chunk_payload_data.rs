@@ -176,6 +176,15 @@ pub struct ChunkPayloadData {
     /// Retransmission flag set when T1-RTX timeout occurred and this
     /// chunk is still in the inflight queue
     pub(crate) retransmit: bool,
+
+    /// rtccall patch: the order of this chunk's latest transmission among all the
+    /// association's transmissions (RACK, RFC 8985): a chunk sent before one that has been
+    /// acknowledged and still not acknowledged itself is lost.
+    pub(crate) xmit_seq: u64,
+    /// rtccall patch: when this chunk was last (re)transmitted.
+    pub(crate) last_sent: Option<Instant>,
+    /// rtccall patch: found lost by RACK and not retransmitted since.
+    pub(crate) lost: bool,
 }
 
 impl Default for ChunkPayloadData {
@@ -200,6 +209,9 @@ impl Default for ChunkPayloadData {
             nsent: 0,
             abandoned: false,
             retransmit: false,
+            xmit_seq: 0,
+            last_sent: None,
+            lost: false,
         }
     }
 }
@@ -285,6 +297,9 @@ impl Chunk for ChunkPayloadData {
             nsent: 0,
             abandoned: false,
             retransmit: false,
+            xmit_seq: 0,
+            last_sent: None,
+            lost: false,
         })
     }
 
@@ -325,7 +340,8 @@ impl ChunkPayloadData {
     }
 
     pub(crate) fn is_fast_retransmit_candidate(&self) -> bool {
-        self.is_outstanding() && self.nsent == 1 && self.miss_indicator >= 3
+        // rtccall patch: or found lost by RACK, which also finds retransmissions lost again.
+        self.is_outstanding() && (self.lost || self.nsent == 1 && self.miss_indicator >= 3)
     }
 
     /// Record peer progress without changing payload ownership.
@@ -333,11 +349,13 @@ impl ChunkPayloadData {
         let newly_acknowledged = !self.acknowledged;
         self.acknowledged = true;
         self.retransmit = false;
+        self.lost = false;
         newly_acknowledged
     }
 
     pub(crate) fn mark_abandoned(&mut self) {
         self.abandoned = true;
         self.retransmit = false;
+        self.lost = false;
     }
 }
