@@ -242,6 +242,12 @@ pub struct Association {
     rack_xmit_seq: u64,
     lost_bytes: usize,
     min_rtt: Option<Duration>,
+    // rtccall patch: the tail loss probe (RACK-TLP, RFC 8985 7): a smoothed RTT finer than
+    // the RTO manager's milliseconds, a probe to send at the next poll, and how many were
+    // sent since the last SACK (TLP_MAX_PROBES per silence, then T3-rtx).
+    srtt: Option<Duration>,
+    tlp_probe: bool,
+    tlp_probes: u32,
 
     // Chunks stored for retransmission
     stored_init: Option<ChunkInit>,
@@ -341,6 +347,9 @@ impl Default for Association {
             rack_xmit_seq: 0,
             lost_bytes: 0,
             min_rtt: None,
+            srtt: None,
+            tlp_probe: false,
+            tlp_probes: 0,
 
             // Chunks stored for retransmission
             stored_init: None,
@@ -544,6 +553,8 @@ impl Association {
 
             if timer == Timer::Ack {
                 self.on_ack_timeout();
+            } else if timer == Timer::Tlp {
+                self.on_tlp_timeout();
             } else if failure {
                 self.on_retransmission_failure(timer);
             } else {
@@ -1405,7 +1416,10 @@ impl Association {
             }
         }
 
-        let immediate_sack = d.immediate_sack;
+        // rtccall patch: a duplicate DATA chunk is acknowledged at once (RFC 9260 6.7): it is
+        // what a tail loss probe or a retransmission after a lost SACK sends, and the sender
+        // is waiting for that SACK.
+        let immediate_sack = d.immediate_sack || !can_push;
 
         if stream_handle_data && let Some(s) = self.streams.get_mut(&d.stream_identifier) {
             self.events.push_back(Event::DatagramReceived);
@@ -1762,7 +1776,13 @@ impl Association {
             if let Some(mut c) = self.inflight_queue.pop(i) {
                 if c.acknowledge() {
                     newly_acked_data |= c.nsent > 0;
-                    rack_delivered(&mut self.rack_xmit_seq, &mut self.min_rtt, &c, now);
+                    rack_delivered(
+                        &mut self.rack_xmit_seq,
+                        &mut self.min_rtt,
+                        &mut self.srtt,
+                        &c,
+                        now,
+                    );
 
                     let n_bytes_acked = c.user_data.len() as i64;
                     total_bytes_acked += n_bytes_acked;
@@ -1829,7 +1849,13 @@ impl Association {
                 if let Some(c) = self.inflight_queue.get(tsn) {
                     if newly_acknowledged {
                         newly_acked_data |= c.nsent > 0;
-                        rack_delivered(&mut self.rack_xmit_seq, &mut self.min_rtt, c, now);
+                        rack_delivered(
+                            &mut self.rack_xmit_seq,
+                            &mut self.min_rtt,
+                            &mut self.srtt,
+                            c,
+                            now,
+                        );
                         total_bytes_acked += n_bytes_acked;
                         if self.is_current_stream_data(c) {
                             *bytes_acked_per_stream
@@ -2100,6 +2126,9 @@ impl Association {
         mut should_awake_write_loop: bool,
         now: Instant,
     ) {
+        // rtccall patch: a SACK allows new tail loss probes, after a new silence.
+        self.tlp_probes = 0;
+        self.arm_tail_loss_probe(now);
         if !self.inflight_queue.is_empty() {
             // Start timer. (noop if already started)
             trace!("[{}] T3-rtx timer start (pt3)", self.side);
@@ -2345,6 +2374,8 @@ impl Association {
         let state = self.state();
         match state {
             AssociationState::Established => {
+                let sent_before = self.xmit_counter;
+                raw_packets = self.gather_tail_loss_probe(raw_packets, now);
                 raw_packets = self.gather_data_packets_to_retransmit(raw_packets, now);
                 if self.state() == AssociationState::Closed {
                     return (vec![], false);
@@ -2362,6 +2393,9 @@ impl Association {
                 }
                 raw_packets = self.gather_outbound_sack_packets(raw_packets);
                 raw_packets = self.gather_outbound_forward_tsn_packets(raw_packets);
+                if self.xmit_counter != sent_before {
+                    self.arm_tail_loss_probe(now);
+                }
                 (raw_packets, true)
             }
             AssociationState::ShutdownPending
@@ -3399,6 +3433,68 @@ impl Association {
         }
     }
 
+    /// rtccall patch: the tail loss probe (RACK-TLP, RFC 8985 7). When DATA is outstanding and
+    /// neither a SACK comes nor anything is sent for PTO = 2 SRTT (at least 5 ms, at most the
+    /// RTO), the last chunk sent is retransmitted. A lost tail (the last chunks of a flight, or
+    /// the SACKs for them) otherwise waits for T3-rtx, at least 200 ms with cwnd then back to
+    /// one MTU; the probe's SACK instead shows RACK what was lost (or that nothing was).
+    /// Unlike RFC 8985 (one probe), a second probe follows after twice the PTO when the first
+    /// one or its SACK is lost too: a receiver that reads a whole flight at once acknowledges
+    /// it with one SACK, so at 5 % loss one flight in twenty needs a probe, and one probe in
+    /// ten would still end in T3-rtx. Then T3-rtx as before.
+    fn arm_tail_loss_probe(&mut self, now: Instant) {
+        if self.inflight_queue.is_empty() || self.tlp_probes >= TLP_MAX_PROBES {
+            self.timers.set(Timer::Tlp, None);
+            return;
+        }
+        let rto = Duration::from_millis(self.rto_mgr.get_rto());
+        let pto = self
+            .srtt
+            .map_or(rto, |srtt| (srtt * 2).max(Duration::from_millis(5)))
+            * (1 << self.tlp_probes);
+        self.timers.set(Timer::Tlp, Some(now + pto.min(rto)));
+    }
+
+    /// rtccall patch: the probe's timer ran out: send it at the next poll.
+    fn on_tlp_timeout(&mut self) {
+        if !self.inflight_queue.is_empty() && self.tlp_probes < TLP_MAX_PROBES {
+            self.tlp_probes += 1;
+            self.tlp_probe = true;
+            self.awake_write_loop();
+        }
+    }
+
+    /// rtccall patch: the tail loss probe itself: chunks found lost go out first (the first
+    /// packet regardless of cwnd); otherwise the last chunk sent that is still outstanding is
+    /// retransmitted, which the peer acknowledges at once (a duplicate, or the missing tail).
+    fn gather_tail_loss_probe(&mut self, mut raw_packets: Vec<Bytes>, now: Instant) -> Vec<Bytes> {
+        if !std::mem::take(&mut self.tlp_probe) {
+            return raw_packets;
+        }
+        if self.lost_bytes > 0 {
+            self.will_retransmit_fast = true;
+            return raw_packets;
+        }
+        let Some(tsn) = self.inflight_queue.sorted.iter().rev().copied().find(|tsn| {
+            self.inflight_queue
+                .get(*tsn)
+                .is_some_and(|c| c.is_outstanding() && c.nsent > 0 && !c.user_data.is_empty())
+        }) else {
+            return raw_packets;
+        };
+        let Some(c) = self.inflight_queue.get_mut(tsn) else {
+            return raw_packets;
+        };
+        c.nsent += 1;
+        self.xmit_counter += 1;
+        c.xmit_seq = self.xmit_counter;
+        c.last_sent = Some(now);
+        let probe = c.clone();
+        debug!("[{}] tail loss probe: tsn={} sent={}", self.side, tsn, probe.nsent);
+        self.bundle_data_chunks_into_packets(vec![probe], &mut raw_packets);
+        raw_packets
+    }
+
     fn on_ack_timeout(&mut self) {
         trace!(
             "[{}] ack timed out (ack_state: {})",
@@ -3551,6 +3647,9 @@ impl Association {
     }
 }
 
+/// rtccall patch: tail loss probes per silence before T3-rtx (see `arm_tail_loss_probe`).
+const TLP_MAX_PROBES: u32 = 2;
+
 /// rtccall patch: RACK (RFC 8985) on an acknowledged chunk `c`: the latest transmission known
 /// delivered, and the smallest RTT seen. An acknowledgment of a retransmitted chunk that comes
 /// sooner than the smallest RTT after the retransmission was for an earlier transmission, and
@@ -3558,6 +3657,7 @@ impl Association {
 fn rack_delivered(
     rack_xmit_seq: &mut u64,
     min_rtt: &mut Option<Duration>,
+    srtt: &mut Option<Duration>,
     c: &ChunkPayloadData,
     now: Instant,
 ) {
@@ -3569,6 +3669,8 @@ fn rack_delivered(
     {
         let rtt = now.saturating_duration_since(since);
         *min_rtt = Some(min_rtt.map_or(rtt, |m| m.min(rtt)));
+        // rtccall patch (tail loss probe): RFC 6298's smoothing, alpha 1/8.
+        *srtt = Some(srtt.map_or(rtt, |s| (s * 7 + rtt) / 8));
     }
     let ambiguous = c.nsent > 1
         && matches!((*min_rtt, c.last_sent), (Some(m), Some(t)) if now.saturating_duration_since(t) < m);
