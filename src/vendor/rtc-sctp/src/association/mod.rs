@@ -2376,6 +2376,9 @@ impl Association {
             AssociationState::Established => {
                 let sent_before = self.xmit_counter;
                 raw_packets = self.gather_tail_loss_probe(raw_packets, now);
+                if self.state() == AssociationState::Closed {
+                    return (vec![], false);
+                }
                 raw_packets = self.gather_data_packets_to_retransmit(raw_packets, now);
                 if self.state() == AssociationState::Closed {
                     return (vec![], false);
@@ -3482,6 +3485,16 @@ impl Association {
         }) else {
             return raw_packets;
         };
+        // A chunk whose message may not be retransmitted (partial reliability, RFC 3758) is
+        // abandoned instead of probed, as in the other retransmission paths.
+        match self.abandon_retransmit_candidate(tsn, now) {
+            Ok(false) => {}
+            Ok(true) => return raw_packets,
+            Err(err) => {
+                self.fail_message_queue(err);
+                return vec![];
+            }
+        }
         let Some(c) = self.inflight_queue.get_mut(tsn) else {
             return raw_packets;
         };
