@@ -1289,6 +1289,12 @@ impl PeerConnection for PeerConnectionImpl {
             let mut core = self.inner.core.lock().await;
             core.add_remote_candidate(candidate.clone())?;
         }
+        // rtccall patch: wake the driver so it re-polls its timeout, as
+        // set_remote_description does. A new remote candidate asks ICE for a check at once
+        // (its pairs are new), but the driver went on sleeping until its previous deadline
+        // (the next ICE tick), so the first check after a trickled candidate left 1-2 ms
+        // late on loopback.
+        self.inner.wake_writes().await;
 
         let candidate_str = match candidate.candidate.strip_prefix("candidate:") {
             Some(s) => s,
