@@ -2613,14 +2613,7 @@ impl Association {
                 if let Some(c) = self.inflight_queue.get_mut(chunk.tsn) {
                     c.nsent += 1;
                     chunk.nsent = c.nsent;
-                    // rtccall patch: RACK bookkeeping of this transmission.
-                    self.xmit_counter += 1;
-                    c.xmit_seq = self.xmit_counter;
-                    c.last_sent = Some(now);
-                    if c.lost {
-                        c.lost = false;
-                        self.lost_bytes = self.lost_bytes.saturating_sub(c.user_data.len());
-                    }
+                    rack_transmitted(&mut self.xmit_counter, &mut self.lost_bytes, c, now);
                     self.stats.inc_fast_retrans();
                     trace!(
                         "[{}] fast-retransmit: tsn={} sent={} htna={}",
@@ -2799,14 +2792,7 @@ impl Association {
                 c.retransmit = false;
                 c.nsent += 1;
                 chunk.nsent = c.nsent;
-                // rtccall patch: RACK bookkeeping of this transmission.
-                self.xmit_counter += 1;
-                c.xmit_seq = self.xmit_counter;
-                c.last_sent = Some(now);
-                if c.lost {
-                    c.lost = false;
-                    self.lost_bytes = self.lost_bytes.saturating_sub(c.user_data.len());
-                }
+                rack_transmitted(&mut self.xmit_counter, &mut self.lost_bytes, c, now);
                 trace!(
                     "[{}] retransmitting tsn={} ssn={} sent={}",
                     self.side, c.tsn, c.stream_sequence_number, c.nsent
@@ -3347,10 +3333,7 @@ impl Association {
             // RTT baseline only; maxPacketLifeTime measures from `created_at`.
             c.since = Some(now);
             c.nsent = 1; // being sent for the first time
-            // rtccall patch: RACK bookkeeping of this transmission.
-            self.xmit_counter += 1;
-            c.xmit_seq = self.xmit_counter;
-            c.last_sent = Some(now);
+            rack_transmitted(&mut self.xmit_counter, &mut self.lost_bytes, &mut c, now);
 
             trace!(
                 "[{}] sending ppi={} tsn={} ssn={} sent={} len={} ({},{})",
@@ -3499,9 +3482,7 @@ impl Association {
             return raw_packets;
         };
         c.nsent += 1;
-        self.xmit_counter += 1;
-        c.xmit_seq = self.xmit_counter;
-        c.last_sent = Some(now);
+        rack_transmitted(&mut self.xmit_counter, &mut self.lost_bytes, c, now);
         let probe = c.clone();
         debug!("[{}] tail loss probe: tsn={} sent={}", self.side, tsn, probe.nsent);
         self.bundle_data_chunks_into_packets(vec![probe], &mut raw_packets);
@@ -3662,6 +3643,24 @@ impl Association {
 
 /// rtccall patch: tail loss probes per silence before T3-rtx (see `arm_tail_loss_probe`).
 const TLP_MAX_PROBES: u32 = 2;
+
+/// rtccall patch: RACK (RFC 8985) bookkeeping of one transmission of `c` (first or again):
+/// its place in the order of transmissions and its time; a chunk found lost is in the network
+/// again.
+fn rack_transmitted(
+    xmit_counter: &mut u64,
+    lost_bytes: &mut usize,
+    c: &mut ChunkPayloadData,
+    now: Instant,
+) {
+    *xmit_counter += 1;
+    c.xmit_seq = *xmit_counter;
+    c.last_sent = Some(now);
+    if c.lost {
+        c.lost = false;
+        *lost_bytes = lost_bytes.saturating_sub(c.user_data.len());
+    }
+}
 
 /// rtccall patch: RACK (RFC 8985) on an acknowledged chunk `c`: the latest transmission known
 /// delivered, and the smallest RTT seen. An acknowledgment of a retransmitted chunk that comes
