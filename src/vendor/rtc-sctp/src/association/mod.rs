@@ -2404,6 +2404,12 @@ impl Association {
             AssociationState::ShutdownPending
             | AssociationState::ShutdownSent
             | AssociationState::ShutdownReceived => {
+                // rtccall patch: the last DATA before a shutdown is a tail too.
+                let sent_before = self.xmit_counter;
+                raw_packets = self.gather_tail_loss_probe(raw_packets, now);
+                if self.state() == AssociationState::Closed {
+                    return (vec![], false);
+                }
                 raw_packets = self.gather_data_packets_to_retransmit(raw_packets, now);
                 if self.state() == AssociationState::Closed {
                     return (vec![], false);
@@ -2414,6 +2420,9 @@ impl Association {
                 }
                 raw_packets = self.gather_outbound_sack_packets(raw_packets);
                 raw_packets = self.gather_outbound_forward_tsn_packets(raw_packets);
+                if self.xmit_counter != sent_before {
+                    self.arm_tail_loss_probe(now);
+                }
                 self.gather_outbound_shutdown_packets(raw_packets, now)
             }
             AssociationState::ShutdownAckSent => {
