@@ -242,17 +242,31 @@ pub fn level_dbfs_tenths(samples: &[i16]) -> i32 {
 
 /// A gate media threads block on until it opens, once: when the call connects (or when media
 /// stops, so a thread waiting for the call is let go).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Latch {
     open: Mutex<bool>,
     cv: std::sync::Condvar,
+    /// Run once when it opens (a thread that waits on something else is told so).
+    hooks: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+}
+
+impl std::fmt::Debug for Latch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Latch")
+            .field("open", &self.is_open())
+            .finish()
+    }
 }
 
 impl Latch {
-    /// Open it (for good) and wake every thread waiting on it.
+    /// Open it (for good), wake every thread waiting on it and run the hooks.
     pub fn open(&self) {
         *self.open.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.cv.notify_all();
+        let hooks = std::mem::take(&mut *self.hooks.lock().unwrap_or_else(|p| p.into_inner()));
+        for hook in hooks {
+            hook();
+        }
     }
 
     /// Block until it is open.
@@ -261,6 +275,26 @@ impl Latch {
         while !*open {
             open = self.cv.wait(open).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    pub fn is_open(&self) -> bool {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Run `hook` when it opens (at once if it is open); it is dropped after running, so
+    /// what it holds (a queue's sender) does not outlive the opening.
+    pub fn on_open(&self, hook: impl FnOnce() + Send + 'static) {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if *open {
+            drop(open);
+            hook();
+            return;
+        }
+        // Registered under the `open` lock, so an `open()` cannot slip in between.
+        self.hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Box::new(hook));
     }
 }
 
@@ -713,5 +747,35 @@ pub(crate) fn pace(deadline: Instant, stop: &AtomicBool) -> bool {
             return true;
         }
         std::thread::sleep((deadline - now).min(Duration::from_millis(50)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_latch_runs_its_hooks_once_and_lets_them_go() {
+        let latch = Latch::default();
+        let (tx, rx) = std::sync::mpsc::channel::<u32>();
+        let early = tx.clone();
+        latch.on_open(move || early.send(1).unwrap());
+        assert!(
+            rx.try_recv().is_err(),
+            "a hook runs only when the latch opens"
+        );
+        latch.open();
+        latch.open();
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert!(rx.try_recv().is_err(), "a hook runs once");
+        // Registered once open: at once.
+        latch.on_open(move || tx.send(2).unwrap());
+        assert_eq!(rx.try_recv(), Ok(2));
+        // Every sender went with its hook: nothing the latch keeps holds the queue open.
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+        );
+        latch.wait();
     }
 }

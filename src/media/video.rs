@@ -193,6 +193,9 @@ pub(crate) fn open_encoder(
     })
 }
 
+/// Before the call first connects, one frame is encoded this often (see the encoder's loop).
+const KEYFRAME_WHILE_WAITING: Duration = Duration::from_millis(500);
+
 /// Start the video source and its encoder.
 // Each argument is a separate handle the two threads share with the call; bundling them would
 // only rename them.
@@ -207,8 +210,14 @@ pub fn start(
     end: SourceEnd,
     controls: Controls,
 ) -> Result<(mpsc::Receiver<EncodedFrame>, Vec<JoinHandle<()>>)> {
-    let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<RawVideo>(RAW_QUEUE);
+    // `None`: the call has gone live (or media stops), see the encoder's loop.
+    let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Option<RawVideo>>(RAW_QUEUE);
     let (enc_tx, enc_rx) = mpsc::channel::<EncodedFrame>(ENCODED_QUEUE);
+    let wake = raw_tx.clone();
+    counters.started.on_open(move || {
+        // A full queue needs no wake-up: the encoder is about to look at its frames.
+        let _ = wake.try_send(None);
+    });
 
     let enc_format = format.clone();
     let open_format = format.clone();
@@ -236,8 +245,27 @@ pub fn start(
             let mut packet = ffmpeg::Packet::empty();
             let mut self_view = Feeder::default();
             let mut camera_was_off = false;
-            while let Ok(mut raw) = raw_rx.recv() {
+            // Until the call first goes live, one frame in KEYFRAME_WHILE_WAITING is encoded (the
+            // first at once; each a keyframe, see write_frames, which holds the newest to send
+            // the moment the call connects); the newest of the others is kept and encoded when
+            // the call goes live (the wake-up is `None`), without waiting for the next capture.
+            // A waiting peer does not encode 30 keyframes a second that nobody receives (17 %
+            // of a core at 640x480 VP8).
+            let mut before_live = true;
+            let mut newest: Option<RawVideo> = None;
+            let mut waiting_keyframe: Option<Instant> = None;
+            while let Ok(next) = raw_rx.recv() {
                 let began = Instant::now();
+                let (mut raw, held) = match next {
+                    Some(raw) => (raw, false),
+                    None => match newest.take() {
+                        Some(raw) => (raw, true),
+                        None => {
+                            before_live = false;
+                            continue;
+                        }
+                    },
+                };
                 // Camera off: nothing is encoded or sent; on again, from a keyframe.
                 let camera_off = controls.switches().camera_off;
                 controls.local_view().set_paused(camera_off);
@@ -249,7 +277,23 @@ pub fn start(
                 if std::mem::take(&mut camera_was_off) {
                     force_keyframe.store(true, Ordering::SeqCst);
                 }
-                self_view.offer(controls.local_view(), &raw.frame);
+                if !held {
+                    self_view.offer(controls.local_view(), &raw.frame);
+                }
+                if before_live && !held && !enc_counters.live.load(Ordering::Relaxed) {
+                    if waiting_keyframe.is_some_and(|t| t.elapsed() < KEYFRAME_WHILE_WAITING) {
+                        if let Some(older) = newest.replace(raw) {
+                            elapsed += older.duration;
+                        }
+                        continue;
+                    }
+                    waiting_keyframe = Some(Instant::now());
+                } else {
+                    before_live = false;
+                }
+                if let Some(older) = newest.take() {
+                    elapsed += older.duration;
+                }
                 let wanted = codec.get();
                 // FFmpeg's libvpx does not follow a bit-rate change on an open encoder: a new
                 // target (the rate controller changes it in steps) reopens it, from a keyframe.
@@ -372,11 +416,11 @@ pub fn start(
                         .store((position * 1000.0) as u64, Ordering::Relaxed);
                 }
                 counters.video.captured.fetch_add(1, Ordering::Relaxed);
-                match raw_tx.try_send(RawVideo {
+                match raw_tx.try_send(Some(RawVideo {
                     frame,
                     duration,
                     captured: Instant::now(),
-                }) {
+                })) {
                     Ok(()) => {}
                     Err(std::sync::mpsc::TrySendError::Full(_)) => {
                         counters.dropped(&counters.video.capture_dropped);
@@ -469,4 +513,74 @@ pub fn start_decoder(
         }
     })?;
     Ok((tx, handle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer waiting for its call encodes a keyframe every KEYFRAME_WHILE_WAITING, not every
+    /// frame; once the call goes live, its newest frame is encoded without waiting for more.
+    #[test]
+    fn a_waiting_encoder_encodes_little_and_wakes_when_the_call_goes_live() {
+        let counters = Arc::new(Counters::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let format = VideoFormat {
+            width: 320,
+            height: 240,
+            fps: 30,
+            bitrate_bps: 300_000,
+            codec: VideoCodec::Vp8,
+        };
+        let (mut rx, threads) = start(
+            &VideoSource::TestSrc,
+            &format,
+            CodecChoice::new(VideoCodec::Vp8),
+            counters.clone(),
+            Arc::new(AtomicBool::new(true)),
+            stop.clone(),
+            SourceEnd::default(),
+            Controls::default(),
+        )
+        .expect("the test pattern and VP8 encoder start");
+        // Wait until 30 frames were captured (a second at 30 fps).
+        let waited = Instant::now();
+        while counters.video.captured.load(Ordering::Relaxed) < 30 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(20),
+                "frames are captured"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let before = counters.video.encoded.load(Ordering::Relaxed);
+        let waited_ms = waited.elapsed().as_millis() as u64;
+        assert!(before >= 1, "the first frame is encoded at once");
+        assert!(
+            before <= 1 + waited_ms / KEYFRAME_WHILE_WAITING.as_millis() as u64 + 1,
+            "{before} frames encoded in {waited_ms} ms of waiting"
+        );
+        let mut first = rx.blocking_recv().expect("the first encoded frame");
+        assert!(first.keyframe);
+        while let Ok(f) = rx.try_recv() {
+            first = f;
+        }
+        // The call goes live: the frame kept back is encoded at once, one captured before then
+        // (waiting for the next capture would give one captured after).
+        let live_at = Instant::now();
+        counters.live.store(true, Ordering::SeqCst);
+        counters.started.open();
+        let next = rx.blocking_recv().expect("a frame once live");
+        assert!(next.captured >= first.captured);
+        assert!(
+            next.captured < live_at,
+            "the frame kept back is encoded when the call goes live"
+        );
+        let encoded = counters.video.encoded.load(Ordering::Relaxed);
+        assert!(encoded > before);
+        stop.store(true, Ordering::SeqCst);
+        drop(rx);
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
 }

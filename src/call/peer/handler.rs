@@ -113,11 +113,12 @@ impl PeerConnectionEventHandler for Handler {
         let s = match state {
             RTCPeerConnectionState::Connecting => ConnState::Connecting,
             RTCPeerConnectionState::Connected => {
+                // The first frame the other side sees must be decodable (asked for before the
+                // encoder is woken, so that the frame it encodes then is that keyframe).
+                self.force_keyframe.store(true, Ordering::SeqCst);
                 self.connected.send_replace(true);
                 self.counters.live.store(true, Ordering::SeqCst);
                 self.counters.started.open();
-                // The first frame the other side sees must be decodable.
-                self.force_keyframe.store(true, Ordering::SeqCst);
                 ConnState::Connected
             }
             RTCPeerConnectionState::Disconnected => ConnState::Disconnected,
