@@ -561,8 +561,21 @@ mod tests {
         );
         let mut first = rx.blocking_recv().expect("the first encoded frame");
         assert!(first.keyframe);
-        while let Ok(f) = rx.try_recv() {
-            first = f;
+        // Go live while a frame is kept back: frames were captured since the last encode.
+        loop {
+            while let Ok(f) = rx.try_recv() {
+                first = f;
+            }
+            let (encoded, captured) = (
+                counters.video.encoded.load(Ordering::Relaxed),
+                counters.video.captured.load(Ordering::Relaxed),
+            );
+            std::thread::sleep(Duration::from_millis(100));
+            if counters.video.encoded.load(Ordering::Relaxed) == encoded
+                && counters.video.captured.load(Ordering::Relaxed) > captured
+            {
+                break;
+            }
         }
         // The call goes live: the frame kept back is encoded at once, one captured before then
         // (waiting for the next capture would give one captured after).
