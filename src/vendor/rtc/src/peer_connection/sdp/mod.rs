@@ -1399,21 +1399,23 @@ pub(crate) fn have_data_channel(
 pub(crate) fn codecs_from_media_description(
     m: &MediaDescription,
 ) -> Result<Vec<RTCRtpCodecParameters>> {
-    let s = SessionDescription {
-        media_descriptions: vec![m.clone()],
-        ..Default::default()
-    };
+    // rtccall patch: the section's codecs are parsed once. This went through
+    // SessionDescription::get_codec_for_payload_type on a one-section copy, which parses every
+    // rtpmap/fmtp/rtcp-fb attribute of the section again for each payload type: quadratic in the
+    // number of codecs, and run for each section by both MediaEngine::update_from_remote_description
+    // and the transceivers' codec preferences.
+    let codecs = m.codecs();
 
     let mut out = vec![];
     for payload_str in &m.media_name.formats {
         let payload_type: PayloadType = payload_str.parse::<u8>()?;
-        let codec = match s.get_codec_for_payload_type(payload_type) {
-            Ok(codec) => codec,
-            Err(err) => {
+        let codec = match codecs.get(&payload_type) {
+            Some(codec) => codec,
+            None => {
                 if payload_type == 0 {
                     continue;
                 }
-                return Err(err);
+                return Err(Error::PayloadTypeNotFound);
             }
         };
 
