@@ -537,6 +537,10 @@ pub struct Media {
 
 /// Raw frames queued between a source and its encoder.
 pub const RAW_QUEUE: usize = 3;
+/// Before the call first connects, the encoders encode one frame this often (the first at
+/// once) and let the others go: nobody receives them, and the sending side holds only the
+/// newest to send the moment the call connects.
+pub(crate) const ENCODE_WHILE_WAITING: Duration = Duration::from_millis(500);
 /// Encoded frames queued between an encoder and the network.
 pub const ENCODED_QUEUE: usize = 16;
 /// Received frames queued between the network and a decoder.

@@ -15,9 +15,9 @@ use super::controls::{Controls, Feeder};
 use super::input::VideoInput;
 use super::record::RecordItem;
 use super::{
-    CodecChoice, Counters, ENCODED_QUEUE, EncodedFrame, MediaKind, RAW_QUEUE, RECEIVED_QUEUE,
-    ReceivedFrame, SourceEnd, VideoCodec, VideoFormat, VideoSource, init_ffmpeg, pace,
-    recv_until_stopped, spawn_checked,
+    CodecChoice, Counters, ENCODE_WHILE_WAITING, ENCODED_QUEUE, EncodedFrame, MediaKind, RAW_QUEUE,
+    RECEIVED_QUEUE, ReceivedFrame, SourceEnd, VideoCodec, VideoFormat, VideoSource, init_ffmpeg,
+    pace, recv_until_stopped, spawn_checked,
 };
 use crate::exit::Result;
 
@@ -193,9 +193,6 @@ pub(crate) fn open_encoder(
     })
 }
 
-/// Before the call first connects, one frame is encoded this often (see the encoder's loop).
-const KEYFRAME_WHILE_WAITING: Duration = Duration::from_millis(500);
-
 /// Start the video source and its encoder.
 // Each argument is a separate handle the two threads share with the call; bundling them would
 // only rename them.
@@ -245,7 +242,7 @@ pub fn start(
             let mut packet = ffmpeg::Packet::empty();
             let mut self_view = Feeder::default();
             let mut camera_was_off = false;
-            // Until the call first goes live, one frame in KEYFRAME_WHILE_WAITING is encoded (the
+            // Until the call first goes live, one frame in ENCODE_WHILE_WAITING is encoded (the
             // first at once; each a keyframe, see write_frames, which holds the newest to send
             // the moment the call connects); the newest of the others is kept and encoded when
             // the call goes live (the wake-up is `None`), without waiting for the next capture.
@@ -281,7 +278,7 @@ pub fn start(
                     self_view.offer(controls.local_view(), &raw.frame);
                 }
                 if before_live && !held && !enc_counters.live.load(Ordering::Relaxed) {
-                    if waiting_keyframe.is_some_and(|t| t.elapsed() < KEYFRAME_WHILE_WAITING) {
+                    if waiting_keyframe.is_some_and(|t| t.elapsed() < ENCODE_WHILE_WAITING) {
                         if let Some(older) = newest.replace(raw) {
                             elapsed += older.duration;
                         }
@@ -519,7 +516,7 @@ pub fn start_decoder(
 mod tests {
     use super::*;
 
-    /// A peer waiting for its call encodes a keyframe every KEYFRAME_WHILE_WAITING, not every
+    /// A peer waiting for its call encodes a keyframe every ENCODE_WHILE_WAITING, not every
     /// frame; once the call goes live, its newest frame is encoded without waiting for more.
     #[test]
     fn a_waiting_encoder_encodes_little_and_wakes_when_the_call_goes_live() {
@@ -556,7 +553,7 @@ mod tests {
         let waited_ms = waited.elapsed().as_millis() as u64;
         assert!(before >= 1, "the first frame is encoded at once");
         assert!(
-            before <= 1 + waited_ms / KEYFRAME_WHILE_WAITING.as_millis() as u64 + 1,
+            before <= 1 + waited_ms / ENCODE_WHILE_WAITING.as_millis() as u64 + 1,
             "{before} frames encoded in {waited_ms} ms of waiting"
         );
         let mut first = rx.blocking_recv().expect("the first encoded frame");

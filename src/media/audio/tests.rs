@@ -197,3 +197,56 @@ fn resampler_changes_rate_and_downmixes() {
     // 100 ms at 48 kHz mono, less what the filter holds back.
     assert!((4_600..=4_800).contains(&total), "{total} samples");
 }
+
+/// A peer waiting for its call encodes an Opus frame every ENCODE_WHILE_WAITING, not 50 a
+/// second; once the call is live, every frame.
+#[test]
+fn a_waiting_audio_encoder_encodes_little_until_the_call_is_live() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let counters = Arc::new(crate::media::Counters::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    let mut rx = super::send::start_source(
+        &crate::media::AudioSource::Tone {
+            frequency_hz: 440.0,
+        },
+        counters.clone(),
+        stop.clone(),
+        crate::media::SourceEnd::default(),
+        crate::media::controls::Controls::default(),
+        &mut threads,
+    )
+    .unwrap()
+    .expect("a tone is sent");
+    let waited = Instant::now();
+    while counters.audio.captured.load(Ordering::Relaxed) < 50 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "frames are captured"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = counters.audio.encoded.load(Ordering::Relaxed);
+    let waited_ms = waited.elapsed().as_millis() as u64;
+    assert!(before >= 1, "the first frame is encoded at once");
+    assert!(
+        before <= 2 + waited_ms / crate::media::ENCODE_WHILE_WAITING.as_millis() as u64,
+        "{before} frames encoded in {waited_ms} ms of waiting"
+    );
+    counters.live.store(true, Ordering::SeqCst);
+    while counters.audio.encoded.load(Ordering::Relaxed) < before + 10 {
+        while rx.try_recv().is_ok() {}
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "every frame is encoded once live"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::SeqCst);
+    drop(rx);
+    for t in threads {
+        t.join().unwrap();
+    }
+}
