@@ -541,6 +541,54 @@ pub const RAW_QUEUE: usize = 3;
 /// once) and let the others go: nobody receives them, and the sending side holds only the
 /// newest to send the moment the call connects.
 pub(crate) const ENCODE_WHILE_WAITING: Duration = Duration::from_millis(500);
+
+/// An encoder's pace before the call first goes live: one frame in [`ENCODE_WHILE_WAITING`]
+/// (the first at once), every frame from the first live one on.
+#[derive(Debug, Default)]
+pub(crate) struct WaitingPace {
+    went_live: bool,
+    last: Option<Instant>,
+}
+
+impl WaitingPace {
+    /// Whether to encode this frame; `live`: the call is live (for good once it was).
+    pub(crate) fn encode(&mut self, live: bool) -> bool {
+        self.went_live |= live;
+        if self.went_live {
+            return true;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < ENCODE_WHILE_WAITING)
+        {
+            return false;
+        }
+        self.last = Some(Instant::now());
+        true
+    }
+}
+
+/// Test support: wait for `captures` frames of `kind` while the call is not live, and check
+/// that the encoder kept to [`WaitingPace`]; the frames encoded by then.
+#[cfg(test)]
+pub(crate) fn assert_waiting_encodes_little(kind: &KindCounters, captures: u64) -> u64 {
+    let waited = Instant::now();
+    while kind.captured.load(Ordering::Relaxed) < captures {
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "frames are captured"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let before = kind.encoded.load(Ordering::Relaxed);
+    let waited_ms = waited.elapsed().as_millis() as u64;
+    assert!(before >= 1, "the first frame is encoded at once");
+    assert!(
+        before <= 2 + waited_ms / ENCODE_WHILE_WAITING.as_millis() as u64,
+        "{before} frames encoded in {waited_ms} ms of waiting"
+    );
+    before
+}
 /// Encoded frames queued between an encoder and the network.
 pub const ENCODED_QUEUE: usize = 16;
 /// Received frames queued between the network and a decoder.

@@ -15,8 +15,8 @@ use super::{FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE};
 use crate::exit::Result;
 use crate::media::controls::Controls;
 use crate::media::{
-    AudioSource, Counters, ENCODE_WHILE_WAITING, ENCODED_QUEUE, EncodedFrame, RAW_QUEUE, SourceEnd,
-    devices, level_dbfs_tenths, pace, spawn_checked,
+    AudioSource, Counters, ENCODED_QUEUE, EncodedFrame, RAW_QUEUE, SourceEnd, WaitingPace, devices,
+    level_dbfs_tenths, pace, spawn_checked,
 };
 
 /// Start the audio source and its Opus encoder; `None` when no audio is sent.
@@ -60,8 +60,7 @@ fn start_encoder(
         // Until the call first goes live, one frame in ENCODE_WHILE_WAITING is encoded (every
         // Opus frame decodes on its own; the send loop holds the newest for the connect): a
         // waiting peer does not encode 50 frames a second for nobody.
-        let mut before_live = true;
-        let mut waiting_frame: Option<Instant> = None;
+        let mut waiting = WaitingPace::default();
         while let Ok(mut raw) = raw_rx.recv() {
             // Muted: the stream goes on, silent (as browsers do), so the other side's jitter
             // buffer and statistics stay as they were.
@@ -72,14 +71,8 @@ fn start_encoder(
                 .audio
                 .level_sent
                 .store(level_dbfs_tenths(&raw.samples), Ordering::Relaxed);
-            if before_live {
-                if counters.live.load(Ordering::Relaxed) {
-                    before_live = false;
-                } else if waiting_frame.is_some_and(|t| t.elapsed() < ENCODE_WHILE_WAITING) {
-                    continue;
-                } else {
-                    waiting_frame = Some(Instant::now());
-                }
+            if !waiting.encode(counters.live.load(Ordering::Relaxed)) {
+                continue;
             }
             let began = Instant::now();
             match enc.encode(&raw.samples, &mut out) {

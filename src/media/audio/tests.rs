@@ -221,20 +221,7 @@ fn a_waiting_audio_encoder_encodes_little_until_the_call_is_live() {
     .unwrap()
     .expect("a tone is sent");
     let waited = Instant::now();
-    while counters.audio.captured.load(Ordering::Relaxed) < 50 {
-        assert!(
-            waited.elapsed() < Duration::from_secs(20),
-            "frames are captured"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let before = counters.audio.encoded.load(Ordering::Relaxed);
-    let waited_ms = waited.elapsed().as_millis() as u64;
-    assert!(before >= 1, "the first frame is encoded at once");
-    assert!(
-        before <= 2 + waited_ms / crate::media::ENCODE_WHILE_WAITING.as_millis() as u64,
-        "{before} frames encoded in {waited_ms} ms of waiting"
-    );
+    let before = crate::media::assert_waiting_encodes_little(&counters.audio, 50);
     counters.live.store(true, Ordering::SeqCst);
     while counters.audio.encoded.load(Ordering::Relaxed) < before + 10 {
         while rx.try_recv().is_ok() {}
