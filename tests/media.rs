@@ -746,9 +746,9 @@ fn audio_covered(r: &Summary) -> f64 {
 
 /// An impaired link both ways: 5 % random UDP loss (nftables in a namespace) plus
 /// `--impair delay=100ms,jitter=20ms` on both peers, for 20 s. The RTT shows the delay; NACK
-/// retransmissions, the RTT-sized reorder window, Opus FEC and concealment keep at least 90 % of
-/// the video frames and 95 % of the audio; and the ~3 s frozen-peer detection never makes this
-/// lossy but live link flap (`disconnected`).
+/// retransmissions, the RTT-sized reorder window, Opus FEC (budgeted once the loss is reported)
+/// and concealment keep at least 90 % of the video frames and 95 % of the audio; and the ~3 s
+/// frozen-peer detection never makes this lossy but live link flap (`disconnected`).
 #[test]
 fn an_impaired_link_holds_up_and_never_looks_like_a_vanished_peer() {
     let _turn = take_turn();
@@ -787,6 +787,12 @@ fn an_impaired_link_holds_up_and_never_looks_like_a_vanished_peer() {
         );
         let s = f.summary();
         assert!(s.audio.packets_lost > 0, "no loss happened");
+        // The other side's encoder budgets FEC for the loss it is told of (none at first).
+        assert!(
+            s.audio.fec_recovered_ms > 0,
+            "no lost audio rebuilt from FEC: {:?}",
+            s.audio
+        );
         let rtt = s
             .selected_pair
             .as_ref()

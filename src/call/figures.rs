@@ -86,6 +86,8 @@ pub(super) struct Figures {
     pub ice_recovery_ms: Vec<f64>,
     /// The video send-rate controller (made on the first tick with video to send).
     rate: Option<RateController>,
+    /// The loss the Opus encoder budgets its FEC for, from the reports.
+    fec: crate::media::audio::budget::FecBudget,
     /// Chat, files and the throughput test, as the data task ([`crate::data`]) keeps them.
     pub data_tally: Arc<std::sync::Mutex<DataSummary>>,
     /// What the stats records showed, for `--expect`.
@@ -115,6 +117,7 @@ impl Figures {
             warnings: Vec::new(),
             impaired: None,
             rate: None,
+            fec: Default::default(),
             ice_recovery_ms: Vec::new(),
             data_tally: Default::default(),
             observed: Default::default(),
@@ -123,10 +126,11 @@ impl Figures {
         }
     }
 
-    /// Once a second: the link RTT for the frame assembler, and the bandwidth estimate for
-    /// the video encoder's target.
+    /// Once a second: the link RTT for the frame assembler, the loss the Opus encoder budgets
+    /// FEC for, and the bandwidth estimate for the video encoder's target.
     pub async fn rate_tick(&mut self, peer: &Peer, cfg: &CallConfig) {
-        let rtt_ms = peer.stats().await.selected_pair.and_then(|p| p.rtt_ms);
+        let stats = peer.stats().await;
+        let rtt_ms = stats.selected_pair.and_then(|p| p.rtt_ms);
         if let Some(rtt) = rtt_ms {
             self.counters
                 .rtt_us
@@ -134,6 +138,26 @@ impl Figures {
         }
         let estimate = peer.estimate();
         tracing::trace!("bandwidth estimate {estimate:?}");
+        // The audio's own receiver reports, and the transport's loss when the other side sends
+        // transport-wide feedback: whichever is higher.
+        let transport_lost = estimate.filter(|e| e.fed).and_then(|e| e.loss);
+        let lost = stats
+            .audio_reported_lost
+            .into_iter()
+            .chain(transport_lost)
+            .fold(0.0, f64::max);
+        let budget = self.fec.on_report(lost);
+        if self
+            .counters
+            .audio_fec_loss_pct
+            .swap(budget as u32, Ordering::Relaxed)
+            != budget as u32
+        {
+            tracing::debug!(
+                "Opus FEC budget {budget} % (reported loss {:.1} %)",
+                lost * 100.0
+            );
+        }
         // A peer without transport-wide feedback never feeds the estimator: keep the ceiling.
         let Some(e) = estimate.filter(|e| e.fed) else {
             return;

@@ -321,6 +321,8 @@ pub struct Counters {
     pub video_target_bps: AtomicU64,
     /// The link's round-trip time as last measured, µs (0: not yet).
     pub rtt_us: AtomicU64,
+    /// The loss the Opus encoder budgets its in-band FEC for, % (see `audio::budget`).
+    pub audio_fec_loss_pct: AtomicU32,
     /// The other side's clock against ours, for latencies.
     pub clock: timing::ClockOffset,
 }

@@ -53,9 +53,13 @@ impl SharedTone {
         *running = Some(vec![sub]);
         drop(running);
         let state = self.running.clone();
-        let started = spawn_checked("shared-tone", super::audio::new_encoder, move |enc| {
-            run(enc, frequency_hz, &state)
-        });
+        // One encoder for every call of the process: it cannot follow each call's reports,
+        // so it budgets FEC for 10 % loss throughout.
+        let started = spawn_checked(
+            "shared-tone",
+            || super::audio::new_encoder(10),
+            move |enc| run(enc, frequency_hz, &state),
+        );
         if let Err(e) = started {
             *lock(&self.running) = None;
             return Err(e);

@@ -22,6 +22,8 @@ pub struct PeerStats {
     pub video_packets_received: u64,
     pub video_packets_lost: i64,
     pub video_jitter_ms: Option<f64>,
+    /// Share of our audio the other side last reported lost (RTCP receiver report), 0..=1.
+    pub audio_reported_lost: Option<f64>,
 }
 
 impl Peer {
@@ -131,6 +133,13 @@ impl Peer {
                 out.video_packets_received += r.packets_received;
                 out.video_packets_lost += r.packets_lost;
                 out.video_jitter_ms = jitter;
+            }
+        }
+        for e in report.iter() {
+            if let E::RemoteInboundRtp(r) = e
+                && r.received_rtp_stream_stats.rtp_stream_stats.kind == RtpCodecKind::Audio
+            {
+                out.audio_reported_lost = Some(r.fraction_lost);
             }
         }
         out.state = if *self.connected.borrow() {

@@ -1,8 +1,9 @@
 //! Audio: sources (tone, microphone, file) feeding the Opus encoder thread in 20 ms frames at
 //! 48 kHz mono ([`send`]); the Opus decoder thread that measures what arrives and hands it to
-//! the speaker's jitter buffer and the recorder ([`receive`]); and the signal processing both
-//! share, with no threads or devices of its own ([`dsp`]).
+//! the speaker's jitter buffer and the recorder ([`receive`]); the signal processing both
+//! share, with no threads or devices of its own ([`dsp`]); and the FEC budget ([`budget`]).
 
+pub mod budget;
 pub mod dsp;
 pub mod receive;
 pub mod send;

@@ -55,60 +55,73 @@ fn start_encoder(
     controls: Controls,
 ) -> Result<(mpsc::Receiver<EncodedFrame>, JoinHandle<()>)> {
     let (enc_tx, enc_rx) = mpsc::channel::<EncodedFrame>(ENCODED_QUEUE);
-    let encoder = spawn_checked("opus-encode", new_encoder, move |mut enc| {
-        let mut out = vec![0u8; 4000];
-        // Until the call first goes live, one frame in ENCODE_WHILE_WAITING is encoded (every
-        // Opus frame decodes on its own; the send loop holds the newest for the connect): a
-        // waiting peer does not encode 50 frames a second for nobody.
-        let mut waiting = WaitingPace::default();
-        while let Ok(mut raw) = raw_rx.recv() {
-            // Muted: the stream goes on, silent (as browsers do), so the other side's jitter
-            // buffer and statistics stay as they were.
-            if controls.switches().muted {
-                raw.samples.fill(0);
-            }
-            counters
-                .audio
-                .level_sent
-                .store(level_dbfs_tenths(&raw.samples), Ordering::Relaxed);
-            if !waiting.encode(counters.live.load(Ordering::Relaxed)) {
-                continue;
-            }
-            let began = Instant::now();
-            match enc.encode(&raw.samples, &mut out) {
-                Ok(n) => {
-                    counters.audio.encoded.fetch_add(1, Ordering::Relaxed);
-                    counters.audio.encode_time(began.elapsed());
-                    let frame = EncodedFrame {
-                        data: Bytes::copy_from_slice(&out[..n]),
-                        duration: Duration::from_millis(FRAME_MS),
-                        codec: None,
-                        keyframe: false,
-                        captured: raw.captured,
-                    };
-                    if enc_tx.try_send(frame).is_err() {
-                        if enc_tx.is_closed() {
-                            break;
-                        }
-                        counters.dropped(&counters.audio.encode_dropped);
+    let encoder = spawn_checked(
+        "opus-encode",
+        || new_encoder(0),
+        move |mut enc| {
+            let mut out = vec![0u8; 4000];
+            let mut budget = 0;
+            // Until the call first goes live, one frame in ENCODE_WHILE_WAITING is encoded (every
+            // Opus frame decodes on its own; the send loop holds the newest for the connect): a
+            // waiting peer does not encode 50 frames a second for nobody.
+            let mut waiting = WaitingPace::default();
+            while let Ok(mut raw) = raw_rx.recv() {
+                // Muted: the stream goes on, silent (as browsers do), so the other side's jitter
+                // buffer and statistics stay as they were.
+                if controls.switches().muted {
+                    raw.samples.fill(0);
+                }
+                counters
+                    .audio
+                    .level_sent
+                    .store(level_dbfs_tenths(&raw.samples), Ordering::Relaxed);
+                if !waiting.encode(counters.live.load(Ordering::Relaxed)) {
+                    continue;
+                }
+                let wanted = counters.audio_fec_loss_pct.load(Ordering::Relaxed) as i32;
+                if wanted != budget {
+                    match enc.set_packet_loss_perc(wanted) {
+                        Ok(()) => budget = wanted,
+                        Err(e) => tracing::warn!("Opus FEC budget {wanted} % not set: {e}"),
                     }
                 }
-                Err(e) => tracing::warn!("Opus encode failed: {e}"),
+                let began = Instant::now();
+                match enc.encode(&raw.samples, &mut out) {
+                    Ok(n) => {
+                        counters.audio.encoded.fetch_add(1, Ordering::Relaxed);
+                        counters.audio.encode_time(began.elapsed());
+                        let frame = EncodedFrame {
+                            data: Bytes::copy_from_slice(&out[..n]),
+                            duration: Duration::from_millis(FRAME_MS),
+                            codec: None,
+                            keyframe: false,
+                            captured: raw.captured,
+                        };
+                        if enc_tx.try_send(frame).is_err() {
+                            if enc_tx.is_closed() {
+                                break;
+                            }
+                            counters.dropped(&counters.audio.encode_dropped);
+                        }
+                    }
+                    Err(e) => tracing::warn!("Opus encode failed: {e}"),
+                }
             }
-        }
-    })?;
+        },
+    )?;
     Ok((enc_rx, encoder))
 }
 
 /// The Opus encoder of every call: mono, 48 kHz, 32 kbit/s, VoIP, with in-band FEC (each
 /// packet carries a coarse copy of the one before, which the receiver uses when that one is
-/// lost; the encoder spends bits on it as for 10 % loss).
-pub(crate) fn new_encoder() -> std::result::Result<opus::Encoder, String> {
+/// lost), budgeted for `loss_pct` % loss: none at 0 (a call's encoder follows what the other
+/// side reports, see `budget`).
+pub(crate) fn new_encoder(loss_pct: i32) -> std::result::Result<opus::Encoder, String> {
     let mut enc = opus::Encoder::new(SAMPLE_RATE, opus::Channels::Mono, opus::Application::Voip)
         .map_err(|e| format!("cannot open the Opus encoder: {e}"))?;
     enc.set_bitrate(opus::Bitrate::Bits(32_000))
         .and_then(|()| enc.set_inband_fec(true))
-        .and_then(|()| enc.set_packet_loss_perc(10))
+        .and_then(|()| enc.set_packet_loss_perc(loss_pct))
         .map_err(|e| format!("cannot configure the Opus encoder: {e}"))?;
     Ok(enc)
 }

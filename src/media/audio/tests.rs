@@ -1,10 +1,29 @@
 //! Tests of the audio path's pieces: FEC, gaps, the jitter buffer, levels, the resampler.
 
 /// A lost packet rebuilt from the next packet's FEC is closer to what was sent than the
-/// decoder's plain concealment: the encoder really puts FEC in its packets.
+/// decoder's plain concealment: with a loss budget the encoder really puts FEC in its packets.
 #[test]
 fn fec_rebuilds_a_lost_packet_better_than_concealment() {
-    let mut enc = super::send::new_encoder().unwrap();
+    let (fec, plc) = fec_and_concealment_errors(10);
+    assert!(
+        fec < 0.5 * plc,
+        "FEC error {fec:.3e}, concealment error {plc:.3e}"
+    );
+}
+
+/// Without loss to budget for, the encoder spends nothing on FEC: what the next packet
+/// "rebuilds" is the concealment itself.
+#[test]
+fn without_a_loss_budget_packets_carry_no_fec() {
+    let (fec, plc) = fec_and_concealment_errors(0);
+    assert_eq!(fec, plc);
+}
+
+/// The error (against decoding every packet) of one lost frame in a voice-like signal,
+/// rebuilt from the next packet's FEC and filled by concealment, with the encoder budgeting
+/// for `loss_pct` % loss.
+fn fec_and_concealment_errors(loss_pct: i32) -> (f64, f64) {
+    let mut enc = super::send::new_encoder(loss_pct).unwrap();
     let packets: Vec<Vec<u8>> = (0..50)
         .map(|f| {
             let pcm: Vec<i16> = (0..960)
@@ -51,11 +70,7 @@ fn fec_rebuilds_a_lost_packet_better_than_concealment() {
             .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
             .sum()
     };
-    let (fec, plc) = (error(decode("fec")), error(decode("plc")));
-    assert!(
-        fec < 0.5 * plc,
-        "FEC error {fec:.3e}, concealment error {plc:.3e}"
-    );
+    (error(decode("fec")), error(decode("plc")))
 }
 
 #[test]
