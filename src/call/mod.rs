@@ -571,8 +571,10 @@ impl Driver<'_> {
         let mut forced_restart: Option<tokio::time::Instant> = None;
         let mut restart_armed = cfg.peer.restart_ice_after;
         // The data side ([`crate::data`]) starts once connected; channels the other side opens
-        // wait in `data_in` until then. Dropping `data_task` at the end stops it.
-        let (data_in, data_in_rx) = mpsc::channel(16);
+        // wait in `data_in` until then (as many as it serves at once). Dropping `data_task` at
+        // the end stops it.
+        let (data_in, data_in_rx) = mpsc::channel(crate::data::MAX_SERVED);
+        let mut data_overflow = 0u64;
         let mut data_in_rx = Some(data_in_rx);
         let (data_done_tx, mut data_done) = mpsc::channel(1);
         let mut data_task = tokio::task::JoinSet::new();
@@ -719,8 +721,19 @@ impl Driver<'_> {
                 }
                 ev = peer_rx.recv() => match ev {
                     Some(PeerEvent::DataChannel(ch)) => {
-                        if data_in.try_send(ch).is_err() {
-                            warn!("too many data channels opened before the call connected");
+                        // More than the queue holds (before the call connected, or a burst
+                        // faster than the data side takes them): closed at once, as the data
+                        // side closes those beyond the ones it serves, not left unanswered.
+                        if let Err(full) = data_in.try_send(ch) {
+                            data_overflow += 1;
+                            if data_overflow == 1 {
+                                warn!(
+                                    "more data channels opened at once than wait to be served; \
+                                     closing the extra ones"
+                                );
+                            }
+                            let ch = full.into_inner();
+                            tokio::spawn(async move { ch.link.close().await });
                         }
                         continue;
                     }
