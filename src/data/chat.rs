@@ -75,11 +75,8 @@ pub async fn send_lines(
             return;
         }
     };
-    if !ch.opened().await {
-        report.update(|d| {
-            d.errors
-                .push("chat: the channel did not open (within 10 s)".into())
-        });
+    if let Err(why) = ch.opened().await {
+        report.update(|d| d.errors.push(format!("chat: the channel {why}")));
         return;
     }
     report.update(|d| {

@@ -185,13 +185,15 @@ impl Channel {
         }
     }
 
-    /// Wait until a channel we opened is open; `false` if it closed first or did not open
-    /// within [`OPEN_TIMEOUT`].
-    async fn opened(&mut self) -> bool {
-        matches!(
-            tokio::time::timeout(OPEN_TIMEOUT, self.events.recv()).await,
-            Ok(Some(LinkEvent::Open))
-        )
+    /// Wait until a channel we opened is open; otherwise why not, in words: it closed first,
+    /// or it did not open within [`OPEN_TIMEOUT`].
+    async fn opened(&mut self) -> Result<(), String> {
+        match tokio::time::timeout(OPEN_TIMEOUT, self.events.recv()).await {
+            Ok(Some(LinkEvent::Open)) => Ok(()),
+            Ok(Some(LinkEvent::Closed) | None) => Err("closed before it opened".into()),
+            Ok(Some(_)) => Err("carried a message before it opened".into()),
+            Err(_) => Err(format!("did not open within {} s", OPEN_TIMEOUT.as_secs())),
+        }
     }
 }
 
@@ -431,6 +433,47 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A link that goes nowhere: only the channel's events matter here.
+    struct Nowhere;
+
+    #[async_trait::async_trait]
+    impl Link for Nowhere {
+        async fn send_text(&self, _: &str) -> Result<(), Closed> {
+            Err(Closed)
+        }
+        async fn send_binary(&self, _: &[u8]) -> Result<(), Closed> {
+            Err(Closed)
+        }
+        async fn outstanding(&self) -> usize {
+            0
+        }
+        async fn close(&self) {}
+    }
+
+    #[tokio::test]
+    async fn a_channel_that_does_not_open_says_why() {
+        let first = |ev: Option<LinkEvent>| {
+            let (tx, events) = mpsc::channel(1);
+            if let Some(ev) = ev {
+                tx.try_send(ev).unwrap();
+            }
+            drop(tx);
+            Channel {
+                label: FILE_LABEL.into(),
+                link: Arc::new(Nowhere),
+                events,
+            }
+        };
+        assert_eq!(first(Some(LinkEvent::Open)).opened().await, Ok(()));
+        let closed = Err("closed before it opened".to_string());
+        assert_eq!(first(Some(LinkEvent::Closed)).opened().await, closed);
+        assert_eq!(first(None).opened().await, closed);
+        assert_eq!(
+            first(Some(LinkEvent::Text("hi".into()))).opened().await,
+            Err("carried a message before it opened".to_string())
+        );
+    }
 
     #[test]
     fn messages_are_json_objects_with_a_kebab_case_type() {

@@ -112,8 +112,8 @@ pub async fn test(secs: Duration, opener: Arc<dyn Opener>, report: Reporter) {
         Ok(ch) => ch,
         Err(e) => return fail(e),
     };
-    if !ch.opened().await {
-        return fail("the channel did not open (within 10 s)".into());
+    if let Err(why) = ch.opened().await {
+        return fail(format!("the channel {why}"));
     }
     let secs = secs.as_secs_f64();
     let mut summary = ThroughputSummary {

@@ -44,13 +44,9 @@ async fn send_one(path: &Path, opener: &dyn Opener, report: &Reporter) {
         Ok(ch) => ch,
         Err(e) => return t.end(report, None, Some(e)).await,
     };
-    if !ch.opened().await {
+    if let Err(why) = ch.opened().await {
         return t
-            .end(
-                report,
-                None,
-                Some("the file channel did not open (within 10 s)".into()),
-            )
+            .end(report, None, Some(format!("the file channel {why}")))
             .await;
     }
     let offer = Msg::FileOffer {
