@@ -1363,20 +1363,24 @@ impl PeerConnection for PeerConnectionImpl {
         options: Option<RTCDataChannelInit>,
     ) -> Result<Arc<dyn DataChannel>> {
         // Create the data channel via the core
+        let (evt_tx, evt_rx) = channel(DRIVER_TO_DATA_CHANNEL_EVENT_CHANNEL_CAPACITY);
         let channel_id = {
             let mut core = self.inner.core.lock().await;
-            let rtc_dc = core.create_data_channel(label, options)?;
-            rtc_dc.id()
-        };
-
-        let (evt_tx, evt_rx) = channel(DRIVER_TO_DATA_CHANNEL_EVENT_CHANNEL_CAPACITY);
-        {
+            let channel_id = core.create_data_channel(label, options)?.id();
+            // rtccall patch: register this channel's event sender before the core is released.
+            // Once it is, the driver may send the DCEP OPEN, get the ACK and handle `OnOpen`
+            // for this id; with no sender registered yet it took the channel for one the other
+            // side opened and announced it through `on_data_channel`, the insert made after
+            // releasing the core then replaced that phantom's sender, dropping the phantom
+            // removed ours, and this channel reported closed before it opened. (No code holds the senders' lock while
+            // taking the core's, so this order cannot deadlock.)
             let mut data_channels = self.inner.data_channel_events_tx.lock().await;
             // Racing a `close()` that has already ended the streams: leave this one ended too.
             if !self.inner.is_closing() {
                 data_channels.insert(channel_id, evt_tx);
             }
-        }
+            channel_id
+        };
 
         self.inner.wake_writes().await;
 
