@@ -138,9 +138,11 @@ impl Figures {
         }
         let estimate = peer.estimate();
         tracing::trace!("bandwidth estimate {estimate:?}");
+        // A peer without transport-wide feedback never feeds the estimator.
+        let fed = estimate.filter(|e| e.fed);
         // The audio's own receiver reports, and the transport's loss when the other side sends
         // transport-wide feedback: whichever is higher.
-        let transport_lost = estimate.filter(|e| e.fed).and_then(|e| e.loss);
+        let transport_lost = fed.and_then(|e| e.loss);
         let lost = stats
             .audio_reported_lost
             .into_iter()
@@ -158,8 +160,8 @@ impl Figures {
                 lost * 100.0
             );
         }
-        // A peer without transport-wide feedback never feeds the estimator: keep the ceiling.
-        let Some(e) = estimate.filter(|e| e.fed) else {
+        // Without that feedback the video keeps its ceiling.
+        let Some(e) = fed else {
             return;
         };
         let rate = self

@@ -574,7 +574,7 @@ impl Driver<'_> {
         // wait in `data_in` until then (as many as it serves at once). Dropping `data_task` at
         // the end stops it.
         let (data_in, data_in_rx) = mpsc::channel(crate::data::MAX_SERVED);
-        let mut data_overflow = 0u64;
+        let mut data_overflow_told = false;
         let mut data_in_rx = Some(data_in_rx);
         let (data_done_tx, mut data_done) = mpsc::channel(1);
         let mut data_task = tokio::task::JoinSet::new();
@@ -725,8 +725,7 @@ impl Driver<'_> {
                         // faster than the data side takes them): closed at once, as the data
                         // side closes those beyond the ones it serves, not left unanswered.
                         if let Err(full) = data_in.try_send(ch) {
-                            data_overflow += 1;
-                            if data_overflow == 1 {
+                            if !std::mem::replace(&mut data_overflow_told, true) {
                                 warn!(
                                     "more data channels opened at once than wait to be served; \
                                      closing the extra ones"
